@@ -1,0 +1,132 @@
+/*
+ * log.c - stderr logging in one format for every program.
+ *
+ * Each message is formatted whole and written with one write(2), so lines
+ * from concurrent connections never interleave.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *log_name = "gtr";
+static int log_level = LOG_NORMAL;
+
+void
+log_init(const char *progname, int verbosity)
+{
+	const char *slash;
+
+	if ((slash = strrchr(progname, '/')) != NULL)
+		progname = slash + 1;
+	log_name = progname;
+	log_level = verbosity;
+}
+
+int
+log_verbosity(void)
+{
+	return log_level;
+}
+
+const char *
+log_progname(void)
+{
+	return log_name;
+}
+
+/* Writes one line; err is an errno value to append, or 0. */
+static void
+vlog(const char *level, int err, const char *fmt, va_list ap)
+{
+	char line[2048];
+	int n, m;
+
+	n = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_name,
+	    (long)getpid(), level);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (m < 0)
+		return;
+	n += m;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	if (err != 0)
+		n += snprintf(line + n, sizeof(line) - 1 - n, ": %s",
+		    strerror(err));
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, n);
+}
+
+#define LOG_BODY(level, err) do {		\
+	va_list ap;				\
+	va_start(ap, fmt);			\
+	vlog((level), (err), fmt, ap);		\
+	va_end(ap);				\
+} while (0)
+
+void
+log_warn(const char *fmt, ...)
+{
+	int saved = errno;
+
+	if (log_level >= LOG_NORMAL)
+		LOG_BODY("warning", saved);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	if (log_level >= LOG_NORMAL)
+		LOG_BODY("warning", 0);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY("error", 0);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	if (log_level >= LOG_NORMAL)
+		LOG_BODY("info", 0);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	if (log_level >= LOG_DEBUG)
+		LOG_BODY("debug", 0);
+}
+
+void
+fatal(int code, const char *fmt, ...)
+{
+	int saved = errno;
+
+	LOG_BODY("fatal", saved);
+	exit(code);
+}
+
+void
+fatalx(int code, const char *fmt, ...)
+{
+	LOG_BODY("fatal", 0);
+	exit(code);
+}
+
+void
+log_assert(const char *file, int line, const char *what)
+{
+	log_error("assertion failed at %s:%d: %s", file, line, what);
+	abort();
+}

@@ -1,0 +1,111 @@
+/*
+ * net.h - addresses, the destination policy, and connecting with a timeout.
+ *
+ * As redis's anet: functions take an error buffer or return an error
+ * kind, and never print or exit.
+ */
+#ifndef GTR_NET_H
+#define GTR_NET_H
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NET_HOSTLEN	256
+#define NET_PORTLEN	8
+#define NET_IPLEN	46	/* INET6_ADDRSTRLEN */
+#define POLICY_MAX_PORTS 64
+#define POLICY_MAX_DESTS 64
+
+/* A parsed -l or -c address: "PORT", "HOST:PORT", "[V6]:PORT", "unix:PATH". */
+struct net_addr {
+	int	 is_unix;
+	char	 host[NET_HOSTLEN];	/* without brackets */
+	char	 port[NET_PORTLEN];
+	char	 path[108];		/* sun_path, for unix: */
+};
+
+/*
+ * Parses s into *a.  A bare PORT gets default_host.  A missing port, with
+ * default_port non-NULL, gets that port.  Returns 0, or -1 with a reason
+ * in err.
+ */
+int	net_addr_parse(const char *s, const char *default_host,
+	    const char *default_port, struct net_addr *a, char *err,
+	    size_t errlen);
+
+/* One range of ports, inclusive. */
+struct port_range {
+	uint16_t lo, hi;
+};
+
+/* One CIDR block; family AF_INET or AF_INET6, addr in network order. */
+struct cidr {
+	int	 family;
+	uint8_t	 addr[16];
+	int	 bits;
+};
+
+struct policy {
+	struct port_range ports[POLICY_MAX_PORTS];
+	int	 nports;
+	struct cidr dests[POLICY_MAX_DESTS];	/* --allow-dest */
+	int	 ndests;
+};
+
+/* Replaces the port list with "443,8443,9000-9100"; 0 or -1 (err). */
+int	policy_set_ports(struct policy *, const char *list, char *err,
+	    size_t errlen);
+/* Adds each CIDR (or bare address) of a comma list; 0 or -1 (err). */
+int	policy_add_dests(struct policy *, const char *list, char *err,
+	    size_t errlen);
+int	policy_port_ok(const struct policy *, unsigned port);
+/*
+ * Returns 1 if the address may be connected to: not in a special range
+ * (loopback, private, link-local, CGNAT, multicast, unspecified,
+ * documentation, ULA, v4-mapped forms of these...) unless an --allow-dest
+ * block contains it.
+ */
+int	policy_dest_ok(const struct policy *, const struct sockaddr *);
+
+enum net_error {
+	NET_OK = 0,
+	NET_DNS,	/* name does not resolve: 502 dns_error */
+	NET_REFUSED,	/* every address refused: 502 connection_refused */
+	NET_UNREACH,	/* network/host unreachable: 502 */
+	NET_TIMEOUT,	/* connect timed out: 504 connection_timeout */
+	NET_POLICY,	/* every address refused by policy: 403 */
+	NET_LOOP,	/* the address is one of our own listeners: 403 */
+	NET_SYSTEM	/* socket(), out of fds...: 502 */
+};
+
+/* A short English reason for the error, for logs and response bodies. */
+const char *net_strerror(enum net_error);
+/* The RFC 9209 Proxy-Status error token for it ("dns_error", ...). */
+const char *net_proxy_status(enum net_error);
+/* The HTTP status to answer it with (502, 504 or 403). */
+int	net_http_status(enum net_error);
+
+/*
+ * Resolves host and connects to port, trying every address in turn
+ * (IPv6 and IPv4) within timeout_ms in all.  With a policy, each address
+ * is checked first and refused ones skipped; with own non-NULL, addresses
+ * for which own(sa) returns 1 are refused as loops.  Returns a connected
+ * blocking TCP socket, or -1 with *err set.  The address connected to is
+ * written to ip (NET_IPLEN) when ip is non-NULL.
+ */
+int	net_connect(const char *host, const char *port,
+	    const struct policy *, int (*own)(const struct sockaddr *),
+	    int timeout_ms, enum net_error *err, char *ip);
+
+/* Connects to a unix socket path; -1 with *err set. */
+int	net_connect_unix(const char *path, enum net_error *err);
+
+/* Formats sa as ip and port strings; either may be NULL. */
+void	net_ntop(const struct sockaddr *, char *ip, char *port);
+
+/* Returns 1 if the two addresses have the same family, address and port. */
+int	net_same_addr(const struct sockaddr *, const struct sockaddr *);
+
+#endif

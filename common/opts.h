@@ -1,0 +1,86 @@
+/*
+ * opts.h - the options every program shares (DESIGN.md, "Common options").
+ *
+ * Each program keeps its own getopt_long() loop with its own options and
+ * passes every character it does not know to opts_common(); the long
+ * option table ends with GTR_COMMON_LONGOPTS.
+ */
+#ifndef GTR_OPTS_H
+#define GTR_OPTS_H
+
+#include <getopt.h>
+#include <stddef.h>
+
+#include "net.h"
+
+#define EX_OK_		0
+#define EXIT_USAGE	64	/* EX_USAGE */
+#define EXIT_CONFIG	78	/* EX_CONFIG */
+
+#define GTR_MAX_LISTEN	16
+
+/* Long-only options get values above the char range. */
+enum {
+	OPT_MAX_CONNS = 256,
+	OPT_GRACE,
+	OPT_ACCEPT_PROXY,
+	OPT_CONNECT_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_HEADER_TIMEOUT,
+	OPT_ALLOW_PORT,
+	OPT_ALLOW_DEST,
+	OPT_PROGRAM_BASE = 512	/* first value free for a program's own */
+};
+
+#define GTR_COMMON_SHORTOPTS	"c:hl:qu:vV"
+
+#define GTR_COMMON_LONGOPTS						\
+	{ "connect",		required_argument, NULL, 'c' },		\
+	{ "help",		no_argument,	   NULL, 'h' },		\
+	{ "listen",		required_argument, NULL, 'l' },		\
+	{ "quiet",		no_argument,	   NULL, 'q' },		\
+	{ "user",		required_argument, NULL, 'u' },		\
+	{ "verbose",		no_argument,	   NULL, 'v' },		\
+	{ "version",		no_argument,	   NULL, 'V' },		\
+	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },	\
+	{ "grace",		required_argument, NULL, OPT_GRACE },	\
+	{ "accept-proxy",	no_argument,	   NULL, OPT_ACCEPT_PROXY }, \
+	{ "connect-timeout",	required_argument, NULL, OPT_CONNECT_TIMEOUT }, \
+	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT }, \
+	{ "header-timeout",	required_argument, NULL, OPT_HEADER_TIMEOUT }, \
+	{ "allow-port",		required_argument, NULL, OPT_ALLOW_PORT }, \
+	{ "allow-dest",		required_argument, NULL, OPT_ALLOW_DEST }, \
+	{ NULL, 0, NULL, 0 }
+
+struct gtr_opts {
+	const char	*listen[GTR_MAX_LISTEN];	/* -l, in order */
+	int		 nlisten;
+	const char	*connect;		/* -c: fixed upstream, or NULL */
+	const char	*user;			/* -u */
+	int		 verbosity;		/* LOG_QUIET..LOG_DEBUG */
+	int		 max_conns;		/* default 4096 */
+	int		 grace;			/* seconds, default 10 */
+	int		 accept_proxy;		/* PROXY v1/v2 required */
+	int		 connect_timeout;	/* seconds, default 10 */
+	int		 idle_timeout;		/* seconds, default 300 */
+	int		 header_timeout;	/* seconds, default 15 */
+	struct policy	 policy;		/* --allow-port, --allow-dest */
+};
+
+/* Fills in the defaults; default_ports is the --allow-port default. */
+void	opts_init(struct gtr_opts *, const char *default_ports);
+
+/*
+ * Handles one common option.  Returns 1 if ch was a common option and
+ * was valid, 0 if ch is not a common option; exits 64 with a message on
+ * a bad value.  -h and -V are left to the program (0).
+ */
+int	opts_common(struct gtr_opts *, int ch, const char *arg);
+
+/* Parses a decimal number in [min, max]; returns 0, or -1 if it is not. */
+int	opts_number(const char *, long long min, long long max, long long *);
+
+/* Prints the common option lines of --help to stdout. */
+void	opts_help_common(void);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * serve.h - the front side: how connections arrive (DESIGN.md).
+ *
+ * serve_main() picks the mode (-l, systemd, inetd wait/nowait, pipe,
+ * terminal), then calls the program's handler once per connection, in a
+ * thread of its own in listen mode.  The handler owns the connection until
+ * it returns; it may instead pass it on (relay_start() does) and the new
+ * owner calls conn_end() when it is done.
+ */
+#ifndef GTR_SERVE_H
+#define GTR_SERVE_H
+
+#include <sys/socket.h>
+#include <stdint.h>
+
+#include "net.h"
+#include "opts.h"
+
+struct conn {
+	int		 c_rfd;		/* read from the client */
+	int		 c_wfd;		/* write to the client (== c_rfd on sockets) */
+	int		 c_is_socket;	/* c_rfd is a socket: shutdown() works */
+	unsigned long	 c_id;		/* for log lines: "conn=ID" */
+	char		 c_peer_ip[NET_IPLEN];	/* client; "-" if unknown */
+	char		 c_peer_port[NET_PORTLEN];
+	char		 c_local_ip[NET_IPLEN];	/* our side; "-" if unknown */
+	char		 c_local_port[NET_PORTLEN];
+	struct sockaddr_storage c_peer;	/* family AF_UNSPEC if unknown */
+	struct sockaddr_storage c_local;
+	uint64_t	 c_start_ms;	/* monotonic, at accept */
+	int		 c_handed_off;	/* set by whoever takes ownership */
+	void		*c_srv;		/* private to serve.c */
+};
+
+/* Called once per connection; must not exit. */
+typedef void (*serve_handler)(struct conn *, void *arg);
+
+/*
+ * Serves connections as the options and the environment say, until a
+ * single connection is done or SIGTERM/SIGINT (after --grace) in listen
+ * mode.  default_addr is the program's default listen address.  Returns
+ * the exit status for main() (0, or 64/78/1 with a message logged).
+ */
+int	serve_main(const struct gtr_opts *, const char *default_addr,
+	    serve_handler, void *arg);
+
+/* Ends a connection: closes its fds and frees it.  For new owners. */
+void	conn_end(struct conn *);
+
+/* Milliseconds on the monotonic clock. */
+uint64_t now_ms(void);
+
+/*
+ * Returns 1 if sa is one of the addresses we listen on (a wildcard
+ * listener matches every local address on its port): connecting there
+ * would loop.  Usable as net_connect()'s own argument.
+ */
+int	serve_is_own_addr(const struct sockaddr *);
+
+/* 1 once SIGTERM/SIGINT asked us to stop: long loops may end early. */
+int	serve_stopping(void);
+
+#endif

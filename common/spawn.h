@@ -1,0 +1,30 @@
+/*
+ * spawn.h - run the program after "--" per connection, UCSPI style.
+ *
+ * The program gets one end of a socketpair as its fds 0 and 1, the
+ * UCSPI variables (PROTO=TCP, TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP,
+ * TCPLOCALPORT) from the connection, plus any extra "NAME=value" strings,
+ * and stderr shared with ours.  LISTEN_PID/LISTEN_FDS are never passed.
+ */
+#ifndef GTR_SPAWN_H
+#define GTR_SPAWN_H
+
+#include <sys/types.h>
+
+struct conn;
+
+/*
+ * Starts argv[0] with execvp().  Returns our end of the socketpair (the
+ * program's fds 0 and 1), and the pid in *pid; or -1 with a logged
+ * reason.  The child is reaped by spawn_reap() or by the caller.
+ */
+int	spawn_program(char *const argv[], const struct conn *,
+	    char *const extra_env[], pid_t *pid);
+
+/*
+ * Waits for the program to exit and logs a non-zero status.  Returns
+ * the raw wait status.
+ */
+int	spawn_reap(pid_t pid);
+
+#endif
