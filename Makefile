@@ -26,6 +26,11 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
+# Where objects and programs go: helpers building side by side in one
+# tree pass their own B= and BIN=.
+B	= build
+BIN	= bin
+
 PKG_CONFIG ?= pkg-config
 CURL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
@@ -42,46 +47,46 @@ LIBS_tlswrapd	= $(CURL_LIBS) $(SSL_LIBS)
 LIBS_tlsstripd	= $(SSL_LIBS)
 
 PROGS	= $(notdir $(wildcard cmd/*))
-BINS	= $(PROGS:%=bin/%)
+BINS	= $(PROGS:%=$(BIN)/%)
 MANS	= $(wildcard man/man7/*.7 man/man8/*.8)
 
 COMMON_SRC = $(wildcard common/*.c)
-COMMON_OBJ = $(COMMON_SRC:%.c=build/%.o)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 UNIT_SRC   = $(wildcard tests/unit/*_test.c)
-UNITS	   = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+UNITS	   = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
 all: $(BINS) bench-tools
 
 # Rebuild everything when the flags change (SANITIZE=1 and back).
-build/.flags: FORCE
+$(B)/.flags: FORCE
 	@mkdir -p build
 	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
 	    echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 
-build/%.o: %.c build/.flags
+$(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-build/libgtr.a: $(COMMON_OBJ)
+$(B)/libgtr.a: $(COMMON_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 .SECONDEXPANSION:
-bin/%: $$(patsubst %.c,build/%.o,$$(wildcard cmd/$$*/*.c)) build/libgtr.a
-	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) build/libgtr.a $(LIBS_$*)
+$(BIN)/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard cmd/$$*/*.c)) $(B)/libgtr.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libgtr.a $(LIBS_$*)
 
-build/unit/%: tests/unit/%.c build/libgtr.a
-	@mkdir -p build/unit
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libgtr.a $(CURL_LIBS) $(SSL_LIBS) -lcrypt
+$(B)/unit/%: tests/unit/%.c $(B)/libgtr.a
+	@mkdir -p $(B)/unit
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libgtr.a $(CURL_LIBS) $(SSL_LIBS) -lcrypt
 
 units: $(UNITS)
 
 BENCH_SRC = $(wildcard bench/*.c)
-BENCH_BIN = $(BENCH_SRC:bench/%.c=build/bench/%)
+BENCH_BIN = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 bench-tools: $(BENCH_BIN)
-build/bench/%: bench/%.c
-	@mkdir -p build/bench
+$(B)/bench/%: bench/%.c
+	@mkdir -p $(B)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 deps:
@@ -89,22 +94,22 @@ deps:
 
 check: deps
 	$(MAKE) all units
-	@tests/run
+	@GTR_BIN=$(CURDIR)/$(BIN) GTR_BUILD=$(CURDIR)/$(B) tests/run
 
 demo: deps
 	$(MAKE) all
-	@contrib/demo.sh
+	@GTR_BIN=$(CURDIR)/$(BIN) contrib/demo.sh
 
 bench: deps
 	$(MAKE) all OPT=-O2
-	@bench/run
+	@GTR_BIN=$(CURDIR)/$(BIN) GTR_BUILD=$(CURDIR)/$(B) bench/run
 
 fuzz:
-	@mkdir -p build/fuzz
+	@mkdir -p $(B)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	    -Icommon -o build/fuzz/http_fuzz tests/fuzz/http_fuzz.c \
+	    -Icommon -o $(B)/fuzz/http_fuzz tests/fuzz/http_fuzz.c \
 	    common/http.c common/log.c
-	build/fuzz/http_fuzz -max_total_time=$${FUZZ_SECONDS:-60} \
+	$(B)/fuzz/http_fuzz -max_total_time=$${FUZZ_SECONDS:-60} \
 	    tests/fuzz/corpus
 
 install: all
@@ -125,10 +130,10 @@ lint:
 	mandoc -Tlint -Wwarning $(MANS)
 
 clean:
-	rm -rf bin build
+	rm -rf $(BIN) $(B)
 
 FORCE:
 .PHONY: all check demo bench fuzz install uninstall lint clean deps units \
 	bench-tools FORCE
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
