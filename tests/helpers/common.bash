@@ -1,0 +1,149 @@
+# common.bash - shared by every bats file: load 'helpers/common'
+#
+# Each test gets a fresh directory ($T) and everything started with
+# bg_start is killed when the test ends.  Logs of the servers are printed
+# when a test fails (bats shows output of failed tests only).
+
+GTR_BIN=${GTR_BIN:-$BATS_TEST_DIRNAME/../bin}
+GTR_BUILD=${GTR_BUILD:-$BATS_TEST_DIRNAME/../build}
+HELPERS=$BATS_TEST_DIRNAME/helpers
+PATH=$GTR_BIN:$PATH
+
+common_setup() {
+	T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/gtr.XXXXXX")
+	export T
+	: > "$T/pids"
+}
+
+common_teardown() {
+	local pid
+	if [ -f "$T/pids" ]; then
+		while read -r pid; do
+			kill -TERM "$pid" 2>/dev/null
+		done < "$T/pids"
+		sleep 0.1
+		while read -r pid; do
+			kill -KILL "$pid" 2>/dev/null
+		done < "$T/pids"
+	fi
+	if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ -z "$T" ]; then
+		rm -rf "$T"
+		return 0
+	fi
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $f"
+		tail -n 40 "$f"
+	done
+	rm -rf "$T"
+}
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+# free_port: prints a TCP port nobody listens on right now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT [HOST]: waits up to 10 s until something listens there.
+wait_port() {
+	local port=$1 host=${2:-127.0.0.1} i
+	for i in $(seq 100); do
+		if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "nothing listens on $host:$port after 10 s" >&2
+	return 1
+}
+
+# wait_file PATH: waits up to 10 s until PATH exists.
+wait_file() {
+	local i
+	for i in $(seq 100); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "$1 did not appear after 10 s" >&2
+	return 1
+}
+
+# bg NAME CMD...: starts CMD in the background with its output in
+# $T/NAME.log, and remembers it for teardown.  fd 3 is closed so bats
+# does not wait for it.
+bg() {
+	local name=$1
+	shift
+	"$@" > "$T/$name.log" 2>&1 3>&- < /dev/null &
+	echo $! >> "$T/pids"
+	eval "${name//-/_}_pid=$!"
+}
+
+# gtr_start NAME PORT ARGS...: starts bin/NAME listening on 127.0.0.1:PORT
+# with ARGS, waits until it listens.
+gtr_start() {
+	local name=$1 port=$2
+	shift 2
+	bg "$name" "$GTR_BIN/$name" -l "127.0.0.1:$port" "$@"
+	wait_port "$port"
+}
+
+# nginx_start PORT [EXTRA_SERVER_DIRECTIVES]: a real nginx serving $T/www
+# on 127.0.0.1:PORT with keep-alive on.  Files: put them in $T/www.
+nginx_start() {
+	local port=$1 extra=${2:-}
+	mkdir -p "$T/www" "$T/nginx"
+	cat > "$T/nginx/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 1024; }
+http {
+	access_log $T/nginx/access.log;
+	client_body_temp_path $T/nginx;
+	proxy_temp_path $T/nginx;
+	fastcgi_temp_path $T/nginx;
+	uwsgi_temp_path $T/nginx;
+	scgi_temp_path $T/nginx;
+	keepalive_timeout 65;
+	client_max_body_size 0;
+	server {
+		listen 127.0.0.1:$port;
+		root $T/www;
+		$extra
+	}
+}
+NGINX
+	bg nginx nginx -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log"
+	wait_port "$port"
+}
+
+# make_ca DIR: a throwaway CA (DIR/ca.pem, DIR/ca.key).
+make_ca() {
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=gtr test CA" \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+}
+
+# make_cert DIR NAME SAN...: a certificate for NAME signed by DIR's CA,
+# with the SANs given ("DNS:localhost,IP:127.0.0.1"); DIR/NAME.pem holds
+# the certificate and the key.
+make_cert() {
+	local d=$1 name=$2 san=$3 days=${4:-2}
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" \
+		-keyout "$d/$name.key" -out "$d/$name.csr" 2>/dev/null
+	printf 'subjectAltName=%s\n' "$san" > "$d/$name.ext"
+	openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+		-CAcreateserial -days "$days" -extfile "$d/$name.ext" \
+		-out "$d/$name.crt" 2>/dev/null
+	cat "$d/$name.crt" "$d/$name.key" > "$d/$name.pem"
+}
+
+# child_count PID: how many processes have PID as parent.
+child_count() {
+	ps -o pid= --ppid "$1" | wc -l
+}
