@@ -1,0 +1,800 @@
+/*
+ * net.c - addresses, the destination policy, and connecting with a timeout.
+ *
+ * Destination checks happen on each resolved address just before the
+ * connect, so a name that resolves to a private address is refused no
+ * matter what it looks like.  IPv6 forms that carry an IPv4 address
+ * (v4-mapped ::ffff:0:0/96 and NAT64 64:ff9b::/96) are judged by the IPv4
+ * address inside them, both for the special ranges and for --allow-dest.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+
+struct special {
+	const char	*addr;
+	int		 bits;
+};
+
+static int	 parse_port(const char *, size_t, char *, char *, size_t);
+static int	 parse_host(const char *, size_t, char *, char *, size_t);
+static int	 parse_u16(const char *, size_t, uint16_t *);
+static int	 cidr_parse(const char *, struct cidr *, char *, size_t);
+static int	 prefix_match(const uint8_t *, const uint8_t *, int);
+static int	 embedded_v4(const struct sockaddr_in6 *, uint8_t *);
+static int	 v4_special(const uint8_t *);
+static int	 v6_special(const uint8_t *);
+static int	 allowed(const struct policy *, int, const uint8_t *);
+static int	 special_match(const struct special *, size_t, int,
+		    const uint8_t *);
+static uint64_t	 mono_ms(void);
+static int	 try_connect(const struct addrinfo *, int, int *);
+static enum net_error errno_kind(int);
+static int	 error_rank(enum net_error);
+
+/* RFC 6890 and friends: never a destination unless --allow-dest says so. */
+static const struct special v4_specials[] = {
+	{ "0.0.0.0", 8 },		/* "this network" */
+	{ "10.0.0.0", 8 },		/* private */
+	{ "100.64.0.0", 10 },		/* CGNAT */
+	{ "127.0.0.0", 8 },		/* loopback */
+	{ "169.254.0.0", 16 },		/* link-local */
+	{ "172.16.0.0", 12 },		/* private */
+	{ "192.0.0.0", 24 },		/* IETF protocol assignments */
+	{ "192.0.2.0", 24 },		/* TEST-NET-1 */
+	{ "192.88.99.0", 24 },		/* 6to4 relay anycast */
+	{ "192.168.0.0", 16 },		/* private */
+	{ "198.18.0.0", 15 },		/* benchmarking */
+	{ "198.51.100.0", 24 },		/* TEST-NET-2 */
+	{ "203.0.113.0", 24 },		/* TEST-NET-3 */
+	{ "224.0.0.0", 4 },		/* multicast */
+	{ "240.0.0.0", 4 },		/* reserved */
+	{ "255.255.255.255", 32 }	/* broadcast */
+};
+
+static const struct special v6_specials[] = {
+	{ "::", 128 },			/* unspecified */
+	{ "::1", 128 },			/* loopback */
+	{ "100::", 64 },		/* discard-only */
+	{ "2001::", 23 },		/* IETF protocol assignments */
+	{ "2001:db8::", 32 },		/* documentation */
+	{ "fc00::", 7 },		/* unique local */
+	{ "fe80::", 10 },		/* link-local */
+	{ "ff00::", 8 }			/* multicast */
+};
+
+static const uint8_t v4mapped_prefix[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+static const uint8_t nat64_prefix[12] = {
+	0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+/*
+ * Returns 0 with a parsed "PORT", "HOST:PORT", "[V6]:PORT" or "unix:PATH"
+ * in *a, or -1 with the reason in err.  Ports are 0-65535: 0 only makes
+ * sense for listening (the kernel picks one), and callers that connect
+ * reject it themselves.
+ */
+int
+net_addr_parse(const char *s, const char *default_host,
+    const char *default_port, struct net_addr *a, char *err, size_t errlen)
+{
+	const char *colon, *close, *host, *port;
+	size_t hostlen;
+
+	memset(a, 0, sizeof(*a));
+	if (strncmp(s, "unix:", 5) == 0) {
+		s += 5;
+		if (*s == '\0') {
+			snprintf(err, errlen, "unix: needs a path");
+			return -1;
+		}
+		if (strlen(s) >= sizeof(a->path)) {
+			snprintf(err, errlen, "unix socket path too long: %s", s);
+			return -1;
+		}
+		a->is_unix = 1;
+		strcpy(a->path, s);
+		return 0;
+	}
+	if (*s == '\0') {
+		snprintf(err, errlen, "empty address");
+		return -1;
+	}
+	port = NULL;
+	if (*s == '[') {
+		if ((close = strchr(s, ']')) == NULL) {
+			snprintf(err, errlen, "missing ] in %s", s);
+			return -1;
+		}
+		host = s + 1;
+		hostlen = close - host;
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0') {
+			snprintf(err, errlen, "junk after ] in %s", s);
+			return -1;
+		}
+	} else if ((colon = strrchr(s, ':')) != NULL) {
+		if (strchr(s, ':') != colon) {
+			snprintf(err, errlen,
+			    "IPv6 addresses need brackets: [%s]:PORT", s);
+			return -1;
+		}
+		host = s;
+		hostlen = colon - s;
+		port = colon + 1;
+	} else if (strspn(s, "0123456789") == strlen(s)) {
+		host = NULL;
+		hostlen = 0;
+		port = s;
+	} else {
+		host = s;
+		hostlen = strlen(s);
+	}
+	if (host == NULL || hostlen == 0) {
+		if (default_host == NULL) {
+			snprintf(err, errlen, "missing host in %s", s);
+			return -1;
+		}
+		host = default_host;
+		hostlen = strlen(default_host);
+	}
+	if (port == NULL) {
+		if (default_port == NULL) {
+			snprintf(err, errlen, "missing port in %s", s);
+			return -1;
+		}
+		port = default_port;
+	}
+	if (parse_host(host, hostlen, a->host, err, errlen) == -1)
+		return -1;
+	return parse_port(port, strlen(port), a->port, err, errlen);
+}
+
+/* Returns 0 with the host copied to out, or -1 if it is not plausible. */
+static int
+parse_host(const char *h, size_t len, char *out, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (len == 0 || len >= NET_HOSTLEN) {
+		snprintf(err, errlen, "bad host length: %zu", len);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)h[i] <= ' ' || h[i] == 0x7f || h[i] == '/' ||
+		    h[i] == '[' || h[i] == ']') {
+			snprintf(err, errlen, "bad character in host: %.*s",
+			    (int)len, h);
+			return -1;
+		}
+	}
+	memcpy(out, h, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* Returns 0 with the decimal port 0-65535 copied to out, or -1. */
+static int
+parse_port(const char *p, size_t len, char *out, char *err, size_t errlen)
+{
+	uint16_t v;
+
+	if (parse_u16(p, len, &v) == -1) {
+		snprintf(err, errlen, "bad port (0-65535): %.*s", (int)len, p);
+		return -1;
+	}
+	snprintf(out, NET_PORTLEN, "%u", v);
+	return 0;
+}
+
+/* Returns 0 with the decimal number 0-65535 of p[0..len) in *v, or -1. */
+static int
+parse_u16(const char *p, size_t len, uint16_t *v)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		n = n * 10 + (p[i] - '0');
+	}
+	if (n > 65535)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+/* Returns 0 with the port list replaced, or -1 (policy unchanged). */
+int
+policy_set_ports(struct policy *p, const char *list, char *err,
+    size_t errlen)
+{
+	struct port_range r[POLICY_MAX_PORTS];
+	const char *s, *end, *dash;
+	int n = 0;
+
+	for (s = list;; s = end + 1) {
+		end = s + strcspn(s, ",");
+		if (n == POLICY_MAX_PORTS) {
+			snprintf(err, errlen, "more than %d port ranges",
+			    POLICY_MAX_PORTS);
+			return -1;
+		}
+		dash = memchr(s, '-', end - s);
+		if (dash == NULL) {
+			if (parse_u16(s, end - s, &r[n].lo) == -1)
+				goto bad;
+			r[n].hi = r[n].lo;
+		} else if (parse_u16(s, dash - s, &r[n].lo) == -1 ||
+		    parse_u16(dash + 1, end - dash - 1, &r[n].hi) == -1)
+			goto bad;
+		if (r[n].lo == 0 || r[n].lo > r[n].hi)
+			goto bad;
+		n++;
+		if (*end == '\0')
+			break;
+	}
+	memcpy(p->ports, r, sizeof(r[0]) * n);
+	p->nports = n;
+	return 0;
+bad:
+	snprintf(err, errlen, "bad port or range (1-65535, LO-HI): %.*s",
+	    (int)(end - s), s);
+	return -1;
+}
+
+/* Returns 0 with each block of the list added, or -1 (policy unchanged). */
+int
+policy_add_dests(struct policy *p, const char *list, char *err,
+    size_t errlen)
+{
+	struct cidr c[POLICY_MAX_DESTS];
+	char one[NET_IPLEN + 8];
+	const char *s, *end;
+	int n = 0;
+
+	for (s = list;; s = end + 1) {
+		end = s + strcspn(s, ",");
+		if (p->ndests + n == POLICY_MAX_DESTS) {
+			snprintf(err, errlen, "more than %d --allow-dest blocks",
+			    POLICY_MAX_DESTS);
+			return -1;
+		}
+		if ((size_t)(end - s) >= sizeof(one)) {
+			snprintf(err, errlen, "bad address block: %.*s",
+			    (int)(end - s), s);
+			return -1;
+		}
+		memcpy(one, s, end - s);
+		one[end - s] = '\0';
+		if (cidr_parse(one, &c[n], err, errlen) == -1)
+			return -1;
+		n++;
+		if (*end == '\0')
+			break;
+	}
+	memcpy(p->dests + p->ndests, c, sizeof(c[0]) * n);
+	p->ndests += n;
+	return 0;
+}
+
+/*
+ * Returns 0 with "ADDR" or "ADDR/BITS" parsed into *c (host bits cleared:
+ * "127.0.0.1/8" means 127.0.0.0/8), or -1.
+ */
+static int
+cidr_parse(const char *s, struct cidr *c, char *err, size_t errlen)
+{
+	char addr[NET_IPLEN];
+	const char *slash;
+	size_t len;
+	uint16_t bits;
+	int max, i;
+
+	memset(c, 0, sizeof(*c));
+	slash = strchr(s, '/');
+	len = slash ? (size_t)(slash - s) : strlen(s);
+	if (len == 0 || len >= sizeof(addr))
+		goto bad;
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET, addr, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else
+		goto bad;
+	if (slash == NULL)
+		bits = max;
+	else if (parse_u16(slash + 1, strlen(slash + 1), &bits) == -1 ||
+	    bits > max)
+		goto bad;
+	c->bits = bits;
+	for (i = 0; i < 16; i++) {
+		if (i * 8 >= bits)
+			c->addr[i] = 0;
+		else if (i * 8 + 8 > bits)
+			c->addr[i] &= 0xff << (8 - (bits - i * 8));
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "bad address block (ADDR or ADDR/BITS): %s", s);
+	return -1;
+}
+
+/* Returns 1 if port is in one of the policy's ranges. */
+int
+policy_port_ok(const struct policy *p, unsigned port)
+{
+	int i;
+
+	for (i = 0; i < p->nports; i++)
+		if (port >= p->ports[i].lo && port <= p->ports[i].hi)
+			return 1;
+	return 0;
+}
+
+/* Returns 1 if the first bits of a and b are equal. */
+static int
+prefix_match(const uint8_t *a, const uint8_t *b, int bits)
+{
+	int full = bits / 8, rest = bits % 8;
+	uint8_t mask;
+
+	if (memcmp(a, b, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = 0xff << (8 - rest);
+	return (a[full] & mask) == (b[full] & mask);
+}
+
+/* Returns 1 with the IPv4 address carried by a mapped or NAT64 address. */
+static int
+embedded_v4(const struct sockaddr_in6 *sin6, uint8_t *v4)
+{
+	const uint8_t *a = sin6->sin6_addr.s6_addr;
+
+	if (memcmp(a, v4mapped_prefix, 12) != 0 &&
+	    memcmp(a, nat64_prefix, 12) != 0)
+		return 0;
+	memcpy(v4, a + 12, 4);
+	return 1;
+}
+
+/* Returns 1 if addr lies in one of the table's blocks. */
+static int
+special_match(const struct special *t, size_t n, int family,
+    const uint8_t *addr)
+{
+	uint8_t block[16];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (inet_pton(family, t[i].addr, block) != 1)
+			continue;
+		if (prefix_match(addr, block, t[i].bits))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+v4_special(const uint8_t *a)
+{
+	return special_match(v4_specials,
+	    sizeof(v4_specials) / sizeof(v4_specials[0]), AF_INET, a);
+}
+
+static int
+v6_special(const uint8_t *a)
+{
+	return special_match(v6_specials,
+	    sizeof(v6_specials) / sizeof(v6_specials[0]), AF_INET6, a);
+}
+
+/* Returns 1 if an --allow-dest block of this family contains addr. */
+static int
+allowed(const struct policy *p, int family, const uint8_t *addr)
+{
+	int i;
+
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < p->ndests; i++)
+		if (p->dests[i].family == family &&
+		    prefix_match(addr, p->dests[i].addr, p->dests[i].bits))
+			return 1;
+	return 0;
+}
+
+/* Returns 1 if sa may be connected to (see net.h). */
+int
+policy_dest_ok(const struct policy *p, const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	const uint8_t *a;
+	uint8_t v4[4];
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		a = (const uint8_t *)&sin->sin_addr;
+		return allowed(p, AF_INET, a) || !v4_special(a);
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		a = sin6->sin6_addr.s6_addr;
+		if (allowed(p, AF_INET6, a))
+			return 1;
+		if (embedded_v4(sin6, v4))
+			return allowed(p, AF_INET, v4) || !v4_special(v4);
+		return !v6_special(a);
+	default:
+		return 0;
+	}
+}
+
+const char *
+net_strerror(enum net_error e)
+{
+	switch (e) {
+	case NET_OK:
+		return "connected";
+	case NET_DNS:
+		return "name does not resolve";
+	case NET_REFUSED:
+		return "connection refused";
+	case NET_UNREACH:
+		return "destination unreachable";
+	case NET_TIMEOUT:
+		return "connection timed out";
+	case NET_POLICY:
+		return "destination not allowed";
+	case NET_LOOP:
+		return "destination is this proxy";
+	case NET_SYSTEM:
+		break;
+	}
+	return "cannot connect (system error)";
+}
+
+const char *
+net_proxy_status(enum net_error e)
+{
+	switch (e) {
+	case NET_OK:
+		return "";
+	case NET_DNS:
+		return "dns_error";
+	case NET_REFUSED:
+		return "connection_refused";
+	case NET_UNREACH:
+		return "destination_ip_unroutable";
+	case NET_TIMEOUT:
+		return "connection_timeout";
+	case NET_POLICY:
+		return "destination_ip_prohibited";
+	case NET_LOOP:
+		return "proxy_loop_detected";
+	case NET_SYSTEM:
+		break;
+	}
+	return "proxy_internal_error";
+}
+
+int
+net_http_status(enum net_error e)
+{
+	switch (e) {
+	case NET_OK:
+		return 200;
+	case NET_TIMEOUT:
+		return 504;
+	case NET_POLICY:
+	case NET_LOOP:
+		return 403;
+	default:
+		return 502;
+	}
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static enum net_error
+errno_kind(int e)
+{
+	switch (e) {
+	case ECONNREFUSED:
+	case ECONNRESET:
+		return NET_REFUSED;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case ENETDOWN:
+	case EHOSTDOWN:
+	case EADDRNOTAVAIL:
+	case EAFNOSUPPORT:
+		return NET_UNREACH;
+	case ETIMEDOUT:
+		return NET_TIMEOUT;
+	default:
+		return NET_SYSTEM;
+	}
+}
+
+/*
+ * When addresses fail differently, the report is the most telling one:
+ * a loop (we would talk to ourselves), then what a real connect attempt
+ * said (refused, unreachable, timed out), then a system error, and
+ * policy last, since "not allowed" is only the answer when no address
+ * was allowed at all.  Returns a rank, higher wins.
+ */
+static int
+error_rank(enum net_error e)
+{
+	switch (e) {
+	case NET_LOOP:
+		return 7;
+	case NET_REFUSED:
+		return 6;
+	case NET_UNREACH:
+		return 5;
+	case NET_TIMEOUT:
+		return 4;
+	case NET_SYSTEM:
+		return 3;
+	case NET_POLICY:
+		return 2;
+	case NET_DNS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Returns a connected socket to one address within ms milliseconds, or -1
+ * with errno set (ETIMEDOUT when the time ran out).
+ */
+static int
+try_connect(const struct addrinfo *ai, int ms, int *fdp)
+{
+	struct pollfd pfd;
+	socklen_t len;
+	int fd, r, soerr;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		goto done;
+	if (errno != EINPROGRESS)
+		goto fail;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	do
+		r = poll(&pfd, 1, ms);
+	while (r == -1 && errno == EINTR);	/* ms is a share; fine */
+	if (r == 0)
+		errno = ETIMEDOUT;
+	if (r <= 0)
+		goto fail;
+	len = sizeof(soerr);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		goto fail;
+	if (soerr != 0) {
+		errno = soerr;
+		goto fail;
+	}
+done:
+	*fdp = fd;
+	return 0;
+fail:
+	soerr = errno;
+	close(fd);
+	errno = soerr;
+	return -1;
+}
+
+/*
+ * Returns a connected blocking socket (see net.h), or -1 with *err.  Each
+ * address gets an equal share of the time left, so one black hole cannot
+ * eat the whole timeout before the next address is tried; the last one
+ * gets everything that remains.
+ */
+int
+net_connect(const char *host, const char *port, const struct policy *p,
+    int (*own)(const struct sockaddr *), int timeout_ms,
+    enum net_error *err, char *ip)
+{
+	struct addrinfo hints, *res, *ai;
+	enum net_error e, worst = NET_DNS;
+	uint64_t deadline;
+	int fd, flags, left, n, one = 1, gerr;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;	/* ports are numbers, parsed */
+	deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	if ((gerr = getaddrinfo(host, port, &hints, &res)) != 0) {
+		*err = (gerr == EAI_SYSTEM || gerr == EAI_MEMORY) ?
+		    NET_SYSTEM : NET_DNS;
+		return -1;
+	}
+	for (n = 0, ai = res; ai != NULL; ai = ai->ai_next)
+		n++;
+	fd = -1;
+	for (ai = res; ai != NULL; ai = ai->ai_next, n--) {
+		if (own != NULL && own(ai->ai_addr))
+			e = NET_LOOP;
+		else if (p != NULL && !policy_dest_ok(p, ai->ai_addr))
+			e = NET_POLICY;
+		else {
+			left = (int)((int64_t)deadline - (int64_t)mono_ms());
+			if (left <= 0)
+				e = NET_TIMEOUT;
+			else if (try_connect(ai, n > 1 ? left / n : left,
+			    &fd) == 0)
+				break;
+			else
+				e = errno_kind(errno);
+		}
+		if (error_rank(e) > error_rank(worst))
+			worst = e;
+	}
+	if (fd == -1) {
+		freeaddrinfo(res);
+		*err = worst;
+		return -1;
+	}
+	if (ip != NULL)
+		net_ntop(ai->ai_addr, ip, NULL);
+	freeaddrinfo(res);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((flags = fcntl(fd, F_GETFL)) != -1)
+		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	*err = NET_OK;
+	return fd;
+}
+
+/* Returns a socket connected to the unix path, or -1 with *err. */
+int
+net_connect_unix(const char *path, enum net_error *err)
+{
+	struct sockaddr_un sun;
+	int fd, e;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		*err = NET_SYSTEM;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*err = NET_SYSTEM;
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		e = errno;
+		close(fd);
+		*err = (e == ENOENT || e == ECONNREFUSED || e == ENOTSOCK) ?
+		    NET_REFUSED : errno_kind(e);
+		return -1;
+	}
+	*err = NET_OK;
+	return fd;
+}
+
+/* Writes sa's address and port; "-" for what is not an IP address. */
+void
+net_ntop(const struct sockaddr *sa, char *ip, char *port)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	const uint8_t *a;
+	unsigned p = 0;
+	int ok = 0;
+
+	if (sa->sa_family == AF_INET) {
+		if (ip != NULL)
+			ok = inet_ntop(AF_INET, &sin->sin_addr, ip,
+			    NET_IPLEN) != NULL;
+		p = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		a = sin6->sin6_addr.s6_addr;
+		if (ip != NULL && memcmp(a, v4mapped_prefix, 12) == 0)
+			ok = inet_ntop(AF_INET, a + 12, ip, NET_IPLEN) != NULL;
+		else if (ip != NULL)
+			ok = inet_ntop(AF_INET6, a, ip, NET_IPLEN) != NULL;
+		p = ntohs(sin6->sin6_port);
+	} else {
+		if (ip != NULL)
+			strcpy(ip, "-");
+		if (port != NULL)
+			strcpy(port, "-");
+		return;
+	}
+	if (ip != NULL && !ok)
+		strcpy(ip, "-");
+	if (port != NULL)
+		snprintf(port, NET_PORTLEN, "%u", p);
+}
+
+/*
+ * Returns 1 if both are the same address and port.  A v4-mapped IPv6
+ * address counts as the IPv4 address it carries, as a dual-stack
+ * listener sees IPv4 peers that way.
+ */
+int
+net_same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	struct sockaddr_in na, nb;
+	const struct sockaddr_in6 *a6, *b6;
+	const struct sockaddr *s[2] = { a, b };
+	struct sockaddr_in *n[2] = { &na, &nb };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (s[i]->sa_family != AF_INET6)
+			continue;
+		a6 = (const struct sockaddr_in6 *)s[i];
+		if (memcmp(a6->sin6_addr.s6_addr, v4mapped_prefix, 12) != 0)
+			continue;
+		memset(n[i], 0, sizeof(*n[i]));
+		n[i]->sin_family = AF_INET;
+		n[i]->sin_port = a6->sin6_port;
+		memcpy(&n[i]->sin_addr, a6->sin6_addr.s6_addr + 12, 4);
+		s[i] = (const struct sockaddr *)n[i];
+	}
+	a = s[0];
+	b = s[1];
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port ==
+		    ((const struct sockaddr_in *)b)->sin_port &&
+		    ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6) {
+		a6 = (const struct sockaddr_in6 *)a;
+		b6 = (const struct sockaddr_in6 *)b;
+		return a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
+	}
+	return 0;
+}
