@@ -1,0 +1,463 @@
+/*
+ * connectd - an HTTP CONNECT tunnel.
+ *
+ * Each connection: read a request head, check that it is a CONNECT to an
+ * allowed destination (and its credentials with --auth), connect, answer
+ * 200 only once the upstream connection exists, then hand both sockets to
+ * the shared relay with whatever the client already sent after its head.
+ * Refusals are complete responses with a Proxy-Status field; a 407 keeps
+ * the connection for the client's retry.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "http.h"
+#include "log.h"
+#include "net.h"
+#include "opts.h"
+#include "relay.h"
+#include "serve.h"
+
+#define DEFAULT_ADDR	"127.0.0.1:3128"
+#define TARGET_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
+#define LOGVAL_MAX	(TARGET_MAX * 4 + 3)
+#define REALM_MAX	128
+
+enum {
+	OPT_AUTH = OPT_PROGRAM_BASE,
+	OPT_REALM
+};
+
+struct config {
+	struct gtr_opts	 cf_opts;
+	struct net_addr	 cf_fixed;	/* -c */
+	int		 cf_has_fixed;
+	struct auth	*cf_auth;	/* --auth, or NULL */
+	char		 cf_challenge[REALM_MAX + 48];
+};
+
+/* One client connection, from its first byte to the relay. */
+struct session {
+	struct conn		*se_conn;
+	const struct config	*se_cf;
+	struct http_in		 se_in;
+	struct http_head	 se_head;
+	char			 se_target[TARGET_MAX];	/* for the log */
+	char			 se_host[NET_HOSTLEN];
+	char			 se_port[NET_PORTLEN];
+	char			 se_user[AUTH_USER_MAX];
+	char			 se_upstream[NET_IPLEN];
+	uint64_t		 se_deadline;	/* for the current head */
+};
+
+/* What the access line needs once the relay is done. */
+struct tunnel {
+	char		 tu_target[TARGET_MAX];
+	char		 tu_user[AUTH_USER_MAX];
+	char		 tu_upstream[NET_IPLEN];
+	size_t		 tu_npending;
+	char		 tu_pending[];	/* kept until the relay has sent it */
+};
+
+static void	 usage(void) __attribute__((noreturn));
+static void	 help(void);
+static void	 handle(struct conn *, void *);
+static int	 serve_head(struct session *);
+static int	 refuse(struct session *, int, const char *, const char *,
+		    const char *, int);
+static int	 parse_target(const char *, char *, char *);
+static int	 authorize(struct session *);
+static void	 open_tunnel(struct session *);
+static void	 tunnel_done(struct conn *, const struct relay_stats *, void *);
+static void	 access_line(const struct conn *, const char *, const char *,
+		    int, const char *, uint64_t, uint64_t, const char *);
+static const char *logval(const char *, char *, size_t);
+
+static const struct option longopts[] = {
+	{ "auth",	required_argument, NULL, OPT_AUTH },
+	{ "realm",	required_argument, NULL, OPT_REALM },
+	GTR_COMMON_LONGOPTS
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: connectd [-hqVv] [-c host:port] [-l address] "
+	    "[-u user] [--auth file] [--realm name]\n"
+	    "                [--allow-port list] [--allow-dest cidr] "
+	    "[common options]\n");
+	exit(EXIT_USAGE);
+}
+
+static void
+help(void)
+{
+	printf("usage: connectd [options]\n"
+	    "HTTP CONNECT tunnel: CONNECT host:port, then bytes both ways.\n\n"
+	    "  -c, --connect HOST:PORT  tunnel every CONNECT to this "
+	    "destination (trusted)\n"
+	    "      --allow-port LIST    ports a CONNECT may name (443)\n"
+	    "      --allow-dest CIDR    allow loopback, private and other "
+	    "special addresses\n"
+	    "                           in CIDR (repeatable; none)\n"
+	    "      --auth FILE          require Proxy-Authorization: Basic "
+	    "checked against\n"
+	    "                           an htpasswd file (bcrypt, SHA-crypt)\n"
+	    "      --realm NAME         realm in Proxy-Authenticate (gtr)\n");
+	opts_help_common();
+}
+
+/*
+ * Formats s as a logfmt value: as is when it is a plain word, else
+ * quoted with " \ and control bytes escaped.  Returns buf.
+ */
+static const char *
+logval(const char *s, char *buf, size_t len)
+{
+	const unsigned char *p;
+	size_t o = 0;
+	int plain = *s != '\0';
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' ||
+		    *p == '\\')
+			plain = 0;
+	if (plain && strlen(s) < len) {
+		memcpy(buf, s, strlen(s) + 1);
+		return buf;
+	}
+	buf[o++] = '"';
+	for (p = (const unsigned char *)s; *p != '\0' && o + 6 < len; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = *p;
+		} else if (*p < ' ' || *p >= 0x7f)
+			o += snprintf(buf + o, len - o, "\\x%02x", *p);
+		else
+			buf[o++] = *p;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Writes the access line of one tunnel or refused request. */
+static void
+access_line(const struct conn *c, const char *target, const char *user,
+    int status, const char *upstream, uint64_t in, uint64_t out,
+    const char *reason)
+{
+	char t[LOGVAL_MAX], r[LOGVAL_MAX], u[AUTH_USER_MAX * 4 + 3];
+	char ustr[AUTH_USER_MAX * 4 + 8];
+
+	ustr[0] = '\0';
+	if (user != NULL && user[0] != '\0')
+		snprintf(ustr, sizeof(ustr), " user=%s",
+		    logval(user, u, sizeof(u)));
+	log_info("client=%s:%s method=CONNECT target=%s%s status=%d "
+	    "upstream=%s bytes_in=%llu bytes_out=%llu ms=%llu reason=%s",
+	    c->c_peer_ip, c->c_peer_port,
+	    logval(target[0] != '\0' ? target : "-", t, sizeof(t)), ustr,
+	    status, upstream[0] != '\0' ? upstream : "-",
+	    (unsigned long long)in, (unsigned long long)out,
+	    (unsigned long long)(now_ms() - c->c_start_ms),
+	    logval(reason, r, sizeof(r)));
+}
+
+/*
+ * Answers the current request with an error and logs it.  Returns 1 if
+ * the connection stays open for another head, 0 if it is to be closed.
+ */
+static int
+refuse(struct session *se, int status, const char *proxy_error,
+    const char *detail, const char *extra, int keep)
+{
+	struct conn *c = se->se_conn;
+	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
+
+	if (keep && !se->se_head.hd_keep_alive)
+		keep = 0;
+	if (http_send_error(c->c_wfd, version, status, proxy_error, detail,
+	    extra, !keep, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout)
+	    == -1)
+		keep = 0;
+	access_line(c, se->se_target, NULL, status, se->se_upstream, 0, 0,
+	    detail);
+	return keep;
+}
+
+/*
+ * Splits an authority-form target ("host:port", "[v6]:port") into host
+ * and port.  Returns 0, or -1 if it is malformed.
+ */
+static int
+parse_target(const char *t, char *host, char *port)
+{
+	const char *colon, *h, *p;
+	size_t hlen;
+	long long n;
+
+	if (t[0] == '[') {
+		if ((colon = strstr(t, "]:")) == NULL)
+			return -1;
+		h = t + 1;
+		hlen = colon - h;
+		p = colon + 2;
+		if (hlen == 0 || strspn(h, "0123456789abcdefABCDEF:.") < hlen)
+			return -1;
+	} else {
+		if ((colon = strrchr(t, ':')) == NULL)
+			return -1;
+		h = t;
+		hlen = colon - h;
+		p = colon + 1;
+		if (hlen == 0 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") < hlen ||
+		    h[0] == '.' || h[0] == '-')
+			return -1;
+	}
+	if (hlen >= NET_HOSTLEN || strspn(p, "0123456789") != strlen(p) ||
+	    opts_number(p, 1, 65535, &n) == -1)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	snprintf(port, NET_PORTLEN, "%lld", n);
+	return 0;
+}
+
+/*
+ * Checks Proxy-Authorization.  Returns 1 when the request may go on, 0
+ * after a 407 that keeps the connection, -1 after one that closes it.
+ */
+static int
+authorize(struct session *se)
+{
+	const char *v;
+
+	if (se->se_cf->cf_auth == NULL)
+		return 1;
+	v = http_get(&se->se_head, "Proxy-Authorization");
+	if (v != NULL && auth_check(se->se_cf->cf_auth, v, se->se_user,
+	    sizeof(se->se_user)))
+		return 1;
+	se->se_user[0] = '\0';
+	return refuse(se, 407, "http_request_denied", v == NULL ?
+	    "proxy authentication required" : "bad proxy credentials",
+	    se->se_cf->cf_challenge, 1) ? 0 : -1;
+}
+
+/*
+ * Reads and judges one request head.  Returns 1 to read another head on
+ * the same connection, 0 when the connection is done with or handed to
+ * the relay.
+ */
+static int
+serve_head(struct session *se)
+{
+	const struct config *cf = se->se_cf;
+	struct http_head *hd = &se->se_head;
+	char detail[TARGET_MAX + 64];
+	int rc, a;
+
+	memset(hd, 0, sizeof(*hd));
+	se->se_target[0] = se->se_upstream[0] = se->se_user[0] = '\0';
+	rc = http_read_head(&se->se_in, hd, 1, NULL, se->se_deadline);
+	if (rc == HTTP_EOF)
+		return 0;
+	if (rc != 0) {
+		snprintf(detail, sizeof(detail), "%s", rc == 408 ?
+		    "request head not complete in time" :
+		    "malformed request head");
+		if (hd->hd_target != NULL)
+			snprintf(se->se_target, sizeof(se->se_target), "%s",
+			    hd->hd_target);
+		return refuse(se, rc, "http_request_error", detail, NULL, 0);
+	}
+	snprintf(se->se_target, sizeof(se->se_target), "%s", hd->hd_target);
+	if (strcmp(hd->hd_method, "CONNECT") != 0)
+		return refuse(se, 405, "http_request_denied",
+		    "only CONNECT is served here", "Allow: CONNECT", 0);
+	if (hd->hd_framing == HTTP_BODY_CHUNKED ||
+	    (hd->hd_framing == HTTP_BODY_LENGTH && hd->hd_length > 0) ||
+	    http_get(hd, "Transfer-Encoding") != NULL)
+		return refuse(se, 400, "http_request_error",
+		    "a CONNECT request has no body", NULL, 0);
+	if (parse_target(hd->hd_target, se->se_host, se->se_port) == -1)
+		return refuse(se, 400, "http_request_error",
+		    "target is not host:port", NULL, 0);
+	if ((a = authorize(se)) <= 0) {
+		se->se_deadline = now_ms() + 1000ULL * cf->cf_opts.header_timeout;
+		return a == 0;
+	}
+	if (!cf->cf_has_fixed &&
+	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
+		snprintf(detail, sizeof(detail), "port %s is not allowed",
+		    se->se_port);
+		return refuse(se, 403, "destination_ip_prohibited", detail,
+		    NULL, 0);
+	}
+	open_tunnel(se);
+	return 0;
+}
+
+/* Connects upstream, answers 200 and starts the relay, or refuses. */
+static void
+open_tunnel(struct session *se)
+{
+	const struct config *cf = se->se_cf;
+	struct conn *c = se->se_conn;
+	struct tunnel *tu;
+	const char *pending;
+	char detail[TARGET_MAX + 128];
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	enum net_error err = NET_OK;
+	size_t npending;
+	int fd;
+
+	if (cf->cf_has_fixed && cf->cf_fixed.is_unix) {
+		fd = net_connect_unix(cf->cf_fixed.path, &err);
+		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
+	} else
+		fd = net_connect(cf->cf_has_fixed ? cf->cf_fixed.host :
+		    se->se_host, cf->cf_has_fixed ? cf->cf_fixed.port :
+		    se->se_port, cf->cf_has_fixed ? NULL : &cf->cf_opts.policy,
+		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
+		    se->se_upstream);
+	if (fd == -1) {
+		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
+		    se->se_target, net_strerror(err));
+		refuse(se, net_http_status(err), net_proxy_status(err), detail,
+		    NULL, 0);
+		return;
+	}
+	npending = http_in_pending(&se->se_in, &pending);
+	if ((tu = calloc(1, sizeof(*tu) + npending)) == NULL) {
+		close(fd);
+		refuse(se, 500, "proxy_internal_error", "out of memory",
+		    NULL, 0);
+		return;
+	}
+	snprintf(tu->tu_target, sizeof(tu->tu_target), "%s", se->se_target);
+	snprintf(tu->tu_user, sizeof(tu->tu_user), "%s", se->se_user);
+	snprintf(tu->tu_upstream, sizeof(tu->tu_upstream), "%s",
+	    se->se_upstream);
+	memcpy(tu->tu_pending, pending, npending);
+	tu->tu_npending = npending;
+	if (http_write_all(c->c_wfd, ok, sizeof(ok) - 1, now_ms() +
+	    1000ULL * cf->cf_opts.header_timeout) == -1) {
+		access_line(c, se->se_target, se->se_user, 200,
+		    se->se_upstream, 0, 0, "client went away");
+		close(fd);
+		free(tu);
+		return;
+	}
+	if (relay_start(c, fd, fd, tu->tu_pending, npending,
+	    cf->cf_opts.idle_timeout, tunnel_done, tu) == -1) {
+		access_line(c, se->se_target, se->se_user, 200,
+		    se->se_upstream, 0, 0, "cannot start relay");
+		close(fd);
+		free(tu);
+	}
+}
+
+/* Logs the tunnel's access line once the relay has ended. */
+static void
+tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
+{
+	struct tunnel *tu = arg;
+
+	access_line(c, tu->tu_target, tu->tu_user, 200, tu->tu_upstream,
+	    rs->rs_up, rs->rs_down, rs->rs_reason != NULL ? rs->rs_reason :
+	    "done");
+	free(tu);
+}
+
+/* Serves one client connection: heads until a tunnel or the end. */
+static void
+handle(struct conn *c, void *arg)
+{
+	struct session *se;
+
+	if ((se = calloc(1, sizeof(*se))) == NULL) {
+		log_warn("conn=%lu: cannot allocate a session", c->c_id);
+		return;
+	}
+	se->se_conn = c;
+	se->se_cf = arg;
+	http_in_init(&se->se_in, c->c_rfd);
+	se->se_deadline = c->c_start_ms +
+	    1000ULL * se->se_cf->cf_opts.header_timeout;
+	while (serve_head(se) && !serve_stopping())
+		;
+	free(se);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct config cf;
+	const char *auth_path = NULL, *realm = "gtr";
+	char err[512];
+	int ch;
+
+	log_init(argv[0], LOG_NORMAL);
+	opts_init(&cf.cf_opts, "443");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":" GTR_COMMON_SHORTOPTS,
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case ':':
+			fatalx(EXIT_USAGE, "%s needs a value",
+			    argv[optind - 1]);
+		case '?':
+			fatalx(EXIT_USAGE, "unknown option %s (see -h)",
+			    argv[optind - 1]);
+		case 'h':
+			help();
+			exit(0);
+		case 'V':
+			printf("connectd %s\n", GTR_VERSION);
+			exit(0);
+		case OPT_AUTH:
+			auth_path = optarg;
+			break;
+		case OPT_REALM:
+			realm = optarg;
+			break;
+		default:
+			if (!opts_common(&cf.cf_opts, ch, optarg))
+				usage();
+			break;
+		}
+	}
+	if (optind < argc)
+		fatalx(EXIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	log_init(argv[0], cf.cf_opts.verbosity);
+	if (realm[0] == '\0' || strlen(realm) >= REALM_MAX ||
+	    strpbrk(realm, "\"\\") != NULL ||
+	    strspn(realm, " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQ"
+	    "RSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~") != strlen(realm))
+		fatalx(EXIT_USAGE, "--realm: \"%s\" is not a printable name "
+		    "without quotes", realm);
+	snprintf(cf.cf_challenge, sizeof(cf.cf_challenge),
+	    "Proxy-Authenticate: Basic realm=\"%s\"", realm);
+	if (cf.cf_opts.connect != NULL) {
+		if (net_addr_parse(cf.cf_opts.connect, "127.0.0.1", NULL,
+		    &cf.cf_fixed, err, sizeof(err)) == -1)
+			fatalx(EXIT_USAGE, "-c %s: %s", cf.cf_opts.connect,
+			    err);
+		if (!cf.cf_fixed.is_unix && cf.cf_fixed.port[0] == '\0')
+			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
+			    cf.cf_opts.connect);
+		cf.cf_has_fixed = 1;
+	}
+	if (auth_path != NULL &&
+	    (cf.cf_auth = auth_load(auth_path, err, sizeof(err))) == NULL)
+		fatalx(EXIT_CONFIG, "--auth %s", err);
+	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+}

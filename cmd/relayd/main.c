@@ -1,0 +1,642 @@
+/*
+ * relayd - an HTTP relay.
+ *
+ * Reads the first request head, finds the destination (the absolute URI,
+ * Host, -c, or the program after "--"), rewrites the head to origin form
+ * with "Connection: close", and hands both sides to the shared relay with
+ * the rewritten head and the bytes already read after it as the first
+ * bytes upstream.  Only the first head is parsed: passing keep-alive on
+ * would leave the relay waiting for a close that never comes, so the
+ * exchange is made to end with the origin's response.  --raw skips HTTP.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "net.h"
+#include "opts.h"
+#include "relay.h"
+#include "serve.h"
+#include "spawn.h"
+
+#define DEFAULT_ADDR	"127.0.0.1:8080"
+#define LOGTARGET_MAX	512
+#define LOGVAL_MAX	(LOGTARGET_MAX * 4 + 3)
+#define HEAD_OUT_MAX	(HTTP_HEAD_MAX + NET_HOSTLEN + 64)
+
+enum {
+	OPT_RAW = OPT_PROGRAM_BASE
+};
+
+struct config {
+	struct gtr_opts	 cf_opts;
+	struct net_addr	 cf_fixed;	/* -c */
+	int		 cf_has_fixed;
+	int		 cf_raw;		/* --raw */
+	char		**cf_argv;	/* the program after "--", or NULL */
+};
+
+/* One client connection until it is handed to the relay. */
+struct session {
+	struct conn		*se_conn;
+	const struct config	*se_cf;
+	struct http_in		 se_in;
+	struct http_head	 se_head;
+	char			 se_method[32];		/* for the log */
+	char			 se_target[LOGTARGET_MAX];
+	char			 se_host[NET_HOSTLEN];
+	char			 se_port[NET_PORTLEN];
+	char			 se_authority[NET_HOSTLEN + NET_PORTLEN + 4];
+	const char		*se_path;	/* origin-form target */
+	char			 se_upstream[NET_IPLEN];
+	struct http_field	 se_fields[HTTP_FIELDS_MAX + 2];
+	char			 se_out[HEAD_OUT_MAX];	/* rewritten head */
+};
+
+/* What outlives the handler: the access line's fields and the child. */
+struct exchange {
+	char		 ex_method[32];
+	char		 ex_target[LOGTARGET_MAX];
+	char		 ex_upstream[NET_IPLEN];
+	pid_t		 ex_pid;	/* the program's, or -1 */
+	size_t		 ex_npending;
+	char		 ex_pending[];	/* rewritten head, then client bytes */
+};
+
+static void	 usage(void) __attribute__((noreturn));
+static void	 help(void);
+static void	 handle(struct conn *, void *);
+static void	 serve_http(struct session *);
+static void	 refuse(struct session *, int, const char *, const char *);
+static int	 parse_authority(const char *, size_t, char *, char *);
+static int	 find_destination(struct session *);
+static int	 skip_field(const struct http_head *, const char *);
+static int	 rewrite_head(struct session *);
+static int	 open_upstream(struct session *, pid_t *, char *, size_t);
+static void	 start_relay(struct session *, int, pid_t, const char *,
+		    size_t);
+static void	 exchange_done(struct conn *, const struct relay_stats *,
+		    void *);
+static void	*reaper(void *);
+static void	 reap_later(pid_t);
+static void	 access_line(const struct conn *, const char *, const char *,
+		    int, const char *, uint64_t, uint64_t, const char *);
+static const char *logval(const char *, char *, size_t);
+
+static const struct option longopts[] = {
+	{ "raw",	no_argument,	NULL, OPT_RAW },
+	GTR_COMMON_LONGOPTS
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: relayd [-hqVv] [-c host:port] [-l address] "
+	    "[-u user] [--raw] [--allow-port list]\n"
+	    "              [--allow-dest cidr] [common options] "
+	    "[-- program [arg ...]]\n");
+	exit(EXIT_USAGE);
+}
+
+static void
+help(void)
+{
+	printf("usage: relayd [options] [-- program [arg ...]]\n"
+	    "HTTP relay: the first request head picks the destination, "
+	    "then bytes both ways.\n\n"
+	    "  -c, --connect HOST:PORT  relay every request to this "
+	    "destination (trusted)\n"
+	    "      --raw                no HTTP at all: a TCP relay to -c or "
+	    "the program\n"
+	    "      --allow-port LIST    ports a request may name (80)\n"
+	    "      --allow-dest CIDR    allow loopback, private and other "
+	    "special addresses\n"
+	    "                           in CIDR (repeatable; none)\n"
+	    "  -- program [arg ...]     run the program per connection as "
+	    "the upstream\n");
+	opts_help_common();
+}
+
+/*
+ * Formats s as a logfmt value: as is when it is a plain word, else
+ * quoted with " \ and control bytes escaped.  Returns buf.
+ */
+static const char *
+logval(const char *s, char *buf, size_t len)
+{
+	const unsigned char *p;
+	size_t o = 0;
+	int plain = *s != '\0';
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' ||
+		    *p == '\\')
+			plain = 0;
+	if (plain && strlen(s) < len) {
+		memcpy(buf, s, strlen(s) + 1);
+		return buf;
+	}
+	buf[o++] = '"';
+	for (p = (const unsigned char *)s; *p != '\0' && o + 6 < len; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = *p;
+		} else if (*p < ' ' || *p >= 0x7f)
+			o += snprintf(buf + o, len - o, "\\x%02x", *p);
+		else
+			buf[o++] = *p;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Writes the access line of one exchange; status 0 prints "-". */
+static void
+access_line(const struct conn *c, const char *method, const char *target,
+    int status, const char *upstream, uint64_t in, uint64_t out,
+    const char *reason)
+{
+	char m[LOGVAL_MAX], t[LOGVAL_MAX], r[LOGVAL_MAX], st[16];
+
+	if (status == 0)
+		snprintf(st, sizeof(st), "-");
+	else
+		snprintf(st, sizeof(st), "%d", status);
+	log_info("client=%s:%s method=%s target=%s status=%s upstream=%s "
+	    "bytes_in=%llu bytes_out=%llu ms=%llu reason=%s",
+	    c->c_peer_ip, c->c_peer_port,
+	    logval(method[0] != '\0' ? method : "-", m, sizeof(m)),
+	    logval(target[0] != '\0' ? target : "-", t, sizeof(t)), st,
+	    upstream[0] != '\0' ? upstream : "-",
+	    (unsigned long long)in, (unsigned long long)out,
+	    (unsigned long long)(now_ms() - c->c_start_ms),
+	    logval(reason, r, sizeof(r)));
+}
+
+/* Answers the request with an error, closing, and logs it. */
+static void
+refuse(struct session *se, int status, const char *proxy_error,
+    const char *detail)
+{
+	struct conn *c = se->se_conn;
+	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
+
+	(void)http_send_error(c->c_wfd, version, status, proxy_error, detail,
+	    NULL, 1, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout);
+	access_line(c, se->se_method, se->se_target, status, se->se_upstream,
+	    0, 0, detail);
+}
+
+/*
+ * Splits an authority ("host", "host:port", "[v6]:port"; len bytes of s)
+ * into host and port (80 when absent).  Returns 0, or -1 if malformed.
+ */
+static int
+parse_authority(const char *s, size_t len, char *host, char *port)
+{
+	const char *h = s, *end = s + len, *p = NULL, *close;
+	size_t hlen;
+	long long n;
+
+	if (len > 0 && s[0] == '[') {
+		if ((close = memchr(s, ']', len)) == NULL)
+			return -1;
+		h = s + 1;
+		hlen = close - h;
+		if (close + 1 < end) {
+			if (close[1] != ':')
+				return -1;
+			p = close + 2;
+		}
+		if (hlen == 0 || strspn(h, "0123456789abcdefABCDEF:.") < hlen)
+			return -1;
+	} else {
+		if ((p = memchr(s, ':', len)) != NULL)
+			hlen = p++ - s;
+		else
+			hlen = len;
+		if (hlen == 0 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") < hlen ||
+		    h[0] == '.' || h[0] == '-')
+			return -1;
+	}
+	if (hlen >= NET_HOSTLEN)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (p == NULL || p == end) {
+		snprintf(port, NET_PORTLEN, "80");
+		return 0;
+	}
+	if ((size_t)(end - p) >= NET_PORTLEN ||
+	    strspn(p, "0123456789") < (size_t)(end - p))
+		return -1;
+	memcpy(port, p, end - p);
+	port[end - p] = '\0';
+	if (opts_number(port, 1, 65535, &n) == -1)
+		return -1;
+	snprintf(port, NET_PORTLEN, "%lld", n);
+	return 0;
+}
+
+/*
+ * Finds the destination and the origin-form target of the request.
+ * Returns 0, or the status it was refused with (already answered).
+ */
+static int
+find_destination(struct session *se)
+{
+	const struct config *cf = se->se_cf;
+	struct http_head *hd = &se->se_head;
+	const char *t = hd->hd_target, *host;
+	size_t alen;
+	int i, nhost = 0;
+
+	se->se_path = t;
+	se->se_authority[0] = '\0';
+	for (i = 0; i < hd->hd_nfields; i++)
+		if (strcasecmp(hd->hd_fields[i].name, "Host") == 0)
+			nhost++;
+	if (nhost > 1) {
+		refuse(se, 400, "http_request_error", "more than one Host");
+		return 400;
+	}
+	if (strncasecmp(t, "http://", 7) == 0) {
+		t += 7;
+		alen = strcspn(t, "/?#");
+		if (memchr(t, '@', alen) != NULL || parse_authority(t, alen,
+		    se->se_host, se->se_port) == -1) {
+			refuse(se, 400, "http_request_error",
+			    "bad authority in the request URI");
+			return 400;
+		}
+		memcpy(se->se_authority, t, alen);
+		se->se_authority[alen] = '\0';
+		se->se_path = t[alen] == '/' ? t + alen : "/";
+		if (t[alen] == '?') {
+			/* "http://h?q" has an empty path: send "/?q". */
+			se->se_path = NULL;
+		}
+		return 0;
+	}
+	if (t[0] != '/' && strcmp(t, "*") != 0) {
+		refuse(se, 400, "http_request_error",
+		    "target is neither http://... nor /path");
+		return 400;
+	}
+	if (cf->cf_has_fixed || cf->cf_argv != NULL)
+		return 0;
+	if ((host = http_get(hd, "Host")) == NULL || parse_authority(host,
+	    strlen(host), se->se_host, se->se_port) == -1) {
+		refuse(se, 400, "http_request_error", host == NULL ?
+		    "no Host and no absolute URI" : "bad Host");
+		return 400;
+	}
+	return 0;
+}
+
+/* Returns 1 if the field is not to be forwarded. */
+static int
+skip_field(const struct http_head *hd, const char *name)
+{
+	static const char *const drop[] = { "Connection", "Keep-Alive",
+	    "Proxy-Connection", "Proxy-Authorization" };
+	size_t i;
+
+	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		if (strcasecmp(name, drop[i]) == 0)
+			return 1;
+	/* The framing and Host stay whatever Connection names. */
+	if (strcasecmp(name, "Content-Length") == 0 ||
+	    strcasecmp(name, "Transfer-Encoding") == 0 ||
+	    strcasecmp(name, "Host") == 0)
+		return 0;
+	return http_has_token(hd, "Connection", name);
+}
+
+/*
+ * Writes the head to forward into se_out: origin form, Host from an
+ * absolute URI, Connection: close.  Returns its length, or -1.
+ */
+static int
+rewrite_head(struct session *se)
+{
+	struct http_head *hd = &se->se_head;
+	struct http_field *f = se->se_fields;
+	char line[HTTP_LINE_MAX + 32], hostval[sizeof(se->se_authority)];
+	int i, n = 0, len;
+
+	if (se->se_path != NULL)
+		len = snprintf(line, sizeof(line), "%s %s HTTP/1.%d",
+		    hd->hd_method, se->se_path, hd->hd_version == 10 ? 0 : 1);
+	else
+		len = snprintf(line, sizeof(line), "%s /%s HTTP/1.%d",
+		    hd->hd_method, hd->hd_target + 7 +
+		    strlen(se->se_authority), hd->hd_version == 10 ? 0 : 1);
+	if (len < 0 || (size_t)len >= sizeof(line))
+		return -1;
+	if (se->se_authority[0] != '\0') {
+		snprintf(hostval, sizeof(hostval), "%s", se->se_authority);
+		f[n].name = "Host";
+		f[n++].value = hostval;
+	}
+	for (i = 0; i < hd->hd_nfields; i++) {
+		if (skip_field(hd, hd->hd_fields[i].name) ||
+		    (se->se_authority[0] != '\0' &&
+		    strcasecmp(hd->hd_fields[i].name, "Host") == 0))
+			continue;
+		f[n++] = hd->hd_fields[i];
+	}
+	f[n].name = "Connection";
+	f[n++].value = "close";
+	return http_format_head(se->se_out, sizeof(se->se_out), line, f, n);
+}
+
+/*
+ * Connects to the destination or starts the program.  Returns the
+ * upstream fd, or -1 with the error answered (HTTP) or logged (raw).
+ */
+static int
+open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
+{
+	const struct config *cf = se->se_cf;
+	enum net_error err = NET_OK;
+	int fd;
+
+	*pid = -1;
+	if (cf->cf_argv != NULL) {
+		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
+		if ((fd = spawn_program(cf->cf_argv, se->se_conn, NULL,
+		    pid)) == -1)
+			snprintf(detail, dlen, "cannot run %s",
+			    cf->cf_argv[0]);
+		else
+			return fd;
+		if (!cf->cf_raw)
+			refuse(se, 502, "proxy_internal_error", detail);
+		return -1;
+	}
+	if (cf->cf_has_fixed && cf->cf_fixed.is_unix) {
+		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
+		fd = net_connect_unix(cf->cf_fixed.path, &err);
+	} else
+		fd = net_connect(cf->cf_has_fixed ? cf->cf_fixed.host :
+		    se->se_host, cf->cf_has_fixed ? cf->cf_fixed.port :
+		    se->se_port, cf->cf_has_fixed ? NULL : &cf->cf_opts.policy,
+		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
+		    se->se_upstream);
+	if (fd != -1)
+		return fd;
+	snprintf(detail, dlen, "cannot connect to %s:%s: %s",
+	    cf->cf_has_fixed ? cf->cf_fixed.host : se->se_host,
+	    cf->cf_has_fixed ? cf->cf_fixed.port : se->se_port,
+	    net_strerror(err));
+	if (!cf->cf_raw)
+		refuse(se, net_http_status(err), net_proxy_status(err), detail);
+	return -1;
+}
+
+/* Waits for one program in a thread of its own: no zombies. */
+static void *
+reaper(void *arg)
+{
+	pid_t pid = (pid_t)(intptr_t)arg;
+
+	(void)spawn_reap(pid);
+	return NULL;
+}
+
+/* Reaps pid without blocking the caller (the relay's event loop). */
+static void
+reap_later(pid_t pid)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (pthread_attr_init(&attr) != 0)
+		goto inline_reap;
+	(void)pthread_attr_setstacksize(&attr, 64 * 1024);
+	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, reaper, (void *)(intptr_t)pid) == 0) {
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_attr_destroy(&attr);
+inline_reap:
+	log_warnx("cannot start a thread to reap pid %ld; waiting",
+	    (long)pid);
+	(void)kill(pid, SIGTERM);
+	(void)spawn_reap(pid);
+}
+
+/* Logs the exchange's access line and reaps its program. */
+static void
+exchange_done(struct conn *c, const struct relay_stats *rs, void *arg)
+{
+	struct exchange *ex = arg;
+
+	access_line(c, ex->ex_method, ex->ex_target, 0, ex->ex_upstream,
+	    rs->rs_up, rs->rs_down, rs->rs_reason != NULL ? rs->rs_reason :
+	    "done");
+	if (ex->ex_pid > 0)
+		reap_later(ex->ex_pid);
+	free(ex);
+}
+
+/*
+ * Hands the client and fd to the relay, head (hlen bytes of se_out)
+ * first, then what the client sent after its head.
+ */
+static void
+start_relay(struct session *se, int fd, pid_t pid, const char *head,
+    size_t hlen)
+{
+	struct conn *c = se->se_conn;
+	struct exchange *ex;
+	const char *pending = NULL;
+	size_t npending = 0;
+
+	if (!se->se_cf->cf_raw)
+		npending = http_in_pending(&se->se_in, &pending);
+	if ((ex = malloc(sizeof(*ex) + hlen + npending)) == NULL) {
+		access_line(c, se->se_method, se->se_target, 0,
+		    se->se_upstream, 0, 0, "out of memory");
+		goto fail;
+	}
+	snprintf(ex->ex_method, sizeof(ex->ex_method), "%s", se->se_method);
+	snprintf(ex->ex_target, sizeof(ex->ex_target), "%s", se->se_target);
+	snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "%s",
+	    se->se_upstream);
+	ex->ex_pid = pid;
+	memcpy(ex->ex_pending, head, hlen);
+	if (npending > 0)
+		memcpy(ex->ex_pending + hlen, pending, npending);
+	ex->ex_npending = hlen + npending;
+	if (relay_start(c, fd, fd, ex->ex_pending, ex->ex_npending,
+	    se->se_cf->cf_opts.idle_timeout, exchange_done, ex) == 0)
+		return;
+	access_line(c, se->se_method, se->se_target, 0, se->se_upstream, 0,
+	    0, "cannot start relay");
+	free(ex);
+fail:
+	close(fd);
+	if (pid > 0) {
+		(void)kill(pid, SIGTERM);
+		(void)spawn_reap(pid);
+	}
+}
+
+/* Reads the first head, picks the upstream and starts the relay. */
+static void
+serve_http(struct session *se)
+{
+	const struct config *cf = se->se_cf;
+	struct http_head *hd = &se->se_head;
+	char detail[NET_HOSTLEN + 128];
+	uint64_t deadline;
+	pid_t pid;
+	int rc, fd, hlen;
+
+	deadline = se->se_conn->c_start_ms + 1000ULL * cf->cf_opts.header_timeout;
+	rc = http_read_head(&se->se_in, hd, 1, NULL, deadline);
+	if (rc == HTTP_EOF)
+		return;
+	if (hd->hd_method != NULL)
+		snprintf(se->se_method, sizeof(se->se_method), "%s",
+		    hd->hd_method);
+	if (hd->hd_target != NULL)
+		snprintf(se->se_target, sizeof(se->se_target), "%s",
+		    hd->hd_target);
+	if (rc != 0) {
+		refuse(se, rc, "http_request_error", rc == 408 ?
+		    "request head not complete in time" :
+		    "malformed request head");
+		return;
+	}
+	if (strcmp(hd->hd_method, "CONNECT") == 0) {
+		refuse(se, 501, "http_request_error",
+		    "CONNECT is not relayed here (connectd tunnels)");
+		return;
+	}
+	if (find_destination(se) != 0)
+		return;
+	if (!cf->cf_has_fixed && cf->cf_argv == NULL &&
+	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
+		snprintf(detail, sizeof(detail), "port %s is not allowed",
+		    se->se_port);
+		refuse(se, 403, "destination_ip_prohibited", detail);
+		return;
+	}
+	if ((hlen = rewrite_head(se)) == -1) {
+		refuse(se, 431, "http_request_error",
+		    "rewritten request head too large");
+		return;
+	}
+	if ((fd = open_upstream(se, &pid, detail, sizeof(detail))) == -1)
+		return;
+	start_relay(se, fd, pid, se->se_out, hlen);
+}
+
+/* Serves one client connection: HTTP or raw, until the relay has it. */
+static void
+handle(struct conn *c, void *arg)
+{
+	struct session *se;
+	char detail[NET_HOSTLEN + 128];
+	pid_t pid;
+	int fd;
+
+	if ((se = calloc(1, sizeof(*se))) == NULL) {
+		log_warn("conn=%lu: cannot allocate a session", c->c_id);
+		return;
+	}
+	se->se_conn = c;
+	se->se_cf = arg;
+	if (se->se_cf->cf_raw) {
+		snprintf(se->se_method, sizeof(se->se_method), "-");
+		if (se->se_cf->cf_has_fixed)
+			snprintf(se->se_target, sizeof(se->se_target), "%s",
+			    se->se_cf->cf_opts.connect);
+		if ((fd = open_upstream(se, &pid, detail,
+		    sizeof(detail))) == -1)
+			access_line(c, "-", se->se_target, 0, se->se_upstream,
+			    0, 0, detail);
+		else
+			start_relay(se, fd, pid, NULL, 0);
+	} else {
+		http_in_init(&se->se_in, c->c_rfd);
+		serve_http(se);
+	}
+	free(se);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct config cf;
+	char err[256];
+	int ch;
+
+	log_init(argv[0], LOG_NORMAL);
+	opts_init(&cf.cf_opts, "80");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:" GTR_COMMON_SHORTOPTS,
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case ':':
+			fatalx(EXIT_USAGE, "%s needs a value",
+			    argv[optind - 1]);
+		case '?':
+			fatalx(EXIT_USAGE, "unknown option %s (see -h)",
+			    argv[optind - 1]);
+		case 'h':
+			help();
+			exit(0);
+		case 'V':
+			printf("relayd %s\n", GTR_VERSION);
+			exit(0);
+		case OPT_RAW:
+			cf.cf_raw = 1;
+			break;
+		default:
+			if (!opts_common(&cf.cf_opts, ch, optarg))
+				usage();
+			break;
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--") != 0)
+			fatalx(EXIT_USAGE, "unexpected argument \"%s\" (a "
+			    "program comes after --)", argv[optind]);
+		cf.cf_argv = argv + optind;
+	} else if (optind > 0 && strcmp(argv[optind - 1], "--") == 0)
+		fatalx(EXIT_USAGE, "no program after --");
+	log_init(argv[0], cf.cf_opts.verbosity);
+	if (cf.cf_opts.connect != NULL && cf.cf_argv != NULL)
+		fatalx(EXIT_USAGE, "-c and a program after -- exclude each "
+		    "other");
+	if (cf.cf_raw && cf.cf_opts.connect == NULL && cf.cf_argv == NULL)
+		fatalx(EXIT_USAGE, "--raw needs -c HOST:PORT or a program "
+		    "after --");
+	if (cf.cf_opts.connect != NULL) {
+		if (net_addr_parse(cf.cf_opts.connect, "127.0.0.1", NULL,
+		    &cf.cf_fixed, err, sizeof(err)) == -1)
+			fatalx(EXIT_USAGE, "-c %s: %s", cf.cf_opts.connect,
+			    err);
+		if (!cf.cf_fixed.is_unix && cf.cf_fixed.port[0] == '\0')
+			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
+			    cf.cf_opts.connect);
+		cf.cf_has_fixed = 1;
+	}
+	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+}
