@@ -1,0 +1,134 @@
+# lib.sh - shared by every bench section: . "$(dirname "$0")/lib.sh"
+#
+# A section starts its servers with peer_start, measures with $LOAD (the C
+# load client, bench/load.c) and prints its results with bench_row; every
+# process it started is stopped when it exits.  bench/run sets GTR_BIN,
+# GTR_BUILD and BENCH_RUNS; a section can also be run on its own.
+
+GTR_BIN=${GTR_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin}
+GTR_BUILD=${GTR_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
+LOAD=${LOAD:-$GTR_BUILD/bench/load}
+BENCH_RUNS=${BENCH_RUNS:-3}
+
+T=$(mktemp -d /tmp/gtr-bench.XXXXXX)
+chmod 755 "$T"
+declare -A PEER_PID=()
+
+# bench_cleanup: stops what the section started and removes its files.
+bench_cleanup() {
+	local name
+	for name in "${!PEER_PID[@]}"; do
+		peer_stop "$name"
+	done
+	rm -rf "$T"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# bench_header: the table's column titles (bench/run prints them once).
+bench_header() {
+	printf '%-12s %-30s %-18s %10s %8s  %s\n' \
+	    SECTION PROGRAM FIGURE VALUE RATIO NOTE
+}
+
+# bench_row SECTION PROGRAM FIGURE VALUE RATIO [NOTE]: one table row.
+bench_row() {
+	printf '%-12s %-30s %-18s %10s %8s  %s\n' "$1" "$2" "$3" "$4" "$5" \
+	    "${6:-}"
+}
+
+# bench_fail SECTION MESSAGE: a row saying what could not be measured.
+bench_fail() {
+	printf '%-12s FAILED: %s\n' "$1" "$2"
+}
+
+# free_port: prints a TCP port nobody listens on right now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT: waits up to 10 s until something listens on it.
+wait_port() {
+	local i
+	for i in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "nothing listens on 127.0.0.1:$1 after 10 s" >&2
+	return 1
+}
+
+# peer_start NAME CMD...: runs CMD in the background, output in
+# $T/NAME.log, in its own process group so peer_stop reaches its children.
+peer_start() {
+	local name=$1
+	shift
+	setsid "$@" > "$T/$name.log" 2>&1 < /dev/null &
+	PEER_PID[$name]=$!
+}
+
+# peer_stop NAME: stops NAME's process group and waits for it.
+peer_stop() {
+	local pid=${PEER_PID[$1]:-} i
+	[ -n "$pid" ] || return 0
+	kill -TERM -- "-$pid" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL -- "-$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "PEER_PID[$1]"
+}
+
+# peer_pid NAME: prints the pid peer_start remembered.
+peer_pid() {
+	echo "${PEER_PID[$1]:-}"
+}
+
+# rss_kib PID: prints the resident memory of PID and all its descendants
+# in KiB (VmRSS from /proc, summed).
+rss_kib() {
+	local pids=$1 all=$1 p kids sum=0 kb
+	while [ -n "$pids" ]; do
+		kids=
+		for p in $pids; do
+			kids="$kids $(cat /proc/$p/task/*/children 2>/dev/null)"
+		done
+		pids=$(echo $kids)
+		all="$all $pids"
+	done
+	for p in $all; do
+		kb=$(awk '/^VmRSS:/ { print $2 }' /proc/$p/status 2>/dev/null)
+		sum=$((sum + ${kb:-0}))
+	done
+	echo "$sum"
+}
+
+# median V...: prints the middle of the values (numbers), or the first
+# non-number when one run failed (LOST beats any rate).
+median() {
+	local v
+	for v in "$@"; do
+		case $v in
+		''|*[!0-9.]*) echo "${v:-FAILED}"; return ;;
+		esac
+	done
+	printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 }
+	    END { print a[int((NR + 1) / 2)] }'
+}
+
+# ratio A B: prints A/B with two decimals, or - when either is not a
+# number.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "-";
+		else printf "%.2f\n", a / b }'
+}
+
+# have_gtr NAME: true if gtr's program NAME is built.
+have_gtr() {
+	[ -x "$GTR_BIN/$1" ]
+}

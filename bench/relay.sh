@@ -1,0 +1,139 @@
+#!/bin/bash
+# relay.sh - relay throughput: 2 GiB over loopback, one way and both ways
+# at once, through relayd --raw and the TCP relays users would pick
+# instead, against the direct path.  load.c is source and sink and checks
+# every byte: a relay that drops or mangles data is LOST, not a rate.
+
+. "$(dirname "$0")/lib.sh"
+
+BYTES=${RELAY_BYTES:-2147483648}
+SINK=$(free_port)
+P=$(free_port)
+
+# start_haproxy NAME SPLICE-LINE: haproxy in mode tcp from P to SINK,
+# two threads (one per core).
+start_haproxy() {
+	cat > "$T/$1.cfg" <<-EOF
+	global
+		nbthread 2
+		maxconn 1000
+	defaults
+		mode tcp
+		timeout connect 5s
+		timeout client 60s
+		timeout server 60s
+		$2
+	listen relay
+		bind 127.0.0.1:$P
+		server sink 127.0.0.1:$SINK
+	EOF
+	peer_start "$1" haproxy -db -f "$T/$1.cfg"
+}
+
+# start_peer NAME: starts the relay NAME from P to SINK.
+start_peer() {
+	case $1 in
+	relayd)
+		peer_start relayd "$GTR_BIN/relayd" -q --raw \
+		    -l "127.0.0.1:$P" -c "127.0.0.1:$SINK" ;;
+	socat)
+		peer_start socat socat \
+		    "TCP-LISTEN:$P,bind=127.0.0.1,reuseaddr,fork" \
+		    "TCP:127.0.0.1:$SINK" ;;
+	haproxy)
+		start_haproxy haproxy 'no option splice-auto' ;;
+	haproxy-splice)
+		start_haproxy haproxy-splice 'option splice-auto' ;;
+	rinetd)
+		printf '127.0.0.1 %s 127.0.0.1 %s\n' "$P" "$SINK" \
+		    > "$T/rinetd.conf"
+		peer_start rinetd rinetd -f -c "$T/rinetd.conf" ;;
+	redir)
+		peer_start redir redir -n -l err "127.0.0.1:$P" \
+		    "127.0.0.1:$SINK" ;;
+	esac
+}
+
+# measure PORT [-2]: prints the median MB/s of BENCH_RUNS transfers, or
+# LOST / CORRUPT / STALLED at the first run that was not byte-exact.
+measure() {
+	local port=$1 i out vals=()
+	shift
+	for i in $(seq "$BENCH_RUNS"); do
+		out=$(timeout 300 "$LOAD" throughput -p "$port" -n "$BYTES" \
+		    "$@" 2>/dev/null)
+		[ -n "$out" ] || out=STALLED
+		vals+=("$out")
+		case $out in *[!0-9]*) break ;; esac
+	done
+	median "${vals[@]}"
+}
+
+peer_start sink "$LOAD" sink -p "$SINK"
+wait_port "$SINK" || { bench_fail relay "load sink did not start"; exit 1; }
+
+peers="direct relayd socat haproxy haproxy-splice rinetd redir"
+declare -A one two
+for peer in $peers; do
+	port=$P
+	case $peer in
+	direct)
+		port=$SINK ;;
+	relayd)
+		have_gtr relayd || { one[$peer]=MISSING; two[$peer]=MISSING;
+		    continue; }
+		start_peer "$peer" ;;
+	*)
+		start_peer "$peer" ;;
+	esac
+	if ! wait_port "$port" 2> /dev/null; then
+		one[$peer]=NOSTART
+		two[$peer]=NOSTART
+		peer_stop "$peer"
+		continue
+	fi
+	one[$peer]=$(measure "$port")
+	two[$peer]=$(measure "$port" -2)
+	peer_stop "$peer"
+done
+
+# best_peer ARRAY: prints "name rate" of the fastest peer that is not
+# gtr's and not the direct path.
+best_peer() {
+	local -n a=$1
+	local p best= rate=0
+	for p in socat haproxy haproxy-splice rinetd redir; do
+		case ${a[$p]} in ''|*[!0-9]*) continue ;; esac
+		if [ "${a[$p]}" -gt "$rate" ]; then
+			best=$p
+			rate=${a[$p]}
+		fi
+	done
+	echo "$best $rate"
+}
+
+for mode in one two; do
+	declare -n res=$mode
+	if [ $mode = one ]; then
+		sec="relay 1-way"
+		fig="MB/s"
+	else
+		sec="relay 2-way"
+		fig="MB/s (sum)"
+	fi
+	for peer in $peers; do
+		name=$peer
+		case $peer in
+		relayd) name="relayd --raw" ;;
+		haproxy) name="haproxy (no splice)" ;;
+		haproxy-splice) name="haproxy (splice-auto)" ;;
+		esac
+		bench_row "$sec" "$name" "$fig" "${res[$peer]}" \
+		    "$(ratio "${res[$peer]}" "${res[direct]}")" "of direct"
+	done
+	read -r bp brate <<< "$(best_peer $mode)"
+	bench_row "$sec" "relayd / best peer ($bp)" "x" "" \
+	    "$(ratio "${res[relayd]}" "$brate")" "target >= 1.5"
+	unset -n res
+done
+echo "relay: $BYTES bytes each way per run, median of $BENCH_RUNS runs" >&2
