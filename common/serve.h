@@ -60,4 +60,11 @@ int	serve_is_own_addr(const struct sockaddr *);
 /* 1 once SIGTERM/SIGINT asked us to stop: long loops may end early. */
 int	serve_stopping(void);
 
+/*
+ * Calls fn(arg) from the accept loop's thread each time SIGHUP arrives
+ * (listen modes only), e.g. to reload certificates.  Set before
+ * serve_main(); NULL removes it.
+ */
+void	serve_on_hup(void (*fn)(void *), void *arg);
+
 #endif

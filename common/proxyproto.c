@@ -1,0 +1,446 @@
+/*
+ * proxyproto.c - the PROXY protocol v1 and v2 (haproxy's proxy-protocol.txt).
+ *
+ * The reader consumes exactly the header and nothing after it: what
+ * follows belongs to the program's own protocol.  On a socket it peeks to
+ * find the end of a v1 line; on anything else it reads a byte at a time.
+ * Every field is checked; anything the specification does not allow is
+ * a missing header, because a lenient reader would let clients spoof
+ * their address.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxyproto.h"
+
+#define V1_PREFIX	"PROXY "
+#define V2_SIG		"\r\n\r\n\0\r\nQUIT\n"
+#define V2_SIGLEN	12
+#define V2_HDRLEN	16
+#define V2_VERSION	0x20
+#define V2_CMD_LOCAL	0x00
+#define V2_CMD_PROXY	0x01
+#define V2_FAM_UNSPEC	0x00
+#define V2_FAM_TCP4	0x11
+#define V2_FAM_TCP6	0x21
+#define V2_ADDR4_LEN	12
+#define V2_ADDR6_LEN	36
+
+static uint64_t	 pp_now(void);
+static int	 pp_wait(int, uint64_t);
+static int	 pp_read_exact(int, void *, size_t, uint64_t);
+static int	 pp_read_line(int, char *, size_t, size_t, uint64_t);
+static int	 pp_is_socket(int);
+static int	 pp_port(const char *, uint16_t *);
+static int	 pp_addr(int, const char *, const char *,
+		    struct sockaddr_storage *);
+static int	 pp_parse_v1(char *, struct sockaddr_storage *,
+		    struct sockaddr_storage *);
+static int	 pp_read_v2(int, const unsigned char *,
+		    struct sockaddr_storage *, struct sockaddr_storage *,
+		    uint64_t);
+static void	 pp_unmap(const struct sockaddr *, struct sockaddr_in6 *);
+static int	 pp_known(const struct sockaddr *, const struct sockaddr *);
+static int	 pp_format_v1(const struct sockaddr *,
+		    const struct sockaddr *, char *, size_t);
+static int	 pp_format_v2(const struct sockaddr *,
+		    const struct sockaddr *, char *, size_t);
+
+/* Returns the monotonic clock in milliseconds. */
+static uint64_t
+pp_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns 0 once fd is readable, -1 if the deadline passed first. */
+static int
+pp_wait(int fd, uint64_t deadline)
+{
+	struct pollfd pfd;
+	uint64_t now;
+	int n;
+
+	for (;;) {
+		now = pp_now();
+		if (now >= deadline)
+			return -1;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		n = poll(&pfd, 1, (int)(deadline - now > 60000 ?
+		    60000 : deadline - now));
+		if (n > 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* Returns 0 after reading exactly len bytes, -1 on EOF, error or late. */
+static int
+pp_read_exact(int fd, void *buf, size_t len, uint64_t deadline)
+{
+	unsigned char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if (pp_wait(fd, deadline) == -1)
+			return -1;
+		n = read(fd, p, len);
+		if (n == 0)
+			return -1;
+		if (n == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Returns 1 if fd is a socket (so MSG_PEEK works). */
+static int
+pp_is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/*
+ * Reads the rest of a v1 line into buf (have bytes already there), up to
+ * and including CRLF, never past it.  Returns the line's length, or -1.
+ */
+static int
+pp_read_line(int fd, char *buf, size_t have, size_t max, uint64_t deadline)
+{
+	int sock = pp_is_socket(fd);
+	char *crlf;
+	size_t want;
+	ssize_t n;
+
+	while (have < max) {
+		if (pp_wait(fd, deadline) == -1)
+			return -1;
+		want = 1;
+		if (sock) {
+			/* What a peek shows up to CRLF is all header. */
+			n = recv(fd, buf + have, max - have, MSG_PEEK);
+			if (n <= 0) {
+				if (n == -1 && (errno == EINTR ||
+				    errno == EAGAIN))
+					continue;
+				return -1;
+			}
+			want = n;
+			if (buf[have] == '\n' && have > 0 &&
+			    buf[have - 1] == '\r')
+				want = 1;
+			else if ((crlf = memmem(buf + have, n, "\r\n", 2)) !=
+			    NULL)
+				want = crlf + 2 - (buf + have);
+		}
+		if (pp_read_exact(fd, buf + have, want, deadline) == -1)
+			return -1;
+		have += want;
+		if (have >= 2 && buf[have - 2] == '\r' &&
+		    buf[have - 1] == '\n')
+			return (int)have;
+		if (memchr(buf, '\n', have) != NULL)
+			return -1;	/* a bare LF: not a v1 line */
+	}
+	return -1;
+}
+
+/* Parses a decimal port without sign or leading zero; 0 or -1. */
+static int
+pp_port(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 5 || (s[0] == '0' && n > 1))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Fills ss from a textual address and port of the family; 0 or -1. */
+static int
+pp_addr(int family, const char *ip, const char *port,
+    struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	uint16_t p;
+
+	memset(ss, 0, sizeof(*ss));
+	if (pp_port(port, &p) == -1)
+		return -1;
+	if (family == AF_INET) {
+		if (inet_pton(AF_INET, ip, &sin->sin_addr) != 1)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(p);
+	} else {
+		if (strchr(ip, ':') == NULL ||
+		    inet_pton(AF_INET6, ip, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(p);
+	}
+	return 0;
+}
+
+/* Parses a whole v1 line ending in CRLF; 0 or -1. */
+static int
+pp_parse_v1(char *line, struct sockaddr_storage *src,
+    struct sockaddr_storage *dst)
+{
+	char *f[6], *p, *sp;
+	int family, n;
+
+	line[strlen(line) - 2] = '\0';
+	if (strcmp(line, "PROXY UNKNOWN") == 0 ||
+	    strncmp(line, "PROXY UNKNOWN ", 14) == 0) {
+		memset(src, 0, sizeof(*src));
+		memset(dst, 0, sizeof(*dst));
+		src->ss_family = dst->ss_family = AF_UNSPEC;
+		return 0;
+	}
+	/* Exactly six fields separated by single spaces. */
+	for (n = 0, p = line; n < 6; n++) {
+		f[n] = p;
+		sp = strchr(p, ' ');
+		if (n < 5) {
+			if (sp == NULL || sp == p)
+				return -1;
+			*sp = '\0';
+			p = sp + 1;
+		} else if (sp != NULL || *p == '\0')
+			return -1;
+	}
+	if (strcmp(f[1], "TCP4") == 0)
+		family = AF_INET;
+	else if (strcmp(f[1], "TCP6") == 0)
+		family = AF_INET6;
+	else
+		return -1;
+	if (pp_addr(family, f[2], f[4], src) == -1 ||
+	    pp_addr(family, f[3], f[5], dst) == -1)
+		return -1;
+	return 0;
+}
+
+/* Reads the rest of a v2 header whose first 6 bytes are in hdr; 0 or -1. */
+static int
+pp_read_v2(int fd, const unsigned char *start, struct sockaddr_storage *src,
+    struct sockaddr_storage *dst, uint64_t deadline)
+{
+	unsigned char hdr[V2_HDRLEN], addr[V2_ADDR6_LEN], skip[512];
+	struct sockaddr_in *s4 = (struct sockaddr_in *)src;
+	struct sockaddr_in *d4 = (struct sockaddr_in *)dst;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)src;
+	struct sockaddr_in6 *d6 = (struct sockaddr_in6 *)dst;
+	size_t len, alen, n;
+	int cmd, fam;
+
+	memcpy(hdr, start, 6);
+	if (pp_read_exact(fd, hdr + 6, V2_HDRLEN - 6, deadline) == -1 ||
+	    memcmp(hdr, V2_SIG, V2_SIGLEN) != 0 ||
+	    (hdr[12] & 0xf0) != V2_VERSION)
+		return -1;
+	cmd = hdr[12] & 0x0f;
+	fam = hdr[13];
+	len = (size_t)hdr[14] << 8 | hdr[15];
+	if (cmd != V2_CMD_LOCAL && cmd != V2_CMD_PROXY)
+		return -1;
+	alen = 0;
+	if (cmd == V2_CMD_PROXY && fam == V2_FAM_TCP4)
+		alen = V2_ADDR4_LEN;
+	else if (cmd == V2_CMD_PROXY && fam == V2_FAM_TCP6)
+		alen = V2_ADDR6_LEN;
+	else if (cmd == V2_CMD_PROXY && fam != V2_FAM_UNSPEC)
+		return -1;	/* UDP or unix: not a TCP client */
+	if (len < alen || pp_read_exact(fd, addr, alen, deadline) == -1)
+		return -1;
+	/* TLVs: read and ignored, a chunk at a time. */
+	for (len -= alen; len > 0; len -= n) {
+		n = len < sizeof(skip) ? len : sizeof(skip);
+		if (pp_read_exact(fd, skip, n, deadline) == -1)
+			return -1;
+	}
+	memset(src, 0, sizeof(*src));
+	memset(dst, 0, sizeof(*dst));
+	if (alen == V2_ADDR4_LEN) {
+		s4->sin_family = d4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, addr, 4);
+		memcpy(&d4->sin_addr, addr + 4, 4);
+		memcpy(&s4->sin_port, addr + 8, 2);
+		memcpy(&d4->sin_port, addr + 10, 2);
+	} else if (alen == V2_ADDR6_LEN) {
+		s6->sin6_family = d6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, addr, 16);
+		memcpy(&d6->sin6_addr, addr + 16, 16);
+		memcpy(&s6->sin6_port, addr + 32, 2);
+		memcpy(&d6->sin6_port, addr + 34, 2);
+	}
+	return 0;
+}
+
+int
+proxy_read(int fd, struct sockaddr_storage *src,
+    struct sockaddr_storage *dst, uint64_t deadline)
+{
+	char buf[PROXY_V1_MAX];
+	int n;
+
+	/* Six bytes tell the versions apart and fit in either header. */
+	if (pp_read_exact(fd, buf, 6, deadline) == -1)
+		return -1;
+	if (memcmp(buf, V2_SIG, 6) == 0)
+		return pp_read_v2(fd, (unsigned char *)buf, src, dst,
+		    deadline);
+	if (memcmp(buf, V1_PREFIX, 6) != 0)
+		return -1;
+	if ((n = pp_read_line(fd, buf, 6, PROXY_V1_MAX - 1, deadline)) == -1)
+		return -1;
+	buf[n] = '\0';
+	if (strlen(buf) != (size_t)n)
+		return -1;	/* a NUL inside the line */
+	return pp_parse_v1(buf, src, dst);
+}
+
+/* Writes a v4-mapped IPv6 form of an AF_INET or AF_INET6 address. */
+static void
+pp_unmap(const struct sockaddr *sa, struct sockaddr_in6 *out)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, sa, sizeof(*out));
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	out->sin6_family = AF_INET6;
+	out->sin6_port = sin->sin_port;
+	out->sin6_addr.s6_addr[10] = 0xff;
+	out->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&out->sin6_addr.s6_addr[12], &sin->sin_addr, 4);
+}
+
+/* Returns 1 if both addresses are IPv4 or IPv6 (mixed is fine). */
+static int
+pp_known(const struct sockaddr *src, const struct sockaddr *dst)
+{
+	return src != NULL && dst != NULL &&
+	    (src->sa_family == AF_INET || src->sa_family == AF_INET6) &&
+	    (dst->sa_family == AF_INET || dst->sa_family == AF_INET6);
+}
+
+/* Formats a v1 line; its length or -1 if it does not fit. */
+static int
+pp_format_v1(const struct sockaddr *src, const struct sockaddr *dst,
+    char *out, size_t outlen)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
+	const struct sockaddr_in *d4 = (const struct sockaddr_in *)dst;
+	struct sockaddr_in6 s6, d6;
+	char sip[INET6_ADDRSTRLEN], dip[INET6_ADDRSTRLEN];
+	int n;
+
+	if (!pp_known(src, dst))
+		n = snprintf(out, outlen, "PROXY UNKNOWN\r\n");
+	else if (src->sa_family == AF_INET && dst->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &s4->sin_addr, sip, sizeof(sip));
+		inet_ntop(AF_INET, &d4->sin_addr, dip, sizeof(dip));
+		n = snprintf(out, outlen, "PROXY TCP4 %s %s %u %u\r\n", sip,
+		    dip, ntohs(s4->sin_port), ntohs(d4->sin_port));
+	} else {
+		pp_unmap(src, &s6);
+		pp_unmap(dst, &d6);
+		inet_ntop(AF_INET6, &s6.sin6_addr, sip, sizeof(sip));
+		inet_ntop(AF_INET6, &d6.sin6_addr, dip, sizeof(dip));
+		n = snprintf(out, outlen, "PROXY TCP6 %s %s %u %u\r\n", sip,
+		    dip, ntohs(s6.sin6_port), ntohs(d6.sin6_port));
+	}
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	return n;
+}
+
+/* Formats a v2 header (PROXY command); its length or -1. */
+static int
+pp_format_v2(const struct sockaddr *src, const struct sockaddr *dst,
+    char *out, size_t outlen)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
+	const struct sockaddr_in *d4 = (const struct sockaddr_in *)dst;
+	struct sockaddr_in6 s6, d6;
+	unsigned char *p = (unsigned char *)out;
+	size_t alen;
+
+	if (!pp_known(src, dst))
+		alen = 0;
+	else if (src->sa_family == AF_INET && dst->sa_family == AF_INET)
+		alen = V2_ADDR4_LEN;
+	else
+		alen = V2_ADDR6_LEN;
+	if (outlen < V2_HDRLEN + alen)
+		return -1;
+	memcpy(p, V2_SIG, V2_SIGLEN);
+	p[12] = V2_VERSION | V2_CMD_PROXY;
+	p[14] = 0;
+	p[15] = (unsigned char)alen;
+	if (alen == 0)
+		p[13] = V2_FAM_UNSPEC;
+	else if (alen == V2_ADDR4_LEN) {
+		p[13] = V2_FAM_TCP4;
+		memcpy(p + 16, &s4->sin_addr, 4);
+		memcpy(p + 20, &d4->sin_addr, 4);
+		memcpy(p + 24, &s4->sin_port, 2);
+		memcpy(p + 26, &d4->sin_port, 2);
+	} else {
+		p[13] = V2_FAM_TCP6;
+		pp_unmap(src, &s6);
+		pp_unmap(dst, &d6);
+		memcpy(p + 16, &s6.sin6_addr, 16);
+		memcpy(p + 32, &d6.sin6_addr, 16);
+		memcpy(p + 48, &s6.sin6_port, 2);
+		memcpy(p + 50, &d6.sin6_port, 2);
+	}
+	return (int)(V2_HDRLEN + alen);
+}
+
+int
+proxy_format(int version, const struct sockaddr *src,
+    const struct sockaddr *dst, char *out, size_t outlen)
+{
+	if (version == 1)
+		return pp_format_v1(src, dst, out, outlen);
+	if (version == 2)
+		return pp_format_v2(src, dst, out, outlen);
+	return -1;
+}

@@ -1,0 +1,216 @@
+/*
+ * spawn.c - run the program after "--" for one connection, UCSPI style.
+ *
+ * Everything that allocates (the environment) is done before fork():
+ * the parent has threads, so the child may only call async-signal-safe
+ * functions until it execs.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "serve.h"
+#include "spawn.h"
+
+#define UCSPI_VARS	5
+
+extern char **environ;
+
+static int	 env_dropped(const char *);
+static int	 env_add(char **, size_t *, const char *, const char *,
+		    const char *);
+static char	**env_build(const struct conn *, char *const []);
+static void	 env_free(char **);
+static void	 child(int, char *const [], char **) __attribute__((noreturn));
+static void	 close_from(int);
+
+/* Names of the variables the program gets from us, never from our own. */
+static const char *const dropped[] = {
+	"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "PROTO",
+	"TCPREMOTEIP", "TCPREMOTEPORT", "TCPREMOTEHOST", "TCPREMOTEINFO",
+	"TCPLOCALIP", "TCPLOCALPORT", "TCPLOCALHOST", NULL
+};
+
+/* Returns 1 if the "NAME=value" string names a variable we replace. */
+static int
+env_dropped(const char *s)
+{
+	size_t n;
+	int i;
+
+	for (i = 0; dropped[i] != NULL; i++) {
+		n = strlen(dropped[i]);
+		if (strncmp(s, dropped[i], n) == 0 && s[n] == '=')
+			return 1;
+	}
+	return 0;
+}
+
+/* Appends a formatted "NAME=value" to env at *n; 0 or -1. */
+static int
+env_add(char **env, size_t *n, const char *fmt, const char *a,
+    const char *b)
+{
+	char *s;
+
+	if (asprintf(&s, fmt, a, b) == -1)
+		return -1;
+	env[(*n)++] = s;
+	return 0;
+}
+
+/*
+ * Returns a new environment: ours without the dropped names, then the
+ * connection's UCSPI variables (those known), then extra; or NULL.
+ */
+static char **
+env_build(const struct conn *c, char *const extra[])
+{
+	char **env;
+	size_t i, n = 0, nextra = 0;
+	int rc = 0;
+
+	while (environ[n] != NULL)
+		n++;
+	while (extra != NULL && extra[nextra] != NULL)
+		nextra++;
+	if ((env = calloc(n + UCSPI_VARS + nextra + 1, sizeof(*env))) == NULL)
+		return NULL;
+	n = 0;
+	for (i = 0; rc == 0 && environ[i] != NULL; i++)
+		if (!env_dropped(environ[i]))
+			rc = env_add(env, &n, "%s%s", environ[i], "");
+	if (rc == 0)
+		rc = env_add(env, &n, "%s%s", "PROTO=TCP", "");
+	if (rc == 0 && strcmp(c->c_peer_ip, "-") != 0)
+		rc = env_add(env, &n, "TCPREMOTEIP=%s%s", c->c_peer_ip, "") |
+		    env_add(env, &n, "TCPREMOTEPORT=%s%s", c->c_peer_port, "");
+	if (rc == 0 && strcmp(c->c_local_ip, "-") != 0)
+		rc = env_add(env, &n, "TCPLOCALIP=%s%s", c->c_local_ip, "") |
+		    env_add(env, &n, "TCPLOCALPORT=%s%s", c->c_local_port, "");
+	for (i = 0; rc == 0 && i < nextra; i++)
+		rc = env_add(env, &n, "%s%s", extra[i], "");
+	if (rc != 0) {
+		env_free(env);
+		return NULL;
+	}
+	return env;
+}
+
+static void
+env_free(char **env)
+{
+	size_t i;
+
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* Closes every fd from lowfd up. */
+static void
+close_from(int lowfd)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || \
+    (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+	if (close_range(lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	{
+		long fd, max = sysconf(_SC_OPEN_MAX);
+
+		if (max < 0 || max > 65536)
+			max = 65536;
+		for (fd = lowfd; fd < max; fd++)
+			(void)close((int)fd);
+	}
+}
+
+/* In the child: fds, signals, exec.  Only async-signal-safe calls. */
+static void
+child(int fd, char *const argv[], char **env)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	/* fd must survive the dup2()s onto 0 and 1. */
+	if (fd <= STDOUT_FILENO && (fd = fcntl(fd, F_DUPFD, 3)) == -1)
+		_exit(127);
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1)
+		_exit(127);
+	close_from(STDERR_FILENO + 1);
+	/* We ignore SIGPIPE; an exec'd program expects the default. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	execvpe(argv[0], argv, env);
+	log_warn("unable to run %s", argv[0]);
+	_exit(127);
+}
+
+int
+spawn_program(char *const argv[], const struct conn *c,
+    char *const extra_env[], pid_t *pid)
+{
+	char **env;
+	int sv[2];
+
+	if ((env = env_build(c, extra_env)) == NULL) {
+		log_warnx("conn=%lu: unable to build the environment for %s",
+		    c->c_id, argv[0]);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("conn=%lu: unable to create a socket pair", c->c_id);
+		env_free(env);
+		return -1;
+	}
+	if ((*pid = fork()) == -1) {
+		log_warn("conn=%lu: unable to fork for %s", c->c_id, argv[0]);
+		close(sv[0]);
+		close(sv[1]);
+		env_free(env);
+		return -1;
+	}
+	if (*pid == 0)
+		child(sv[1], argv, env);
+	close(sv[1]);
+	env_free(env);
+	log_debug("conn=%lu: started %s, pid %ld", c->c_id, argv[0],
+	    (long)*pid);
+	return sv[0];
+}
+
+int
+spawn_reap(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR) {
+			log_warn("waitpid %ld", (long)pid);
+			return -1;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warnx("pid %ld exited with status %d", (long)pid,
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		log_warnx("pid %ld killed by signal %d (%s)", (long)pid,
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	return status;
+}

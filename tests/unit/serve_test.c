@@ -1,0 +1,168 @@
+/*
+ * serve_test.c - a tiny server on serve_main() for tests/front.bats.
+ *
+ * Each connection gets "hello PEERIP PEERPORT\n", then its bytes echoed
+ * until EOF.  --sleep N waits N seconds before the greeting (a handler
+ * still busy when SIGTERM comes).  With a program after "--", each
+ * connection is instead relayed to that program, run by spawn_program().
+ * The default listen address is $SERVE_TEST_ADDR (127.0.0.1:8999).
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "opts.h"
+#include "serve.h"
+#include "spawn.h"
+
+enum { OPT_SLEEP = OPT_PROGRAM_BASE };
+
+struct test_cfg {
+	int		 sleep;
+	char		**argv;		/* program after "--", or NULL */
+};
+
+static void	 usage(void) __attribute__((noreturn));
+static int	 write_all(int, const char *, size_t);
+static void	 echo(struct conn *, void *);
+static void	 relay(struct conn *, int);
+static void	 run_program(struct conn *, void *);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: serve_test [options] [--sleep N] "
+	    "[-- program [arg ...]]\n");
+	exit(EXIT_USAGE);
+}
+
+/* Returns 0 once all of buf is written, -1 on error. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void
+echo(struct conn *c, void *arg)
+{
+	const struct test_cfg *cfg = arg;
+	char buf[4096];
+	ssize_t n;
+	int len;
+
+	if (cfg->sleep > 0)
+		sleep(cfg->sleep);
+	len = snprintf(buf, sizeof(buf), "hello %s %s\n", c->c_peer_ip,
+	    c->c_peer_port);
+	if (write_all(c->c_wfd, buf, len) == -1)
+		return;
+	while ((n = read(c->c_rfd, buf, sizeof(buf))) > 0)
+		if (write_all(c->c_wfd, buf, n) == -1)
+			return;
+	log_info("conn=%lu client=%s done", c->c_id, c->c_peer_ip);
+}
+
+/* Moves bytes between the client and the program until it is done. */
+static void
+relay(struct conn *c, int pfd)
+{
+	struct pollfd p[2];
+	char buf[4096];
+	ssize_t n;
+
+	p[0].fd = c->c_rfd;
+	p[1].fd = pfd;
+	p[0].events = p[1].events = POLLIN;
+	while (p[1].fd != -1) {
+		if (poll(p, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p[0].revents) {
+			if ((n = read(c->c_rfd, buf, sizeof(buf))) <= 0) {
+				shutdown(pfd, SHUT_WR);
+				p[0].fd = -1;
+			} else if (write_all(pfd, buf, n) == -1)
+				return;
+		}
+		if (p[1].revents) {
+			if ((n = read(pfd, buf, sizeof(buf))) <= 0)
+				p[1].fd = -1;
+			else if (write_all(c->c_wfd, buf, n) == -1)
+				return;
+		}
+	}
+}
+
+static void
+run_program(struct conn *c, void *arg)
+{
+	const struct test_cfg *cfg = arg;
+	char *extra[] = { "SERVE_TEST=1", NULL };
+	pid_t pid;
+	int fd;
+
+	if ((fd = spawn_program(cfg->argv, c, extra, &pid)) == -1)
+		return;
+	relay(c, fd);
+	close(fd);
+	spawn_reap(pid);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "sleep", required_argument, NULL, OPT_SLEEP },
+		GTR_COMMON_LONGOPTS
+	};
+	struct gtr_opts opts;
+	struct test_cfg cfg;
+	const char *addr;
+	long long v;
+	int ch;
+
+	memset(&cfg, 0, sizeof(cfg));
+	opts_init(&opts, NULL);
+	while ((ch = getopt_long(argc, argv, GTR_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case OPT_SLEEP:
+			if (opts_number(optarg, 0, 3600, &v) == -1)
+				usage();
+			cfg.sleep = (int)v;
+			break;
+		default:
+			if (!opts_common(&opts, ch, optarg))
+				usage();
+			break;
+		}
+	}
+	if (optind < argc)
+		cfg.argv = argv + optind;
+	log_init("serve_test", opts.verbosity);
+	if ((addr = getenv("SERVE_TEST_ADDR")) == NULL)
+		addr = "127.0.0.1:8999";
+	return serve_main(&opts, addr, cfg.argv != NULL ? run_program : echo,
+	    &cfg);
+}
