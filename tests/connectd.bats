@@ -1,0 +1,354 @@
+#!/usr/bin/env bats
+# connectd: the CONNECT tunnel, against a real HTTPS origin (nginx with a
+# throwaway certificate) and real clients (curl, openssl s_client, socat).
+
+load helpers/common
+
+ESTABLISHED='HTTP/1.1 200 Connection established'
+
+# https_origin: nginx serving $T/www over TLS on $SPORT (and plain HTTP on
+# $HPORT), with a certificate for localhost from the CA in $T/pki.
+https_origin() {
+	HPORT=$(free_port)
+	SPORT=$(free_port)
+	make_ca "$T/pki"
+	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
+	mkdir -p "$T/www"
+	echo "hello over tls" > "$T/www/index.html"
+	nginx_start "$HPORT" "listen 127.0.0.1:$SPORT ssl;
+		ssl_certificate $T/pki/localhost.crt;
+		ssl_certificate_key $T/pki/localhost.key;"
+	wait_port "$SPORT"
+}
+
+# echo_origin: an upstream on $EPORT that sends back what it receives.
+echo_origin() {
+	EPORT=$(free_port)
+	bg echo socat TCP-LISTEN:"$EPORT",bind=127.0.0.1,reuseaddr,fork EXEC:cat
+	wait_port "$EPORT"
+}
+
+# raw PORT: sends stdin to 127.0.0.1:PORT, half-closes, prints the answer.
+raw() {
+	socat -t 20 - TCP:127.0.0.1:"$1"
+}
+
+# wait_log PATTERN FILE: waits up to 10 s until FILE has a line matching.
+wait_log() {
+	local i
+	for i in $(seq 100); do
+		grep -qE -- "$1" "$2" && return 0
+		sleep 0.1
+	done
+	echo "no line matching '$1' in $2 after 10 s" >&2
+	return 1
+}
+
+@test "curl tunnels HTTPS through connectd to an allowed loopback origin" {
+	https_origin
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$SPORT"
+	run curl -sS --max-time 20 --cacert "$T/pki/ca.pem" -p \
+		-x "http://127.0.0.1:$P" "https://localhost:$SPORT/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello over tls" ]
+	wait_log "method=CONNECT target=localhost:$SPORT status=200" "$T/connectd.log"
+	line=$(grep "target=localhost:$SPORT status=200" "$T/connectd.log")
+	[[ "$line" == *"client=127.0.0.1:"* ]]
+	[[ "$line" == *"upstream=127.0.0.1 "* ]]
+	[[ "$line" =~ bytes_in=[1-9][0-9]* ]]
+	[[ "$line" =~ bytes_out=[1-9][0-9]* ]]
+	[[ "$line" =~ ms=[0-9]+ ]]
+	grep -q 'GET / HTTP/1.1" 200' "$T/nginx/access.log"
+}
+
+@test "openssl s_client -proxy gets through the tunnel with a verified certificate" {
+	https_origin
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$SPORT"
+	run sh -c "printf 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n' |
+		timeout 20 openssl s_client -quiet -ign_eof -proxy 127.0.0.1:$P \
+		-connect localhost:$SPORT -servername localhost \
+		-verify_return_error -CAfile $T/pki/ca.pem 2>&1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"HTTP/1.1 200 OK"* ]]
+	[[ "$output" == *"hello over tls"* ]]
+}
+
+@test "the default policy refuses a loopback destination with 403" {
+	P=$(free_port)
+	gtr_start connectd "$P"
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 403 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error="* ]]
+	[[ "$output" != *"$ESTABLISHED"* ]]
+	wait_log "target=127.0.0.1:443 status=403" "$T/connectd.log"
+}
+
+@test "curl gets 403 from the default policy for https://localhost" {
+	P=$(free_port)
+	gtr_start connectd "$P"
+	run curl -sS --max-time 20 -p -x "http://127.0.0.1:$P" https://localhost/
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"403"* ]]
+}
+
+@test "a port outside --allow-port is refused with 403 naming the port" {
+	echo_origin
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "$EPORT")
+	[[ "$output" == "HTTP/1.1 403 "* ]]
+	[[ "$output" == *"port $EPORT is not allowed"* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error="* ]]
+	[[ "$output" != *"$ESTABLISHED"* ]]
+}
+
+@test "methods other than CONNECT get 405 with Allow: CONNECT" {
+	P=$(free_port)
+	gtr_start connectd "$P"
+	run raw "$P" < <(printf 'GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 405 "* ]]
+	[[ "$output" == *$'Allow: CONNECT\r'* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error="* ]]
+	wait_log "method=CONNECT target=http://127.0.0.1/ status=405" "$T/connectd.log"
+}
+
+@test "a CONNECT with a body is refused with 400" {
+	echo_origin
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$EPORT"
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello' "$EPORT")
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[[ "$output" == *"no body"* ]]
+	[[ "$output" != *hello* ]]
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' "$EPORT")
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[[ "$output" != *"$ESTABLISHED"* ]]
+}
+
+@test "malformed CONNECT targets are refused with 400" {
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port 1-65535
+	for t in 127.0.0.1 /index.html 127.0.0.1: 127.0.0.1:0 127.0.0.1:99999 \
+	    '[::1]' '[::1:443' 'a_b@c:443' ':443' 'http://127.0.0.1:443'; do
+		run raw "$P" < <(printf 'CONNECT %s HTTP/1.1\r\n\r\n' "$t")
+		echo "target $t: $output"
+		[[ "$output" == "HTTP/1.1 400 "* ]]
+		[[ "$output" == *"Proxy-Status: gtr; error=http_request_error"* ]]
+	done
+}
+
+@test "parser rejections reach the client with their status" {
+	P=$(free_port)
+	gtr_start connectd "$P"
+	run raw "$P" < <(printf 'CONNECT a:443 HTTP/2.0\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 505 "* ]]
+	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nX: a\r\n b\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nX : a\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw "$P" < <(printf 'CONNECT %s:443 HTTP/1.1\r\n\r\n' "$(head -c 9000 /dev/zero | tr '\0' a)")
+	[[ "$output" == "HTTP/1.1 414 "* ]]
+	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\n'; for i in $(seq 400); do printf 'X-%d: %0100d\r\n' "$i" 0; done; printf '\r\n')
+	[[ "$output" == "HTTP/1.1 431 "* ]]
+}
+
+@test "a refused upstream connection gets 502 with Proxy-Status connection_refused" {
+	P=$(free_port)
+	Q=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$Q"
+	run curl -sS --max-time 20 -p -x "http://127.0.0.1:$P" "https://127.0.0.1:$Q/"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"502"* ]]
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "$Q")
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=connection_refused"* ]]
+	[[ "$output" == *"127.0.0.1:$Q"* ]]
+	wait_log "target=127.0.0.1:$Q status=502 .*reason=" "$T/connectd.log"
+}
+
+@test "a name that does not resolve gets 502 with Proxy-Status dns_error" {
+	P=$(free_port)
+	echo 'nameserver 127.0.0.1' > "$T/resolv.conf"
+	bg connectd unshare -m sh -c "mount --bind $T/resolv.conf /etc/resolv.conf &&
+		exec $GTR_BIN/connectd -l 127.0.0.1:$P"
+	wait_port "$P"
+	run raw "$P" < <(printf 'CONNECT no-such-host.gtr-test.invalid:443 HTTP/1.1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=dns_error"* ]]
+	wait_log "target=no-such-host.gtr-test.invalid:443 status=502" "$T/connectd.log"
+}
+
+@test "a request head that never completes gets 408 after --header-timeout" {
+	P=$(free_port)
+	gtr_start connectd "$P" --header-timeout 1
+	run sh -c "(printf 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: '; sleep 4) |
+		socat -t 20 - TCP:127.0.0.1:$P"
+	[[ "$output" == "HTTP/1.1 408 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=http_request_error"* ]]
+	wait_log "status=408" "$T/connectd.log"
+}
+
+@test "a CONNECT to the proxy's own address is refused as a loop" {
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$P"
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "$P")
+	[[ "$output" == "HTTP/1.1 403 "* ]]
+	[[ "$output" != *"$ESTABLISHED"* ]]
+	# Exactly one request was served: nothing looped back in.
+	wait_log "target=127.0.0.1:$P status=403" "$T/connectd.log"
+	[ "$(grep -c 'method=CONNECT' "$T/connectd.log")" -eq 1 ]
+}
+
+@test "bytes sent in the same write as the CONNECT head reach the upstream" {
+	echo_origin
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$EPORT"
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\nearly bytes\n' "$EPORT" "$EPORT")
+	[ "$output" = "$ESTABLISHED"$'\r\n\r\n'"early bytes" ]
+	wait_log "status=200 upstream=127.0.0.1 bytes_in=12 bytes_out=12 " "$T/connectd.log"
+}
+
+@test "a client that half-closes still receives the whole answer (16 MiB echoed)" {
+	echo_origin
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$EPORT"
+	head -c 16777216 /dev/urandom > "$T/in"
+	(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "$EPORT"; cat "$T/in") |
+		socat -t 60 - TCP:127.0.0.1:"$P" > "$T/out"
+	[ "$(head -c 39 "$T/out")" = "$ESTABLISHED"$'\r\n\r' ]
+	[ "$(tail -c +40 "$T/out" | sha256sum)" = "$(sha256sum < "$T/in")" ]
+	wait_log "bytes_in=16777216 bytes_out=16777216 " "$T/connectd.log"
+}
+
+@test "--auth with a bcrypt file: 407 with a challenge, then curl -U gets through" {
+	https_origin
+	htpasswd -B -c -b "$T/htpasswd" alice 'open sesame' 2>/dev/null
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$SPORT" \
+		--auth "$T/htpasswd" --realm "gtr test"
+	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\n\r\n' "$SPORT")
+	[[ "$output" == "HTTP/1.1 407 "* ]]
+	[[ "$output" == *$'Proxy-Authenticate: Basic realm="gtr test"\r'* ]]
+	[[ "$output" != *"Connection: close"* ]]
+	run curl -sS --max-time 20 --cacert "$T/pki/ca.pem" -p \
+		-x "http://127.0.0.1:$P" -U 'alice:open sesame' "https://localhost:$SPORT/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello over tls" ]
+	wait_log "user=alice status=200" "$T/connectd.log"
+	! grep -q 'open sesame' "$T/connectd.log"
+	! grep -q "$(printf 'alice:open sesame' | base64)" "$T/connectd.log"
+}
+
+@test "after a 407 the client's retry is served on the same connection" {
+	https_origin
+	htpasswd -B -c -b "$T/htpasswd" alice 'open sesame' 2>/dev/null
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$SPORT" \
+		--auth "$T/htpasswd"
+	# --proxy-anyauth asks without credentials first, then retries.
+	run curl -sS -v --max-time 20 --cacert "$T/pki/ca.pem" -p --proxy-anyauth \
+		-x "http://127.0.0.1:$P" -U 'alice:open sesame' "https://localhost:$SPORT/"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hello over tls"* ]]
+	[[ "$output" == *"407"* ]]
+	wait_log "user=alice status=200" "$T/connectd.log"
+	c407=$(grep 'status=407' "$T/connectd.log" | grep -o 'client=[^ ]*')
+	c200=$(grep 'status=200' "$T/connectd.log" | grep -o 'client=[^ ]*')
+	[ -n "$c407" ]
+	[ "$c407" = "$c200" ]
+	# Two heads on one connection: the same client port in both lines.
+	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\n\r\nCONNECT localhost:%s HTTP/1.1\r\nProxy-Authorization: Basic %s\r\n\r\n' \
+		"$SPORT" "$SPORT" "$(printf 'alice:open sesame' | base64)")
+	[[ "$output" == "HTTP/1.1 407 "* ]]
+	[[ "$output" == *"$ESTABLISHED"* ]]
+}
+
+@test "--auth refuses a wrong password and an unknown user with 407 alike" {
+	https_origin
+	htpasswd -B -c -b "$T/htpasswd" alice 'open sesame' 2>/dev/null
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$SPORT" \
+		--auth "$T/htpasswd"
+	run curl -sS --max-time 20 --cacert "$T/pki/ca.pem" -p \
+		-x "http://127.0.0.1:$P" -U 'alice:guessed' "https://localhost:$SPORT/"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"407"* ]]
+	[[ "$output" != *"hello over tls"* ]]
+	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\nProxy-Authorization: Basic %s\r\n\r\n' "$SPORT" "$(printf 'mallory:guessed' | base64)")
+	[[ "$output" == "HTTP/1.1 407 "* ]]
+	[[ "$output" == *"bad proxy credentials"* ]]
+	! grep -q guessed "$T/connectd.log"
+	! grep -q 'user=' "$T/connectd.log"
+}
+
+@test "--auth accepts SHA-crypt hashes from htpasswd -2 and openssl passwd -6" {
+	https_origin
+	htpasswd -2 -c -b "$T/htpasswd" bob 'sha256 pass' 2>/dev/null
+	echo "carol:$(openssl passwd -6 'sha512 pass')" >> "$T/htpasswd"
+	grep -q '^bob:\$5\$' "$T/htpasswd"
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$SPORT" \
+		--auth "$T/htpasswd"
+	run curl -sS --max-time 20 --cacert "$T/pki/ca.pem" -p \
+		-x "http://127.0.0.1:$P" -U 'bob:sha256 pass' "https://localhost:$SPORT/"
+	[ "$output" = "hello over tls" ]
+	run curl -sS --max-time 20 --cacert "$T/pki/ca.pem" -p \
+		-x "http://127.0.0.1:$P" -U 'carol:sha512 pass' "https://localhost:$SPORT/"
+	[ "$output" = "hello over tls" ]
+	run curl -sS --max-time 20 --cacert "$T/pki/ca.pem" -p \
+		-x "http://127.0.0.1:$P" -U 'carol:sha256 pass' "https://localhost:$SPORT/"
+	[[ "$output" == *"407"* ]]
+	wait_log "user=bob status=200" "$T/connectd.log"
+	wait_log "user=carol status=200" "$T/connectd.log"
+	! grep -q 'pass' "$T/connectd.log"
+}
+
+@test "a missing --auth file stops connectd at start with exit 78 naming it" {
+	run connectd -l 127.0.0.1:"$(free_port)" --auth "$T/no-such-file"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"$T/no-such-file"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "an htpasswd file with MD5 hashes is refused at start with exit 78" {
+	htpasswd -m -c -b "$T/htpasswd" dave pw 2>/dev/null
+	run connectd -l 127.0.0.1:"$(free_port)" --auth "$T/htpasswd"
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"dave"* ]]
+	[[ "$output" == *"htpasswd -B"* ]]
+}
+
+@test "usage errors exit 64 with one line; -h and -V print to stdout" {
+	run connectd --no-such-option
+	[ "$status" -eq 64 ]
+	[ "${#lines[@]}" -eq 1 ]
+	run connectd extra-argument
+	[ "$status" -eq 64 ]
+	run connectd --allow-port 0-70000
+	[ "$status" -eq 64 ]
+	run connectd --realm 'a"b'
+	[ "$status" -eq 64 ]
+	run connectd -l
+	[ "$status" -eq 64 ]
+	run --separate-stderr connectd -h
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--auth FILE"* ]]
+	[[ "$output" == *"--allow-port"* ]]
+	[[ "$output" == *"--header-timeout"* ]]
+	run --separate-stderr connectd -V
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^connectd\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+}
+
+@test "connectd serves one tunnel on fds 0 and 1 when socat runs it per connection" {
+	echo_origin
+	P=$(free_port)
+	bg inetd socat TCP-LISTEN:"$P",bind=127.0.0.1,reuseaddr,fork \
+		EXEC:"$GTR_BIN/connectd --allow-dest 127.0.0.1/32 --allow-port $EPORT"
+	wait_port "$P"
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\nthrough inetd style\n' "$EPORT")
+	[ "$output" = "$ESTABLISHED"$'\r\n\r\n'"through inetd style" ]
+	wait_log "status=200 .*bytes_in=20 bytes_out=20" "$T/inetd.log"
+}

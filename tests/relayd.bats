@@ -1,0 +1,254 @@
+#!/usr/bin/env bats
+# relayd: the HTTP relay, against a real nginx with keep-alive on, real
+# clients (curl, socat), and programs run after "--".
+
+load helpers/common
+
+# origin: nginx on $NPORT with keep-alive on; /seen answers with what
+# nginx saw of the request (request line, Host, Connection,
+# Proxy-Connection, Keep-Alive).
+origin() {
+	NPORT=$(free_port)
+	mkdir -p "$T/www"
+	echo "hello from nginx" > "$T/www/index.html"
+	nginx_start "$NPORT" 'location = /seen {
+			default_type text/plain;
+			return 200 "request=[$request] host=[$http_host] connection=[$http_connection] proxy_connection=[$http_proxy_connection] keep_alive=[$http_keep_alive] auth=[$http_proxy_authorization]\n";
+		}'
+}
+
+# raw PORT: sends stdin to 127.0.0.1:PORT, half-closes, prints the answer.
+raw() {
+	socat -t 20 - TCP:127.0.0.1:"$1"
+}
+
+# wait_log PATTERN FILE: waits up to 10 s until FILE has a line matching.
+wait_log() {
+	local i
+	for i in $(seq 100); do
+		grep -qE -- "$1" "$2" && return 0
+		sleep 0.1
+	done
+	echo "no line matching '$1' in $2 after 10 s" >&2
+	return 1
+}
+
+@test "a proxy-form request reaches a keep-alive nginx in origin form with Connection: close, and the relay ends" {
+	origin
+	R=$(free_port)
+	gtr_start relayd "$R" --allow-dest 127.0.0.1/32 --allow-port "$NPORT"
+	run curl -sS --max-time 20 -x "http://127.0.0.1:$R" -U 'u:secret' \
+		"http://127.0.0.1:$NPORT/seen"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"request=[GET /seen HTTP/1.1]"* ]]
+	[[ "$output" == *"host=[127.0.0.1:$NPORT]"* ]]
+	[[ "$output" == *"connection=[close]"* ]]
+	[[ "$output" == *"proxy_connection=[]"* ]]
+	[[ "$output" == *"auth=[]"* ]]
+	# The exchange ends although nginx would keep the connection open.
+	wait_log "method=GET target=http://127.0.0.1:$NPORT/seen status=- upstream=127.0.0.1 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]*" "$T/relayd.log"
+	grep -q '"GET /seen HTTP/1.1" 200' "$T/nginx/access.log"
+	! grep -q secret "$T/relayd.log"
+}
+
+@test "a keep-alive client request through relayd is closed after one exchange" {
+	origin
+	R=$(free_port)
+	gtr_start relayd "$R" --allow-dest 127.0.0.1/32 --allow-port "$NPORT"
+	# socat waits for the server to close: it would hang on keep-alive.
+	run sh -c "(printf 'GET http://127.0.0.1:$NPORT/seen HTTP/1.1\r\nHost: 127.0.0.1:$NPORT\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=60\r\nX-Private: 1\r\nProxy-Connection: keep-alive\r\n\r\n'; sleep 30) |
+		socat -t 30 - TCP:127.0.0.1:$R & pid=\$!; wait \$pid"
+	[[ "$output" == "HTTP/1.1 200 OK"* ]]
+	[[ "$output" == *"connection=[close]"* ]]
+	[[ "$output" == *"keep_alive=[]"* ]]
+	[[ "$output" == *"proxy_connection=[]"* ]]
+	wait_log "target=http://127.0.0.1:$NPORT/seen status=-" "$T/relayd.log"
+}
+
+@test "an origin-form request goes to the Host it names" {
+	origin
+	R=$(free_port)
+	gtr_start relayd "$R" --allow-dest 127.0.0.1/32 --allow-port "$NPORT"
+	run curl -sS --max-time 20 -H "Host: 127.0.0.1:$NPORT" "http://127.0.0.1:$R/seen?x=1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"request=[GET /seen?x=1 HTTP/1.1]"* ]]
+	[[ "$output" == *"connection=[close]"* ]]
+	run curl -sS --max-time 20 -H "Host: 127.0.0.1:$NPORT" "http://127.0.0.1:$R/"
+	[ "$output" = "hello from nginx" ]
+}
+
+@test "a POST body after the head reaches the origin" {
+	origin
+	R=$(free_port)
+	gtr_start relayd "$R" -c "127.0.0.1:$NPORT"
+	head -c 1048576 /dev/urandom > "$T/body"
+	run curl -sS --max-time 20 -o /dev/null -w '%{http_code}' \
+		--data-binary @"$T/body" "http://127.0.0.1:$R/index.html"
+	# nginx answers a POST to a static file with 405: it read the request.
+	[ "$output" = "405" ]
+	wait_log 'method=POST .*bytes_in=10[0-9]{5}' "$T/relayd.log"
+}
+
+@test "-c relays every request to a fixed destination that policy does not judge" {
+	origin
+	R=$(free_port)
+	gtr_start relayd "$R" -c "127.0.0.1:$NPORT"
+	run curl -sS --max-time 20 "http://127.0.0.1:$R/seen"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"request=[GET /seen HTTP/1.1]"* ]]
+	[[ "$output" == *"host=[127.0.0.1:$R]"* ]]
+	[[ "$output" == *"connection=[close]"* ]]
+}
+
+@test "the default policy refuses loopback destinations and ports other than 80 with 403" {
+	origin
+	R=$(free_port)
+	gtr_start relayd "$R"
+	run curl -sS --max-time 20 -x "http://127.0.0.1:$R" -D - "http://127.0.0.1/seen"
+	[[ "$output" == "HTTP/1.1 403 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error="* ]]
+	[[ "$output" != *"request=["* ]]
+	R2=$(free_port)
+	gtr_start relayd "$R2" --allow-dest 127.0.0.1/32
+	run curl -sS --max-time 20 -x "http://127.0.0.1:$R2" -D - "http://127.0.0.1:$NPORT/seen"
+	[[ "$output" == "HTTP/1.1 403 "* ]]
+	[[ "$output" == *"port $NPORT is not allowed"* ]]
+	! grep -q seen "$T/nginx/access.log"
+}
+
+@test "a refused upstream gets 502 with Proxy-Status connection_refused" {
+	R=$(free_port)
+	Q=$(free_port)
+	gtr_start relayd "$R" --allow-dest 127.0.0.1/32 --allow-port "$Q"
+	run curl -sS --max-time 20 -x "http://127.0.0.1:$R" -D - "http://127.0.0.1:$Q/"
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=connection_refused"* ]]
+	wait_log "status=502" "$T/relayd.log"
+}
+
+@test "requests relayd cannot place are refused with their status" {
+	R=$(free_port)
+	gtr_start relayd "$R" --allow-dest 127.0.0.1/32
+	run raw "$R" < <(printf 'GET / HTTP/1.1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[[ "$output" == *"no Host"* ]]
+	run raw "$R" < <(printf 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw "$R" < <(printf 'GET http://u:p@127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw "$R" < <(printf 'GET ftp://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw "$R" < <(printf 'CONNECT 127.0.0.1:80 HTTP/1.1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 501 "* ]]
+	run raw "$R" < <(printf 'GET / HTTP/3.0\r\nHost: 127.0.0.1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 505 "* ]]
+	run raw "$R" < <(printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\r\n b\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw "$R" < <(printf 'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 501 "* ]]
+	run raw "$R" < <(printf 'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+}
+
+@test "a request head that never completes gets 408 after --header-timeout" {
+	R=$(free_port)
+	gtr_start relayd "$R" --header-timeout 1
+	run sh -c "(printf 'GET / HTTP/1.1\r\nHost: '; sleep 4) | socat -t 20 - TCP:127.0.0.1:$R"
+	[[ "$output" == "HTTP/1.1 408 "* ]]
+	wait_log "status=408" "$T/relayd.log"
+}
+
+@test "--raw relays 64 MiB each way byte for byte" {
+	E=$(free_port)
+	head -c 67108864 /dev/urandom > "$T/up"
+	head -c 67108864 /dev/urandom > "$T/down"
+	bg sink socat TCP-LISTEN:"$E",bind=127.0.0.1,reuseaddr \
+		SYSTEM:"cat > $T/got & cat $T/down; wait"
+	wait_port "$E"
+	R=$(free_port)
+	gtr_start relayd "$R" --raw -c "127.0.0.1:$E"
+	socat -t 60 - TCP:127.0.0.1:"$R" < "$T/up" > "$T/out"
+	wait_log "bytes_in=67108864 bytes_out=67108864" "$T/relayd.log"
+	[ "$(sha256sum < "$T/got")" = "$(sha256sum < "$T/up")" ]
+	[ "$(sha256sum < "$T/out")" = "$(sha256sum < "$T/down")" ]
+}
+
+@test "--raw passes bytes that are not HTTP untouched" {
+	E=$(free_port)
+	bg echo socat TCP-LISTEN:"$E",bind=127.0.0.1,reuseaddr,fork EXEC:cat
+	wait_port "$E"
+	R=$(free_port)
+	gtr_start relayd "$R" --raw -c "127.0.0.1:$E"
+	run raw "$R" < <(printf 'GET http://x/ HTTP/1.1\r\nConnection: keep-alive\r\n\r\n')
+	[ "$output" = $'GET http://x/ HTTP/1.1\r\nConnection: keep-alive\r' ]
+}
+
+@test "a program after -- is the upstream, with the UCSPI variables and the rewritten head" {
+	R=$(free_port)
+	gtr_start relayd "$R" -- sh -c 'IFS= read -r line
+		printf "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+		printf "first=%s\n" "$line"; env'
+	run curl -sS --max-time 20 -x "http://127.0.0.1:$R" "http://origin.invalid/x?y=1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"first=GET /x?y=1 HTTP/1.1"* ]]
+	[[ "$output" == *"TCPREMOTEIP=127.0.0.1"* ]]
+	[[ "$output" == *"TCPLOCALPORT=$R"* ]]
+	[[ "$output" == *"PROTO=TCP"* ]]
+	wait_log "target=http://origin.invalid/x\?y=1 status=- upstream=program" "$T/relayd.log"
+	# The program was reaped: no zombie is left under relayd.
+	for i in $(seq 100); do
+		[ "$(child_count "$relayd_pid")" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(child_count "$relayd_pid")" -eq 0 ]
+}
+
+@test "--raw with a program after -- hands it the bytes as they come" {
+	R=$(free_port)
+	gtr_start relayd "$R" --raw -- sh -c 'tr a-z A-Z'
+	run raw "$R" < <(printf 'not http at all\n')
+	[ "$output" = "NOT HTTP AT ALL" ]
+}
+
+@test "relayd serves one connection on fds 0 and 1 (socat EXEC, and a pipe)" {
+	origin
+	R=$(free_port)
+	bg inetd socat TCP-LISTEN:"$R",bind=127.0.0.1,reuseaddr,fork \
+		EXEC:"$GTR_BIN/relayd -c 127.0.0.1:$NPORT"
+	wait_port "$R"
+	run curl -sS --max-time 20 "http://127.0.0.1:$R/seen"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"connection=[close]"* ]]
+	run --separate-stderr sh -c "printf 'GET /seen HTTP/1.0\r\nHost: x\r\n\r\n' |
+		$GTR_BIN/relayd -c 127.0.0.1:$NPORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "HTTP/1.1 200 OK"* ]]
+	[[ "$output" == *"request=[GET /seen HTTP/1.0]"* ]]
+}
+
+@test "usage errors exit 64 with one line; -h and -V print to stdout" {
+	run relayd --raw
+	[ "$status" -eq 64 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"--raw"* ]]
+	run relayd some-program
+	[ "$status" -eq 64 ]
+	[ "${#lines[@]}" -eq 1 ]
+	run relayd -c 127.0.0.1:80 -- cat
+	[ "$status" -eq 64 ]
+	run relayd --
+	[ "$status" -eq 64 ]
+	run relayd --allow-port nope
+	[ "$status" -eq 64 ]
+	run relayd --bogus
+	[ "$status" -eq 64 ]
+	run relayd -c 127.0.0.1
+	[ "$status" -eq 64 ]
+	run --separate-stderr relayd -h
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--raw"* ]]
+	[[ "$output" == *"--listen"* ]]
+	run --separate-stderr relayd -V
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^relayd\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+}
