@@ -3,6 +3,7 @@
 # throwaway certificate) and real clients (curl, openssl s_client, socat).
 
 load helpers/common
+bats_require_minimum_version 1.5.0
 
 ESTABLISHED='HTTP/1.1 200 Connection established'
 
@@ -15,6 +16,8 @@ https_origin() {
 	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
 	mkdir -p "$T/www"
 	echo "hello over tls" > "$T/www/index.html"
+	# nginx workers run as nobody; mktemp -d made $T 0700.
+	chmod go+rx "$T" "$T/www"
 	nginx_start "$HPORT" "listen 127.0.0.1:$SPORT ssl;
 		ssl_certificate $T/pki/localhost.crt;
 		ssl_certificate_key $T/pki/localhost.key;"
@@ -97,7 +100,7 @@ wait_log() {
 	echo_origin
 	P=$(free_port)
 	gtr_start connectd "$P" --allow-dest 127.0.0.1/32
-	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "$EPORT")
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$EPORT")
 	[[ "$output" == "HTTP/1.1 403 "* ]]
 	[[ "$output" == *"port $EPORT is not allowed"* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error="* ]]
@@ -118,11 +121,11 @@ wait_log() {
 	echo_origin
 	P=$(free_port)
 	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$EPORT"
-	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello' "$EPORT")
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' "$EPORT")
 	[[ "$output" == "HTTP/1.1 400 "* ]]
 	[[ "$output" == *"no body"* ]]
 	[[ "$output" != *hello* ]]
-	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' "$EPORT")
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' "$EPORT")
 	[[ "$output" == "HTTP/1.1 400 "* ]]
 	[[ "$output" != *"$ESTABLISHED"* ]]
 }
@@ -132,7 +135,7 @@ wait_log() {
 	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port 1-65535
 	for t in 127.0.0.1 /index.html 127.0.0.1: 127.0.0.1:0 127.0.0.1:99999 \
 	    '[::1]' '[::1:443' 'a_b@c:443' ':443' 'http://127.0.0.1:443'; do
-		run raw "$P" < <(printf 'CONNECT %s HTTP/1.1\r\n\r\n' "$t")
+		run raw "$P" < <(printf 'CONNECT %s HTTP/1.1\r\nHost: x\r\n\r\n' "$t")
 		echo "target $t: $output"
 		[[ "$output" == "HTTP/1.1 400 "* ]]
 		[[ "$output" == *"Proxy-Status: gtr; error=http_request_error"* ]]
@@ -144,13 +147,13 @@ wait_log() {
 	gtr_start connectd "$P"
 	run raw "$P" < <(printf 'CONNECT a:443 HTTP/2.0\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 505 "* ]]
-	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nX: a\r\n b\r\n\r\n')
+	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 400 "* ]]
-	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nX : a\r\n\r\n')
+	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nHost: x\r\nX : a\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 400 "* ]]
-	run raw "$P" < <(printf 'CONNECT %s:443 HTTP/1.1\r\n\r\n' "$(head -c 9000 /dev/zero | tr '\0' a)")
+	run raw "$P" < <(printf 'CONNECT %s:443 HTTP/1.1\r\nHost: x\r\n\r\n' "$(head -c 9000 /dev/zero | tr '\0' a)")
 	[[ "$output" == "HTTP/1.1 414 "* ]]
-	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\n'; for i in $(seq 400); do printf 'X-%d: %0100d\r\n' "$i" 0; done; printf '\r\n')
+	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nHost: x\r\n'; for i in $(seq 400); do printf 'X-%d: %0100d\r\n' "$i" 0; done; printf '\r\n')
 	[[ "$output" == "HTTP/1.1 431 "* ]]
 }
 
@@ -161,7 +164,7 @@ wait_log() {
 	run curl -sS --max-time 20 -p -x "http://127.0.0.1:$P" "https://127.0.0.1:$Q/"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"502"* ]]
-	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "$Q")
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$Q")
 	[[ "$output" == "HTTP/1.1 502 "* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error=connection_refused"* ]]
 	[[ "$output" == *"127.0.0.1:$Q"* ]]
@@ -174,7 +177,7 @@ wait_log() {
 	bg connectd unshare -m sh -c "mount --bind $T/resolv.conf /etc/resolv.conf &&
 		exec $GTR_BIN/connectd -l 127.0.0.1:$P"
 	wait_port "$P"
-	run raw "$P" < <(printf 'CONNECT no-such-host.gtr-test.invalid:443 HTTP/1.1\r\n\r\n')
+	run raw "$P" < <(printf 'CONNECT no-such-host.gtr-test.invalid:443 HTTP/1.1\r\nHost: x\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 502 "* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error=dns_error"* ]]
 	wait_log "target=no-such-host.gtr-test.invalid:443 status=502" "$T/connectd.log"
@@ -193,7 +196,7 @@ wait_log() {
 @test "a CONNECT to the proxy's own address is refused as a loop" {
 	P=$(free_port)
 	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$P"
-	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "$P")
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$P")
 	[[ "$output" == "HTTP/1.1 403 "* ]]
 	[[ "$output" != *"$ESTABLISHED"* ]]
 	# Exactly one request was served: nothing looped back in.
@@ -215,7 +218,7 @@ wait_log() {
 	P=$(free_port)
 	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$EPORT"
 	head -c 16777216 /dev/urandom > "$T/in"
-	(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "$EPORT"; cat "$T/in") |
+	(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$EPORT"; cat "$T/in") |
 		socat -t 60 - TCP:127.0.0.1:"$P" > "$T/out"
 	[ "$(head -c 39 "$T/out")" = "$ESTABLISHED"$'\r\n\r' ]
 	[ "$(tail -c +40 "$T/out" | sha256sum)" = "$(sha256sum < "$T/in")" ]
@@ -228,7 +231,7 @@ wait_log() {
 	P=$(free_port)
 	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$SPORT" \
 		--auth "$T/htpasswd" --realm "gtr test"
-	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\n\r\n' "$SPORT")
+	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$SPORT")
 	[[ "$output" == "HTTP/1.1 407 "* ]]
 	[[ "$output" == *$'Proxy-Authenticate: Basic realm="gtr test"\r'* ]]
 	[[ "$output" != *"Connection: close"* ]]
@@ -259,7 +262,7 @@ wait_log() {
 	[ -n "$c407" ]
 	[ "$c407" = "$c200" ]
 	# Two heads on one connection: the same client port in both lines.
-	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\n\r\nCONNECT localhost:%s HTTP/1.1\r\nProxy-Authorization: Basic %s\r\n\r\n' \
+	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\nHost: x\r\n\r\nCONNECT localhost:%s HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\n' \
 		"$SPORT" "$SPORT" "$(printf 'alice:open sesame' | base64)")
 	[[ "$output" == "HTTP/1.1 407 "* ]]
 	[[ "$output" == *"$ESTABLISHED"* ]]
@@ -276,7 +279,7 @@ wait_log() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"407"* ]]
 	[[ "$output" != *"hello over tls"* ]]
-	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\nProxy-Authorization: Basic %s\r\n\r\n' "$SPORT" "$(printf 'mallory:guessed' | base64)")
+	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\n' "$SPORT" "$(printf 'mallory:guessed' | base64)")
 	[[ "$output" == "HTTP/1.1 407 "* ]]
 	[[ "$output" == *"bad proxy credentials"* ]]
 	! grep -q guessed "$T/connectd.log"
@@ -348,7 +351,7 @@ wait_log() {
 	bg inetd socat TCP-LISTEN:"$P",bind=127.0.0.1,reuseaddr,fork \
 		EXEC:"$GTR_BIN/connectd --allow-dest 127.0.0.1/32 --allow-port $EPORT"
 	wait_port "$P"
-	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\nthrough inetd style\n' "$EPORT")
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nthrough inetd style\n' "$EPORT")
 	[ "$output" = "$ESTABLISHED"$'\r\n\r\n'"through inetd style" ]
 	wait_log "status=200 .*bytes_in=20 bytes_out=20" "$T/inetd.log"
 }

@@ -3,6 +3,7 @@
 # clients (curl, socat), and programs run after "--".
 
 load helpers/common
+bats_require_minimum_version 1.5.0
 
 # origin: nginx on $NPORT with keep-alive on; /seen answers with what
 # nginx saw of the request (request line, Host, Connection,
@@ -11,6 +12,8 @@ origin() {
 	NPORT=$(free_port)
 	mkdir -p "$T/www"
 	echo "hello from nginx" > "$T/www/index.html"
+	# nginx workers run as nobody; mktemp -d made $T 0700.
+	chmod go+rx "$T" "$T/www"
 	nginx_start "$NPORT" 'location = /seen {
 			default_type text/plain;
 			return 200 "request=[$request] host=[$http_host] connection=[$http_connection] proxy_connection=[$http_proxy_connection] keep_alive=[$http_keep_alive] auth=[$http_proxy_authorization]\n";

@@ -41,7 +41,8 @@ hash_kind(const char *hash)
 		return "MD5 ($apr1$, htpasswd's default; use htpasswd -B)";
 	if (strncmp(hash, "{SHA}", 5) == 0)
 		return "SHA-1 ({SHA}, htpasswd -s; use htpasswd -B)";
-	if (crypt_checksalt(hash) != CRYPT_SALT_OK)
+	if (crypt_checksalt(hash) != CRYPT_SALT_OK &&
+	    crypt_checksalt(hash) != CRYPT_SALT_METHOD_LEGACY)
 		return "unknown";
 	if (hash[0] != '$')
 		return "DES (htpasswd -d; use htpasswd -B)";
@@ -66,7 +67,7 @@ add_line(struct auth *au, char *line, size_t lineno, char *err,
 	}
 	*colon = '\0';
 	if ((bad = hash_kind(colon + 1)) != NULL) {
-		snprintf(err, errlen, "line %zu: user %s: hash kind %s is not "
+		snprintf(err, errlen, "line %zu: user %.64s: hash kind %s is not "
 		    "supported by crypt(3)", lineno, line, bad);
 		return -1;
 	}
