@@ -42,6 +42,11 @@ bench_fail() {
 	printf '%-12s FAILED: %s\n' "$1" "$2"
 }
 
+# bench_note TEXT...: a line under the table saying how to read it.
+bench_note() {
+	echo "  note: $*"
+}
+
 # free_port: prints a TCP port nobody listens on right now.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -136,4 +136,5 @@ for mode in one two; do
 	    "$(ratio "${res[relayd]}" "$brate")" "target >= 1.5"
 	unset -n res
 done
-echo "relay: $BYTES bytes each way per run, median of $BENCH_RUNS runs" >&2
+bench_note "relay: $BYTES bytes each way per run, median of $BENCH_RUNS" \
+    "runs; 2-way MB/s is both directions summed"
