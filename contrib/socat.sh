@@ -10,7 +10,8 @@
 # socketpair, not the client's address).  PROGRAM serves the connection
 # and exits; its log goes to this script's stderr.  Environment: GTR_BIN
 # (/usr/local/bin), HOST (address to bind, 127.0.0.1).  socat splits the
-# EXEC string on spaces: options cannot contain spaces or commas here.
+# EXEC string on spaces, so options cannot contain spaces; the characters
+# socat's address syntax takes for itself (: , ! \) are escaped here.
 set -eu
 
 if [ $# -lt 2 ]; then
@@ -20,5 +21,7 @@ fi
 prog=$1
 port=$2
 shift 2
+cmd=$(printf '%s' "${GTR_BIN:-/usr/local/bin}/$prog $*" |
+    sed 's/[\\:,!]/\\&/g')
 exec socat "TCP-LISTEN:$port,bind=${HOST:-127.0.0.1},reuseaddr,fork" \
-    "EXEC:${GTR_BIN:-/usr/local/bin}/$prog $*,nofork"
+    "EXEC:$cmd,nofork"

@@ -30,6 +30,9 @@ origin() {
 	mkdir -p "$T/www"
 	BODY="hello from nginx, $BATS_TEST_NUMBER $RANDOM$RANDOM"
 	printf '%s\n' "$BODY" > "$T/www/hello.txt"
+	# nginx's workers run unprivileged: they must reach $T/www.
+	chmod 755 "$T" "$T/www"
+	chmod 644 "$T/www/hello.txt"
 	nginx_start "$NP"
 }
 
@@ -150,6 +153,17 @@ wait_no_children() {
 	run grep -Ev '^#|^[[:space:]]*$|^127\.0\.0\.1:(3128|8080)[[:space:]]' \
 	    "$CONTRIB/inetd.conf"
 	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+}
+
+@test "the systemd units pass systemd-analyze verify with no warning" {
+	mkdir "$T/units"
+	cp "$CONTRIB"/systemd/*.socket "$CONTRIB"/systemd/*.service "$T/units/"
+	sed -i "s|/usr/local/bin/|$GTR_BIN/|" "$T"/units/*.service
+	cd "$T/units"
+	run systemd-analyze verify --man=no ./connectd.socket \
+	    ./connectd@.service ./relayd.socket ./relayd.service
+	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
 
