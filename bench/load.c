@@ -759,6 +759,9 @@ do_connect(struct run *r, int conc, int secs)
 	}
 	printf("%.0f %.2f %.2f %llu\n", r->r_done * 1e9 / dt, p50, p99,
 	    (unsigned long long)r->r_errors);
+	fflush(stdout);
+	free(r->r_lat);
+	free(r->r_tun);
 	return r->r_errors ? 1 : 0;
 }
 
@@ -786,6 +789,9 @@ do_idle(struct run *r, size_t n)
 	sigwait(&set, &sig);
 	worked = run_check(r);
 	printf("worked %d\n", worked);
+	fflush(stdout);
+	free(r->r_lat);
+	free(r->r_tun);
 	return worked == (int)n ? 0 : 1;
 }
 
