@@ -46,16 +46,17 @@ unit_exec() {
 	unit_key "$1" ExecStart | sed "s|/usr/local/bin/|$GTR_BIN/|"
 }
 
-# inetd_conf PROGRAM wait|nowait PORT: writes $T/inetd.conf with the
-# contrib line for PROGRAM in that mode (uncommented), on 127.0.0.1:PORT,
-# run as the current user with the binary from $GTR_BIN.
+# inetd_conf PROGRAM wait|nowait PORT [FIRSTARG]: writes $T/inetd.conf
+# with the contrib line for PROGRAM in that mode (uncommented) whose
+# first argument is FIRSTARG (none by default), on 127.0.0.1:PORT, run as
+# the current user with the binary from $GTR_BIN.
 inetd_conf() {
-	local prog=$1 mode=$2 port=$3
-	awk -v prog="$prog" -v mode="$mode" -v port="$port" \
+	local prog=$1 mode=$2 port=$3 arg=${4:-}
+	awk -v prog="$prog" -v mode="$mode" -v port="$port" -v arg="$arg" \
 	    -v user="$(id -un)" -v bin="$GTR_BIN" '
 		{ sub(/^#/, "") }
 		NF >= 7 && $2 == "stream" && $6 ~ ("/" prog "$") &&
-		    $4 ~ ("^" mode "(\\.|$)") && $8 == "" && !done {
+		    $4 ~ ("^" mode "(\\.|$)") && $8 == arg && !done {
 			$1 = "127.0.0.1:" port
 			$5 = user
 			sub(/^\/usr\/local\/bin\//, bin "/", $6)
@@ -286,6 +287,22 @@ wait_no_children() {
 	assert_relayed
 	[ "$(ps -o pid= --ppid "$inetd_pid")" = "$child" ]
 	[ "$(grep -c 'GET /hello.txt' "$T/nginx/access.log")" -eq 3 ]
+}
+
+@test "the inetd line for relayd --raw relays bytes unchanged to its fixed backend" {
+	origin
+	local p
+	p=$(free_port)
+	inetd_conf relayd nowait "$p" --raw
+	grep -q -- '--raw -c 192\.0\.2\.10:80$' "$T/inetd.conf"
+	sed -i "s|-c 192\.0\.2\.10:80\$|-c 127.0.0.1:$NP|" "$T/inetd.conf"
+	inetd_start "$p"
+	curl -sS -m 30 -D "$T/head" -o "$T/body" \
+	    -H 'Connection: keep-alive' "http://127.0.0.1:$p/hello.txt"
+	grep -q '^HTTP/1.1 200' "$T/head"
+	grep -qi '^Connection: keep-alive' "$T/head"
+	assert_origin_body
+	grep -q "\"GET /hello.txt HTTP/1.1\" 200" "$T/nginx/access.log"
 }
 
 @test "the inetd nowait line for connectd opens a tunnel per process" {
