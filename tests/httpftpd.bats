@@ -1,0 +1,480 @@
+#!/usr/bin/env bats
+# httpftpd: the HTTP/FTP gateway, against real FTP servers (pyftpdlib and
+# vsftpd) on loopback and real clients (curl, wget, socat).
+
+load helpers/common
+load helpers/ftpd
+bats_require_minimum_version 1.5.0
+
+# ftp_up KIND: starts that FTP server on $FP, and httpftpd in proxy form
+# on $HP allowed to reach it.
+ftp_up() {
+	FP=$(free_port)
+	HP=$(free_port)
+	KIND=$1
+	ftp_tree "$T/root"
+	"${1}_start" "$FP" "${2:-ro}"
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$FP" \
+		"${@:3}"
+	U="ftp://127.0.0.1:$FP"
+}
+
+# origin_up KIND URLPATH [ARGS]: the same with httpftpd in origin form.
+origin_up() {
+	FP=$(free_port)
+	HP=$(free_port)
+	KIND=$1
+	ftp_tree "$T/root"
+	"${1}_start" "$FP"
+	gtr_start httpftpd "$HP" -c "ftp://127.0.0.1:$FP/$2" "${@:3}"
+}
+
+# ftplog: what the FTP server logged (the commands it received).
+ftplog() {
+	if [ "$KIND" = vsftpd ]; then cat "$T/vsftpd/vsftpd.log"; else cat "$T/pyftpd.log"; fi
+}
+
+px() {
+	curl -sS --max-time 20 -x "http://127.0.0.1:$HP" "$@"
+}
+
+# raw: sends stdin to httpftpd, half-closes, prints the answer.
+raw() {
+	socat -t 20 - TCP:127.0.0.1:"$HP"
+}
+
+wait_log() {
+	local i
+	for i in $(seq 100); do
+		grep -qE -- "$1" "$2" && return 0
+		sleep 0.1
+	done
+	echo "no line matching '$1' in $2 after 10 s" >&2
+	return 1
+}
+
+# --- core file tests, run against both servers ---
+
+get_file() {
+	ftp_up "$1"
+	run px -D "$T/h" "$U/a.txt"
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+	grep -q '^HTTP/1.1 200' "$T/h"
+	grep -qi '^Content-Length: 6' "$T/h"
+	grep -qi '^Content-Type: text/plain' "$T/h"
+	grep -qi '^Last-Modified: Thu, 02 Jan 2020 03:04:05 GMT' "$T/h"
+	grep -qi '^Accept-Ranges: bytes' "$T/h"
+	grep -qi '^ETag: "' "$T/h"
+	wait_log "method=GET target=$U/a.txt ftp=226 status=200 .*bytes_out=6" \
+		"$T/httpftpd.log"
+}
+@test "pyftpdlib: a file comes through the proxy form with length, type, date and ETag" { get_file pyftpd; }
+@test "vsftpd: a file comes through the proxy form with length, type, date and ETag" { get_file vsftpd; }
+
+binary_file() {
+	ftp_up "$1"
+	px -o "$T/got" "$U/rand.bin"
+	cmp "$T/got" "$T/root/rand.bin"
+	run px -o /dev/null -w '%{http_code}' "$U/empty.txt"
+	[ "$output" = 200 ]
+}
+@test "pyftpdlib: binary and empty files arrive byte for byte" { binary_file pyftpd; }
+@test "vsftpd: binary and empty files arrive byte for byte" { binary_file vsftpd; }
+
+origin_form() {
+	origin_up "$1" sub
+	run curl -sS "http://127.0.0.1:$HP/b.txt"
+	[ "$output" = inside ]
+	# neither .. nor its escapes climb above sub/
+	for p in /../a.txt /%2e%2e/a.txt /x/../../a.txt /%2E%2E%2Fa.txt; do
+		run curl -s -o "$T/body" -w '%{http_code}' --path-as-is \
+			"http://127.0.0.1:$HP$p"
+		[ "$output" = 404 ]
+		! grep -q hello "$T/body"
+	done
+}
+@test "pyftpdlib: origin form serves under -c and .. never climbs above it" { origin_form pyftpd; }
+@test "vsftpd: origin form serves under -c and .. never climbs above it" { origin_form vsftpd; }
+
+head_no_retr() {
+	ftp_up "$1"
+	run px -I "$U/a.txt"
+	[[ "$output" == *"HTTP/1.1 200"* ]]
+	[[ "$output" == *"Content-Length: 6"* ]]
+	[[ "$output" == *"Last-Modified: Thu, 02 Jan 2020 03:04:05 GMT"* ]]
+	! ftplog | grep -q RETR
+}
+@test "pyftpdlib: HEAD gives the headers without RETR" { head_no_retr pyftpd; }
+@test "vsftpd: HEAD gives the headers without RETR" { head_no_retr vsftpd; }
+
+ranges() {
+	ftp_up "$1"
+	run px -D "$T/h" -r 1-3 "$U/a.txt"
+	[ "$output" = ell ]
+	grep -q '^HTTP/1.1 206' "$T/h"
+	grep -qi '^Content-Range: bytes 1-3/6' "$T/h"
+	ftplog | grep -q 'REST 1'
+	run px -r 4- "$U/a.txt"
+	[ "$output" = o ]
+	run px -o /dev/null -w '%{http_code}' -r 50-60 "$U/a.txt"
+	[ "$output" = 416 ]
+	head -c 1000 "$T/root/rand.bin" | tail -c 500 > "$T/want"
+	px -r 500-999 -o "$T/got" "$U/rand.bin"
+	cmp "$T/got" "$T/want"
+}
+@test "pyftpdlib: a single range is fetched with REST as 206, beyond the end 416" { ranges pyftpd; }
+@test "vsftpd: a single range is fetched with REST as 206, beyond the end 416" { ranges vsftpd; }
+
+conditional() {
+	ftp_up "$1"
+	run px -o /dev/null -w '%{http_code}' -z 'Fri, 03 Jan 2020 00:00:00 GMT' "$U/a.txt"
+	[ "$output" = 304 ]
+	run px -z 'Wed, 01 Jan 2020 00:00:00 GMT' "$U/a.txt"
+	[ "$output" = hello ]
+	tag=$(px -I "$U/a.txt" | tr -d '\r' | sed -n 's/^ETag: //p')
+	[ -n "$tag" ]
+	run px -o /dev/null -w '%{http_code}' -H "If-None-Match: $tag" "$U/a.txt"
+	[ "$output" = 304 ]
+	run px -H 'If-None-Match: "other"' "$U/a.txt"
+	[ "$output" = hello ]
+}
+@test "pyftpdlib: If-Modified-Since and If-None-Match give 304 when nothing changed" { conditional pyftpd; }
+@test "vsftpd: If-Modified-Since and If-None-Match give 304 when nothing changed" { conditional vsftpd; }
+
+directories() {
+	ftp_up "$1"
+	run px -D "$T/h" -o /dev/null "$U/sub"
+	grep -q '^HTTP/1.1 301' "$T/h"
+	grep -qi '^Location: ./sub/' "$T/h"
+	run px -L "$U/sub"
+	[[ "$output" == *'href="./b.txt"'* ]]
+	run px "$U/sub/"
+	[[ "$output" == *'<title>Index of '*'/sub/</title>'* ]]
+	[[ "$output" == *'href="../"'* ]]
+	[[ "$output" == *'>b.txt</a></td><td>7</td>'* ]]
+	run px "$U/"
+	[[ "$output" == *'href="./dir%20with%20space/">dir with space/</a>'* ]]
+	[[ "$output" != *'href="../"'* ]]
+}
+@test "pyftpdlib: a directory without its slash gets 301, with it an HTML listing" { directories pyftpd; }
+@test "vsftpd: a directory without its slash gets 301, with it an HTML listing" { directories vsftpd; }
+
+hostile_names() {
+	ftp_up "$1"
+	px -o "$T/list.html" "$U/"
+	grep -qF '&lt;script&gt;alert(1)&lt;' "$T/list.html"
+	! grep -q '<script' "$T/list.html"
+	grep -qF 'href="./%3Cscript%3Ealert%281%29%3C"' "$T/list.html"
+	grep -qF 'a&amp;b&quot;c&#39;.txt' "$T/list.html"
+	grep -qF "$(printf 'gr\303\274\303\237e.txt')</a>" "$T/list.html"
+	grep -qF 'href="./gr%C3%BC%C3%9Fe.txt"' "$T/list.html"
+	# each link leads back to the file
+	run px "$U/%3Cscript%3Ealert%281%29%3C"
+	[ "$output" = evil ]
+	run px "$U/gr%C3%BC%C3%9Fe.txt"
+	[ "$output" = utf8 ]
+}
+@test "pyftpdlib: hostile names in listings are escaped and their links encoded" { hostile_names pyftpd; }
+@test "vsftpd: hostile names in listings are escaped and their links encoded" { hostile_names vsftpd; }
+
+json_listing() {
+	ftp_up "$1"
+	px -H 'Accept: application/json' -D "$T/h" -o "$T/list.json" "$U/"
+	grep -qi '^Content-Type: application/json' "$T/h"
+	"$FTP_PY" - "$T/list.json" <<'PY'
+import json, re, sys
+v = json.load(open(sys.argv[1]))
+d = {e["name"]: e for e in v}
+assert d["a.txt"]["type"] == "file" and d["a.txt"]["size"] == 6, d["a.txt"]
+assert d["a.txt"]["modified"].startswith("2020-01-02T"), d["a.txt"]
+assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", d["a.txt"]["modified"])
+assert d["sub"]["type"] == "dir"
+assert "<script>alert(1)<" in d and "gr\u00fc\u00dfe.txt" in d
+assert "a&b\"c'.txt" in d and "dir with space" in d
+PY
+	run px -H 'Accept: text/html, application/json;q=0.5' "$U/"
+	[[ "$output" == "<!DOCTYPE html>"* ]]
+}
+@test "pyftpdlib: a listing is JSON when Accept prefers application/json" { json_listing pyftpd; }
+@test "vsftpd: a listing is JSON when Accept prefers application/json" { json_listing vsftpd; }
+
+not_found() {
+	ftp_up "$1"
+	run px -D "$T/h" "$U/missing.txt"
+	grep -q '^HTTP/1.1 404' "$T/h"
+	grep -qi '^Proxy-Status: gtr; error=' "$T/h"
+	[[ "$output" == "404 Not Found: "* ]]
+	run px -o /dev/null -w '%{http_code}' "$U/nodir/"
+	[ "$output" = 404 ]
+}
+@test "pyftpdlib: a missing file or directory is 404 with Proxy-Status" { not_found pyftpd; }
+@test "vsftpd: a missing file or directory is 404 with Proxy-Status" { not_found vsftpd; }
+
+injection() {
+	ftp_up "$1"
+	for p in "a.txt%0d%0aDELE%20canary" "a.txt%0aDELE%20canary" \
+	    "a.txt%00DELE%20canary" "sub%0D%0ADELE%20..%2Fcanary/"; do
+		run px -o /dev/null -w '%{http_code}' "$U/$p"
+		[ "$output" = 400 ]
+	done
+	run raw < <(printf 'GET ftp://x%%0d%%0aDELE%%20canary:y@127.0.0.1:%s/a.txt HTTP/1.1\r\nHost: x\r\n\r\n' "$FP")
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw < <(printf 'GET %s/a.txt HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n' "$U" "$(printf 'u\r\nDELE canary:p' | base64 -w0)")
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[ -f "$T/root/canary" ]
+	! ftplog | grep -qi 'DELE'
+}
+@test "pyftpdlib: CR, LF or NUL in path or credentials is 400 and no DELE reaches the server" { injection pyftpd; }
+@test "vsftpd: CR, LF or NUL in path or credentials is 400 and no DELE reaches the server" { injection vsftpd; }
+
+reuse() {
+	ftp_up "$1"
+	run curl -sS -v -x "http://127.0.0.1:$HP" "$U/a.txt" "$U/sub/b.txt" "$U/a.txt"
+	[[ "$output" == *"Re-using existing connection"* ]]
+	[ "$(grep -c 'status=200' "$T/httpftpd.log")" -eq 3 ]
+	# a second client gets the same FTP login
+	run px "$U/a.txt"
+	[ "$output" = hello ]
+	[ "$(ftplog | grep -c 'USER anonymous')" -eq 1 ]
+}
+@test "pyftpdlib: keep-alive requests and later clients reuse one FTP login" { reuse pyftpd; }
+@test "vsftpd: keep-alive requests and later clients reuse one FTP login" { reuse vsftpd; }
+
+# --- one server is enough below ---
+
+@test "pipelined requests are answered in order on one connection" {
+	ftp_up pyftpd
+	run raw < <(printf 'GET %s/a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET %s/sub/b.txt HTTP/1.1\r\nHost: x\r\n\r\nHEAD %s/a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$U" "$U" "$U")
+	[[ "$output" == *"hello"*"inside"*"Content-Length: 6"* ]]
+	[ "$(grep -c '^HTTP/1.1 200' <<< "$output")" -eq 3 ]
+}
+
+@test "HTTP/1.0 clients get their file and the connection closes" {
+	ftp_up vsftpd
+	run raw < <(printf 'GET %s/a.txt HTTP/1.0\r\n\r\n' "$U")
+	[[ "$output" == "HTTP/1.1 200"* ]]
+	[[ "$output" == *"Connection: close"* ]]
+	[[ "$output" == *"hello" ]]
+}
+
+@test "curl finds the gateway through ftp_proxy in its environment" {
+	ftp_up vsftpd
+	run env ftp_proxy="http://127.0.0.1:$HP" curl -sS --max-time 20 "$U/a.txt"
+	[ "$output" = hello ]
+	wait_log "target=$U/a.txt .*status=200" "$T/httpftpd.log"
+}
+
+@test "wget fetches through the proxy form and from the origin form" {
+	ftp_up vsftpd
+	(cd "$T" && ftp_proxy="http://127.0.0.1:$HP" wget -q -O w1 "$U/sub/b.txt")
+	[ "$(cat "$T/w1")" = inside ]
+	H2=$(free_port)
+	gtr_start httpftpd "$H2" -c "ftp://127.0.0.1:$FP/"
+	(cd "$T" && wget -q -O w2 "http://127.0.0.1:$H2/a.txt")
+	[ "$(cat "$T/w2")" = hello ]
+}
+
+@test "a user and password from the URL log in and never show in logs" {
+	ftp_up pyftpd
+	run px "ftp://alice:s3cret@127.0.0.1:$FP/a.txt"
+	[ "$output" = hello ]
+	grep -q 'USER alice' "$T/pyftpd.log"
+	run px "ftp://alice:s3cret@127.0.0.1:$FP/"
+	[[ "$output" != *s3cret* ]]
+	! grep -q s3cret "$T/httpftpd.log"
+	! grep -q alice "$T/httpftpd.log"
+}
+
+@test "a wrong password in the URL is 403, from Basic it is 401 with WWW-Authenticate" {
+	ftp_up pyftpd
+	run px -D "$T/h" -o /dev/null "ftp://alice:bad@127.0.0.1:$FP/a.txt"
+	grep -q '^HTTP/1.1 403' "$T/h"
+	run px -D "$T/h2" -H "Authorization: Basic $(printf alice:bad | base64)" "$U/a.txt"
+	grep -q '^HTTP/1.1 401' "$T/h2"
+	grep -qi '^WWW-Authenticate: Basic realm="FTP 127.0.0.1"' "$T/h2"
+	run px -H "Authorization: Basic $(printf alice:s3cret | base64)" "$U/a.txt"
+	[ "$output" = hello ]
+	! grep -q 'bad\|s3cret' "$T/httpftpd.log"
+}
+
+@test "curl -u answers the 401 in origin form" {
+	origin_up pyftpd ""
+	run curl -sS -o /dev/null -w '%{http_code}' -u alice:bad "http://127.0.0.1:$HP/a.txt"
+	[ "$output" = 401 ]
+	run curl -sS -u alice:s3cret "http://127.0.0.1:$HP/a.txt"
+	[ "$output" = hello ]
+	grep -q 'USER alice' "$T/pyftpd.log"
+}
+
+@test "a file the FTP server refuses with permission wording is 403" {
+	ftp_up pyftpd
+	run px -D "$T/h" "$U/locked/x.txt"
+	grep -q '^HTTP/1.1 403' "$T/h"
+	[[ "$output" != *locked* || "$output" == "403 "* ]]
+}
+
+@test "methods other than GET and HEAD are 405 with Allow" {
+	ftp_up pyftpd rw
+	for m in POST PUT DELETE OPTIONS; do
+		run px -X "$m" -D "$T/h" -o /dev/null "$U/a.txt"
+		grep -q '^HTTP/1.1 405' "$T/h"
+		grep -qi '^Allow: GET, HEAD' "$T/h"
+	done
+	[ -f "$T/root/a.txt" ]
+	! grep -q 'STOR\|DELE' "$T/pyftpd.log"
+}
+
+@test "with --writable PUT stores (201 then 204) and DELETE deletes (204)" {
+	ftp_up pyftpd rw --writable
+	head -c 300000 /dev/urandom > "$T/up.bin"
+	run px -o /dev/null -w '%{http_code}' -T "$T/up.bin" "$U/sub/new.bin"
+	[ "$output" = 201 ]
+	cmp "$T/up.bin" "$T/root/sub/new.bin"
+	run px -o /dev/null -w '%{http_code}' -T "$T/up.bin" "$U/sub/new.bin"
+	[ "$output" = 204 ]
+	run px -o /dev/null -w '%{http_code}' -X DELETE "$U/sub/new.bin"
+	[ "$output" = 204 ]
+	[ ! -e "$T/root/sub/new.bin" ]
+	run px -o /dev/null -w '%{http_code}' -X DELETE "$U/sub/new.bin"
+	[ "$output" = 404 ]
+	[ -f "$T/root/a.txt" ] && [ -f "$T/root/sub/b.txt" ]
+}
+
+@test "proxy form refuses loopback without --allow-dest and other ports, before any FTP" {
+	FP=$(free_port)
+	HP=$(free_port)
+	KIND=pyftpd
+	ftp_tree "$T/root"
+	pyftpd_start "$FP"
+	gtr_start httpftpd "$HP" --allow-port "$FP"
+	run px -D "$T/h" "ftp://127.0.0.1:$FP/a.txt"
+	grep -q '^HTTP/1.1 403' "$T/h"
+	grep -qi 'Proxy-Status: gtr; error=destination_ip_prohibited' "$T/h"
+	H2=$(free_port)
+	gtr_start httpftpd "$H2" --allow-dest 127.0.0.0/8
+	run curl -sS -x "http://127.0.0.1:$H2" -o /dev/null -w '%{http_code}' "ftp://127.0.0.1:$FP/a.txt"
+	[ "$output" = 403 ]
+	! grep -q 'USER' "$T/pyftpd.log"
+}
+
+@test "an FTP server that is down gives 502 connection_refused" {
+	P=$(free_port)
+	HP=$(free_port)
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
+	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
+	grep -q '^HTTP/1.1 502' "$T/h"
+	grep -qi 'Proxy-Status: gtr; error=connection_refused' "$T/h"
+	[[ "$output" == "502 Bad Gateway: "* ]]
+}
+
+@test "an FTP server that accepts and never answers gives 504 after the timeout" {
+	P=$(free_port)
+	HP=$(free_port)
+	bg mute "$FTP_PY" -c "import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $P)); s.listen(8)
+c = [s.accept() for i in range(8)]"
+	wait_port "$P"
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P" \
+		--connect-timeout 1 --idle-timeout 2
+	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
+	grep -q '^HTTP/1.1 504' "$T/h"
+	grep -qi 'Proxy-Status: gtr; error=connection_timeout' "$T/h"
+}
+
+@test "an FTP server that says 421 gives 503" {
+	P=$(free_port)
+	HP=$(free_port)
+	bg busy "$FTP_PY" -c "import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $P)); s.listen(8)
+while True:
+    c, a = s.accept(); c.sendall(b'421 Too many users, try later\\r\\n'); c.close()"
+	wait_port "$P"
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
+	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
+	grep -q '^HTTP/1.1 503' "$T/h"
+	[[ "$output" == *"421"* ]]
+}
+
+@test "an FTP server killed mid-transfer leaves the client with a short body" {
+	ftp_up pyftpd
+	truncate -s 200M "$T/root/big.bin"
+	curl -sS --max-time 60 --limit-rate 2M -x "http://127.0.0.1:$HP" \
+		-o "$T/got" "$U/big.bin" 2> "$T/curl.err" &
+	cpid=$!
+	wait_log 'RETR big.bin' "$T/pyftpd.log"
+	sleep 1
+	kill -9 "$pyftpd_pid"
+	rc=0
+	wait "$cpid" || rc=$?
+	[ "$rc" -eq 18 ]
+	size=$(stat -c %s "$T/got")
+	[ "$size" -lt $((200 * 1024 * 1024)) ]
+	wait_log 'transfer broken' "$T/httpftpd.log"
+}
+
+@test "a 1 GiB file streams through with the gateway's peak RSS under 64 MiB" {
+	ftp_up vsftpd
+	truncate -s 1G "$T/root/huge.bin"
+	run px -o /dev/null -w '%{size_download} %{http_code}' "$U/huge.bin"
+	[ "$output" = "1073741824 200" ]
+	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$httpftpd_pid/status")
+	echo "VmHWM ${hwm} kB"
+	[ "$hwm" -lt $((64 * 1024)) ]
+}
+
+@test "ftps: --ftp-ssl logs in over verified TLS, and an unknown CA is 502" {
+	make_ca "$T/pki"
+	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
+	FP=$(free_port)
+	HP=$(free_port)
+	ftp_tree "$T/root"
+	vsftpd_start "$FP" tls "$T/pki/localhost.pem"
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$FP" \
+		--ftp-ssl --cacert "$T/pki/ca.pem"
+	run curl -sS -x "http://127.0.0.1:$HP" "ftp://localhost:$FP/a.txt"
+	[ "$output" = hello ]
+	grep -q 'AUTH TLS' "$T/vsftpd/vsftpd.log"
+	H2=$(free_port)
+	gtr_start httpftpd "$H2" --allow-dest 127.0.0.0/8 --allow-port "$FP" --ftp-ssl
+	run curl -sS -x "http://127.0.0.1:$H2" -D "$T/h" "ftp://localhost:$FP/a.txt"
+	grep -q '^HTTP/1.1 502' "$T/h"
+	grep -qi 'Proxy-Status: gtr; error=tls_certificate_error' "$T/h"
+	# without --ftp-ssl the server refuses the plain login
+	H3=$(free_port)
+	gtr_start httpftpd "$H3" --allow-dest 127.0.0.0/8 --allow-port "$FP"
+	run curl -sS -x "http://127.0.0.1:$H3" -o /dev/null -w '%{http_code}' "ftp://localhost:$FP/a.txt"
+	[ "$output" != 200 ]
+}
+
+@test "the access line has method, URL, FTP code, status and bytes" {
+	ftp_up vsftpd
+	px -o /dev/null "$U/rand.bin"
+	wait_log "method=GET target=$U/rand.bin ftp=226 status=200 bytes_in=0 bytes_out=100000 " \
+		"$T/httpftpd.log"
+	px -o /dev/null "$U/missing"
+	wait_log "method=GET target=$U/missing ftp=550 status=404" "$T/httpftpd.log"
+}
+
+@test "a request on stdin is answered on stdout (inetd style)" {
+	FP=$(free_port)
+	KIND=vsftpd
+	ftp_tree "$T/root"
+	vsftpd_start "$FP"
+	run --separate-stderr httpftpd -c "ftp://127.0.0.1:$FP/sub/" \
+		< <(printf 'GET /b.txt HTTP/1.0\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 200"* ]]
+	[[ "$output" == *inside ]]
+}
+
+@test "usage errors exit 64 and --help matches the options" {
+	run httpftpd --no-such-option
+	[ "$status" -eq 64 ]
+	run httpftpd -c http://example/
+	[ "$status" -eq 64 ]
+	run httpftpd --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--writable"* && "$output" == *"--ftp-ssl"* && "$output" == *"--cacert"* ]]
+}
