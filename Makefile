@@ -59,7 +59,7 @@ all: $(BINS) bench-tools
 
 # Rebuild everything when the flags change (SANITIZE=1 and back).
 $(B)/.flags: FORCE
-	@mkdir -p build
+	@mkdir -p $(B)
 	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
 	    echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 
@@ -71,8 +71,12 @@ $(B)/libgtr.a: $(COMMON_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# The objects of one program; a function, because a % inside a pattern
+# rule's prerequisites would be taken for the stem.
+prog_objs = $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c))
+
 .SECONDEXPANSION:
-$(BIN)/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard cmd/$$*/*.c)) $(B)/libgtr.a
+$(BIN)/%: $$(call prog_objs,$$*) $(B)/libgtr.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libgtr.a $(LIBS_$*)
 
