@@ -36,6 +36,7 @@ struct special {
 static int	 parse_port(const char *, size_t, char *, char *, size_t);
 static int	 parse_host(const char *, size_t, char *, char *, size_t);
 static int	 parse_u16(const char *, size_t, uint16_t *);
+static int	 is_v6(const char *, size_t);
 static int	 cidr_parse(const char *, struct cidr *, char *, size_t);
 static int	 prefix_match(const uint8_t *, const uint8_t *, int);
 static int	 embedded_v4(const struct sockaddr_in6 *, uint8_t *);
@@ -127,6 +128,10 @@ net_addr_parse(const char *s, const char *default_host,
 		}
 		host = s + 1;
 		hostlen = close - host;
+		if (!is_v6(host, hostlen)) {
+			snprintf(err, errlen, "not an IPv6 address in []: %s", s);
+			return -1;
+		}
 		if (close[1] == ':')
 			port = close + 2;
 		else if (close[1] != '\0') {
@@ -168,6 +173,20 @@ net_addr_parse(const char *s, const char *default_host,
 	if (parse_host(host, hostlen, a->host, err, errlen) == -1)
 		return -1;
 	return parse_port(port, strlen(port), a->port, err, errlen);
+}
+
+/* Returns 1 if s[0..len) is an IPv6 address. */
+static int
+is_v6(const char *s, size_t len)
+{
+	struct in6_addr a;
+	char buf[NET_IPLEN];
+
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
 }
 
 /* Returns 0 with the host copied to out, or -1 if it is not plausible. */
