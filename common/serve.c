@@ -5,16 +5,19 @@
  * of which a handler touches a few pages).  A thread lets every program
  * write its protocol as straight-line blocking code - the same code that
  * serves one inetd connection on fds 0 and 1 - with no per-connection
- * state anywhere but the stack and struct conn.  The cost is a
- * pthread_create() per connection, a few microseconds: well inside the
- * target of twice tinyproxy's CONNECT setup rate (~30,000/s at
- * concurrency 64 on 2 cores), which a forking or pre-forked server
- * would miss.  Threads would not do for the other target, 5,000 idle
- * tunnels under 8 KiB each: so a tunnel's thread lives only while its
- * request is parsed and its upstream connected, then relay_start() hands
- * the fds to relay.c's one shared event loop and the thread ends.
- * cgid and httpftpd keep the thread for the whole connection, which is
- * what their work (a child process, an FTP transfer) costs anyway.
+ * state anywhere but the stack and struct conn.  The cost is a thread
+ * start per connection, and even that is mostly saved: a thread whose
+ * connection ended waits a few seconds for the next one, so under load a
+ * connection costs a futex wake, not a clone, an mmap and an exit.  That
+ * fits the target of twice tinyproxy's CONNECT setup rate (~30,000/s at
+ * concurrency 64 on 2 cores), which a forking server would miss.
+ *
+ * Threads would not do for the other target, 5,000 idle tunnels under
+ * 8 KiB each: so a tunnel's thread lives only while its request is
+ * parsed and its upstream connected, then relay_start() hands the fds to
+ * relay.c's one shared event loop and the thread is free again.  cgid
+ * and httpftpd keep the thread for the whole connection, which is what
+ * their work (a child process, an FTP transfer) costs anyway.
  *
  * Signals are events (skarnet's selfpipe): the handlers write a byte to
  * a pipe that the accept loop polls with the listeners, and the loop does
@@ -67,10 +70,11 @@
 #define EMFILE_PAUSE_MS	200	/* out of fds: stop accepting this long */
 #define SD_FIRST_FD	3	/* SD_LISTEN_FDS_START */
 #define WAKE_CONN	'c'	/* self-pipe byte: a connection ended */
+#define IDLE_THREAD_S	10	/* a finished thread waits this long for more */
 
 struct listener {
 	int		 l_fd;
-	int		 l_unlink;	/* a unix path we bound: remove at exit */
+	int		 l_unlink;	/* our unix path: remove at exit */
 	struct sockaddr_storage l_addr;
 	char		 l_name[NET_HOSTLEN + NET_PORTLEN + 8];
 };
@@ -80,6 +84,7 @@ struct sconn {
 	struct conn	 sc_conn;	/* first: a struct conn * is ours */
 	int		 sc_in_handler;	/* the handler has not returned */
 	int		 sc_ended;	/* conn_end() was called */
+	struct sconn	*sc_next;	/* in the queue for idle threads */
 };
 
 struct server {
@@ -93,6 +98,9 @@ struct server {
 	int		 s_single;	/* one client: the environment is its */
 	pthread_mutex_t	 s_mu;
 	pthread_cond_t	 s_cv;		/* s_live went down */
+	pthread_cond_t	 s_work;	/* s_queue has a connection */
+	struct sconn	*s_queue;	/* accepted, for an idle thread */
+	int		 s_idle;	/* idle threads minus queued conns */
 	int		 s_live;
 	int		 s_paused;	/* at --max-conns: wake the loop */
 	void		(*s_hup)(void *);
@@ -124,6 +132,8 @@ static int	 accept_loop(void);
 static int	 poll_set(struct pollfd *, uint64_t);
 static void	 accept_some(int, uint64_t *);
 static void	 start_thread(struct conn *);
+static int	 give_to_idle(struct conn *);
+static struct sconn *wait_for_work(void);
 static void	*conn_thread(void *);
 static void	 conn_run(struct conn *);
 static int	 conn_proxy(struct conn *);
@@ -176,7 +186,8 @@ serve_main(const struct gtr_opts *opts, const char *default_addr,
 	srv.s_arg = arg;
 	if (pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&srv.s_cv, &ca) != 0) {
+	    pthread_cond_init(&srv.s_cv, &ca) != 0 ||
+	    pthread_cond_init(&srv.s_work, &ca) != 0) {
 		log_error("unable to set up a condition variable");
 		return 1;
 	}
@@ -597,7 +608,10 @@ accept_some(int lfd, uint64_t *pause_until)
 	}
 }
 
-/* Runs the connection in a detached thread with a small stack. */
+/*
+ * Runs the connection in an idle thread, or else in a new detached one
+ * with a small stack.
+ */
 static void
 start_thread(struct conn *c)
 {
@@ -606,6 +620,8 @@ start_thread(struct conn *c)
 	sigset_t set, old;
 	int rc;
 
+	if (give_to_idle(c) == 0)
+		return;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -625,10 +641,63 @@ start_thread(struct conn *c)
 	}
 }
 
+/*
+ * Queues c for a thread that finished its connection and waits for
+ * another (a futex wake instead of a clone and an exit).  Returns 0, or
+ * -1 if no thread is idle.
+ */
+static int
+give_to_idle(struct conn *c)
+{
+	struct sconn *sc = (struct sconn *)c;
+	int given = 0;
+
+	pthread_mutex_lock(&srv.s_mu);
+	if (srv.s_idle > 0) {
+		srv.s_idle--;
+		sc->sc_next = srv.s_queue;
+		srv.s_queue = sc;
+		pthread_cond_signal(&srv.s_work);
+		given = 1;
+	}
+	pthread_mutex_unlock(&srv.s_mu);
+	return given ? 0 : -1;
+}
+
+/*
+ * Waits up to IDLE_THREAD_S for a queued connection.  Returns it, or
+ * NULL when the thread should end.
+ */
+static struct sconn *
+wait_for_work(void)
+{
+	struct sconn *sc = NULL;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += IDLE_THREAD_S;
+	pthread_mutex_lock(&srv.s_mu);
+	srv.s_idle++;
+	while (srv.s_queue == NULL && !atomic_load(&stopping))
+		if (pthread_cond_timedwait(&srv.s_work, &srv.s_mu, &ts) ==
+		    ETIMEDOUT)
+			break;
+	if ((sc = srv.s_queue) != NULL)
+		srv.s_queue = sc->sc_next;
+	else
+		srv.s_idle--;
+	pthread_mutex_unlock(&srv.s_mu);
+	return sc;
+}
+
 static void *
 conn_thread(void *arg)
 {
-	conn_run(arg);
+	struct sconn *sc = arg;
+
+	do
+		conn_run(&sc->sc_conn);
+	while ((sc = wait_for_work()) != NULL);
 	return NULL;
 }
 
@@ -879,6 +948,7 @@ stop(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += srv.s_opts->grace;
 	pthread_mutex_lock(&srv.s_mu);
+	pthread_cond_broadcast(&srv.s_work);	/* idle threads end */
 	while (srv.s_live > 0)
 		if (pthread_cond_timedwait(&srv.s_cv, &srv.s_mu, &ts) ==
 		    ETIMEDOUT)

@@ -143,7 +143,7 @@ print("me", s.getsockname()[1]); print(f.read(), end="")
 
 @test "a spawned program has only fds 0, 1 and 2, the first two its connection" {
 	port=$(free_port)
-	st_start "$port" -- sh -c 'echo $$; exec sleep 60'
+	st_start "$port" -- sh -c 'echo $$; exec cat'
 	exec 4<>"/dev/tcp/127.0.0.1/$port"
 	read -t 10 -r cpid <&4
 	echo "$cpid" >> "$T/pids"

@@ -299,7 +299,8 @@ format_cases(void)
 	n = proxy_format(1, (struct sockaddr *)&s, (struct sockaddr *)&d,
 	    out, sizeof(out));
 	check(n > 0 && strncmp(out, "PROXY TCP6 ::ffff:192.0.2.1 "
-	    "2001:db8::2 4242 80\r\n", n) == 0, "v1 mixed families map to TCP6");
+	    "2001:db8::2 4242 80\r\n", n) == 0,
+	    "v1 mixed families map to TCP6");
 	memset(&none, 0, sizeof(none));
 	n = proxy_format(1, (struct sockaddr *)&none, (struct sockaddr *)&d,
 	    out, sizeof(out));
