@@ -306,6 +306,47 @@ print(s.getsockname()[1]); print(s.makefile().read(), end="")
 	exec 5>&-
 }
 
+@test "fifty clients at once are all served at once" {
+	port=$(free_port)
+	st_start "$port"
+	run python3 -c '
+import socket, sys
+conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) for _ in range(50)]
+greeted = sum(1 for s in conns if s.makefile().readline().startswith("hello 127.0.0.1 "))
+print(greeted, "greeted while all were open")
+' "$port"
+	[ "$status" -eq 0 ]
+	[ "$output" = "50 greeted while all were open" ]
+}
+
+@test "SIGHUP calls the program's hook and serving goes on" {
+	port=$(free_port)
+	st_start "$port"
+	kill -HUP "$st_pid"
+	for i in $(seq 100); do
+		grep -q 'hup hook called (serve_test)' "$T/st.log" && break
+		sleep 0.1
+	done
+	grep -q 'hup hook called (serve_test)' "$T/st.log"
+	run talk "$port" $'after\n'
+	[ "${lines[1]}" = after ]
+	kill -0 "$st_pid"
+}
+
+@test "serve_is_own_addr knows the listening addresses, v4-mapped forms included" {
+	port=$(free_port)
+	other=$(free_port)
+	st_start "$port"
+	run talk "$port" "own 127.0.0.1 $port"$'\n'
+	[ "${lines[1]}" = "own 1" ]
+	run talk "$port" "own ::ffff:127.0.0.1 $port"$'\n'
+	[ "${lines[1]}" = "own 1" ]
+	run talk "$port" "own 127.0.0.1 $other"$'\n'
+	[ "${lines[1]}" = "own 0" ]
+	run talk "$port" "own 127.0.0.2 $port"$'\n'
+	[ "${lines[1]}" = "own 0" ]
+}
+
 @test "SIGTERM stops accepting and lets an open connection finish within --grace, then exits 0" {
 	port=$(free_port)
 	st_start "$port" --grace 60

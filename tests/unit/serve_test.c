@@ -2,12 +2,15 @@
  * serve_test.c - a tiny server on serve_main() for tests/front.bats.
  *
  * Each connection gets "hello PEERIP PEERPORT\n", then its bytes echoed
- * until EOF.  --sleep N waits N seconds before the greeting (a handler
+ * until EOF; a chunk "own IP PORT\n" is answered with "own 1" or "own 0"
+ * from serve_is_own_addr().  SIGHUP logs "hup hook called".  --sleep N waits N seconds before the greeting (a handler
  * still busy when SIGTERM comes).  With a program after "--", each
  * connection is instead relayed to that program, run by spawn_program().
  * The default listen address is $SERVE_TEST_ADDR (127.0.0.1:8999).
  */
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +34,8 @@ struct test_cfg {
 
 static void	 usage(void) __attribute__((noreturn));
 static int	 write_all(int, const char *, size_t);
+static int	 own(const char *, char *, size_t);
+static void	 on_hup(void *);
 static void	 echo(struct conn *, void *);
 static void	 relay(struct conn *, int);
 static void	 run_program(struct conn *, void *);
@@ -61,11 +66,42 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* Answers "own IP PORT" into out; returns the length, or 0 if s is not. */
+static int
+own(const char *s, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char ip[64];
+	unsigned port;
+
+	if (sscanf(s, "own %63s %u", ip, &port) != 2 || port > 65535)
+		return 0;
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+	} else
+		return 0;
+	return snprintf(out, outlen, "own %d\n",
+	    serve_is_own_addr((struct sockaddr *)&ss));
+}
+
+static void
+on_hup(void *arg)
+{
+	log_info("hup hook called (%s)", (const char *)arg);
+}
+
 static void
 echo(struct conn *c, void *arg)
 {
 	const struct test_cfg *cfg = arg;
-	char buf[4096];
+	char buf[4096], ans[32];
 	ssize_t n;
 	int len;
 
@@ -75,9 +111,14 @@ echo(struct conn *c, void *arg)
 	    c->c_peer_port);
 	if (write_all(c->c_wfd, buf, len) == -1)
 		return;
-	while ((n = read(c->c_rfd, buf, sizeof(buf))) > 0)
-		if (write_all(c->c_wfd, buf, n) == -1)
+	while ((n = read(c->c_rfd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		if ((len = own(buf, ans, sizeof(ans))) > 0) {
+			if (write_all(c->c_wfd, ans, len) == -1)
+				return;
+		} else if (write_all(c->c_wfd, buf, n) == -1)
 			return;
+	}
 	log_info("conn=%lu client=%s done", c->c_id, c->c_peer_ip);
 }
 
@@ -161,6 +202,7 @@ main(int argc, char *argv[])
 	if (optind < argc)
 		cfg.argv = argv + optind;
 	log_init("serve_test", opts.verbosity);
+	serve_on_hup(on_hup, "serve_test");
 	if ((addr = getenv("SERVE_TEST_ADDR")) == NULL)
 		addr = "127.0.0.1:8999";
 	return serve_main(&opts, addr, cfg.argv != NULL ? run_program : echo,
