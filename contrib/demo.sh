@@ -97,7 +97,7 @@ if has connectd; then
 	    "https://localhost:$HTTPS/"
 	step "connectd: CONNECT to a port not allowed is refused with 403" \
 	    "403" \
-	    curl -s -o /dev/null -w '%{http_code}' -p -x "http://127.0.0.1:$P" \
+	    curl -s -o /dev/null -w '%{http_connect}' -p -x "http://127.0.0.1:$P" \
 	    "https://localhost:$HTTP/"
 fi
 
