@@ -30,7 +30,8 @@
 
 #include "http.h"
 
-#define LENGTH_MAX	((uint64_t)INT64_MAX)	/* Content-Length, chunk size */
+/* Largest Content-Length or chunk size: fits an off_t. */
+#define LENGTH_MAX	((uint64_t)INT64_MAX)
 #define ERR_HEAD_MAX	4096		/* head of http_send_error() */
 
 /* Chunked body parser states, kept in the low bits of bd_state. */
@@ -65,7 +66,8 @@ enum {
 #define BD_STATE(bd)		((bd)->bd_state & 0x1f)
 #define BD_RESPONSE		0x20
 #define BD_FLOOR(bd)		((size_t)(((bd)->bd_state >> 8) & 0xffff))
-#define BD_SET(bd, st)		((bd)->bd_state = ((bd)->bd_state & ~0x1f) | (st))
+#define BD_SET(bd, st)	\
+	((bd)->bd_state = ((bd)->bd_state & ~0x1f) | (st))
 
 /* Trailer limits, counted in bd_left (unused once the last chunk came). */
 #define TR_BYTES(bd)		((bd)->bd_left & 0xffffffffU)
@@ -314,7 +316,8 @@ scan_head(const char *buf, size_t len, int is_request, size_t *skip,
 		} else if (buf[i] == '\n')
 			next = i + 1;
 		else {
-			if (is_request && lines == 0 && i - bol >= HTTP_LINE_MAX)
+			if (is_request && lines == 0 &&
+			    i - bol >= HTTP_LINE_MAX)
 				return 414;
 			continue;
 		}
@@ -497,7 +500,8 @@ parse_codings(const char *v, int *nchunked, int *last_chunked)
 			continue;
 		if (!is_token_n(s, e - s))
 			return -1;
-		*last_chunked = (e - s == 7 && strncasecmp(s, "chunked", 7) == 0);
+		*last_chunked = e - s == 7 &&
+		    strncasecmp(s, "chunked", 7) == 0;
 		*nchunked += *last_chunked;
 		count++;
 	}
@@ -1080,7 +1084,7 @@ read_chunked(struct http_in *in, struct http_body *bd, char *out, size_t n,
 		if (floor > in->in_start)
 			floor = in->in_start;
 		if (floor >= sizeof(in->in_buf))
-			floor = 0;	/* the head filled it: nothing to keep */
+			floor = 0;	/* the head filled it: cannot keep */
 		in->in_start = in->in_end = floor;
 		if ((r = in_read(in->in_fd, in->in_buf + floor,
 		    sizeof(in->in_buf) - floor, deadline)) <= 0)

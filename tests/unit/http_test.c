@@ -140,7 +140,8 @@ static const struct pcase cases[] = {
 	    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n", 0, CHK, 0, 11, 1, 0, NULL),
 	REQ("empty list elements in Transfer-Encoding are ignored",
-	    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,chunked,\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: ,chunked,\r\n\r\n",
 	    0, CHK, 0, 11, 1, 0, NULL),
 	REQ("Expect: 100-continue",
 	    "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
@@ -156,8 +157,8 @@ static const struct pcase cases[] = {
 	    0, NONE, 0, 11, 1, 0, "Host=a:80;X=b: c"),
 
 	/* Requests rejected with 400. */
-	BAD("obs-fold with SP", "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n",
-	    400),
+	BAD("obs-fold with SP",
+	    "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", 400),
 	BAD("obs-fold with HTAB", "GET / HTTP/1.1\r\nHost: a\r\n\tc\r\n\r\n",
 	    400),
 	BAD("obs-fold on the first field line",
@@ -359,7 +360,8 @@ static const struct pcase cases[] = {
 	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
 	    "Content-Length: 3\r\n\r\n"),
 	RBAD("response with two Content-Length values",
-	    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"),
+	    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+	    "Content-Length: 4\r\n\r\n"),
 	RBAD("response with a bad Content-Length",
 	    "HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\n"),
 	RBAD("response with chunked twice",
@@ -903,6 +905,8 @@ out:
 	reap(pid);
 }
 
+#define TE	"Transfer-Encoding: chunked\r\n\r\n"
+
 struct bcase {
 	const char	*name;
 	const char	*in;		/* framing field(s) and body */
@@ -914,77 +918,75 @@ struct bcase {
 
 static const struct bcase bcases[] = {
 	{ "chunk size in upper case hex with leading zeros",
-	    S("Transfer-Encoding: chunked\r\n\r\n000A\r\n0123456789\r\n0\r\n\r\n"),
+	    S(TE "000A\r\n0123456789\r\n0\r\n\r\n"),
 	    1, 0, "0123456789" },
 	{ "chunked with bare LF line endings",
-	    S("Transfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n"), 1, 0, "abc" },
+	    S(TE "3\nabc\n0\n\n"), 1, 0, "abc" },
 	{ "chunked with a quoted extension with escapes",
-	    S("Transfer-Encoding: chunked\r\n\r\n"
-	    "3;a=\"x;y\\\"z\"\r\nabc\r\n0;last\r\n\r\n"), 1, 0, "abc" },
+	    S(TE "3;a=\"x;y\\\"z\"\r\nabc\r\n0;last\r\n\r\n"), 1, 0, "abc" },
 	{ "trailers are dropped",
-	    S("Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nA: 1\r\nB:\r\n\r\n"),
+	    S(TE "1\r\nx\r\n0\r\nA: 1\r\nB:\r\n\r\n"),
 	    1, 0, "x" },
 	{ "non-hex chunk size",
-	    S("Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"), 1, 400,
+	    S(TE "zz\r\nabc\r\n0\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "negative chunk size",
-	    S("Transfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n0\r\n\r\n"), 1, 400,
+	    S(TE "-3\r\nabc\r\n0\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "empty chunk size line",
-	    S("Transfer-Encoding: chunked\r\n\r\n\r\nabc\r\n0\r\n\r\n"), 1, 400,
+	    S(TE "\r\nabc\r\n0\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "chunk size with 0x",
-	    S("Transfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n"), 1, 400,
+	    S(TE "0x3\r\nabc\r\n0\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "chunk size over 2^63-1",
-	    S("Transfer-Encoding: chunked\r\n\r\n8000000000000000\r\nabc\r\n"), 1,
+	    S(TE "8000000000000000\r\nabc\r\n"), 1,
 	    400, NULL },
 	{ "chunk size that wraps around 2^64",
-	    S("Transfer-Encoding: chunked\r\n\r\n"
-	    "10000000000000003\r\nabc\r\n0\r\n\r\n"), 1, 400, NULL },
+	    S(TE "10000000000000003\r\nabc\r\n0\r\n\r\n"), 1, 400, NULL },
 	{ "garbage after the chunk size",
-	    S("Transfer-Encoding: chunked\r\n\r\n3 xyz\r\nabc\r\n0\r\n\r\n"), 1,
+	    S(TE "3 xyz\r\nabc\r\n0\r\n\r\n"), 1,
 	    400, NULL },
 	{ "empty chunk extension name",
-	    S("Transfer-Encoding: chunked\r\n\r\n3;\r\nabc\r\n0\r\n\r\n"), 1, 400,
+	    S(TE "3;\r\nabc\r\n0\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "chunk extension without a value after =",
-	    S("Transfer-Encoding: chunked\r\n\r\n3;a=\r\nabc\r\n0\r\n\r\n"), 1,
+	    S(TE "3;a=\r\nabc\r\n0\r\n\r\n"), 1,
 	    400, NULL },
 	{ "unterminated quoted chunk extension",
-	    S("Transfer-Encoding: chunked\r\n\r\n3;a=\"x\r\nabc\r\n0\r\n\r\n"), 1,
+	    S(TE "3;a=\"x\r\nabc\r\n0\r\n\r\n"), 1,
 	    400, NULL },
 	{ "NUL in a chunk extension",
-	    S("Transfer-Encoding: chunked\r\n\r\n3;a\0\r\nabc\r\n0\r\n\r\n"), 1,
+	    S(TE "3;a\0\r\nabc\r\n0\r\n\r\n"), 1,
 	    400, NULL },
 	{ "bare CR after the chunk size",
-	    S("Transfer-Encoding: chunked\r\n\r\n3\rabc\r\n0\r\n\r\n"), 1, 400,
+	    S(TE "3\rabc\r\n0\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "missing CRLF after chunk data",
-	    S("Transfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n"), 1, 400,
+	    S(TE "3\r\nabcd\r\n0\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "bare CR after chunk data",
-	    S("Transfer-Encoding: chunked\r\n\r\n3\r\nabc\rX0\r\n\r\n"), 1, 400,
+	    S(TE "3\r\nabc\rX0\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "obs-fold in a trailer",
-	    S("Transfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\n 2\r\n\r\n"), 1, 400,
+	    S(TE "0\r\nA: 1\r\n 2\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "trailer without colon",
-	    S("Transfer-Encoding: chunked\r\n\r\n0\r\nA\r\n\r\n"), 1, 400, NULL },
+	    S(TE "0\r\nA\r\n\r\n"), 1, 400, NULL },
 	{ "trailer with space before the colon",
-	    S("Transfer-Encoding: chunked\r\n\r\n0\r\nA : 1\r\n\r\n"), 1, 400,
+	    S(TE "0\r\nA : 1\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "control in a trailer value",
-	    S("Transfer-Encoding: chunked\r\n\r\n0\r\nA: \x01\r\n\r\n"), 1, 400,
+	    S(TE "0\r\nA: \x01\r\n\r\n"), 1, 400,
 	    NULL },
 	{ "closed in the middle of chunk data",
-	    S("Transfer-Encoding: chunked\r\n\r\n10\r\nabc"), 1, 400, NULL },
+	    S(TE "10\r\nabc"), 1, 400, NULL },
 	{ "closed before the last chunk",
-	    S("Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"), 1, 400, NULL },
+	    S(TE "3\r\nabc\r\n"), 1, 400, NULL },
 	{ "closed in the trailers",
-	    S("Transfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\n"), 1, 400, NULL },
+	    S(TE "0\r\nA: 1\r\n"), 1, 400, NULL },
 	{ "closed in a chunk size line",
-	    S("Transfer-Encoding: chunked\r\n\r\n3;a=b"), 1, 400, NULL },
+	    S(TE "3;a=b"), 1, 400, NULL },
 	{ "short Content-Length body",
 	    S("Content-Length: 10\r\n\r\nabc"), 1, 400, NULL },
 	{ "exact Content-Length body",
@@ -992,13 +994,13 @@ static const struct bcase bcases[] = {
 	{ "short body from a response gets 502",
 	    S("Content-Length: 10\r\n\r\nabc"), 0, 502, NULL },
 	{ "bad chunk size from a response gets 502",
-	    S("Transfer-Encoding: chunked\r\n\r\nxyz\r\n"), 0, 502, NULL },
+	    S(TE "xyz\r\n"), 0, 502, NULL },
 	{ "response closed mid-chunk gets 502",
-	    S("Transfer-Encoding: chunked\r\n\r\n5\r\nab"), 0, 502, NULL },
+	    S(TE "5\r\nab"), 0, 502, NULL },
 	{ "response body until close",
 	    S("\r\nhello until close"), 0, 0, "hello until close" },
 	{ "response chunked body",
-	    S("Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"), 0, 0,
+	    S(TE "2\r\nok\r\n0\r\n\r\n"), 0, 0,
 	    "ok" },
 };
 
@@ -1315,8 +1317,7 @@ next:
 
 	/* A head filling the buffer exactly, then a chunked body. */
 	sized_head(big, HTTP_HEAD_MAX);
-	memcpy(big + HTTP_HEAD_MAX - 32, "\r\nTransfer-Encoding: chunked\r\n\r\n",
-	    32);
+	memcpy(big + HTTP_HEAD_MAX - 32, "\r\n" TE, 32);
 	memcpy(big + HTTP_HEAD_MAX, "3\r\nabc\r\n0\r\n\r\n", 13);
 	pair(sv, 0);
 	pid = feed(sv[1], big, HTTP_HEAD_MAX + 13, 32768);
