@@ -522,15 +522,16 @@ static int
 accept_loop(void)
 {
 	struct pollfd pfd[MAX_LISTENERS + 1];
-	uint64_t pause_until = 0;
+	uint64_t now, pause_until = 0;
 	int i, n, nfds;
 
 	if (signals_init() == -1)
 		return 1;
 	while (!atomic_load(&stopping)) {
 		nfds = poll_set(pfd, pause_until);
-		n = poll(pfd, nfds, pause_until > now_ms() ?
-		    (int)(pause_until - now_ms()) : -1);
+		now = now_ms();
+		n = poll(pfd, nfds, pause_until > now ?
+		    (int)(pause_until - now) : -1);
 		if (n == -1 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			break;
@@ -577,6 +578,7 @@ poll_set(struct pollfd *pfd, uint64_t pause_until)
 static void
 accept_some(int lfd, uint64_t *pause_until)
 {
+	static int starved;	/* out of fds: said so once */
 	struct conn *c;
 	int i, fd;
 
@@ -590,8 +592,11 @@ accept_some(int lfd, uint64_t *pause_until)
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* Retrying at once would spin: back off. */
-				log_warnx("unable to accept: %s; pausing %d ms",
-				    strerror(errno), EMFILE_PAUSE_MS);
+				if (!starved)
+					log_warnx("unable to accept: %s; "
+					    "pausing until connections end",
+					    strerror(errno));
+				starved = 1;
 				*pause_until = now_ms() + EMFILE_PAUSE_MS;
 				return;
 			}
@@ -603,6 +608,9 @@ accept_some(int lfd, uint64_t *pause_until)
 				    strerror(errno));
 			return;
 		}
+		if (starved)
+			log_info("accepting again");
+		starved = 0;
 		if ((c = conn_new(fd, fd)) != NULL)
 			start_thread(c);
 	}

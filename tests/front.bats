@@ -319,6 +319,31 @@ print(greeted, "greeted while all were open")
 	[ "$output" = "50 greeted while all were open" ]
 }
 
+@test "out of file descriptors, accepting pauses with a message and resumes" {
+	port=$(free_port)
+	bg st bash -c "ulimit -n 16 && exec '$ST' -l 127.0.0.1:$port"
+	wait_port "$port"
+	run python3 -c '
+import socket, sys
+conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2) for _ in range(20)]
+greeted = 0
+for s in conns:
+    try:
+        greeted += s.makefile().readline().startswith("hello")
+    except OSError:
+        pass
+print("greeted", greeted)
+' "$port"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^greeted\ [0-9]+$ ]]
+	[ "${output#greeted }" -lt 20 ]
+	grep -q 'unable to accept: Too many open files; pausing' "$T/st.log"
+	run talk "$port" $'again\n'
+	[[ ${lines[0]} =~ ^hello\ 127\.0\.0\.1\ [0-9]+$ ]]
+	[ "${lines[1]}" = again ]
+	grep -q 'info: accepting again' "$T/st.log"
+}
+
 @test "SIGHUP calls the program's hook and serving goes on" {
 	port=$(free_port)
 	st_start "$port"
