@@ -104,7 +104,8 @@ void	http_in_init(struct http_in *, int fd);
  * Reads until a whole head is in the buffer and parses it (request or
  * response as is_request says).  Returns 0, HTTP_EOF (the peer closed
  * before the first byte), 408 on the deadline, 400 when the peer closed
- * mid-head or a read failed, or a parse rejection.  The head's strings
+ * mid-head or a read failed, or a parse rejection.  For a response (a
+ * server's head, going to a gateway's client) those become 504 and 502.  The head's strings
  * point into the buffer and stay valid until the next http_read_head().
  */
 int	http_read_head(struct http_in *, struct http_head *, int is_request,
@@ -127,7 +128,8 @@ void	http_body_init(struct http_body *, const struct http_head *);
  * Reads up to n bytes of body payload (de-chunked; trailers consumed and
  * dropped).  Returns the count, 0 at the end of the body, or -1 on a
  * framing error, a short body (the peer closed early) or the deadline;
- * *status then says 400/408/502 to answer with.
+ * *status then says what to answer with: 400/408 for a request's body,
+ * 502/504 for a response's.
  */
 ssize_t	http_read_body(struct http_in *, struct http_body *, char *out,
 	    size_t n, uint64_t deadline, int *status);
