@@ -113,8 +113,9 @@ fuzz:
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	    -Icommon -o $(B)/fuzz/http_fuzz tests/fuzz/http_fuzz.c \
 	    common/http.c common/log.c
+	@mkdir -p $(B)/fuzz/corpus
 	$(B)/fuzz/http_fuzz -max_total_time=$${FUZZ_SECONDS:-60} \
-	    tests/fuzz/corpus
+	    $(B)/fuzz/corpus tests/fuzz/corpus
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man7 \
