@@ -86,6 +86,9 @@ wait_log() {
 	[[ "$output" == *"Proxy-Status: gtr; error="* ]]
 	[[ "$output" != *"$ESTABLISHED"* ]]
 	wait_log "target=127.0.0.1:443 status=403" "$T/connectd.log"
+	run raw "$P" < <(printf 'CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 403 "* ]]
+	wait_log 'target=\[::1\]:443 status=403' "$T/connectd.log"
 }
 
 @test "curl gets 403 from the default policy for https://localhost" {

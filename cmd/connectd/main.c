@@ -60,8 +60,6 @@ struct tunnel {
 	char		 tu_target[TARGET_MAX];
 	char		 tu_user[AUTH_USER_MAX];
 	char		 tu_upstream[NET_IPLEN];
-	size_t		 tu_npending;
-	char		 tu_pending[];	/* kept until the relay has sent it */
 };
 
 static void	 usage(void) __attribute__((noreturn));
@@ -335,8 +333,7 @@ open_tunnel(struct session *se)
 		    NULL, 0);
 		return;
 	}
-	npending = http_in_pending(&se->se_in, &pending);
-	if ((tu = calloc(1, sizeof(*tu) + npending)) == NULL) {
+	if ((tu = calloc(1, sizeof(*tu))) == NULL) {
 		close(fd);
 		refuse(se, 500, "proxy_internal_error", "out of memory",
 		    NULL, 0);
@@ -346,8 +343,6 @@ open_tunnel(struct session *se)
 	snprintf(tu->tu_user, sizeof(tu->tu_user), "%s", se->se_user);
 	snprintf(tu->tu_upstream, sizeof(tu->tu_upstream), "%s",
 	    se->se_upstream);
-	memcpy(tu->tu_pending, pending, npending);
-	tu->tu_npending = npending;
 	if (http_write_all(c->c_wfd, ok, sizeof(ok) - 1, now_ms() +
 	    1000ULL * cf->cf_opts.header_timeout) == -1) {
 		access_line(c, se->se_target, se->se_user, 200,
@@ -356,7 +351,9 @@ open_tunnel(struct session *se)
 		free(tu);
 		return;
 	}
-	if (relay_start(c, fd, fd, tu->tu_pending, npending,
+	/* The relay copies the pending bytes: a pipelined ClientHello. */
+	npending = http_in_pending(&se->se_in, &pending);
+	if (relay_start(c, fd, fd, pending, npending,
 	    cf->cf_opts.idle_timeout, tunnel_done, tu) == -1) {
 		access_line(c, se->se_target, se->se_user, 200,
 		    se->se_upstream, 0, 0, "cannot start relay");

@@ -68,8 +68,6 @@ struct exchange {
 	char		 ex_target[LOGTARGET_MAX];
 	char		 ex_upstream[NET_IPLEN];
 	pid_t		 ex_pid;	/* the program's, or -1 */
-	size_t		 ex_npending;
-	char		 ex_pending[];	/* rewritten head, then client bytes */
 };
 
 static void	 usage(void) __attribute__((noreturn));
@@ -454,8 +452,8 @@ exchange_done(struct conn *c, const struct relay_stats *rs, void *arg)
 }
 
 /*
- * Hands the client and fd to the relay, head (hlen bytes of se_out)
- * first, then what the client sent after its head.
+ * Hands the client and fd to the relay, head (hlen bytes) first, then
+ * what the client sent after its head.  The relay copies both.
  */
 static void
 start_relay(struct session *se, int fd, pid_t pid, const char *head,
@@ -464,11 +462,14 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 	struct conn *c = se->se_conn;
 	struct exchange *ex;
 	const char *pending = NULL;
+	char *first = NULL;
 	size_t npending = 0;
 
 	if (!se->se_cf->cf_raw)
 		npending = http_in_pending(&se->se_in, &pending);
-	if ((ex = malloc(sizeof(*ex) + hlen + npending)) == NULL) {
+	if ((ex = calloc(1, sizeof(*ex))) == NULL ||
+	    (hlen + npending > 0 &&
+	    (first = malloc(hlen + npending)) == NULL)) {
 		access_line(c, se->se_method, se->se_target, 0,
 		    se->se_upstream, 0, 0, "out of memory");
 		goto fail;
@@ -478,17 +479,20 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 	snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "%s",
 	    se->se_upstream);
 	ex->ex_pid = pid;
-	memcpy(ex->ex_pending, head, hlen);
+	if (hlen > 0)
+		memcpy(first, head, hlen);
 	if (npending > 0)
-		memcpy(ex->ex_pending + hlen, pending, npending);
-	ex->ex_npending = hlen + npending;
-	if (relay_start(c, fd, fd, ex->ex_pending, ex->ex_npending,
-	    se->se_cf->cf_opts.idle_timeout, exchange_done, ex) == 0)
+		memcpy(first + hlen, pending, npending);
+	if (relay_start(c, fd, fd, first, hlen + npending,
+	    se->se_cf->cf_opts.idle_timeout, exchange_done, ex) == 0) {
+		free(first);
 		return;
+	}
 	access_line(c, se->se_method, se->se_target, 0, se->se_upstream, 0,
 	    0, "cannot start relay");
-	free(ex);
 fail:
+	free(first);
+	free(ex);
 	close(fd);
 	if (pid > 0) {
 		(void)kill(pid, SIGTERM);
