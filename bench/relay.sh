@@ -132,7 +132,7 @@ for mode in one two; do
 		    "$(ratio "${res[$peer]}" "${res[direct]}")" "of direct"
 	done
 	read -r bp brate <<< "$(best_peer $mode)"
-	bench_row "$sec" "relayd / best peer ($bp)" "x" "" \
+	bench_row "$sec" "relayd / best peer $bp" "x" "" \
 	    "$(ratio "${res[relayd]}" "$brate")" "target >= 1.5"
 	unset -n res
 done
