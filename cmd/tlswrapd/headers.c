@@ -1,0 +1,324 @@
+/*
+ * headers.c - the request target as an https URL, and the heads that go
+ * through: hop-by-hop fields (RFC 9110 7.6.1) removed both ways, Via
+ * added both ways, the response's framing chosen for the client.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tlswrapd.h"
+#include "log.h"
+
+static int	parse_authority(const char *, size_t, char *, size_t,
+		    unsigned *);
+static int	add_field(struct curl_slist **, const char *, const char *);
+static int	rbuf_add(struct session *, const char *, size_t);
+static void	add_trailer(struct session *, const char *, size_t);
+
+/*
+ * Splits "host[:port]" or "[v6][:port]" (len bytes) into host (brackets
+ * kept for v6) and port (443 when absent); returns 0 or -1 when either
+ * is not something a URL may carry.
+ */
+static int
+parse_authority(const char *a, size_t len, char *host, size_t hostlen,
+    unsigned *port)
+{
+	const char *end = a + len, *colon, *p;
+	long long v;
+	char num[8];
+
+	if (len == 0)
+		return -1;
+	if (a[0] == '[') {
+		if ((p = memchr(a, ']', len)) == NULL)
+			return -1;
+		colon = p + 1 < end ? p + 1 : NULL;
+		if (colon != NULL && *colon != ':')
+			return -1;
+		for (p = a + 1; *p != ']'; p++)
+			if (!isxdigit((unsigned char)*p) && *p != ':' &&
+			    *p != '.')
+				return -1;
+		p++;
+	} else {
+		colon = memchr(a, ':', len);
+		p = colon != NULL ? colon : end;
+		for (const char *q = a; q < p; q++)
+			if (!isalnum((unsigned char)*q) && *q != '.' &&
+			    *q != '-' && *q != '_')
+				return -1;
+	}
+	if (p == a || (size_t)(p - a) >= hostlen)
+		return -1;
+	memcpy(host, a, p - a);
+	host[p - a] = '\0';
+	*port = 443;
+	if (colon != NULL) {
+		if ((size_t)(end - colon - 1) >= sizeof(num))
+			return -1;
+		memcpy(num, colon + 1, end - colon - 1);
+		num[end - colon - 1] = '\0';
+		if (opts_number(num, 1, 65535, &v) == -1)
+			return -1;
+		*port = v;
+	}
+	return 0;
+}
+
+/*
+ * Writes the https URL the request goes to into url: the origin from -c,
+ * else from an absolute target or Host.  Returns 0, or -1 with *err set
+ * (the request gets 400).
+ */
+int
+target_url(const struct gateway *g, const struct http_head *hd, char *url,
+    size_t len, unsigned *port, const char **err)
+{
+	const char *t = hd->hd_target, *auth = NULL, *path;
+	char host[NET_HOSTLEN];
+	size_t alen = 0;
+	int r;
+
+	*err = "bad request target";
+	if (strncasecmp(t, "http://", 7) == 0 ||
+	    strncasecmp(t, "https://", 8) == 0) {
+		auth = strstr(t, "//") + 2;
+		alen = strcspn(auth, "/?#");
+		path = auth + alen;
+	} else if (t[0] == '/')
+		path = t;
+	else
+		return -1;
+	if (strchr(path, '#') != NULL)
+		return -1;
+	if (g->gw_origin) {
+		r = snprintf(url, len, "%s%s%s%s", g->gw_base, g->gw_base_path,
+		    path[0] == '?' ? "/" : "", path[0] ? path : "/");
+		*port = 0;
+		return r < 0 || (size_t)r >= len ? -1 : 0;
+	}
+	if (auth == NULL) {
+		if ((auth = http_get(hd, "Host")) == NULL) {
+			*err = "no Host and no absolute target";
+			return -1;
+		}
+		alen = strlen(auth);
+	}
+	if (memchr(auth, '@', alen) != NULL) {
+		*err = "credentials in the target";
+		return -1;
+	}
+	if (parse_authority(auth, alen, host, sizeof(host), port) == -1) {
+		*err = "bad host or port";
+		return -1;
+	}
+	r = snprintf(url, len, "https://%s:%u%s%s", host, *port,
+	    path[0] == '?' ? "/" : "", path[0] ? path : "/");
+	return r < 0 || (size_t)r >= len ? -1 : 0;
+}
+
+/* Appends "Name: value" (or "Name;" for an empty value); 0 or -1. */
+static int
+add_field(struct curl_slist **l, const char *name, const char *value)
+{
+	struct curl_slist *n;
+	char *line;
+
+	if (value[0] == '\0') {
+		if (asprintf(&line, "%s;", name) == -1)
+			return -1;
+	} else if (asprintf(&line, "%s: %s", name, value) == -1)
+		return -1;
+	n = curl_slist_append(*l, line);
+	free(line);
+	if (n == NULL)
+		return -1;
+	*l = n;
+	return 0;
+}
+
+/*
+ * Returns the request fields for libcurl: the client's end-to-end ones
+ * and our Via; libcurl writes Host and the body's framing itself, and
+ * must add neither Expect nor an Accept the client did not send.  NULL
+ * when out of memory.
+ */
+struct curl_slist *
+request_fields(const struct http_head *hd)
+{
+	struct curl_slist *l = NULL;
+	const char *name;
+	int i;
+
+	for (i = 0; i < hd->hd_nfields; i++) {
+		name = hd->hd_fields[i].name;
+		if (http_is_hop_by_hop(hd, name) ||
+		    strcasecmp(name, "Host") == 0 ||
+		    strcasecmp(name, "Content-Length") == 0 ||
+		    strcasecmp(name, "Expect") == 0)
+			continue;
+		if (add_field(&l, name, hd->hd_fields[i].value) == -1)
+			goto fail;
+	}
+	if (add_field(&l, "Via", VIA) == -1)
+		goto fail;
+	if ((l = curl_slist_append(l, "Expect:")) == NULL)
+		goto fail;
+	if (http_get(hd, "Accept") == NULL &&
+	    (l = curl_slist_append(l, "Accept:")) == NULL)
+		goto fail;
+	return l;
+fail:
+	curl_slist_free_all(l);
+	return NULL;
+}
+
+/* Adds bytes to the response head being collected; 0 or -1 if too big. */
+static int
+rbuf_add(struct session *s, const char *p, size_t n)
+{
+	if (s->s_rlen + n >= sizeof(s->s_rbuf)) {
+		s->s_fail = "response head too large";
+		return -1;
+	}
+	memcpy(s->s_rbuf + s->s_rlen, p, n);
+	s->s_rlen += n;
+	return 0;
+}
+
+/* Keeps a trailer field for the last chunk, if it is end-to-end. */
+static void
+add_trailer(struct session *s, const char *line, size_t n)
+{
+	const char *colon = memchr(line, ':', n);
+	char name[64];
+	size_t k;
+
+	if (!s->s_chunked || colon == NULL ||
+	    (k = colon - line) == 0 || k >= sizeof(name))
+		return;
+	memcpy(name, line, k);
+	name[k] = '\0';
+	if (!http_is_token(name) || http_is_hop_by_hop(&s->s_rh, name) ||
+	    strcasecmp(name, "Content-Length") == 0 ||
+	    memchr(line, '\r', n) != NULL || memchr(line, '\n', n) != NULL ||
+	    s->s_traillen + n + 2 > sizeof(s->s_trail))
+		return;
+	memcpy(s->s_trail + s->s_traillen, line, n);
+	memcpy(s->s_trail + s->s_traillen + n, "\r\n", 2);
+	s->s_traillen += n + 2;
+}
+
+/*
+ * Takes one header line from libcurl: a status line (rewritten as
+ * HTTP/1.1, since HTTP/2 has none of its own), a field, the blank line
+ * that ends a head (interim 1xx heads are dropped), or a trailer.
+ * Returns 1 when the final head is complete, 0 for more, -1 to stop.
+ */
+int
+response_line(struct session *s, const char *line, size_t n)
+{
+	char start[80];
+	const char *sp;
+	size_t k = n;
+	int code, len;
+
+	while (k > 0 && (line[k - 1] == '\r' || line[k - 1] == '\n'))
+		k--;
+	if (s->s_head_done) {
+		if (k > 0)
+			add_trailer(s, line, k);
+		return 0;
+	}
+	if (s->s_rlen == 0) {
+		if (k < 10 || strncmp(line, "HTTP/", 5) != 0 ||
+		    (sp = memchr(line, ' ', k)) == NULL ||
+		    sp + 4 > line + k || sscanf(sp + 1, "%3d", &code) != 1 ||
+		    code < 100 || code > 599) {
+			s->s_fail = "malformed response status line";
+			return -1;
+		}
+		s->s_rcode = code;
+		sp += 4;
+		while (sp < line + k && *sp == ' ')
+			sp++;
+		len = snprintf(start, sizeof(start), "HTTP/1.1 %d %.*s\r\n",
+		    code, (int)(line + k - sp) < 40 ? (int)(line + k - sp) :
+		    40, sp);
+		return rbuf_add(s, start, len);
+	}
+	if (k > 0)
+		return rbuf_add(s, line, n);
+	if (s->s_rcode < 200) {
+		s->s_rlen = 0;
+		return 0;
+	}
+	if (rbuf_add(s, "\r\n", 2) == -1)
+		return -1;
+	s->s_head_done = 1;
+	return 1;
+}
+
+/*
+ * Parses the collected response head and formats the one the client
+ * gets into out: end-to-end fields, Via, and our framing (the length
+ * passed on, else chunked to an HTTP/1.1 client, else until close).
+ * Returns its length, or -1 (s_fail set) when the head is malformed.
+ */
+int
+response_head(struct session *s, char *out, size_t outlen)
+{
+	struct http_field f[HTTP_FIELDS_MAX + 4];
+	struct http_head *rh = &s->s_rh;
+	const char *m = s->s_hd.hd_method;
+	char start[80];
+	int i, nf = 0, r;
+
+	memset(rh, 0, sizeof(*rh));
+	if (http_parse_response(s->s_rbuf, s->s_rlen, m, rh) != 0) {
+		s->s_fail = "malformed response head";
+		return -1;
+	}
+	s->s_no_body = strcmp(m, "HEAD") == 0 || rh->hd_status == 204 ||
+	    rh->hd_status == 304;
+	s->s_clen = -1;
+	if (rh->hd_framing == HTTP_BODY_LENGTH)
+		s->s_clen = rh->hd_length;
+	else if (!s->s_no_body) {
+		if (s->s_hd.hd_version >= 11)
+			s->s_chunked = 1;
+		else
+			s->s_close = 1;
+	}
+	snprintf(start, sizeof(start), "HTTP/1.1 %d %s", rh->hd_status,
+	    rh->hd_reason != NULL && rh->hd_reason[0] != '\0' ?
+	    rh->hd_reason : http_reason(rh->hd_status));
+	for (i = 0; i < rh->hd_nfields; i++) {
+		if (http_is_hop_by_hop(rh, rh->hd_fields[i].name))
+			continue;
+		if (s->s_chunked &&
+		    strcasecmp(rh->hd_fields[i].name, "Content-Length") == 0)
+			continue;
+		f[nf++] = rh->hd_fields[i];
+	}
+	f[nf].name = "Via";
+	f[nf++].value = VIA;
+	if (s->s_chunked) {
+		f[nf].name = "Transfer-Encoding";
+		f[nf++].value = "chunked";
+	}
+	if (s->s_close) {
+		f[nf].name = "Connection";
+		f[nf++].value = "close";
+	} else if (s->s_hd.hd_version == 10) {
+		f[nf].name = "Connection";
+		f[nf++].value = "keep-alive";
+	}
+	if ((r = http_format_head(out, outlen, start, f, nf)) < 0)
+		s->s_fail = "response head too large";
+	return r;
+}
