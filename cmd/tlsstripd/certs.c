@@ -1,0 +1,383 @@
+/*
+ * certs.c - the certificates: loading, choosing one by SNI, reloading.
+ *
+ * The certificates in use form one set, swapped whole on SIGHUP.  A
+ * connection holds a reference to the set it started with (released
+ * when its SSL is freed), so a reload never changes a handshake under
+ * way and never frees what an open connection points to.  The SSL_CTX
+ * itself (protocols, session cache, ticket keys) lives for the whole
+ * run: sessions survive a reload.  The certificate is picked per
+ * handshake in the cert callback, which OpenSSL calls once the
+ * ClientHello (and its server name) is known, before the cipher choice.
+ */
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "log.h"
+#include "tlsstripd.h"
+
+struct cert {
+	X509		*ce_leaf;
+	STACK_OF(X509)	*ce_chain;
+	EVP_PKEY	*ce_key;
+};
+
+struct certset {
+	atomic_int	 cs_refs;
+	int		 cs_n;
+	struct cert	*cs_certs;
+};
+
+static const struct config *certs_cf;
+static pthread_mutex_t certs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct certset *certs_cur;
+static int certs_idx = -1;
+
+static const char *ssl_errstr(void);
+static int	 cert_load(const char *, const char *, struct cert *, char *,
+		    size_t);
+static void	 cert_check_dates(const char *, X509 *);
+static int	 set_add(struct certset *, const char *, const char *, char *,
+		    size_t);
+static int	 set_add_dir(struct certset *, const char *, char *, size_t);
+static int	 pem_name(const struct dirent *);
+static struct certset *set_build(const struct config *, char *, size_t);
+static void	 set_release(struct certset *);
+static struct certset *set_acquire(void);
+static const struct cert *set_pick(const struct certset *, const char *);
+static int	 cert_cb(SSL *, void *);
+static void	 ex_free(void *, void *, CRYPTO_EX_DATA *, int, long, void *);
+
+/* Returns the reason of the last OpenSSL error, and clears the queue. */
+static const char *
+ssl_errstr(void)
+{
+	unsigned long e;
+	const char *s;
+
+	e = ERR_peek_last_error();
+	s = e != 0 ? ERR_reason_error_string(e) : NULL;
+	ERR_clear_error();
+	return s != NULL ? s : "unknown error";
+}
+
+/*
+ * Reads the leaf, its chain and the key (from keyfile, or else from the
+ * same file).  Returns 0, or -1 with err naming the file.
+ */
+static int
+cert_load(const char *file, const char *keyfile, struct cert *ce, char *err,
+    size_t errlen)
+{
+	BIO *b;
+	X509 *x;
+
+	memset(ce, 0, sizeof(*ce));
+	ERR_clear_error();
+	errno = 0;
+	if ((b = BIO_new_file(file, "r")) == NULL) {
+		snprintf(err, errlen, "unable to read certificate %s: %s",
+		    file, errno != 0 ? strerror(errno) : ssl_errstr());
+		return -1;
+	}
+	if ((ce->ce_leaf = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
+		snprintf(err, errlen, "unable to read certificate %s: no "
+		    "PEM certificate in it", file);
+		goto fail;
+	}
+	if ((ce->ce_chain = sk_X509_new_null()) == NULL)
+		goto nomem;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(ce->ce_chain, x)) {
+			X509_free(x);
+			goto nomem;
+		}
+	ERR_clear_error();	/* the end of the file is no error */
+	if (keyfile != NULL) {
+		BIO_free(b);
+		errno = 0;
+		if ((b = BIO_new_file(keyfile, "r")) == NULL) {
+			snprintf(err, errlen, "unable to read key %s: %s",
+			    keyfile, errno != 0 ? strerror(errno) :
+			    ssl_errstr());
+			goto fail;
+		}
+	} else
+		(void)BIO_seek(b, 0);
+	if ((ce->ce_key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) ==
+	    NULL) {
+		snprintf(err, errlen, "unable to read key %s: no PEM "
+		    "private key in it", keyfile != NULL ? keyfile : file);
+		goto fail;
+	}
+	if (!X509_check_private_key(ce->ce_leaf, ce->ce_key)) {
+		snprintf(err, errlen, "key %s does not match certificate %s",
+		    keyfile != NULL ? keyfile : file, file);
+		goto fail;
+	}
+	BIO_free(b);
+	cert_check_dates(file, ce->ce_leaf);
+	return 0;
+nomem:
+	snprintf(err, errlen, "unable to load %s: out of memory", file);
+fail:
+	BIO_free(b);
+	X509_free(ce->ce_leaf);
+	sk_X509_pop_free(ce->ce_chain, X509_free);
+	EVP_PKEY_free(ce->ce_key);
+	memset(ce, 0, sizeof(*ce));
+	ERR_clear_error();
+	return -1;
+}
+
+/* Warns about a certificate clients will refuse: expired or not yet valid. */
+static void
+cert_check_dates(const char *file, X509 *x)
+{
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+		log_warnx("certificate %s has expired: clients will refuse "
+		    "it", file);
+	else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+		log_warnx("certificate %s is not valid yet", file);
+}
+
+/* Adds one certificate file to the set; 0 or -1 (err). */
+static int
+set_add(struct certset *set, const char *file, const char *key, char *err,
+    size_t errlen)
+{
+	struct cert *n;
+
+	n = reallocarray(set->cs_certs, set->cs_n + 1, sizeof(*n));
+	if (n == NULL) {
+		snprintf(err, errlen, "unable to load %s: out of memory", file);
+		return -1;
+	}
+	set->cs_certs = n;
+	if (cert_load(file, key, &n[set->cs_n], err, errlen) == -1)
+		return -1;
+	set->cs_n++;
+	return 0;
+}
+
+/* scandir() filter: names ending in ".pem", no hidden files. */
+static int
+pem_name(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 4 &&
+	    strcmp(d->d_name + n - 4, ".pem") == 0;
+}
+
+/* Adds every .pem file of dir in name order; 0 or -1 (err). */
+static int
+set_add_dir(struct certset *set, const char *dir, char *err, size_t errlen)
+{
+	struct dirent **names;
+	char path[4096];
+	int i, n, rc = 0;
+
+	if ((n = scandir(dir, &names, pem_name, alphasort)) == -1) {
+		snprintf(err, errlen, "unable to read directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (rc == 0) {
+			snprintf(path, sizeof(path), "%s/%s", dir,
+			    names[i]->d_name);
+			rc = set_add(set, path, NULL, err, errlen);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/* Returns a new set (one reference) from the configuration, or NULL. */
+static struct certset *
+set_build(const struct config *cf, char *err, size_t errlen)
+{
+	struct certset *set;
+	int i, rc = 0;
+
+	if ((set = calloc(1, sizeof(*set))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&set->cs_refs, 1);
+	for (i = 0; rc == 0 && i < cf->cf_ncerts; i++)
+		rc = set_add(set, cf->cf_certs[i].cs_cert,
+		    cf->cf_certs[i].cs_key, err, errlen);
+	if (rc == 0 && cf->cf_cert_dir != NULL)
+		rc = set_add_dir(set, cf->cf_cert_dir, err, errlen);
+	if (rc == 0 && set->cs_n == 0) {
+		snprintf(err, errlen, "no certificate in %s", cf->cf_cert_dir);
+		rc = -1;
+	}
+	if (rc == -1) {
+		set_release(set);
+		return NULL;
+	}
+	return set;
+}
+
+/* Drops a reference; the last one frees the set. */
+static void
+set_release(struct certset *set)
+{
+	int i;
+
+	if (set == NULL || atomic_fetch_sub(&set->cs_refs, 1) != 1)
+		return;
+	for (i = 0; i < set->cs_n; i++) {
+		X509_free(set->cs_certs[i].ce_leaf);
+		sk_X509_pop_free(set->cs_certs[i].ce_chain, X509_free);
+		EVP_PKEY_free(set->cs_certs[i].ce_key);
+	}
+	free(set->cs_certs);
+	free(set);
+}
+
+/* Returns the current set with a reference taken for the caller. */
+static struct certset *
+set_acquire(void)
+{
+	struct certset *set;
+
+	pthread_mutex_lock(&certs_mu);
+	set = certs_cur;
+	atomic_fetch_add(&set->cs_refs, 1);
+	pthread_mutex_unlock(&certs_mu);
+	return set;
+}
+
+/*
+ * Returns the certificate for the server name: an exact name first,
+ * then a wildcard one (RFC 6125: "*" as the whole left-most label), else
+ * the first certificate.
+ */
+static const struct cert *
+set_pick(const struct certset *set, const char *name)
+{
+	int i;
+
+	if (name == NULL || set->cs_n == 1)
+		return &set->cs_certs[0];
+	for (i = 0; i < set->cs_n; i++)
+		if (X509_check_host(set->cs_certs[i].ce_leaf, name, 0,
+		    X509_CHECK_FLAG_NO_WILDCARDS, NULL) == 1)
+			return &set->cs_certs[i];
+	for (i = 0; i < set->cs_n; i++)
+		if (X509_check_host(set->cs_certs[i].ce_leaf, name, 0,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
+			return &set->cs_certs[i];
+	return &set->cs_certs[0];
+}
+
+/* OpenSSL's cert callback: 1 with the certificate set, 0 to fail. */
+static int
+cert_cb(SSL *ssl, void *arg)
+{
+	const struct certset *set;
+	const struct cert *ce;
+
+	(void)arg;
+	if ((set = SSL_get_ex_data(ssl, certs_idx)) == NULL)
+		return 0;
+	ce = set_pick(set, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	return SSL_use_cert_and_key(ssl, ce->ce_leaf, ce->ce_key,
+	    ce->ce_chain, 1) == 1;
+}
+
+/* Releases the set an SSL held, when the SSL is freed. */
+static void
+ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	set_release(ptr);
+}
+
+int
+certs_init(const struct config *cf, SSL_CTX *ctx, char *err, size_t errlen)
+{
+	certs_cf = cf;
+	certs_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, ex_free);
+	if (certs_idx == -1) {
+		snprintf(err, errlen, "unable to set up certificates: %s",
+		    ssl_errstr());
+		return -1;
+	}
+	if ((certs_cur = set_build(cf, err, errlen)) == NULL)
+		return -1;
+	SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
+	return 0;
+}
+
+int
+certs_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&certs_mu);
+	n = certs_cur->cs_n;
+	pthread_mutex_unlock(&certs_mu);
+	return n;
+}
+
+/* The SIGHUP hook: new handshakes get the new set, or the old on error. */
+void
+certs_reload(void *arg)
+{
+	struct certset *set, *old;
+	char err[512];
+
+	(void)arg;
+	if ((set = set_build(certs_cf, err, sizeof(err))) == NULL) {
+		log_error("SIGHUP: %s; keeping the certificates loaded before",
+		    err);
+		return;
+	}
+	pthread_mutex_lock(&certs_mu);
+	old = certs_cur;
+	certs_cur = set;
+	pthread_mutex_unlock(&certs_mu);
+	set_release(old);
+	log_info("SIGHUP: reloaded %d certificate%s", set->cs_n,
+	    set->cs_n == 1 ? "" : "s");
+}
+
+SSL *
+certs_new_ssl(SSL_CTX *ctx)
+{
+	struct certset *set;
+	SSL *ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	set = set_acquire();
+	if (!SSL_set_ex_data(ssl, certs_idx, set)) {
+		set_release(set);
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}

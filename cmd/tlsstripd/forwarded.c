@@ -1,0 +1,419 @@
+/*
+ * forwarded.c - --forwarded: the client's request stream, with each
+ * request head rewritten to say who the client is.
+ *
+ * Heads are parsed by http.h's parser on our own buffer and written
+ * again with Forwarded, X-Forwarded-For, X-Forwarded-Proto (and
+ * X-Client-Cert-Subject for a verified client certificate) set by us and
+ * the client's copies removed.  Bodies pass through unchanged, framed by
+ * Content-Length or by a strict scan of the chunked framing, so the next
+ * head is found exactly where the backend will look for it: a client
+ * cannot hide a second request, with its own X-Forwarded-For, inside
+ * what we took for a body.  Anything that does not parse stops the
+ * stream; the client then gets an error answer after the responses to
+ * the requests before it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+#include "log.h"
+#include "tlsstripd.h"
+
+#define OUT_MAX		(HTTP_HEAD_MAX + SUBJECT_MAX + 512)
+#define CHUNK_LINE_MAX	4096
+#define CHUNK_SIZE_MAX	((uint64_t)1 << 60)
+
+enum fw_state {
+	FW_HEAD,		/* reading a request head */
+	FW_LENGTH,		/* Content-Length body */
+	CK_SIZE0,		/* chunked: first hex digit */
+	CK_SIZE,
+	CK_EXT,			/* extensions, up to the line end */
+	CK_SIZE_LF,
+	CK_DATA,
+	CK_DATA_CR,
+	CK_DATA_LF,
+	CK_TR_BOL,		/* trailer section: start of a line */
+	CK_TR,
+	CK_TR_LF,
+	CK_END_LF,
+	FW_FAILED
+};
+
+struct fwd {
+	enum fw_state	 fw_state;
+	char		 fw_head[HTTP_HEAD_MAX];
+	size_t		 fw_hlen;
+	struct http_head fw_hd;
+	char		 fw_out[OUT_MAX];	/* a rewritten head */
+	size_t		 fw_ooff, fw_oend;
+	uint64_t	 fw_left;	/* body or chunk bytes to come */
+	size_t		 fw_line;	/* bytes of this chunk line/trailers */
+	int		 fw_status;	/* why it failed */
+	unsigned long	 fw_requests;
+	char		 fw_for[NET_IPLEN + 8];
+	char		 fw_xff[NET_IPLEN];
+	char		 fw_subject[SUBJECT_MAX];
+};
+
+static int	 may_end(const char *, size_t, size_t);
+static int	 drop_field(const char *);
+static int	 rewrite(struct fwd *);
+static ssize_t	 head_step(struct fwd *, const char *, size_t);
+static int	 hexval(int);
+static int	 chunk_byte(struct fwd *, int);
+static ssize_t	 body_step(struct fwd *, const char *, size_t, char *,
+		    size_t);
+
+struct fwd *
+fwd_new(const struct conn *c, const char *subject)
+{
+	struct fwd *fw;
+
+	if ((fw = calloc(1, sizeof(*fw))) == NULL)
+		return NULL;
+	fw->fw_state = FW_HEAD;
+	if (strcmp(c->c_peer_ip, "-") == 0)
+		snprintf(fw->fw_for, sizeof(fw->fw_for), "unknown");
+	else if (strchr(c->c_peer_ip, ':') != NULL)
+		snprintf(fw->fw_for, sizeof(fw->fw_for), "\"[%s]\"",
+		    c->c_peer_ip);
+	else
+		snprintf(fw->fw_for, sizeof(fw->fw_for), "%s", c->c_peer_ip);
+	snprintf(fw->fw_xff, sizeof(fw->fw_xff), "%s", c->c_peer_ip);
+	snprintf(fw->fw_subject, sizeof(fw->fw_subject), "%s",
+	    subject != NULL ? subject : "");
+	return fw;
+}
+
+void
+fwd_free(struct fwd *fw)
+{
+	free(fw);
+}
+
+unsigned long
+fwd_requests(const struct fwd *fw)
+{
+	return fw->fw_requests;
+}
+
+int
+fwd_status(const struct fwd *fw)
+{
+	return fw->fw_state == FW_FAILED ? fw->fw_status : 0;
+}
+
+int
+fwd_pending(const struct fwd *fw)
+{
+	return fw->fw_ooff < fw->fw_oend;
+}
+
+size_t
+fwd_answer(const struct fwd *fw, char *out, size_t room)
+{
+	char body[128];
+	int blen, n;
+
+	if (fw->fw_state != FW_FAILED)
+		return 0;
+	blen = snprintf(body, sizeof(body), "%d %s: %s\n", fw->fw_status,
+	    http_reason(fw->fw_status), fw->fw_status == 400 ?
+	    "malformed request" : "request head refused");
+	n = snprintf(out, room, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %d\r\n"
+	    "Proxy-Status: gtr; error=http_request_error\r\n"
+	    "Connection: close\r\n\r\n%s", fw->fw_status,
+	    http_reason(fw->fw_status), blen, body);
+	return n > 0 && (size_t)n < room ? (size_t)n : 0;
+}
+
+/*
+ * Returns 1 if bytes from..to of buf may have ended a head (an LF that
+ * ends an empty line), so a client sending a byte at a time does not
+ * cost a parse of the whole buffer per byte.
+ */
+static int
+may_end(const char *buf, size_t from, size_t to)
+{
+	const char *p;
+
+	for (; from < to; from = p - buf + 1) {
+		if ((p = memchr(buf + from, '\n', to - from)) == NULL)
+			return 0;
+		if (p > buf && (p[-1] == '\n' ||
+		    (p - 1 > buf && p[-1] == '\r' && p[-2] == '\n')))
+			return 1;
+	}
+	return 0;
+}
+
+/* Returns 1 for the fields we set, whose client copies are dropped. */
+static int
+drop_field(const char *name)
+{
+	static const char *const ours[] = { "Forwarded", "X-Forwarded-For",
+	    "X-Forwarded-Proto", "X-Client-Cert-Subject" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (strcasecmp(name, ours[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Writes the parsed head again into fw_out; 0, or -1 (too large). */
+static int
+rewrite(struct fwd *fw)
+{
+	struct http_head *hd = &fw->fw_hd;
+	struct http_field f[HTTP_FIELDS_MAX + 4];
+	char line[HTTP_LINE_MAX + 32], fwdv[sizeof(fw->fw_for) + 16];
+	int i, n = 0, len;
+
+	len = snprintf(line, sizeof(line), "%s %s HTTP/1.%d", hd->hd_method,
+	    hd->hd_target, hd->hd_version == 10 ? 0 : 1);
+	if (len < 0 || (size_t)len >= sizeof(line))
+		return -1;
+	for (i = 0; i < hd->hd_nfields; i++)
+		if (!drop_field(hd->hd_fields[i].name))
+			f[n++] = hd->hd_fields[i];
+	snprintf(fwdv, sizeof(fwdv), "for=%s;proto=https", fw->fw_for);
+	f[n].name = "Forwarded";
+	f[n++].value = fwdv;
+	f[n].name = "X-Forwarded-For";
+	f[n++].value = fw->fw_xff;
+	f[n].name = "X-Forwarded-Proto";
+	f[n++].value = "https";
+	if (fw->fw_subject[0] != '\0') {
+		f[n].name = "X-Client-Cert-Subject";
+		f[n++].value = fw->fw_subject;
+	}
+	if ((len = http_format_head(fw->fw_out, sizeof(fw->fw_out), line, f,
+	    n)) == -1)
+		return -1;
+	fw->fw_ooff = 0;
+	fw->fw_oend = len;
+	return 0;
+}
+
+/*
+ * Takes head bytes from in.  Returns how many it used (not the bytes
+ * after a complete head), or -1 when the head is refused.
+ */
+static ssize_t
+head_step(struct fwd *fw, const char *in, size_t n)
+{
+	struct http_head *hd = &fw->fw_hd;
+	size_t old = fw->fw_hlen, k;
+	int rc;
+
+	k = n < sizeof(fw->fw_head) - old ? n : sizeof(fw->fw_head) - old;
+	memcpy(fw->fw_head + old, in, k);
+	fw->fw_hlen += k;
+	if (!may_end(fw->fw_head, old > 2 ? old - 2 : 0, fw->fw_hlen) &&
+	    fw->fw_hlen < sizeof(fw->fw_head))
+		return k;
+	if ((rc = http_parse_request(fw->fw_head, fw->fw_hlen, hd)) ==
+	    HTTP_INCOMPLETE)
+		return k;
+	if (rc == 0 && rewrite(fw) == -1)
+		rc = 431;
+	if (rc != 0) {
+		fw->fw_status = rc;
+		fw->fw_state = FW_FAILED;
+		return -1;
+	}
+	k -= fw->fw_hlen - hd->hd_size;
+	fw->fw_hlen = 0;
+	fw->fw_requests++;
+	if (hd->hd_framing == HTTP_BODY_LENGTH && hd->hd_length > 0) {
+		fw->fw_state = FW_LENGTH;
+		fw->fw_left = hd->hd_length;
+	} else if (hd->hd_framing == HTTP_BODY_CHUNKED) {
+		fw->fw_state = CK_SIZE0;
+		fw->fw_left = 0;
+		fw->fw_line = 0;
+	}
+	return k;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Follows one byte of chunked framing (anything but chunk data).
+ * Returns 0, or -1 for framing the backend might read differently.
+ */
+static int
+chunk_byte(struct fwd *fw, int c)
+{
+	int ctl = (c < 0x20 && c != '\t') || c == 0x7f;
+
+	if (++fw->fw_line > (fw->fw_state >= CK_TR_BOL ? HTTP_HEAD_MAX :
+	    CHUNK_LINE_MAX))
+		return -1;
+	switch (fw->fw_state) {
+	case CK_SIZE0:
+	case CK_SIZE:
+		if (hexval(c) >= 0) {
+			if (fw->fw_left >= CHUNK_SIZE_MAX >> 4)
+				return -1;
+			fw->fw_left = fw->fw_left << 4 | hexval(c);
+			fw->fw_state = CK_SIZE;
+			return 0;
+		}
+		if (fw->fw_state == CK_SIZE0)
+			return -1;
+		if (c == ';' || c == ' ' || c == '\t')
+			fw->fw_state = CK_EXT;
+		else if (c == '\r')
+			fw->fw_state = CK_SIZE_LF;
+		else if (c == '\n')
+			goto size_done;
+		else
+			return -1;
+		return 0;
+	case CK_EXT:
+		if (c == '\r')
+			fw->fw_state = CK_SIZE_LF;
+		else if (c == '\n')
+			goto size_done;
+		else if (ctl)
+			return -1;
+		return 0;
+	case CK_SIZE_LF:
+		if (c != '\n')
+			return -1;
+		goto size_done;
+	case CK_DATA_CR:
+		if (c == '\r')
+			fw->fw_state = CK_DATA_LF;
+		else if (c == '\n')
+			fw->fw_state = CK_SIZE0;
+		else
+			return -1;
+		fw->fw_line = 0;
+		return 0;
+	case CK_DATA_LF:
+		if (c != '\n')
+			return -1;
+		fw->fw_state = CK_SIZE0;
+		fw->fw_line = 0;
+		return 0;
+	case CK_TR_BOL:
+		if (c == '\r')
+			fw->fw_state = CK_END_LF;
+		else if (c == '\n')
+			fw->fw_state = FW_HEAD;
+		else if (ctl || c == ' ' || c == ':')
+			return -1;	/* obs-fold, empty name */
+		else
+			fw->fw_state = CK_TR;
+		return 0;
+	case CK_TR:
+		if (c == '\r')
+			fw->fw_state = CK_TR_LF;
+		else if (c == '\n')
+			fw->fw_state = CK_TR_BOL;
+		else if (ctl)
+			return -1;
+		return 0;
+	case CK_TR_LF:
+	case CK_END_LF:
+		if (c != '\n')
+			return -1;
+		fw->fw_state = fw->fw_state == CK_TR_LF ? CK_TR_BOL : FW_HEAD;
+		return 0;
+	default:
+		return -1;
+	}
+size_done:
+	fw->fw_state = fw->fw_left == 0 ? CK_TR_BOL : CK_DATA;
+	fw->fw_line = 0;
+	return 0;
+}
+
+/*
+ * Copies body bytes from in to out (room bytes at most), following the
+ * framing, and stops where the body ends.  Returns the count, or -1.
+ */
+static ssize_t
+body_step(struct fwd *fw, const char *in, size_t n, char *out, size_t room)
+{
+	size_t i = 0, k;
+
+	if (room < n)
+		n = room;
+	while (i < n && fw->fw_state != FW_HEAD) {
+		if (fw->fw_state == FW_LENGTH || fw->fw_state == CK_DATA) {
+			k = n - i;
+			if (k > fw->fw_left)
+				k = fw->fw_left;
+			memcpy(out + i, in + i, k);
+			i += k;
+			if ((fw->fw_left -= k) == 0)
+				fw->fw_state = fw->fw_state == FW_LENGTH ?
+				    FW_HEAD : CK_DATA_CR;
+			continue;
+		}
+		if (chunk_byte(fw, (unsigned char)in[i]) == -1) {
+			fw->fw_status = 400;
+			fw->fw_state = FW_FAILED;
+			return -1;
+		}
+		out[i] = in[i];
+		i++;
+	}
+	return i;
+}
+
+ssize_t
+fwd_run(struct fwd *fw, const char *in, size_t n, char *out, size_t room,
+    size_t *produced)
+{
+	size_t used = 0, k;
+	ssize_t r;
+
+	*produced = 0;
+	for (;;) {
+		if (fw->fw_ooff < fw->fw_oend) {
+			k = fw->fw_oend - fw->fw_ooff;
+			if (k > room - *produced)
+				k = room - *produced;
+			memcpy(out + *produced, fw->fw_out + fw->fw_ooff, k);
+			fw->fw_ooff += k;
+			*produced += k;
+			if (fw->fw_ooff < fw->fw_oend)
+				return used;
+		}
+		if (used == n || fw->fw_state == FW_FAILED)
+			return fw->fw_state == FW_FAILED ? -1 : (ssize_t)used;
+		if (fw->fw_state == FW_HEAD)
+			r = head_step(fw, in + used, n - used);
+		else {
+			if (*produced == room)
+				return used;
+			r = body_step(fw, in + used, n - used,
+			    out + *produced, room - *produced);
+			if (r > 0)
+				*produced += r;
+		}
+		if (r == -1)
+			return -1;
+		used += r;
+	}
+}

@@ -1,0 +1,444 @@
+/*
+ * tlsstripd - TLS termination in front of a plain server or a program.
+ *
+ * Per connection (in its own thread, serve.c): the TLS handshake within
+ * --header-timeout, then a connection to -c HOST:PORT or the program
+ * after "--" (with the UCSPI and SSL_* variables), a PROXY header or
+ * rewritten request heads if asked for, and the relay (tlsio.c) until
+ * both directions are done.  One access line per connection, also for
+ * the ones that fail their handshake: there is no HTTP to answer those
+ * with, only a log line.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "log.h"
+#include "net.h"
+#include "opts.h"
+#include "proxyproto.h"
+#include "serve.h"
+#include "spawn.h"
+#include "tlsstripd.h"
+
+#define DEFAULT_ADDR	"127.0.0.1:8443"
+#define REAP_WAIT_MS	2000	/* a program gets this long to exit */
+#define ENV_MAX		5
+
+enum {
+	OPT_CERT = OPT_PROGRAM_BASE,
+	OPT_CERT_DIR,
+	OPT_CLIENT_CA,
+	OPT_FORWARDED,
+	OPT_KEY,
+	OPT_PROXY_PROTOCOL
+};
+
+static const struct option longopts[] = {
+	{ "cert",		required_argument, NULL, OPT_CERT },
+	{ "cert-dir",		required_argument, NULL, OPT_CERT_DIR },
+	{ "client-ca",		required_argument, NULL, OPT_CLIENT_CA },
+	{ "forwarded",		no_argument,	   NULL, OPT_FORWARDED },
+	{ "key",		required_argument, NULL, OPT_KEY },
+	{ "proxy-protocol",	required_argument, NULL, OPT_PROXY_PROTOCOL },
+	GTR_COMMON_LONGOPTS
+};
+
+static SSL_CTX *ctx;
+
+static void	 usage(void) __attribute__((noreturn));
+static void	 help(void);
+static void	 handle(struct conn *, void *);
+static void	 session_info(struct session *);
+static int	 open_upstream(struct session *);
+static int	 proxy_header(struct session *);
+static void	 set_nonblock(int);
+static void	 set_nodelay(int);
+static void	 reap(pid_t);
+static void	 access_line(const struct session *);
+static void	 parse_args(struct config *, int, char *[]);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tlsstripd [-hqVv] --cert file [--key file] "
+	    "[--cert-dir dir] [--client-ca file]\n"
+	    "              [--forwarded | --proxy-protocol v1|v2] "
+	    "[-c host:port] [-l address]\n"
+	    "              [-u user] [common options] "
+	    "[-- program [arg ...]]\n");
+	exit(EXIT_USAGE);
+}
+
+static void
+help(void)
+{
+	printf("usage: tlsstripd [options] --cert FILE "
+	    "(-c HOST:PORT | -- program [arg ...])\n"
+	    "TLS termination: TLS from clients, plaintext to a server or "
+	    "a program.\n\n"
+	    "      --cert FILE          PEM certificate and chain (and key); "
+	    "repeatable, picked\n"
+	    "                           by SNI, the first is the default\n"
+	    "      --key FILE           the key of the --cert before it "
+	    "(default: in that file)\n"
+	    "      --cert-dir DIR       every DIR/*.pem as another --cert "
+	    "(none)\n"
+	    "      --client-ca FILE     require client certificates from "
+	    "these CAs (none)\n"
+	    "      --forwarded          add Forwarded, X-Forwarded-For, "
+	    "X-Forwarded-Proto to\n"
+	    "                           every request head (off)\n"
+	    "      --proxy-protocol V   send a PROXY v1 or v2 header to "
+	    "the backend (off)\n"
+	    "  -c, --connect HOST:PORT  send plaintext to this server (or "
+	    "unix:PATH)\n"
+	    "  -- program [arg ...]     run the program per connection "
+	    "instead\n");
+	opts_help_common();
+}
+
+/* Fills in SNI, the verified client subject; for logs and the backend. */
+static void
+session_info(struct session *se)
+{
+	const char *sni;
+	char *p;
+	X509 *peer;
+	BIO *b;
+	int n;
+
+	sni = SSL_get_servername(se->se_ssl, TLSEXT_NAMETYPE_host_name);
+	snprintf(se->se_sni, sizeof(se->se_sni), "%s", sni != NULL ? sni : "");
+	/* The client chose these bytes: nothing odd reaches a log line. */
+	for (p = se->se_sni; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".-_*", *p) == NULL)
+			*p = '?';
+	se->se_subject[0] = '\0';
+	if ((peer = SSL_get0_peer_certificate(se->se_ssl)) == NULL ||
+	    SSL_get_verify_result(se->se_ssl) != X509_V_OK ||
+	    (b = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	if (X509_NAME_print_ex(b, X509_get_subject_name(peer), 0,
+	    XN_FLAG_RFC2253) >= 0 && (n = BIO_read(b, se->se_subject,
+	    sizeof(se->se_subject) - 1)) > 0)
+		se->se_subject[n] = '\0';
+	BIO_free(b);
+}
+
+/*
+ * Connects to -c or starts the program.  Returns 0 with se_up set, or
+ * -1 with the reason set.
+ */
+static int
+open_upstream(struct session *se)
+{
+	const struct config *cf = se->se_cf;
+	char env[ENV_MAX][SUBJECT_MAX + 32], *envp[ENV_MAX + 1];
+	enum net_error err = NET_OK;
+
+	if (cf->cf_argv != NULL) {
+		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
+		snprintf(env[0], sizeof(env[0]), "SSL_PROTOCOL=%s",
+		    SSL_get_version(se->se_ssl));
+		snprintf(env[1], sizeof(env[1]), "SSL_CIPHER=%s",
+		    SSL_get_cipher_name(se->se_ssl));
+		snprintf(env[2], sizeof(env[2]), "SSL_TLS_SNI=%s", se->se_sni);
+		snprintf(env[3], sizeof(env[3]), "SSL_CLIENT_S_DN=%s",
+		    se->se_subject);
+		snprintf(env[4], sizeof(env[4]), "SSL_CLIENT_VERIFY=%s",
+		    se->se_subject[0] != '\0' ? "SUCCESS" : "NONE");
+		for (int i = 0; i < ENV_MAX; i++)
+			envp[i] = env[i];
+		envp[ENV_MAX] = NULL;
+		se->se_up = spawn_program(cf->cf_argv, se->se_conn, envp,
+		    &se->se_pid);
+		if (se->se_up == -1) {
+			snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf),
+			    "unable to run %s", cf->cf_argv[0]);
+			se->se_reason = se->se_reasonbuf;
+			return -1;
+		}
+		return 0;
+	}
+	if (cf->cf_fixed.is_unix) {
+		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
+		se->se_up = net_connect_unix(cf->cf_fixed.path, &err);
+	} else
+		se->se_up = net_connect(cf->cf_fixed.host, cf->cf_fixed.port,
+		    NULL, serve_is_own_addr, cf->cf_opts.connect_timeout * 1000,
+		    &err, se->se_upstream);
+	if (se->se_up == -1) {
+		snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf),
+		    "unable to connect to %s: %s", cf->cf_opts.connect,
+		    net_strerror(err));
+		se->se_reason = se->se_reasonbuf;
+		return -1;
+	}
+	set_nodelay(se->se_up);
+	return 0;
+}
+
+/* Puts the PROXY header first in the backend's buffer; 0 or -1. */
+static int
+proxy_header(struct session *se)
+{
+	struct conn *c = se->se_conn;
+	int n;
+
+	n = proxy_format(se->se_cf->cf_proxy_protocol,
+	    (struct sockaddr *)&c->c_peer, (struct sockaddr *)&c->c_local,
+	    se->se_ubuf, RELAY_BUF);
+	if (n < 0) {
+		se->se_reason = "unable to format the PROXY header";
+		return -1;
+	}
+	se->se_uend = n;
+	return 0;
+}
+
+static void
+set_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) != -1)
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Small responses must not wait for Nagle's delayed ACK. */
+static void
+set_nodelay(int fd)
+{
+	int on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+/*
+ * Waits for the program: it has its EOF and usually exits at once; one
+ * that does not within REAP_WAIT_MS gets SIGTERM.
+ */
+static void
+reap(pid_t pid)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i, status;
+
+	for (i = 0; i < REAP_WAIT_MS / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				log_warnx("pid %ld exited with status %d",
+				    (long)pid, WEXITSTATUS(status));
+			else if (WIFSIGNALED(status))
+				log_warnx("pid %ld killed by signal %d",
+				    (long)pid, WTERMSIG(status));
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+	(void)kill(pid, SIGTERM);
+	(void)spawn_reap(pid);
+}
+
+/* The connection's one access line. */
+static void
+access_line(const struct session *se)
+{
+	const struct conn *c = se->se_conn;
+	const char *proto = "-", *cipher = "-";
+	char reqs[32] = "";
+
+	if (se->se_ssl != NULL && SSL_is_init_finished(se->se_ssl)) {
+		proto = SSL_get_version(se->se_ssl);
+		cipher = SSL_get_cipher_name(se->se_ssl);
+	}
+	if (se->se_fwd != NULL)
+		snprintf(reqs, sizeof(reqs), " requests=%lu",
+		    fwd_requests(se->se_fwd));
+	log_info("client=%s:%s sni=%s protocol=%s cipher=%s upstream=%s "
+	    "resumed=%s%s bytes_in=%llu bytes_out=%llu ms=%llu reason=\"%s\"",
+	    c->c_peer_ip, c->c_peer_port, se->se_sni[0] != '\0' ? se->se_sni :
+	    "-", proto, cipher, se->se_upstream[0] != '\0' ?
+	    se->se_upstream : "-", se->se_ssl != NULL &&
+	    SSL_session_reused(se->se_ssl) ? "yes" : "no", reqs,
+	    (unsigned long long)se->se_in, (unsigned long long)se->se_out,
+	    (unsigned long long)(now_ms() - c->c_start_ms),
+	    se->se_reason != NULL ? se->se_reason : "done");
+}
+
+/* Serves one client connection from handshake to access line. */
+static void
+handle(struct conn *c, void *arg)
+{
+	struct session *se;
+
+	if ((se = calloc(1, sizeof(*se))) == NULL) {
+		log_warn("conn=%lu: unable to allocate a session", c->c_id);
+		return;
+	}
+	se->se_conn = c;
+	se->se_cf = arg;
+	se->se_up = -1;
+	se->se_pid = -1;
+	set_nonblock(c->c_rfd);
+	set_nonblock(c->c_wfd);
+	if (c->c_is_socket)
+		set_nodelay(c->c_rfd);
+	if ((se->se_ssl = certs_new_ssl(ctx)) == NULL ||
+	    !SSL_set_rfd(se->se_ssl, c->c_rfd) ||
+	    !SSL_set_wfd(se->se_ssl, c->c_wfd)) {
+		se->se_reason = "unable to set up TLS";
+		goto done;
+	}
+	if (tlsio_handshake(se) == -1)
+		goto done;
+	session_info(se);
+	if ((se->se_ubuf = malloc(RELAY_BUF)) == NULL ||
+	    (se->se_dbuf = malloc(RELAY_BUF)) == NULL ||
+	    (se->se_cf->cf_forwarded && ((se->se_rbuf = malloc(RAW_BUF)) ==
+	    NULL || (se->se_fwd = fwd_new(c, se->se_subject)) == NULL))) {
+		se->se_reason = "out of memory";
+		goto done;
+	}
+	if (open_upstream(se) == -1 || (se->se_cf->cf_proxy_protocol != 0 &&
+	    proxy_header(se) == -1))
+		goto done;
+	(void)tlsio_relay(se);
+done:
+	access_line(se);
+	SSL_free(se->se_ssl);
+	if (se->se_up != -1)
+		close(se->se_up);
+	if (se->se_pid > 0)
+		reap(se->se_pid);
+	if (se->se_fwd != NULL)
+		fwd_free(se->se_fwd);
+	free(se->se_ubuf);
+	free(se->se_dbuf);
+	free(se->se_rbuf);
+	free(se);
+}
+
+/* Reads the options into cf; exits 64 on a usage error. */
+static void
+parse_args(struct config *cf, int argc, char *argv[])
+{
+	char err[256];
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:" GTR_COMMON_SHORTOPTS,
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case ':':
+			fatalx(EXIT_USAGE, "%s needs a value",
+			    argv[optind - 1]);
+		case '?':
+			fatalx(EXIT_USAGE, "unknown option %s (see -h)",
+			    argv[optind - 1]);
+		case 'h':
+			help();
+			exit(0);
+		case 'V':
+			printf("tlsstripd %s\n", GTR_VERSION);
+			exit(0);
+		case OPT_CERT:
+			if (cf->cf_ncerts == CERTS_MAX)
+				fatalx(EXIT_USAGE, "--cert: at most %d",
+				    CERTS_MAX);
+			cf->cf_certs[cf->cf_ncerts++].cs_cert = optarg;
+			break;
+		case OPT_CERT_DIR:
+			cf->cf_cert_dir = optarg;
+			break;
+		case OPT_CLIENT_CA:
+			cf->cf_client_ca = optarg;
+			break;
+		case OPT_FORWARDED:
+			cf->cf_forwarded = 1;
+			break;
+		case OPT_KEY:
+			if (cf->cf_ncerts == 0 ||
+			    cf->cf_certs[cf->cf_ncerts - 1].cs_key != NULL)
+				fatalx(EXIT_USAGE, "--key %s: each --key "
+				    "follows its own --cert", optarg);
+			cf->cf_certs[cf->cf_ncerts - 1].cs_key = optarg;
+			break;
+		case OPT_PROXY_PROTOCOL:
+			if (strcmp(optarg, "v1") == 0)
+				cf->cf_proxy_protocol = 1;
+			else if (strcmp(optarg, "v2") == 0)
+				cf->cf_proxy_protocol = 2;
+			else
+				fatalx(EXIT_USAGE, "--proxy-protocol: \"%s\" "
+				    "is neither v1 nor v2", optarg);
+			break;
+		default:
+			if (!opts_common(&cf->cf_opts, ch, optarg))
+				usage();
+			break;
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--") != 0)
+			fatalx(EXIT_USAGE, "unexpected argument \"%s\" (a "
+			    "program comes after --)", argv[optind]);
+		cf->cf_argv = argv + optind;
+	} else if (optind > 0 && strcmp(argv[optind - 1], "--") == 0)
+		fatalx(EXIT_USAGE, "no program after --");
+	if (cf->cf_ncerts == 0 && cf->cf_cert_dir == NULL)
+		fatalx(EXIT_USAGE, "no certificate: give --cert FILE or "
+		    "--cert-dir DIR");
+	if ((cf->cf_opts.connect == NULL) == (cf->cf_argv == NULL))
+		fatalx(EXIT_USAGE, "give either -c HOST:PORT or a program "
+		    "after --");
+	if (cf->cf_forwarded && cf->cf_proxy_protocol != 0)
+		fatalx(EXIT_USAGE, "--forwarded and --proxy-protocol exclude "
+		    "each other");
+	if (cf->cf_opts.connect != NULL) {
+		if (net_addr_parse(cf->cf_opts.connect, "127.0.0.1", NULL,
+		    &cf->cf_fixed, err, sizeof(err)) == -1)
+			fatalx(EXIT_USAGE, "-c %s: %s", cf->cf_opts.connect,
+			    err);
+		if (!cf->cf_fixed.is_unix && cf->cf_fixed.port[0] == '\0')
+			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
+			    cf->cf_opts.connect);
+		cf->cf_has_fixed = 1;
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct config cf;
+	char err[512];
+
+	log_init(argv[0], LOG_NORMAL);
+	opts_init(&cf.cf_opts, NULL);
+	parse_args(&cf, argc, argv);
+	log_init(argv[0], cf.cf_opts.verbosity);
+	if ((ctx = tlsctx_new(&cf, err, sizeof(err))) == NULL ||
+	    certs_init(&cf, ctx, err, sizeof(err)) == -1)
+		fatalx(EXIT_CONFIG, "%s", err);
+	log_debug("%d certificate%s loaded", certs_count(),
+	    certs_count() == 1 ? "" : "s");
+	serve_on_hup(certs_reload, NULL);
+	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+}

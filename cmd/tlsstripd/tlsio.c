@@ -1,0 +1,491 @@
+/*
+ * tlsio.c - the TLS side of a connection: the handshake within its
+ * deadline, then the relay between TLS and the plaintext backend.
+ *
+ * Each connection has a thread of its own (serve.c), so blocking in
+ * poll() here costs no other connection anything.  The relay is
+ * skarnet's stls_run(): every fd non-blocking, each of the four
+ * operations (SSL_read, write to the backend, read from the backend,
+ * SSL_write) tried until none makes progress, then one poll() on what
+ * the blocked operations wait for.  An SSL operation may wait for the
+ * other direction (a TLS 1.3 key update, a close_notify in flight), so
+ * its wait is kept as WAIT_READ or WAIT_WRITE on the client, not
+ * assumed from the operation.  Half-close: the client's close_notify or
+ * FIN becomes shutdown(SHUT_WR) towards the backend once everything
+ * read has been written; the backend's FIN becomes a close_notify (and
+ * a FIN) once everything has been sent; the relay ends when both have
+ * happened, on an error, or after --idle-timeout without progress.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "log.h"
+#include "serve.h"
+#include "tlsstripd.h"
+
+enum { P_CLIENT_R, P_CLIENT_W, P_BACKEND, P_MAX };
+
+static void	 fail(struct session *, const char *);
+static int	 step_ssl_read(struct session *);
+static int	 step_forward(struct session *);
+static int	 step_up_write(struct session *);
+static int	 step_up_shut(struct session *);
+static int	 step_up_read(struct session *);
+static int	 step_ssl_write(struct session *);
+static int	 step_cl_shut(struct session *);
+static int	 steps(struct session *);
+static int	 wants(int, int);
+static int	 relay_wait(struct session *);
+
+/* Records why the connection ends, unless a reason is set already. */
+static void
+fail(struct session *se, const char *reason)
+{
+	if (se->se_reason == NULL)
+		se->se_reason = reason;
+}
+
+/*
+ * Sets the reason for an SSL operation that failed with error e
+ * (SSL_get_error()) after ret, naming what was being done.
+ */
+void
+tlsio_fail(struct session *se, const char *what, int e, int ret)
+{
+	unsigned long code;
+	const char *r = NULL;
+	long vr;
+
+	code = ERR_peek_last_error();
+	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL &&
+	    ret == 0 && errno == 0 && code == 0))
+		r = "the client closed";
+	else if (e == SSL_ERROR_SYSCALL && code == 0)
+		r = errno != 0 ? strerror(errno) : "the client closed";
+	else if ((vr = SSL_get_verify_result(se->se_ssl)) != X509_V_OK &&
+	    SSL_get0_peer_certificate(se->se_ssl) != NULL)
+		r = X509_verify_cert_error_string(vr);
+	else if (ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST)
+		r = "plain HTTP sent to the TLS port";
+	else if (code != 0)
+		r = ERR_reason_error_string(code);
+	snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf), "%s: %s", what,
+	    r != NULL ? r : "unknown error");
+	se->se_reason = se->se_reasonbuf;
+	ERR_clear_error();
+}
+
+int
+tlsio_handshake(struct session *se)
+{
+	struct conn *c = se->se_conn;
+	struct pollfd pfd;
+	uint64_t deadline, now;
+	int r, e;
+
+	deadline = c->c_start_ms + 1000ULL * se->se_cf->cf_opts.header_timeout;
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		if ((r = SSL_accept(se->se_ssl)) == 1)
+			return 0;
+		e = SSL_get_error(se->se_ssl, r);
+		if (e == SSL_ERROR_WANT_READ) {
+			pfd.fd = c->c_rfd;
+			pfd.events = POLLIN;
+		} else if (e == SSL_ERROR_WANT_WRITE) {
+			pfd.fd = c->c_wfd;
+			pfd.events = POLLOUT;
+		} else {
+			tlsio_fail(se, "handshake failed", e, r);
+			return -1;
+		}
+		if ((now = now_ms()) >= deadline) {
+			fail(se, "handshake not done within --header-timeout");
+			return -1;
+		}
+		if (poll(&pfd, 1, (int)(deadline - now)) == -1 &&
+		    errno != EINTR) {
+			fail(se, "poll failed");
+			return -1;
+		}
+	}
+}
+
+/*
+ * Reads decrypted client bytes (into the --forwarded raw buffer, else
+ * straight into the backend's buffer).  Returns 1 on progress, 0 when
+ * blocked or not due, -1 to end the relay.
+ */
+static int
+step_ssl_read(struct session *se)
+{
+	char *dst;
+	size_t room;
+	int r, e;
+
+	if (se->se_cl_eof || se->se_rd_wait)
+		return 0;
+	if (se->se_fwd != NULL) {
+		if (se->se_roff < se->se_rend)
+			return 0;
+		se->se_roff = se->se_rend = 0;
+		dst = se->se_rbuf;
+		room = RAW_BUF;
+	} else {
+		if (se->se_uoff > 0 && se->se_uoff == se->se_uend)
+			se->se_uoff = se->se_uend = 0;
+		dst = se->se_ubuf + se->se_uend;
+		room = RELAY_BUF - se->se_uend;
+	}
+	if (room == 0)
+		return 0;
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_read(se->se_ssl, dst, (int)room)) > 0) {
+		se->se_in += r;
+		if (se->se_fwd != NULL)
+			se->se_rend = r;
+		else
+			se->se_uend += r;
+		return 1;
+	}
+	switch ((e = SSL_get_error(se->se_ssl, r))) {
+	case SSL_ERROR_WANT_READ:
+		se->se_rd_wait = WAIT_READ;
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		se->se_rd_wait = WAIT_WRITE;
+		return 0;
+	case SSL_ERROR_ZERO_RETURN:
+		se->se_cl_eof = 1;
+		return 1;
+	default:
+		if (e == SSL_ERROR_SYSCALL && errno == 0 &&
+		    ERR_peek_last_error() == 0) {
+			se->se_cl_eof = 1;
+			return 1;
+		}
+		tlsio_fail(se, "reading from the client", e, r);
+		return -1;
+	}
+}
+
+/*
+ * --forwarded: moves raw client bytes through the head rewriter into
+ * the backend's buffer.  Returns 1 on progress, 0 if nothing moved.
+ */
+static int
+step_forward(struct session *se)
+{
+	size_t produced = 0;
+	ssize_t used;
+	int status;
+
+	if (se->se_fwd == NULL || (se->se_roff == se->se_rend &&
+	    !fwd_pending(se->se_fwd)))
+		return 0;
+	if (se->se_uoff > 0 && se->se_uoff == se->se_uend)
+		se->se_uoff = se->se_uend = 0;
+	used = fwd_run(se->se_fwd, se->se_rbuf + se->se_roff,
+	    se->se_rend - se->se_roff, se->se_ubuf + se->se_uend,
+	    RELAY_BUF - se->se_uend, &produced);
+	se->se_uend += produced;
+	if (used == -1) {
+		/* Stop reading: the error answer follows what is under way. */
+		status = fwd_status(se->se_fwd);
+		snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf),
+		    "bad request head from the client (%d)", status);
+		se->se_reason = se->se_reasonbuf;
+		se->se_roff = se->se_rend = 0;
+		se->se_cl_eof = 1;
+		return 1;
+	}
+	se->se_roff += used;
+	return used > 0 || produced > 0;
+}
+
+/* Writes buffered client bytes to the backend; as step_ssl_read(). */
+static int
+step_up_write(struct session *se)
+{
+	ssize_t n;
+
+	if (se->se_uoff == se->se_uend || se->se_be_wr_wait)
+		return 0;
+	n = write(se->se_up, se->se_ubuf + se->se_uoff,
+	    se->se_uend - se->se_uoff);
+	if (n > 0) {
+		se->se_uoff += n;
+		if (se->se_uoff == se->se_uend)
+			se->se_uoff = se->se_uend = 0;
+		return 1;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		se->se_be_wr_wait = 1;
+		return 0;
+	}
+	if (n == -1 && errno == EINTR)
+		return 1;
+	fail(se, "the backend stopped reading");
+	return -1;
+}
+
+/* Passes the client's end of input on as SHUT_WR; 1 when it did. */
+static int
+step_up_shut(struct session *se)
+{
+	if (!se->se_cl_eof || se->se_up_shut || se->se_uoff != se->se_uend ||
+	    se->se_roff != se->se_rend ||
+	    (se->se_fwd != NULL && fwd_pending(se->se_fwd)))
+		return 0;
+	(void)shutdown(se->se_up, SHUT_WR);
+	se->se_up_shut = 1;
+	return 1;
+}
+
+/* Reads from the backend into the client's buffer; as step_ssl_read(). */
+static int
+step_up_read(struct session *se)
+{
+	ssize_t n;
+
+	if (se->se_be_eof || se->se_be_rd_wait)
+		return 0;
+	if (se->se_dend == RELAY_BUF && se->se_doff > 0 && se->se_dpend == 0) {
+		memmove(se->se_dbuf, se->se_dbuf + se->se_doff,
+		    se->se_dend - se->se_doff);
+		se->se_dend -= se->se_doff;
+		se->se_doff = 0;
+	}
+	if (se->se_dend == RELAY_BUF)
+		return 0;
+	n = read(se->se_up, se->se_dbuf + se->se_dend,
+	    RELAY_BUF - se->se_dend);
+	if (n > 0) {
+		se->se_dend += n;
+		return 1;
+	}
+	if (n == 0) {
+		se->se_be_eof = 1;
+		/* --forwarded: a refused head's answer follows the rest. */
+		if (se->se_fwd != NULL && se->se_dend == se->se_doff)
+			se->se_doff = se->se_dend = 0;
+		if (se->se_fwd != NULL)
+			se->se_dend += fwd_answer(se->se_fwd,
+			    se->se_dbuf + se->se_dend,
+			    RELAY_BUF - se->se_dend);
+		return 1;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		se->se_be_rd_wait = 1;
+		return 0;
+	}
+	if (errno == EINTR)
+		return 1;
+	fail(se, "the backend reset the connection");
+	return -1;
+}
+
+/* Encrypts buffered backend bytes to the client; as step_ssl_read(). */
+static int
+step_ssl_write(struct session *se)
+{
+	size_t len;
+	int r, e;
+
+	if (se->se_doff == se->se_dend || se->se_wr_wait)
+		return 0;
+	len = se->se_dpend != 0 ? se->se_dpend : se->se_dend - se->se_doff;
+	if (len > INT_MAX)
+		len = INT_MAX;
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_write(se->se_ssl, se->se_dbuf + se->se_doff,
+	    (int)len)) > 0) {
+		se->se_doff += r;
+		se->se_out += r;
+		se->se_dpend = 0;
+		if (se->se_doff == se->se_dend)
+			se->se_doff = se->se_dend = 0;
+		return 1;
+	}
+	switch ((e = SSL_get_error(se->se_ssl, r))) {
+	case SSL_ERROR_WANT_WRITE:
+		se->se_wr_wait = WAIT_WRITE;
+		se->se_dpend = len;
+		return 0;
+	case SSL_ERROR_WANT_READ:
+		se->se_wr_wait = WAIT_READ;
+		se->se_dpend = len;
+		return 0;
+	default:
+		tlsio_fail(se, "writing to the client", e, r);
+		return -1;
+	}
+}
+
+/*
+ * Once the backend is done and everything is sent: close_notify, then
+ * FIN.  Returns 1 when done, 0 when waiting or not due.
+ */
+static int
+step_cl_shut(struct session *se)
+{
+	struct conn *c = se->se_conn;
+	int r, e;
+
+	if (!se->se_be_eof || se->se_cl_shut || se->se_doff != se->se_dend ||
+	    se->se_wr_wait)
+		return 0;
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_shutdown(se->se_ssl)) < 0) {
+		e = SSL_get_error(se->se_ssl, r);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+			se->se_wr_wait = e == SSL_ERROR_WANT_WRITE ?
+			    WAIT_WRITE : WAIT_READ;
+			return 0;
+		}
+		ERR_clear_error();	/* the client is gone: done anyway */
+	}
+	if (c->c_is_socket)
+		(void)shutdown(c->c_wfd, SHUT_WR);
+	else if (c->c_wfd != c->c_rfd) {
+		close(c->c_wfd);
+		c->c_wfd = -1;
+	}
+	se->se_cl_shut = 1;
+	return 1;
+}
+
+/* Runs every step until none progresses; 0, or -1 to end the relay. */
+static int
+steps(struct session *se)
+{
+	int p, r;
+
+	do {
+		p = 0;
+		if ((r = step_ssl_read(se)) == -1)
+			return -1;
+		p |= r;
+		p |= step_forward(se);
+		if ((r = step_up_write(se)) == -1)
+			return -1;
+		p |= r;
+		p |= step_up_shut(se);
+		if ((r = step_up_read(se)) == -1)
+			return -1;
+		p |= r;
+		if ((r = step_ssl_write(se)) == -1)
+			return -1;
+		p |= r;
+		p |= step_cl_shut(se);
+	} while (p);
+	return 0;
+}
+
+/* The poll events an SSL wait on the client needs on fd slot which. */
+static int
+wants(int wait, int which)
+{
+	if (which == P_CLIENT_R && wait == WAIT_READ)
+		return POLLIN;
+	if (which == P_CLIENT_W && wait == WAIT_WRITE)
+		return POLLOUT;
+	return 0;
+}
+
+/*
+ * Polls what the blocked steps wait for and clears the waits that can
+ * go on.  Returns 0, or -1 after --idle-timeout without progress.
+ */
+static int
+relay_wait(struct session *se)
+{
+	struct conn *c = se->se_conn;
+	struct pollfd pfd[P_MAX];
+	int i, n, same = c->c_rfd == c->c_wfd;
+
+	pfd[P_CLIENT_R].fd = c->c_rfd;
+	pfd[P_CLIENT_W].fd = c->c_wfd;
+	pfd[P_BACKEND].fd = se->se_up;
+	for (i = P_CLIENT_R; i <= P_CLIENT_W; i++)
+		pfd[i].events = wants(se->se_rd_wait, i) |
+		    wants(se->se_wr_wait, i);
+	if (same) {
+		pfd[P_CLIENT_R].events |= pfd[P_CLIENT_W].events;
+		pfd[P_CLIENT_W].events = 0;
+	}
+	pfd[P_BACKEND].events = (se->se_be_rd_wait ? POLLIN : 0) |
+	    (se->se_be_wr_wait ? POLLOUT : 0);
+	for (i = 0; i < P_MAX; i++) {
+		if (pfd[i].events == 0)
+			pfd[i].fd = -1;
+		pfd[i].revents = 0;
+	}
+	if (pfd[0].fd == -1 && pfd[1].fd == -1 && pfd[2].fd == -1) {
+		fail(se, "nothing left to wait for");
+		return -1;
+	}
+	n = poll(pfd, P_MAX, se->se_cf->cf_opts.idle_timeout * 1000);
+	if (n == 0) {
+		fail(se, "idle timeout");
+		return -1;
+	}
+	if (n == -1)
+		return errno == EINTR ? 0 : -1;
+	if (same)
+		pfd[P_CLIENT_W].revents = pfd[P_CLIENT_R].revents;
+	if (pfd[P_CLIENT_R].revents != 0) {
+		if (se->se_rd_wait == WAIT_READ)
+			se->se_rd_wait = 0;
+		if (se->se_wr_wait == WAIT_READ)
+			se->se_wr_wait = 0;
+	}
+	if (pfd[P_CLIENT_W].revents != 0) {
+		if (se->se_rd_wait == WAIT_WRITE)
+			se->se_rd_wait = 0;
+		if (se->se_wr_wait == WAIT_WRITE)
+			se->se_wr_wait = 0;
+	}
+	if (pfd[P_BACKEND].revents & (POLLIN | POLLHUP | POLLERR))
+		se->se_be_rd_wait = 0;
+	if (pfd[P_BACKEND].revents & (POLLOUT | POLLHUP | POLLERR))
+		se->se_be_wr_wait = 0;
+	return 0;
+}
+
+int
+tlsio_relay(struct session *se)
+{
+	int fl;
+
+	if ((fl = fcntl(se->se_up, F_GETFL)) == -1 ||
+	    fcntl(se->se_up, F_SETFL, fl | O_NONBLOCK) == -1) {
+		fail(se, "unable to make the backend socket non-blocking");
+		return -1;
+	}
+	for (;;) {
+		if (steps(se) == -1)
+			return -1;
+		if (se->se_up_shut && se->se_cl_shut) {
+			fail(se, "done");
+			return 0;
+		}
+		if (relay_wait(se) == -1)
+			return -1;
+	}
+}

@@ -1,0 +1,106 @@
+/*
+ * tlsstripd.h - what the parts of tlsstripd share: the configuration,
+ * the per-connection session, and each file's entry points.
+ */
+#ifndef TLSSTRIPD_H
+#define TLSSTRIPD_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "net.h"
+#include "opts.h"
+#include "serve.h"
+
+#define CERTS_MAX	64		/* --cert options */
+#define RELAY_BUF	(64 * 1024)	/* per direction */
+#define RAW_BUF		(16 * 1024)	/* one TLS record, --forwarded */
+#define SUBJECT_MAX	1024
+#define REASON_MAX	256
+
+/* One --cert FILE, with the --key FILE that followed it (or NULL). */
+struct cert_src {
+	const char	*cs_cert;
+	const char	*cs_key;
+};
+
+struct config {
+	struct gtr_opts	 cf_opts;
+	struct cert_src	 cf_certs[CERTS_MAX];
+	int		 cf_ncerts;
+	const char	*cf_cert_dir;		/* --cert-dir, or NULL */
+	const char	*cf_client_ca;		/* --client-ca, or NULL */
+	int		 cf_proxy_protocol;	/* 0, 1 or 2 */
+	int		 cf_forwarded;		/* --forwarded */
+	struct net_addr	 cf_fixed;		/* -c */
+	int		 cf_has_fixed;
+	char		**cf_argv;		/* the program after "--" */
+};
+
+struct fwd;
+
+/* One client connection, from accept to the access line. */
+struct session {
+	struct conn		*se_conn;
+	const struct config	*se_cf;
+	SSL			*se_ssl;
+	int			 se_up;		/* backend or program, or -1 */
+	pid_t			 se_pid;	/* the program's, or -1 */
+	char			 se_sni[NET_HOSTLEN];
+	char			 se_subject[SUBJECT_MAX];	/* verified */
+	char			 se_upstream[NET_IPLEN];
+	uint64_t		 se_in;		/* plaintext from the client */
+	uint64_t		 se_out;	/* plaintext to the client */
+	const char		*se_reason;
+	char			 se_reasonbuf[REASON_MAX];
+
+	/* The relay: client -> backend (u), backend -> client (d). */
+	char			*se_ubuf;
+	size_t			 se_uoff, se_uend;
+	char			*se_dbuf;
+	size_t			 se_doff, se_dend;
+	size_t			 se_dpend;	/* length of a retried SSL_write */
+	char			*se_rbuf;	/* --forwarded: raw client bytes */
+	size_t			 se_roff, se_rend;
+	struct fwd		*se_fwd;
+	int			 se_cl_eof;	/* client close_notify or FIN */
+	int			 se_up_shut;	/* backend got SHUT_WR */
+	int			 se_be_eof;	/* backend FIN */
+	int			 se_cl_shut;	/* client got close_notify */
+	int			 se_rd_wait;	/* SSL_read waits: WAIT_* */
+	int			 se_wr_wait;	/* SSL_write/shutdown waits */
+	int			 se_be_rd_wait;
+	int			 se_be_wr_wait;
+};
+
+#define WAIT_READ	1
+#define WAIT_WRITE	2
+
+/* certs.c */
+int	 certs_init(const struct config *, SSL_CTX *, char *, size_t);
+void	 certs_reload(void *);
+SSL	*certs_new_ssl(SSL_CTX *);
+int	 certs_count(void);
+
+/* tlsctx.c */
+SSL_CTX	*tlsctx_new(const struct config *, char *, size_t);
+
+/* tlsio.c */
+int	 tlsio_handshake(struct session *);
+int	 tlsio_relay(struct session *);
+void	 tlsio_fail(struct session *, const char *, int, int);
+
+/* forwarded.c */
+struct fwd *fwd_new(const struct conn *, const char *);
+void	 fwd_free(struct fwd *);
+ssize_t	 fwd_run(struct fwd *, const char *, size_t, char *, size_t,
+	    size_t *);
+int	 fwd_status(const struct fwd *);
+int	 fwd_pending(const struct fwd *);
+size_t	 fwd_answer(const struct fwd *, char *, size_t);
+unsigned long fwd_requests(const struct fwd *);
+
+#endif
