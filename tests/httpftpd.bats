@@ -436,7 +436,7 @@ while True:
 		--ftp-ssl --cacert "$T/pki/ca.pem"
 	run curl -sS -x "http://127.0.0.1:$HP" "ftp://localhost:$FP/a.txt"
 	[ "$output" = hello ]
-	grep -q 'AUTH TLS' "$T/vsftpd/vsftpd.log"
+	grep -qE 'AUTH (TLS|SSL)' "$T/vsftpd/vsftpd.log"
 	H2=$(free_port)
 	gtr_start httpftpd "$H2" --allow-dest 127.0.0.0/8 --allow-port "$FP" --ftp-ssl
 	run curl -sS -x "http://127.0.0.1:$H2" -D "$T/h" "ftp://localhost:$FP/a.txt"

@@ -8,6 +8,9 @@
  * costs one FTP exchange: libcurl has SIZE and MDTM by then.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -23,6 +26,7 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:8021"
 #define HEAD_MAX	4096
+#define COALESCE_MAX	16384	/* a head and a body this small go in one write */
 
 enum {
 	OPT_WRITABLE = OPT_PROGRAM_BASE,
@@ -46,6 +50,9 @@ struct session {
 	uint64_t	 s_bytes_out;
 	int		 s_close;	/* close after this exchange */
 	int		 s_head_sent;
+	int		 s_defer;	/* send_head keeps the head in s_pend */
+	char		 s_pend[HEAD_MAX];
+	size_t		 s_npend;
 	int		 s_chunked;
 	int64_t		 s_clen;	/* Content-Length sent, or -1 */
 	uint64_t	 s_body_sent;
@@ -87,14 +94,15 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: httpftpd [-hqVv] [-c ftp://[user[:pass]@]host[:port]/dir] "
-	    "[-l addr] [-u user]\n"
+	    "usage: httpftpd [-hqVv] [-c url] [-l address] [-u user] "
+	    "[--accept-proxy]\n"
 	    "                [--allow-dest cidr] [--allow-port list] "
 	    "[--cacert file]\n"
-	    "                [--connect-timeout s] [--ftp-ssl] "
-	    "[--grace s] [--header-timeout s]\n"
-	    "                [--idle-timeout s] [--max-conns n] "
-	    "[--writable] [--accept-proxy]\n");
+	    "                [--connect-timeout seconds] [--ftp-ssl] "
+	    "[--grace seconds]\n"
+	    "                [--header-timeout seconds] "
+	    "[--idle-timeout seconds]\n"
+	    "                [--max-conns number] [--writable]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -108,6 +116,7 @@ help(void)
 	    " in origin form\n"
 	    "      --allow-port LIST    ports allowed in proxy form (21,990)\n"
 	    "      --allow-dest CIDR    allow these special addresses (none)\n"
+
 	    "      --writable           allow PUT (STOR) and DELETE (DELE)\n"
 	    "      --ftp-ssl            require AUTH TLS on ftp:// servers\n"
 	    "      --cacert FILE        CA certificates for FTPS (system)\n");
@@ -178,7 +187,7 @@ handle(struct conn *c, void *arg)
 {
 	struct session *s;
 	uint64_t deadline;
-	int r;
+	int r, one = 1;
 
 	(void)arg;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -186,6 +195,10 @@ handle(struct conn *c, void *arg)
 		return;
 	}
 	s->s_conn = c;
+	/* heads and bodies are separate writes: Nagle would hold the second */
+	if (c->c_is_socket)
+		(void)setsockopt(c->c_wfd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	http_in_init(&s->s_in, c->c_rfd);
 	deadline = c->c_start_ms + gw.gw_opts.header_timeout * 1000ULL;
 	for (;;) {
@@ -233,6 +246,8 @@ exchange(struct session *s)
 	s->s_status = 0;
 	s->s_bytes_in = s->s_bytes_out = 0;
 	s->s_head_sent = s->s_chunked = s->s_write_failed = 0;
+	s->s_defer = 0;
+	s->s_npend = 0;
 	s->s_have_st = 0;
 	s->s_clen = -1;
 	s->s_body_sent = 0;
@@ -255,7 +270,7 @@ exchange(struct session *s)
 	    strcmp(m, "DELETE") == 0))) {
 		if (hd->hd_framing != HTTP_BODY_NONE)
 			s->s_close = 1;
-		send_error(s, 405, "http_request_error", "method not allowed",
+		send_error(s, 405, "http_request_denied", "method not allowed",
 		    gw.gw_writable ? "Allow: GET, HEAD, PUT, DELETE" :
 		    "Allow: GET, HEAD");
 		goto done;
@@ -420,6 +435,11 @@ send_head(struct session *s, int status, const char **lines, int n)
 		return -1;
 	s->s_status = status;
 	s->s_head_sent = 1;
+	if (s->s_defer) {
+		memcpy(s->s_pend, buf, k);
+		s->s_npend = k;
+		return 0;
+	}
 	if (http_write_all(s->s_conn->c_wfd, buf, k, write_deadline()) == -1) {
 		s->s_close = 1;
 		s->s_write_failed = 1;
@@ -551,6 +571,7 @@ static int
 body_sink(void *arg, const char *buf, size_t n)
 {
 	struct session *s = arg;
+	char one[COALESCE_MAX];
 	int r;
 
 	if (!s->s_head_sent) {
@@ -558,11 +579,37 @@ body_sink(void *arg, const char *buf, size_t n)
 			ftp_info(s->s_fh, &s->s_st);
 			s->s_have_st = 1;
 		}
-		if (file_head(s) == -1)
+		s->s_defer = 1;
+		r = file_head(s);
+		s->s_defer = 0;
+		if (r == -1)
 			return -1;
 	}
 	if (s->s_clen >= 0 && s->s_body_sent + n > (uint64_t)s->s_clen)
 		n = s->s_clen - s->s_body_sent;
+	if (s->s_npend > 0) {
+		r = 0;
+		if (!s->s_chunked && s->s_npend + n <= sizeof(one)) {
+			memcpy(one, s->s_pend, s->s_npend);
+			memcpy(one + s->s_npend, buf, n);
+			r = http_write_all(s->s_conn->c_wfd, one,
+			    s->s_npend + n, write_deadline());
+			s->s_npend = 0;
+			if (r == 0) {
+				s->s_body_sent += n;
+				s->s_bytes_out += n;
+				return 0;
+			}
+		} else
+			r = http_write_all(s->s_conn->c_wfd, s->s_pend,
+			    s->s_npend, write_deadline());
+		s->s_npend = 0;
+		if (r == -1) {
+			s->s_write_failed = 1;
+			s->s_close = 1;
+			return -1;
+		}
+	}
 	if (n == 0)
 		return 0;
 	if (s->s_chunked)
@@ -870,7 +917,7 @@ serve_put(struct session *s)
 
 	if (s->s_loc.fl_slash) {
 		s->s_close = 1;
-		send_error(s, 405, "http_request_error",
+		send_error(s, 405, "http_request_denied",
 		    "cannot PUT a directory",
 		    "Allow: GET, HEAD");
 		return;
@@ -912,7 +959,7 @@ static void
 serve_delete(struct session *s)
 {
 	if (s->s_loc.fl_slash) {
-		send_error(s, 405, "http_request_error",
+		send_error(s, 405, "http_request_denied",
 		    "cannot DELETE a directory",
 		    "Allow: GET, HEAD");
 		return;
