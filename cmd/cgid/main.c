@@ -1,0 +1,538 @@
+/*
+ * cgid - the resource gateway: HTTP in, CGI/1.1 (RFC 3875) programs
+ * behind.
+ *
+ * Each request runs a program, the one after "--" or the one its path
+ * names under --root, with the meta-variables in a clean environment and
+ * the request body on its stdin; its header block becomes the response
+ * head and its output the body, streamed.  Keep-alive on the client side;
+ * one program at a time per connection, --max-conns connections.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgid.h"
+#include "http.h"
+#include "log.h"
+#include "opts.h"
+#include "serve.h"
+
+#define DEFAULT_ADDR	"127.0.0.1:8000"
+#define DEFAULT_PATH	"/usr/bin:/bin"
+#define DEFAULT_MAXBODY	(1024ULL * 1024 * 1024)
+#define CHALLENGE	"WWW-Authenticate: Basic realm=\"cgid\", charset=\"UTF-8\""
+#define LOGVAL_MAX	(HTTP_LINE_MAX * 4 + 3)
+
+enum {
+	OPT_AUTH = OPT_PROGRAM_BASE,
+	OPT_CGI_TIMEOUT,
+	OPT_MAX_BODY,
+	OPT_PATH,
+	OPT_ROOT
+};
+
+extern char **environ;
+
+static void	 usage(void) __attribute__((noreturn));
+static void	 help(void);
+static void	 find_program(struct cgid_conf *, const char *);
+static void	 pass_tls_env(struct cgid_conf *);
+static void	 handle(struct conn *, void *);
+static int	 wait_next(struct exchange *);
+static int	 serve_request(struct exchange *);
+static int	 body_setup(struct exchange *);
+static int	 spool(struct exchange *);
+static void	 run_with_redirects(struct exchange *);
+static void	 refuse(struct exchange *, int, const char *);
+static void	 access_line(const struct exchange *, const char *, uint64_t);
+static const char *logval(const char *, char *, size_t);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: cgid [-hqVv] [-l addr] [-u user] "
+	    "[--auth file] [--cgi-timeout seconds]\n"
+	    "            [--max-body bytes] [--path path] [common options]\n"
+	    "            --root dir | -- program [arg ...]\n");
+	exit(EXIT_USAGE);
+}
+
+static void
+help(void)
+{
+	printf("usage: cgid [options] --root DIR\n"
+	    "       cgid [options] -- PROGRAM [ARG ...]\n"
+	    "Serves HTTP by running CGI/1.1 programs.\n"
+	    "      --root DIR           run the executable the path names "
+	    "under DIR\n"
+	    "      --auth FILE          require HTTP Basic users of this "
+	    "htpasswd file\n"
+	    "      --cgi-timeout S      a program's header block is due "
+	    "within S s (30)\n"
+	    "      --max-body BYTES     largest request body, 0: no bound "
+	    "(1073741824)\n"
+	    "      --path PATH          PATH of the programs "
+	    "(/usr/bin:/bin)\n");
+	opts_help_common();
+}
+
+/* Resolves the program after "--" as execvp() would, or exits 78. */
+static void
+find_program(struct cgid_conf *cf, const char *name)
+{
+	char buf[PATH_MAX], *path, *dir, *save = NULL;
+	int n;
+
+	if (strchr(name, '/') != NULL) {
+		if (access(name, X_OK) == -1)
+			fatal(EXIT_CONFIG, "%s", name);
+		(void)snprintf(cf->cf_program, sizeof(cf->cf_program), "%s",
+		    name);
+		return;
+	}
+	if ((path = strdup(getenv("PATH") != NULL ? getenv("PATH") :
+	    DEFAULT_PATH)) == NULL)
+		fatal(1, "strdup");
+	for (dir = strtok_r(path, ":", &save); dir != NULL;
+	    dir = strtok_r(NULL, ":", &save)) {
+		n = snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+		if (n > 0 && (size_t)n < sizeof(buf) &&
+		    access(buf, X_OK) == 0) {
+			(void)strcpy(cf->cf_program, buf);
+			free(path);
+			return;
+		}
+	}
+	fatalx(EXIT_CONFIG, "%s: not found in PATH", name);
+}
+
+/* Keeps HTTPS and SSL_* when cgid runs behind a TLS front that set them. */
+static void
+pass_tls_env(struct cgid_conf *cf)
+{
+	char **e;
+
+	if (getenv("SSL_PROTOCOL") == NULL)
+		return;
+	cf->cf_pass[cf->cf_npass++] = "HTTPS=on";
+	for (e = environ; *e != NULL && cf->cf_npass < CGID_PASS_MAX; e++)
+		if (strncmp(*e, "SSL_", 4) == 0)
+			cf->cf_pass[cf->cf_npass++] = *e;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "auth",	 required_argument, NULL, OPT_AUTH },
+		{ "cgi-timeout", required_argument, NULL, OPT_CGI_TIMEOUT },
+		{ "max-body",	 required_argument, NULL, OPT_MAX_BODY },
+		{ "path",	 required_argument, NULL, OPT_PATH },
+		{ "root",	 required_argument, NULL, OPT_ROOT },
+		GTR_COMMON_LONGOPTS
+	};
+	static struct cgid_conf cf;
+	const char *root = NULL, *authfile = NULL;
+	char err[PATH_MAX + 256];
+	struct stat st;
+	long long n;
+	int ch;
+
+	log_init("cgid", LOG_NORMAL);
+	opts_init(&cf.cf_opts, NULL);
+	cf.cf_path = DEFAULT_PATH;
+	cf.cf_cgi_timeout = 30;
+	cf.cf_max_body = DEFAULT_MAXBODY;
+	while ((ch = getopt_long(argc, argv, "+" GTR_COMMON_SHORTOPTS,
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			log_error("-c: cgid has no upstream; name a program "
+			    "after -- or use --root");
+			usage();
+		case 'h':
+			help();
+			exit(0);
+		case 'V':
+			printf("cgid %s\n", GTR_VERSION);
+			exit(0);
+		case OPT_AUTH:
+			authfile = optarg;
+			break;
+		case OPT_CGI_TIMEOUT:
+			if (opts_number(optarg, 1, 86400, &n) == -1)
+				fatalx(EXIT_USAGE, "--cgi-timeout: \"%s\" is "
+				    "not a number from 1 to 86400", optarg);
+			cf.cf_cgi_timeout = n;
+			break;
+		case OPT_MAX_BODY:
+			if (opts_number(optarg, 0, INT64_MAX, &n) == -1)
+				fatalx(EXIT_USAGE, "--max-body: \"%s\" is not "
+				    "a number of bytes", optarg);
+			cf.cf_max_body = n;
+			break;
+		case OPT_PATH:
+			cf.cf_path = optarg;
+			break;
+		case OPT_ROOT:
+			root = optarg;
+			break;
+		default:
+			if (!opts_common(&cf.cf_opts, ch, optarg))
+				usage();
+			break;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	log_init("cgid", cf.cf_opts.verbosity);
+	if ((root == NULL) == (argc == 0)) {
+		log_error("name either --root DIR or a program after --");
+		usage();
+	}
+	if (root != NULL) {
+		if (realpath(root, cf.cf_root) == NULL)
+			fatal(EXIT_CONFIG, "--root %s", root);
+		if (stat(cf.cf_root, &st) == -1 || !S_ISDIR(st.st_mode))
+			fatalx(EXIT_CONFIG, "--root %s: not a directory", root);
+		if (strcmp(cf.cf_root, "/") == 0)
+			cf.cf_root[0] = '\0';	/* "/" + "/x": no "//x" */
+		cf.cf_rootlen = strlen(cf.cf_root);
+		if (cf.cf_rootlen == 0)
+			fatalx(EXIT_CONFIG, "--root /: every executable on "
+			    "the system would be a resource");
+	} else {
+		find_program(&cf, argv[0]);
+		cf.cf_argv = argv;
+	}
+	if (authfile != NULL &&
+	    (cf.cf_auth = auth_load(authfile, err, sizeof(err))) == NULL)
+		fatalx(EXIT_CONFIG, "--auth %s", err);
+	if ((cf.cf_tmpdir = getenv("TMPDIR")) == NULL)
+		cf.cf_tmpdir = "/tmp";
+	pass_tls_env(&cf);
+	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+}
+
+/* Serves one connection: requests until one side ends it. */
+static void
+handle(struct conn *c, void *arg)
+{
+	const struct cgid_conf *cf = arg;
+	struct exchange *x;
+	uint64_t deadline, start;
+	int rv, one = 1;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		log_warn("conn=%lu: cannot allocate", c->c_id);
+		return;
+	}
+	x->x_conn = c;
+	x->x_cf = cf;
+	x->x_body_fd = -1;
+	http_in_init(&x->x_in, c->c_rfd);
+	if (c->c_is_socket)
+		(void)setsockopt(c->c_wfd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	deadline = c->c_start_ms + cf->cf_opts.header_timeout * 1000ULL;
+	for (;;) {
+		start = now_ms();
+		rv = http_read_head(&x->x_in, &x->x_hd, 1, NULL, deadline);
+		if (rv == HTTP_EOF)
+			break;
+		if (rv != 0) {
+			x->x_status = rv;
+			x->x_keep = 0;
+			(void)http_send_error(c->c_wfd, 11, rv, NULL,
+			    rv == 408 ? "the request head did not arrive in "
+			    "time" : "the request head is not acceptable",
+			    NULL, 1, now_ms() + 5000);
+			access_line(x, "-", start);
+			break;
+		}
+		if (!serve_request(x) || serve_stopping() || !wait_next(x))
+			break;
+		deadline = now_ms() + cf->cf_opts.header_timeout * 1000ULL;
+	}
+	free(x);
+}
+
+/*
+ * Waits for the next request on a kept connection.  Returns 1 when bytes
+ * are there, 0 after --idle-timeout, on close, or when stopping.
+ */
+static int
+wait_next(struct exchange *x)
+{
+	struct pollfd pfd;
+	const char *p;
+	int waited, n;
+
+	if (http_in_pending(&x->x_in, &p) > 0)
+		return 1;
+	pfd.fd = x->x_conn->c_rfd;
+	pfd.events = POLLIN;
+	/* In slices, so SIGTERM does not wait out an idle client. */
+	for (waited = 0; waited < x->x_cf->cf_opts.idle_timeout; waited++) {
+		if ((n = poll(&pfd, 1, 1000)) == -1 && errno != EINTR)
+			return 0;
+		if (n > 0)
+			return 1;
+		if (serve_stopping())
+			return 0;
+	}
+	return 0;
+}
+
+/* Answers with cgid's own error; the connection stays if it can. */
+static void
+refuse(struct exchange *x, int status, const char *extra)
+{
+	const char *why;
+
+	if (x->x_body_left > 0 || x->x_hd.hd_framing == HTTP_BODY_CHUNKED)
+		x->x_keep = 0;	/* the body was not read */
+	x->x_status = status;
+	switch (status) {
+	case 401:
+		why = "credentials required";
+		break;
+	case 403:
+		why = "this resource may not be run";
+		break;
+	case 404:
+		why = "no program at this path";
+		break;
+	case 413:
+		why = "the request body is larger than --max-body";
+		break;
+	case 501:
+		why = "this method is not served";
+		break;
+	default:
+		why = "the request cannot be served";
+		break;
+	}
+	if (http_send_error(x->x_conn->c_wfd, x->x_hd.hd_version, status,
+	    NULL, why, extra, !x->x_keep, now_ms() +
+	    x->x_cf->cf_opts.idle_timeout * 1000ULL) == -1)
+		x->x_keep = 0;
+}
+
+/*
+ * Writes a chunked body to an unlinked temporary file, so the program
+ * gets CONTENT_LENGTH as RFC 3875 requires.  Returns 0, or the status to
+ * refuse with.
+ */
+static int
+spool(struct exchange *x)
+{
+	const struct cgid_conf *cf = x->x_cf;
+	struct http_body bd;
+	char path[PATH_MAX];
+	uint64_t total = 0;
+	ssize_t n;
+	int fd, status;
+
+	fd = open(cf->cf_tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		(void)snprintf(path, sizeof(path), "%s/cgid.XXXXXX",
+		    cf->cf_tmpdir);
+		if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
+			log_warn("conn=%lu: temporary file in %s",
+			    x->x_conn->c_id, cf->cf_tmpdir);
+			return 500;
+		}
+		(void)unlink(path);
+	}
+	x->x_body_fd = fd;
+	http_body_init(&bd, &x->x_hd);
+	for (;;) {
+		n = http_read_body(&x->x_in, &bd, x->x_buf, sizeof(x->x_buf),
+		    now_ms() + cf->cf_opts.idle_timeout * 1000ULL, &status);
+		if (n == -1)
+			return status;
+		if (n == 0)
+			break;
+		total += n;
+		x->x_bytes_in += n;
+		if (cf->cf_max_body != 0 && total > cf->cf_max_body)
+			return 413;
+		if (http_write_all(fd, x->x_buf, n, 0) == -1) {
+			log_warn("conn=%lu: temporary file in %s",
+			    x->x_conn->c_id, cf->cf_tmpdir);
+			return 500;
+		}
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		return 500;
+	x->x_length = total;
+	return 0;
+}
+
+/*
+ * Checks the body against --max-body and prepares it: streamed when its
+ * length is known, spooled when chunked.  Returns 0 or a status.
+ */
+static int
+body_setup(struct exchange *x)
+{
+	const struct http_head *hd = &x->x_hd;
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	int rv;
+
+	switch (hd->hd_framing) {
+	case HTTP_BODY_LENGTH:
+		x->x_has_body = 1;
+		x->x_length = hd->hd_length;
+		if (x->x_cf->cf_max_body != 0 &&
+		    hd->hd_length > x->x_cf->cf_max_body)
+			return 413;
+		break;
+	case HTTP_BODY_CHUNKED:
+		x->x_has_body = 1;
+		break;
+	default:
+		return 0;
+	}
+	if (hd->hd_expect_continue && hd->hd_version >= 11 &&
+	    http_write_all(x->x_conn->c_wfd, cont, sizeof(cont) - 1,
+	    now_ms() + x->x_cf->cf_opts.idle_timeout * 1000ULL) == -1)
+		return 400;
+	if (hd->hd_framing == HTTP_BODY_CHUNKED) {
+		if ((rv = spool(x)) != 0)
+			x->x_keep = 0;
+		return rv;
+	}
+	x->x_body_left = hd->hd_length;
+	return 0;
+}
+
+/* Runs the program, and once more for a local redirect. */
+static void
+run_with_redirects(struct exchange *x)
+{
+	enum run_result r;
+	int rv;
+
+	if ((r = run_program(x)) != RUN_REDIRECT)
+		return;
+	/* RFC 3875 6.2.2: served as a GET of that path, without the body. */
+	(void)strcpy(x->x_target, x->x_location);
+	x->x_method = "GET";
+	x->x_has_body = 0;
+	if (x->x_body_left > 0)
+		x->x_keep = 0;
+	x->x_body_left = 0;
+	if (x->x_body_fd != -1) {
+		(void)close(x->x_body_fd);
+		x->x_body_fd = -1;
+	}
+	if ((rv = map_target(x->x_cf, x->x_target, &x->x_sc)) != 0) {
+		refuse(x, rv, NULL);
+		return;
+	}
+	if ((r = run_program(x)) == RUN_REDIRECT) {
+		x->x_status = 502;
+		x->x_why = "a second local redirect";
+		log_warnx("conn=%lu: %s: %s", x->x_conn->c_id,
+		    x->x_sc.sc_file, x->x_why);
+		(void)http_send_error(x->x_conn->c_wfd, x->x_hd.hd_version,
+		    502, "http_protocol_error", x->x_why, NULL, !x->x_keep,
+		    now_ms() + x->x_cf->cf_opts.idle_timeout * 1000ULL);
+	}
+}
+
+/* Serves one request; returns 1 if the connection can go on. */
+static int
+serve_request(struct exchange *x)
+{
+	const struct cgid_conf *cf = x->x_cf;
+	struct http_head *hd = &x->x_hd;
+	uint64_t start = now_ms();
+	int rv;
+
+	x->x_keep = hd->hd_keep_alive;
+	x->x_method = hd->hd_method;
+	(void)snprintf(x->x_target, sizeof(x->x_target), "%s",
+	    hd->hd_target);
+	x->x_user[0] = '\0';
+	x->x_has_body = 0;
+	x->x_length = x->x_body_left = 0;
+	x->x_status = 0;
+	x->x_client_gone = 0;
+	x->x_why = NULL;
+	x->x_bytes_in = hd->hd_size;
+	x->x_bytes_out = 0;
+	if (strcmp(hd->hd_method, "CONNECT") == 0)
+		refuse(x, 501, NULL);
+	else if (cf->cf_auth != NULL && !auth_check(cf->cf_auth,
+	    http_get(hd, "Authorization"), x->x_user, sizeof(x->x_user)))
+		refuse(x, 401, CHALLENGE);
+	else if ((rv = map_target(cf, x->x_target, &x->x_sc)) != 0)
+		refuse(x, rv, NULL);
+	else if ((rv = body_setup(x)) != 0)
+		refuse(x, rv, NULL);
+	else
+		run_with_redirects(x);
+	if (x->x_body_fd != -1) {
+		(void)close(x->x_body_fd);
+		x->x_body_fd = -1;
+	}
+	if (x->x_body_left > 0)
+		x->x_keep = 0;
+	access_line(x, hd->hd_target, start);
+	return x->x_keep && !x->x_client_gone;
+}
+
+/* Returns s as a logfmt value: bare, or quoted with escapes. */
+static const char *
+logval(const char *s, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (*s != '\0' && strcspn(s, " =\"\\") == strlen(s))
+		return s;
+	out[n++] = '"';
+	for (; *s != '\0' && n + 3 < outlen; s++) {
+		if (*s == '"' || *s == '\\')
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	return out;
+}
+
+/* Logs the exchange's access line, with the target the client sent. */
+static void
+access_line(const struct exchange *x, const char *t, uint64_t start)
+{
+	const struct conn *c = x->x_conn;
+	char target[LOGVAL_MAX], why[256];
+
+	log_info("conn=%lu client=%s method=%s target=%s status=%d "
+	    "bytes_in=%llu bytes_out=%llu ms=%llu%s%s%s%s", c->c_id,
+	    c->c_peer_ip, x->x_hd.hd_method != NULL && t[0] != '-' ?
+	    x->x_hd.hd_method : "-", logval(t, target, sizeof(target)),
+	    x->x_status,
+	    (unsigned long long)x->x_bytes_in,
+	    (unsigned long long)x->x_bytes_out,
+	    (unsigned long long)(now_ms() - start),
+	    x->x_user[0] != '\0' ? " user=" : "", x->x_user,
+	    x->x_why != NULL ? " error=" : "",
+	    x->x_why != NULL ? logval(x->x_why, why, sizeof(why)) : "");
+}

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Dies of SIGSEGV before writing a header.
+kill -SEGV $$
