@@ -609,7 +609,8 @@ finish(struct exchange *x, int kill_now)
 		from_stderr(x);	/* what it wrote last; never blocks */
 	close_fd(&x->x_err_prog);
 	close_fd(&x->x_pidfd);
-	if (WIFSIGNALED(st) && !x->x_killed)
+	if (WIFSIGNALED(st) && !x->x_killed &&
+	    !(WTERMSIG(st) == SIGPIPE && x->x_client_gone))
 		log_warnx("conn=%lu: %s killed by signal %d", x->x_conn->c_id,
 		    x->x_sc.sc_file, WTERMSIG(st));
 	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)

@@ -1,0 +1,398 @@
+#!/usr/bin/env bats
+# cgid: real CGI programs (tests/cgi, shell and Python) behind cgid,
+# driven by curl and wget on loopback.
+
+load helpers/common
+
+CGI=$BATS_TEST_DIRNAME/cgi
+
+setup() {
+	common_setup
+	mkdir -p "$T/root"
+	cp -p "$CGI"/* "$T/root/"
+	P=$(free_port)
+	U=http://127.0.0.1:$P
+}
+
+# start ARGS...: cgid on $P serving $T/root, or what ARGS say.
+start() {
+	gtr_start cgid "$P" "$@"
+}
+
+start_root() {
+	start --root "$T/root" "$@"
+}
+
+# wait_gone PID...: waits up to 10 s until none of the processes exist.
+wait_gone() {
+	local i p alive
+	for i in $(seq 100); do
+		alive=
+		for p in "$@"; do
+			kill -0 "$p" 2>/dev/null && alive=1
+		done
+		[ -z "$alive" ] && return 0
+		sleep 0.1
+	done
+	echo "still running: $*" >&2
+	return 1
+}
+
+# wait_no_children: waits up to 10 s until cgid has no child process.
+wait_no_children() {
+	local i
+	for i in $(seq 100); do
+		[ "$(child_count "$cgid_pid")" -eq 0 ] && return 0
+		sleep 0.1
+	done
+	ps -o pid,stat,args --ppid "$cgid_pid" >&2
+	return 1
+}
+
+@test "a program gets the RFC 3875 meta-variables and nothing of cgid's environment" {
+	export CGID_SECRET=leaked
+	start_root
+	run curl -sS -H 'X-Custom: one' -H 'X-Custom: two' \
+		"$U/env.sh/a/b?x=1&y=2"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -qx 'GATEWAY_INTERFACE=CGI/1.1'
+	echo "$output" | grep -qx 'SERVER_PROTOCOL=HTTP/1.1'
+	echo "$output" | grep -qx 'SERVER_SOFTWARE=gtr-cgid/.*'
+	echo "$output" | grep -qx 'SERVER_NAME=127.0.0.1'
+	echo "$output" | grep -qx "SERVER_PORT=$P"
+	echo "$output" | grep -qx 'REQUEST_METHOD=GET'
+	echo "$output" | grep -qx 'SCRIPT_NAME=/env.sh'
+	echo "$output" | grep -qx 'PATH_INFO=/a/b'
+	echo "$output" | grep -qx "PATH_TRANSLATED=$(realpath "$T/root")/a/b"
+	echo "$output" | grep -qx 'QUERY_STRING=x=1&y=2'
+	echo "$output" | grep -qx 'REMOTE_ADDR=127.0.0.1'
+	echo "$output" | grep -qx 'REMOTE_PORT=[0-9]*'
+	echo "$output" | grep -qx 'HTTP_X_CUSTOM=one, two'
+	echo "$output" | grep -qx 'PATH=/usr/bin:/bin'
+	! echo "$output" | grep -q 'CGID_SECRET'
+	! echo "$output" | grep -q '^CONTENT_LENGTH='
+	! echo "$output" | grep -q '^HOME='
+}
+
+@test "a Python program sees the same variables, and --path sets its PATH" {
+	start_root --path /bin
+	run curl -sS "$U/env.py"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -qx 'PATH=/bin'
+	echo "$output" | grep -qx 'SCRIPT_NAME=/env.py'
+	! echo "$output" | grep -q '^PATH_INFO='
+}
+
+@test "a Proxy header never becomes HTTP_PROXY and credentials are not exported (httpoxy)" {
+	start_root
+	run curl -sS -H 'Proxy: http://evil.invalid:1' -H 'Authorization: Basic Zm9vOmJhcg==' \
+		-H 'X_Sneaky: 1' "$U/env.sh"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -qx 'GATEWAY_INTERFACE=CGI/1.1'
+	! echo "$output" | grep -q 'HTTP_PROXY'
+	! echo "$output" | grep -q 'evil'
+	! echo "$output" | grep -q 'HTTP_AUTHORIZATION'
+	! echo "$output" | grep -q 'Zm9vOmJhcg'
+	! echo "$output" | grep -q 'HTTP_X_SNEAKY'
+}
+
+@test "with a program after --, every path runs it and is all PATH_INFO" {
+	start -- "$T/root/env.sh"
+	run curl -sS "$U/x/y/?q"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -qx 'SCRIPT_NAME='
+	echo "$output" | grep -qx 'PATH_INFO=/x/y/'
+	echo "$output" | grep -qx 'QUERY_STRING=q'
+	! echo "$output" | grep -q '^PATH_TRANSLATED='
+}
+
+@test "dot segments, encoded dots and encoded slashes are refused with 404" {
+	start_root
+	run curl -sS -o /dev/null -w '%{http_code}' --path-as-is "$U/../root/env.sh"
+	[ "$output" = 404 ]
+	run curl -sS -o /dev/null -w '%{http_code}' --path-as-is "$U/env.sh/../env.sh"
+	[ "$output" = 404 ]
+	run curl -sS -o /dev/null -w '%{http_code}' "$U/%2e%2e/root/env.sh"
+	[ "$output" = 404 ]
+	run curl -sS -o /dev/null -w '%{http_code}' "$U/%2E%2e%2fetc%2fpasswd"
+	[ "$output" = 404 ]
+	run curl -sS "$U/nothing-here.sh"
+	[[ "$output" == "404 Not Found: "* ]]
+	grep -q 'target=/nothing-here.sh status=404' "$T/cgid.log"
+}
+
+@test "a symlink leading out of the root is refused with 403, one within it runs" {
+	ln -s /usr/bin/id "$T/root/out.sh"
+	ln -s /usr/bin "$T/root/bin"
+	ln -s env.sh "$T/root/alias.sh"
+	start_root
+	run curl -sS -w ' %{http_code}' "$U/out.sh"
+	[[ "$output" == *" 403" ]]
+	! echo "$output" | grep -q 'uid='
+	run curl -sS -w ' %{http_code}' "$U/bin/id"
+	[[ "$output" == *" 403" ]]
+	! echo "$output" | grep -q 'uid='
+	run curl -sS "$U/alias.sh"
+	echo "$output" | grep -qx 'GATEWAY_INTERFACE=CGI/1.1'
+}
+
+@test "a file that is not executable, or a directory, is not run" {
+	printf '#!/bin/sh\necho ran > %s/ran\n' "$T" > "$T/root/plain.sh"
+	chmod 644 "$T/root/plain.sh"
+	mkdir "$T/root/dir"
+	start_root
+	run curl -sS -w ' %{http_code}' "$U/plain.sh"
+	[[ "$output" == *" 403" ]]
+	[ ! -e "$T/ran" ]
+	run curl -sS -o /dev/null -w '%{http_code}' "$U/dir/"
+	[ "$output" = 404 ]
+}
+
+@test "a POST body reaches the program exactly, with curl and with wget" {
+	head -c 100000 /dev/urandom > "$T/body"
+	want=$(sha256sum < "$T/body" | cut -d' ' -f1)
+	start_root
+	run curl -sS --data-binary @"$T/body" "$U/echo.py?sum"
+	[ "$output" = "$want 100000" ]
+	run wget -q -O - --post-file="$T/body" "$U/echo.py?sum"
+	[ "$output" = "$want 100000" ]
+	run curl -sS --data-binary @"$T/body" "$U/env.sh"
+	echo "$output" | grep -qx 'CONTENT_LENGTH=100000'
+	echo "$output" | grep -qx 'CONTENT_TYPE=application/x-www-form-urlencoded'
+	echo "$output" | grep -qx 'REQUEST_METHOD=POST'
+}
+
+@test "a chunked request body is de-chunked and its length given in CONTENT_LENGTH" {
+	head -c 300000 /dev/urandom > "$T/body"
+	want=$(sha256sum < "$T/body" | cut -d' ' -f1)
+	start_root
+	run curl -sS -H 'Transfer-Encoding: chunked' --data-binary @"$T/body" "$U/echo.py?sum"
+	[ "$output" = "$want 300000" ]
+	run curl -sS -H 'Transfer-Encoding: chunked' --data-binary @"$T/body" "$U/env.sh"
+	echo "$output" | grep -qx 'CONTENT_LENGTH=300000'
+	! echo "$output" | grep -q 'HTTP_TRANSFER_ENCODING'
+}
+
+@test "a body over --max-body gets 413, chunked or not, and the program never runs" {
+	head -c 2000 /dev/urandom > "$T/body"
+	start_root --max-body 1000
+	run curl -sS -w ' %{http_code}' --data-binary @"$T/body" "$U/echo.py?sum"
+	[[ "$output" == "413 "*" 413" ]]
+	run curl -sS -w ' %{http_code}' -H 'Transfer-Encoding: chunked' --data-binary @"$T/body" "$U/echo.py?sum"
+	[[ "$output" == *" 413" ]]
+	! grep -q 'echo.py: sha256' "$T/cgid.log"
+	run curl -sS --data-binary 'small' "$U/echo.py?sum"
+	[[ "$output" == *" 5" ]]
+}
+
+@test "256 MiB go up and down intact" {
+	head -c $((256 * 1024 * 1024)) /dev/urandom > "$T/root/big.bin"
+	chmod 644 "$T/root/big.bin"
+	want=$(sha256sum < "$T/root/big.bin" | cut -d' ' -f1)
+	start_root
+	run curl -sS --data-binary @"$T/root/big.bin" "$U/echo.py?sum"
+	[ "$output" = "$want 268435456" ]
+	run sh -c "curl -sS '$U/cat.sh/big.bin' | sha256sum"
+	[ "$output" = "$want  -" ]
+	run sh -c "curl -sS '$U/cat.sh/big.bin?len' | sha256sum"
+	[ "$output" = "$want  -" ]
+	run sh -c "wget -q -O - '$U/cat.sh/big.bin' | sha256sum"
+	[ "$output" = "$want  -" ]
+}
+
+@test "a program that writes before reading its input does not deadlock" {
+	head -c $((8 * 1024 * 1024)) /dev/urandom > "$T/body"
+	want=$(sha256sum < "$T/body" | cut -d' ' -f1)
+	start_root
+	run sh -c "curl -sS --data-binary @'$T/body' '$U/early.py' | tail -n 1"
+	[ "$output" = "$want 8388608" ]
+}
+
+@test "a local redirect is served internally, once, as a GET without the body" {
+	start_root
+	run curl -sS -i --data-binary 'some body' "$U/redirect-local.sh"
+	[[ "${lines[0]}" == "HTTP/1.1 200 "* ]]
+	echo "$output" | grep -qx 'SCRIPT_NAME=/env.sh'
+	echo "$output" | grep -qx 'PATH_INFO=/redirected'
+	echo "$output" | grep -qx 'QUERY_STRING=from=local'
+	echo "$output" | grep -qx 'REQUEST_METHOD=GET'
+	! echo "$output" | grep -qi '^Location:'
+	! echo "$output" | grep -q '^CONTENT_LENGTH='
+	run curl -sS -w ' %{http_code}' "$U/redirect-loop.sh"
+	[[ "$output" == *" 502" ]]
+	[[ "$output" == *"second local redirect"* ]]
+}
+
+@test "a client redirect becomes 302 with the program's Location" {
+	start_root
+	run curl -sS -i "$U/redirect-client.sh"
+	[[ "${lines[0]}" == "HTTP/1.1 302 Found"* ]]
+	echo "$output" | grep -qx $'Location: http://example.invalid/elsewhere\r'
+	run wget -q --max-redirect=0 -S -O /dev/null "$U/redirect-client.sh"
+	echo "$output" | grep -q 'HTTP/1.1 302'
+}
+
+@test "Status: 418 and the program's own fields reach the client" {
+	start_root
+	run curl -sS -i "$U/teapot.py"
+	[[ "${lines[0]}" == "HTTP/1.1 418 I'm a teapot"* ]]
+	echo "$output" | grep -qx $'X-Brewed-By: teapot.py\r'
+	echo "$output" | grep -qx 'short and stout'
+	grep -q 'target=/teapot.py status=418' "$T/cgid.log"
+}
+
+@test "a program that crashes, writes garbage or nothing gets 502 from cgid" {
+	start_root
+	for p in crash.sh garbage.sh silent.sh; do
+		run curl -sS -i "$U/$p"
+		[[ "${lines[0]}" == "HTTP/1.1 502 "* ]]
+		echo "$output" | grep -q 'Proxy-Status: gtr; error='
+		! echo "$output" | grep -q 'this is not a header'
+	done
+	grep -q 'crash.sh killed by signal 11' "$T/cgid.log"
+	wait_no_children
+}
+
+@test "a program past --cgi-timeout gets 504 and its whole process group is killed" {
+	start_root --cgi-timeout 1
+	run curl -sS -i "$U/hang.sh/pids"
+	[[ "${lines[0]}" == "HTTP/1.1 504 "* ]]
+	echo "$output" | grep -q 'error=http_response_timeout'
+	read -r prog kid < "$T/root/pids"
+	wait_gone "$prog" "$kid"
+	wait_no_children
+}
+
+@test "an nph- program's output goes to the client as it wrote it" {
+	start_root
+	run curl -sS -i "$U/nph-hello.sh"
+	[[ "${lines[0]}" == "HTTP/1.1 299 Straight Through"* ]]
+	echo "$output" | grep -qx $'X-Nph: yes\r'
+	[ "${lines[-1]}" = "nph body" ]
+	! echo "$output" | grep -q '^Date:'
+}
+
+@test "a program's stderr goes to cgid's log with the connection id" {
+	start_root
+	run curl -sS "$U/stderr.sh"
+	[ "$output" = fine ]
+	grep -Eq 'cgid\[[0-9]+\]: warning: conn=[0-9]+: stderr.sh: oops from the program' "$T/cgid.log"
+}
+
+@test "a client that goes away leaves no program and no zombie behind" {
+	start_root
+	run sh -c "curl -s '$U/forever.sh' 2>/dev/null | head -c 100000 | wc -c"
+	[ "$output" -eq 100000 ]
+	wait_no_children
+	grep -q 'target=/forever.sh status=200' "$T/cgid.log"
+}
+
+@test "200 concurrent requests all succeed and leave no zombie" {
+	start_root
+	seq 200 | xargs -P 200 -I{} curl -sS -o "$T/out.{}" "$U/env.py/{}"
+	for i in $(seq 200); do
+		grep -qx "PATH_INFO=/$i" "$T/out.$i"
+	done
+	[ "$(grep -c 'status=200' "$T/cgid.log")" -eq 200 ]
+	wait_no_children
+}
+
+@test "--max-conns bounds how many programs run at once" {
+	mkdir "$T/root/c"
+	echo 0 > "$T/root/c/now"
+	echo 0 > "$T/root/c/max"
+	: > "$T/root/c/lock"
+	start_root --max-conns 2
+	seq 12 | xargs -P 12 -I{} curl -sS -o /dev/null "$U/conc.sh/c"
+	[ "$(grep -c 'status=200' "$T/cgid.log")" -eq 12 ]
+	max=$(cat "$T/root/c/max")
+	[ "$max" -ge 1 ] && [ "$max" -le 2 ]
+}
+
+@test "an HTTP/1.1 client gets chunked output, or the program's Content-Length" {
+	start_root
+	run curl -sS -i "$U/hello.sh"
+	echo "$output" | grep -qx $'Transfer-Encoding: chunked\r'
+	[ "${lines[-1]}" = hello ]
+	run curl -sS -i "$U/env.py"
+	echo "$output" | grep -q $'^Content-Length: [0-9]*\r$'
+	! echo "$output" | grep -q 'Transfer-Encoding'
+}
+
+@test "an HTTP/1.0 client gets close-delimited output" {
+	start_root
+	run curl -sS -0 -i "$U/hello.sh"
+	[[ "${lines[0]}" == "HTTP/1.1 200 OK"* ]]
+	echo "$output" | grep -qx $'Connection: close\r'
+	! echo "$output" | grep -qi 'Transfer-Encoding'
+	! echo "$output" | grep -qi 'Content-Length'
+	[ "${lines[-1]}" = hello ]
+	run sh -c "printf 'GET /hello.sh HTTP/1.0\r\n\r\n' | socat - TCP:127.0.0.1:$P"
+	[ "${lines[-1]}" = hello ]
+}
+
+@test "two requests share one kept-alive connection" {
+	start_root
+	run curl -sS -v "$U/hello.sh" "$U/env.py/second"
+	echo "$output" | grep -q 'Re-using existing connection'
+	echo "$output" | grep -qx 'PATH_INFO=/second'
+	[ "$(grep -Ec 'conn=([0-9]+) client=' "$T/cgid.log")" -eq 2 ]
+	[ "$(grep -Eo 'conn=[0-9]+ client=' "$T/cgid.log" | sort -u | wc -l)" -eq 1 ]
+}
+
+@test "HEAD runs the program but sends no body" {
+	start_root
+	run curl -sS -I "$U/env.py"
+	[[ "${lines[0]}" == "HTTP/1.1 200 OK"* ]]
+	echo "$output" | grep -q '^Content-Length: [1-9]'
+	! echo "$output" | grep -q 'GATEWAY_INTERFACE'
+}
+
+@test "--auth asks for Basic credentials and gives REMOTE_USER to the program" {
+	htpasswd -B -b -c "$T/htpasswd" alice wonderland 2>/dev/null
+	start_root --auth "$T/htpasswd"
+	run curl -sS -i "$U/env.sh"
+	[[ "${lines[0]}" == "HTTP/1.1 401 "* ]]
+	echo "$output" | grep -q '^WWW-Authenticate: Basic realm="cgid"'
+	run curl -sS -o /dev/null -w '%{http_code}' -u alice:wrong "$U/env.sh"
+	[ "$output" = 401 ]
+	run curl -sS -o /dev/null -w '%{http_code}' -u bob:wonderland "$U/env.sh"
+	[ "$output" = 401 ]
+	run curl -sS -u alice:wonderland "$U/env.sh"
+	echo "$output" | grep -qx 'AUTH_TYPE=Basic'
+	echo "$output" | grep -qx 'REMOTE_USER=alice'
+	! echo "$output" | grep -q 'HTTP_AUTHORIZATION'
+	grep -q 'status=200 .* user=alice' "$T/cgid.log"
+}
+
+@test "each exchange has one access line in logfmt" {
+	start_root
+	curl -sS -o /dev/null --data-binary 'abc' "$U/echo.py?sum"
+	grep -Eq 'conn=[0-9]+ client=127\.0\.0\.1 method=POST target=/echo.py\?sum status=200 bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+' "$T/cgid.log"
+}
+
+@test "a request on a pipe is served once, the inetd way" {
+	run sh -c "printf 'GET /env.sh/p HTTP/1.0\r\n\r\n' | '$GTR_BIN/cgid' --root '$T/root' 2>/dev/null"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "HTTP/1.1 200 OK"* ]]
+	echo "$output" | grep -qx 'PATH_INFO=/p'
+}
+
+@test "bad invocations exit 64, missing files 78, --help 0" {
+	run "$GTR_BIN/cgid"
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"usage: cgid"* ]]
+	run "$GTR_BIN/cgid" --root "$T/root" -- "$T/root/env.sh"
+	[ "$status" -eq 64 ]
+	run "$GTR_BIN/cgid" --cgi-timeout 0 --root "$T/root"
+	[ "$status" -eq 64 ]
+	run "$GTR_BIN/cgid" --root "$T/nope"
+	[ "$status" -eq 78 ]
+	run "$GTR_BIN/cgid" --auth "$T/nope" --root "$T/root"
+	[ "$status" -eq 78 ]
+	run "$GTR_BIN/cgid" -- no-such-program-anywhere
+	[ "$status" -eq 78 ]
+	run "$GTR_BIN/cgid" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--cgi-timeout"* ]]
+}
