@@ -63,10 +63,15 @@ static const char *logval(const char *, char *, size_t);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: cgid [-hqVv] [-l addr] [-u user] "
-	    "[--auth file] [--cgi-timeout seconds]\n"
-	    "            [--max-body bytes] [--path path] [common options]\n"
-	    "            --root dir | -- program [arg ...]\n");
+	fprintf(stderr,
+	    "usage: cgid [-hqVv] [-l address] [-u user] [--accept-proxy] "
+	    "[--auth file]\n"
+	    "            [--cgi-timeout seconds] [--grace seconds] "
+	    "[--header-timeout seconds]\n"
+	    "            [--idle-timeout seconds] [--max-body bytes] "
+	    "[--max-conns number]\n"
+	    "            [--path path] --root dir\n"
+	    "       cgid [options] -- program [arg ...]\n");
 	exit(EXIT_USAGE);
 }
 
