@@ -285,12 +285,13 @@ verify_reason(struct session *s)
 {
 	long v = X509_V_OK;
 
+	/* libcurl checks the name itself, after OpenSSL's verification */
+	if (strstr(s->s_err, "host name") != NULL ||
+	    strstr(s->s_err, "subject name") != NULL)
+		return "certificate is for another host";
 	curl_easy_getinfo(s->s_curl, CURLINFO_SSL_VERIFYRESULT, &v);
 	switch (v) {
 	case X509_V_OK:
-		if (strstr(s->s_err, "host name") != NULL ||
-		    strstr(s->s_err, "subject name") != NULL)
-			return "certificate is for another host";
 		return "certificate rejected";
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 		return "certificate expired";

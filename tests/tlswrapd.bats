@@ -1,0 +1,540 @@
+#!/usr/bin/env bats
+# tlswrapd: plain HTTP in, verified HTTPS out, against real HTTPS origins
+# (nginx with HTTP/2, openssl s_server -WWW, a small Python origin for
+# what nginx will not do) and real clients (curl, wget, socat).
+
+load helpers/common
+bats_require_minimum_version 1.5.0
+
+# Certificates once per file: a CA, a server certificate for localhost
+# and 127.0.0.1, an expired one, one for another host, one from a CA
+# nobody trusts, and a client CA with its client certificate.
+setup_file() {
+	local d=$BATS_FILE_TMPDIR/pki
+	export PKI=$d
+	mkdir -p "$d"
+	make_ca "$d"
+	make_cert "$d" localhost "DNS:localhost,IP:127.0.0.1"
+	make_cert "$d" wronghost "DNS:other.example"
+	expired_cert "$d"
+	mkdir -p "$d/rogue" "$d/client"
+	make_ca "$d/rogue"
+	make_cert "$d/rogue" localhost "DNS:localhost,IP:127.0.0.1"
+	make_ca "$d/client"
+	make_cert "$d/client" alice "DNS:alice.example"
+	chmod -R go+rX "$d" "$BATS_FILE_TMPDIR"
+}
+
+# expired_cert DIR: DIR/expired.{crt,key}, valid for one day in 2020 and
+# signed by DIR's CA (openssl ca: Debian 12's x509 has no -not_before).
+expired_cert() {
+	local d=$1
+	mkdir -p "$d/ca.db"
+	: > "$d/ca.db/index.txt"
+	echo 01 > "$d/ca.db/serial"
+	cat > "$d/ca.cnf" <<-EOF
+	[ ca ]
+	default_ca = gtr
+	[ gtr ]
+	database = $d/ca.db/index.txt
+	new_certs_dir = $d/ca.db
+	serial = $d/ca.db/serial
+	default_md = sha256
+	policy = any
+	copy_extensions = copy
+	[ any ]
+	commonName = supplied
+	EOF
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$d/expired.ext"
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+		-keyout "$d/expired.key" -out "$d/expired.csr" 2>/dev/null
+	openssl ca -batch -config "$d/ca.cnf" -cert "$d/ca.pem" \
+		-keyfile "$d/ca.key" -in "$d/expired.csr" \
+		-startdate 20200101000000Z -enddate 20200102000000Z \
+		-extfile "$d/expired.ext" -out "$d/expired.crt" 2>/dev/null
+}
+
+# tls_nginx [--no-h2] CERTDIR/NAME [EXTRA]: nginx on $NPORT over TLS with
+# HTTP/2 offered unless --no-h2, serving $T/www; /seen answers with what
+# nginx saw; the access log shows the protocol, the connection number and
+# whether the TLS session was resumed.
+tls_nginx() {
+	local h2=http2 cert extra
+	if [ "$1" = --no-h2 ]; then
+		h2=
+		shift
+	fi
+	cert=$PKI/$1
+	extra=${2:-}
+	NPORT=$(free_port)
+	mkdir -p "$T/www/up" "$T/nginx"
+	echo "hello over tls" > "$T/www/index.html"
+	# nginx workers run as nobody; mktemp -d made $T 0700.
+	chmod go+rx "$T" "$T/www"
+	chmod 777 "$T/www/up"
+	cat > "$T/nginx/nginx.conf" <<-NGINX
+	daemon off;
+	worker_processes 1;
+	pid $T/nginx/nginx.pid;
+	error_log $T/nginx/error.log;
+	events { worker_connections 1024; }
+	http {
+		log_format t '\$request_method \$request_uri proto=\$server_protocol conn=\$connection reused=\$ssl_session_reused sni=\$ssl_server_name client=[\$ssl_client_s_dn]';
+		access_log $T/nginx/access.log t;
+		client_body_temp_path $T/nginx;
+		proxy_temp_path $T/nginx;
+		fastcgi_temp_path $T/nginx;
+		uwsgi_temp_path $T/nginx;
+		scgi_temp_path $T/nginx;
+		client_max_body_size 0;
+		server {
+			listen 127.0.0.1:$NPORT ssl $h2;
+			ssl_certificate $cert.crt;
+			ssl_certificate_key $cert.key;
+			root $T/www;
+			location /up/ { dav_methods PUT; }
+			location = /seen {
+				default_type text/plain;
+				return 200 "via=[\$http_via] x_hop=[\$http_x_hop] keep_alive=[\$http_keep_alive] te=[\$http_te] host=[\$http_host] accept=[\$http_accept]\n";
+			}
+			$extra
+		}
+	}
+	NGINX
+	bg nginx nginx -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log"
+	wait_port "$NPORT"
+}
+
+# pyorigin: a Python HTTPS origin (HTTP/1.1, no ALPN) on $OPORT for what
+# nginx will not send: /echo answers "METHOD BYTES SHA256" of the body,
+# /hop sends hop-by-hop fields, /chunked a chunked body with a trailer,
+# /short and /cutchunk break off after the head.
+pyorigin() {
+	OPORT=$(free_port)
+	cat > "$T/origin.py" <<-'PY'
+	import hashlib, http.server, socket, ssl, sys
+	port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+	class H(http.server.BaseHTTPRequestHandler):
+	    protocol_version = "HTTP/1.1"
+	    def log_message(self, fmt, *a):
+	        print("%s %s via=%s te=%s" % (self.command, self.path,
+	            self.headers.get("Via"),
+	            self.headers.get("Transfer-Encoding")), flush=True)
+	    def body(self):
+	        h, n = hashlib.sha256(), 0
+	        if "chunked" in self.headers.get("Transfer-Encoding", ""):
+	            while True:
+	                size = int(self.rfile.readline().split(b";")[0], 16)
+	                if size == 0:
+	                    while self.rfile.readline() not in (b"\r\n", b""):
+	                        pass
+	                    return n, h.hexdigest()
+	                while size:
+	                    d = self.rfile.read(min(size, 65536))
+	                    h.update(d); n += len(d); size -= len(d)
+	                self.rfile.readline()
+	        left = int(self.headers.get("Content-Length", 0))
+	        while left:
+	            d = self.rfile.read(min(left, 65536))
+	            h.update(d); n += len(d); left -= len(d)
+	        return n, h.hexdigest()
+	    def cut(self):
+	        self.wfile.flush()
+	        self.close_connection = True
+	        self.connection.shutdown(socket.SHUT_RDWR)
+	    def any(self):
+	        n, digest = self.body()
+	        if self.path == "/echo":
+	            b = ("%s %d %s\n" % (self.command, n, digest)).encode()
+	            self.send_response(200)
+	            self.send_header("Content-Length", str(len(b)))
+	            self.end_headers()
+	            self.wfile.write(b)
+	        elif self.path == "/hop":
+	            self.send_response(200)
+	            self.send_header("Connection", "X-Resp")
+	            self.send_header("X-Resp", "secret")
+	            self.send_header("Keep-Alive", "timeout=9")
+	            self.send_header("Upgrade", "h2c")
+	            self.send_header("X-Kept", "yes")
+	            self.send_header("Via", "1.1 origin")
+	            self.send_header("Content-Length", "3")
+	            self.end_headers()
+	            self.wfile.write(b"ok\n")
+	        elif self.path == "/chunked":
+	            self.send_response(200)
+	            self.send_header("Transfer-Encoding", "chunked")
+	            self.send_header("Trailer", "X-Check")
+	            self.end_headers()
+	            self.wfile.write(b"6\r\nhello \r\n5\r\nworld\r\n"
+	                b"0\r\nX-Check: done\r\n\r\n")
+	        elif self.path == "/short":
+	            self.send_response(200)
+	            self.send_header("Content-Length", "100000")
+	            self.end_headers()
+	            self.wfile.write(b"0123456789")
+	            self.cut()
+	        elif self.path == "/cutchunk":
+	            self.send_response(200)
+	            self.send_header("Transfer-Encoding", "chunked")
+	            self.end_headers()
+	            self.wfile.write(b"a\r\n0123456789\r\n")
+	            self.cut()
+	        else:
+	            self.send_error(404)
+	    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = any
+	ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+	ctx.load_cert_chain(cert, key)
+	srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+	srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+	srv.serve_forever()
+	PY
+	bg origin python3 "$T/origin.py" "$OPORT" "$PKI/localhost.crt" \
+		"$PKI/localhost.key"
+	wait_port "$OPORT"
+}
+
+# wrapd [ARGS...]: tlswrapd on $PORT trusting the test CA, loopback
+# allowed, upstream ports $NPORT and $OPORT allowed.
+wrapd() {
+	PORT=$(free_port)
+	gtr_start tlswrapd "$PORT" --allow-dest 127.0.0.0/8 \
+		--allow-port "${NPORT:-443},${OPORT:-443}" "$@"
+}
+
+# wait_log PATTERN FILE: waits up to 10 s until FILE has a matching line.
+wait_log() {
+	local i
+	for i in $(seq 100); do
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "no line matching '$1' in $2" >&2
+	return 1
+}
+
+@test "a proxy-form GET goes out as verified HTTPS over HTTP/2 and comes back with Via" {
+	tls_nginx localhost
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 200 OK"* ]]
+	[[ $output == *"Via: 1.1 tlswrapd"* ]]
+	[[ $output == *"hello over tls"* ]]
+	wait_log "GET / proto=HTTP/2.0" "$T/nginx/access.log"
+	grep -q "sni=localhost" "$T/nginx/access.log"
+	wait_log "upstream_proto=h2" "$T/tlswrapd.log"
+	grep -q "method=GET target=https://localhost:$NPORT/ status=200 bytes_in=0 bytes_out=15 " "$T/tlswrapd.log"
+}
+
+@test "clients use it as http_proxy: curl and wget" {
+	tls_nginx localhost
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 env http_proxy="http://127.0.0.1:$PORT" curl -sS "http://localhost:$NPORT/index.html"
+	[ "$output" = "hello over tls" ]
+	run -0 env http_proxy="http://127.0.0.1:$PORT" wget -q -O - "http://localhost:$NPORT/index.html"
+	[ "$output" = "hello over tls" ]
+	[ "$(grep -c 'status=200' "$T/tlswrapd.log")" -eq 2 ]
+}
+
+@test "an origin-form request goes to the host its Host field names" {
+	tls_nginx localhost
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -H "Host: localhost:$NPORT" "http://127.0.0.1:$PORT/seen"
+	[[ $output == *"host=[localhost:$NPORT]"* ]]
+	run -0 curl -sS -i --http1.0 -H "Host:" "http://127.0.0.1:$PORT/seen"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"no Host and no absolute target"* ]]
+}
+
+@test "with -c every request goes to the fixed origin, under its path" {
+	tls_nginx localhost
+	mkdir -p "$T/www/base"
+	echo "under base" > "$T/www/base/f.txt"
+	PORT=$(free_port)
+	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" -c "https://localhost:$NPORT/base/"
+	run -0 curl -sS "http://127.0.0.1:$PORT/f.txt"
+	[ "$output" = "under base" ]
+	# the target's host is not where it goes
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://elsewhere.example/f.txt"
+	[ "$output" = "under base" ]
+	grep -q "GET /base/f.txt proto=HTTP/2.0" "$T/nginx/access.log"
+}
+
+@test "http://host without a port goes to port 443 and an explicit port is kept" {
+	tls_nginx localhost
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[ "$output" = "hello over tls" ]
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://127.0.0.1/"
+	grep -q "target=https://127.0.0.1:443/ " "$T/tlswrapd.log"
+	[[ ${lines[0]} != "HTTP/1.1 200"* ]]
+}
+
+@test "an origin signed by an unknown CA gets 502 naming the unknown CA" {
+	tls_nginx rogue/localhost
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"Proxy-Status: gtr; error=tls_certificate_error"* ]]
+	[[ $output == *"unknown CA"* ]]
+	[[ $output != *"hello over tls"* ]]
+}
+
+@test "the system store is used without --cacert, so the test CA is not trusted" {
+	tls_nginx localhost
+	wrapd
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=tls_certificate_error"* ]]
+	[[ $output == *"unknown CA"* ]]
+}
+
+@test "an expired origin certificate gets 502 saying it expired" {
+	tls_nginx expired
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=tls_certificate_error"* ]]
+	[[ $output == *"certificate expired"* ]]
+	[[ $output != *"hello over tls"* ]]
+}
+
+@test "a certificate for another host gets 502 saying so" {
+	tls_nginx wronghost
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=tls_certificate_error"* ]]
+	[[ $output == *"certificate is for another host"* ]]
+	[[ $output != *"hello over tls"* ]]
+}
+
+@test "--insecure reaches an untrusted origin and warns at start and on every exchange" {
+	tls_nginx rogue/localhost
+	wrapd --insecure
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[ "$output" = "hello over tls" ]
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/index.html"
+	grep -q "warning: --insecure: origin certificates are NOT verified" "$T/tlswrapd.log"
+	[ "$(grep -c "warning: conn=.*--insecure: .* is not verified" "$T/tlswrapd.log")" -eq 2 ]
+}
+
+@test "mutual TLS: the client certificate is presented, and without it the origin refuses" {
+	tls_nginx localhost "ssl_client_certificate $PKI/client/ca.pem; ssl_verify_client on;"
+	wrapd --cacert "$PKI/ca.pem" --client-cert "$PKI/client/alice.crt" --client-key "$PKI/client/alice.key"
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[ "$output" = "hello over tls" ]
+	grep -q "client=\[CN=alice\]" "$T/nginx/access.log"
+	kill "$tlswrapd_pid"
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"No required SSL certificate was sent"* ]]
+	[[ $output != *"hello over tls"* ]]
+}
+
+@test "a missing certificate file exits 78 naming it" {
+	run -78 "$GTR_BIN/tlswrapd" -l 127.0.0.1:0 --client-cert "$T/nope.pem"
+	[[ $output == *"--client-cert $T/nope.pem"* ]]
+	run -64 "$GTR_BIN/tlswrapd" -c http://plain.example/
+	[[ $output == *"not an https:// URL"* ]]
+}
+
+@test "one upstream connection serves two client connections in a row" {
+	tls_nginx localhost
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/index.html"
+	wait_log "GET /index.html" "$T/nginx/access.log"
+	conns=$(sed -n 's/.* conn=\([0-9]*\) .*/\1/p' "$T/nginx/access.log" | sort -u | wc -l)
+	[ "$conns" -eq 1 ]
+}
+
+@test "a new upstream connection resumes the TLS session of the last one" {
+	# HTTP/1.1 and no keep-alive: every request needs a new connection
+	tls_nginx --no-h2 localhost "keepalive_timeout 0; ssl_session_cache shared:gtr:1m;"
+	wrapd --cacert "$PKI/ca.pem"
+	for f in / /index.html /index.html; do
+		run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT$f"
+		[ "$output" = "hello over tls" ]
+	done
+	[ "$(grep -c 'proto=HTTP/1.1' "$T/nginx/access.log")" -eq 3 ]
+	[ "$(sed -n 's/.* conn=\([0-9]*\) .*/\1/p' "$T/nginx/access.log" | sort -u | wc -l)" -eq 3 ]
+	grep -q "GET /index.html .* reused=r" "$T/nginx/access.log"
+	grep -q "upstream_proto=http/1.1" "$T/tlswrapd.log"
+}
+
+@test "hop-by-hop request fields stay behind and Via is added" {
+	tls_nginx localhost
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" -H "Connection: X-Hop" \
+		-H "X-Hop: secret" -H "Keep-Alive: timeout=5" -H "TE: trailers" \
+		-H "Proxy-Authorization: Basic Zm9vOmJhcg==" "http://localhost:$NPORT/seen"
+	[[ $output == *"via=[1.1 tlswrapd]"* ]]
+	[[ $output == *"x_hop=[]"* ]]
+	[[ $output == *"keep_alive=[]"* ]]
+	[[ $output == *"te=[]"* ]]
+	[[ $output != *"secret"* ]]
+	# no Accept the client did not send
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" -H "Accept:" "http://localhost:$NPORT/seen"
+	[[ $output == *"accept=[]"* ]]
+}
+
+@test "hop-by-hop response fields stay behind, end-to-end ones and the origin's Via pass" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$OPORT/hop"
+	[[ $output == *"X-Kept: yes"* ]]
+	[[ $output == *"Via: 1.1 origin"* ]]
+	[[ $output == *"Via: 1.1 tlswrapd"* ]]
+	[[ $output != *"X-Resp"* ]]
+	[[ $output != *"secret"* ]]
+	[[ $output != *"Keep-Alive"* ]]
+	[[ $output != *"Upgrade"* ]]
+	[[ $output == *"ok"* ]]
+}
+
+@test "an HTTP/1.1 origin without a length is sent chunked, with its trailer" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -i --raw -x "http://127.0.0.1:$PORT" "http://localhost:$OPORT/chunked"
+	[[ $output == *"Transfer-Encoding: chunked"* ]]
+	[[ $output == *"X-Check: done"* ]]
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://localhost:$OPORT/chunked"
+	[ "$output" = "hello world" ]
+	run -0 curl -sS -i --http1.0 -x "http://127.0.0.1:$PORT" "http://localhost:$OPORT/chunked"
+	[[ $output == *"Connection: close"* ]]
+	[[ $output != *"Transfer-Encoding"* ]]
+	[[ $output == *"hello world" ]]
+	grep -q "upstream_proto=http/1.1" "$T/tlswrapd.log"
+}
+
+@test "openssl s_server -WWW as the origin: an HTTP/1.0 body until close goes out chunked" {
+	mkdir -p "$T/www"
+	echo "from s_server" > "$T/www/page.txt"
+	OPORT=$(free_port)
+	(cd "$T/www" && bg s_server openssl s_server -quiet -WWW -accept "127.0.0.1:$OPORT" \
+		-cert "$PKI/localhost.crt" -key "$PKI/localhost.key")
+	wait_port "$OPORT"
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$OPORT/page.txt"
+	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
+	[[ $output == *"Transfer-Encoding: chunked"* ]]
+	[[ $output == *"from s_server"* ]]
+	grep -q "upstream_proto=http/1.0" "$T/tlswrapd.log"
+}
+
+@test "every method carries its body: POST, PUT, PATCH, DELETE, OPTIONS, chunked or not" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	head -c 100000 /dev/urandom > "$T/body"
+	sum=$(sha256sum < "$T/body" | cut -d' ' -f1)
+	for m in POST PUT PATCH DELETE OPTIONS; do
+		run -0 curl -sS -x "http://127.0.0.1:$PORT" -X "$m" --data-binary @"$T/body" \
+			"http://localhost:$OPORT/echo"
+		[ "$output" = "$m 100000 $sum" ]
+	done
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" -H "Transfer-Encoding: chunked" \
+		--data-binary @"$T/body" "http://localhost:$OPORT/echo"
+	[ "$output" = "POST 100000 $sum" ]
+	grep -q "POST /echo via=1.1 tlswrapd te=chunked" "$T/origin.log"
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" -X DELETE "http://localhost:$OPORT/echo"
+	[[ $output == "DELETE 0 "* ]]
+}
+
+@test "a response broken after its head does not look complete" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	run curl -sS -x "http://127.0.0.1:$PORT" -o "$T/out" "http://localhost:$OPORT/short"
+	[ "$status" -ne 0 ]
+	[ "$(cat "$T/out")" = "0123456789" ]
+	run curl -sS -x "http://127.0.0.1:$PORT" -o "$T/out2" "http://localhost:$OPORT/cutchunk"
+	[ "$status" -ne 0 ]
+	grep -q "response broken after" "$T/tlswrapd.log"
+}
+
+@test "requests pipelined on one connection are answered in order" {
+	tls_nginx localhost
+	echo two > "$T/www/two.txt"
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 bash -c "printf 'GET http://localhost:$NPORT/ HTTP/1.1\r\nHost: localhost\r\n\r\nGET http://localhost:$NPORT/two.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
+		socat -t 20 - TCP:127.0.0.1:$PORT"
+	[[ $output == *"hello over tls"*"two"* ]]
+	[ "$(grep -c '^HTTP/1.1 200 OK' <<< "$output")" -eq 2 ]
+}
+
+@test "CONNECT gets 405: tunnels are connectd's job" {
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 bash -c "printf 'CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n' | socat -t 5 - TCP:127.0.0.1:$PORT"
+	[[ ${lines[0]} == "HTTP/1.1 405 "* ]]
+	[[ $output == *"Proxy-Status: gtr; error=http_request_error"* ]]
+	[[ $output == *"Allow: GET"* ]]
+}
+
+@test "loopback is refused without --allow-dest and other ports without --allow-port" {
+	tls_nginx localhost
+	PORT=$(free_port)
+	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-port "$NPORT"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 403 "* ]]
+	[[ $output == *"error=destination_ip_prohibited"* ]]
+	[[ $output != *"hello over tls"* ]]
+	kill "$tlswrapd_pid"
+	PORT=$(free_port)
+	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 403 "* ]]
+	[[ $output == *"port refused by policy"* ]]
+	[ ! -s "$T/nginx/access.log" ]
+}
+
+@test "a refused connection is 502 connection_refused and a silent origin 504 connection_timeout" {
+	dead=$(free_port)
+	SPORT=$(free_port)
+	bg silent python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' "$SPORT"
+	wait_port "$SPORT"
+	PORT=$(free_port)
+	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8 \
+		--allow-port "$dead,$SPORT" --connect-timeout 1
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://127.0.0.1:$dead/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=connection_refused"* ]]
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://127.0.0.1:$SPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 504 "* ]]
+	[[ $output == *"error=connection_timeout"* ]]
+}
+
+@test "a name that does not resolve is 502 dns_error" {
+	[ "$(id -u)" = 0 ] || skip "needs a mount namespace (root)"
+	echo 'nameserver 127.0.0.1' > "$T/resolv.conf"
+	PORT=$(free_port)
+	bg tlswrapd unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' \
+		sh "$T/resolv.conf" "$GTR_BIN/tlswrapd" -l "127.0.0.1:$PORT"
+	wait_port "$PORT"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://no-such-host.invalid/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=dns_error"* ]]
+}
+
+@test "256 MiB down and up keep their checksums and tlswrapd's memory bounded" {
+	tls_nginx localhost
+	head -c 268435456 /dev/urandom > "$T/www/big"
+	wrapd --cacert "$PKI/ca.pem"
+	sum=$(sha256sum < "$T/www/big")
+	run -0 bash -c "curl -sS -x http://127.0.0.1:$PORT http://localhost:$NPORT/big | sha256sum"
+	[ "$output" = "$sum" ]
+	run -0 curl -sS -o /dev/null -w '%{http_code}' -x "http://127.0.0.1:$PORT" \
+		-T "$T/www/big" "http://localhost:$NPORT/up/big"
+	[ "$output" = 201 ]
+	[ "$(sha256sum < "$T/www/up/big")" = "$sum" ]
+	rm -f "$T/www/up/big"
+	run -0 curl -sS -o /dev/null -w '%{http_code}' -x "http://127.0.0.1:$PORT" \
+		-H "Transfer-Encoding: chunked" --data-binary @"$T/www/big" -X PUT \
+		"http://localhost:$NPORT/up/big"
+	[ "$output" = 201 ]
+	[ "$(sha256sum < "$T/www/up/big")" = "$sum" ]
+	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$tlswrapd_pid/status")
+	echo "VmHWM ${hwm} kB"
+	[ "$hwm" -lt 65536 ]
+}
