@@ -48,7 +48,7 @@
 #include "serve.h"
 
 #define RELAY_MAXLOOPS	16
-#define PIPE_SIZE	(1024 * 1024)	/* fewer turns per megabyte */
+#define PIPE_SIZE	(256 * 1024)	/* 256 fill pipe-user-pages-soft */
 #define PIPES_MAX	128		/* per loop: 256 fds at most */
 #define PIPES_SPARE	16		/* kept open for the next burst */
 #define BUF_SMALL	(16 * 1024)	/* when no pipe can be had */
