@@ -50,12 +50,13 @@ static int
 b64_decode(const char *in, char *out, size_t outlen)
 {
 	size_t n = 0;
-	int bits = 0, acc = 0, v;
+	unsigned int acc = 0;
+	int bits = 0, v;
 
 	for (; *in != '\0' && *in != '='; in++) {
 		if ((v = b64_value((unsigned char)*in)) == -1)
 			return -1;
-		acc = (acc << 6) | v;
+		acc = ((acc << 6) | v) & 0xffffff;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
