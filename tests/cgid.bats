@@ -340,6 +340,16 @@ wait_no_children() {
 	[ "$(grep -Eo 'conn=[0-9]+ client=' "$T/cgid.log" | sort -u | wc -l)" -eq 1 ]
 }
 
+@test "pipelined requests after a body are each answered, in order" {
+	start_root
+	run sh -c "printf 'POST /echo.py?sum HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /hello.sh HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' | socat -t 10 - TCP:127.0.0.1:$P"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -q '^ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad 3'
+	echo "$output" | grep -qx 'hello'
+	[ "$(echo "$output" | grep -c '^HTTP/1.1 200 OK')" -eq 2 ]
+	[ "$(grep -Eo 'conn=[0-9]+ client=' "$T/cgid.log" | sort -u | wc -l)" -eq 1 ]
+}
+
 @test "HEAD runs the program but sends no body" {
 	start_root
 	run curl -sS -I "$U/env.py"

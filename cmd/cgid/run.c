@@ -290,7 +290,7 @@ to_program(struct exchange *x)
 	x->x_blen -= w;
 }
 
-/* Returns 0 once the response's framing and status are chosen. */
+/* Chooses the response status and framing from the header block. */
 static void
 decide(struct exchange *x)
 {
