@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +38,16 @@ struct config {
 	struct gtr_opts	 cf_opts;
 	struct net_addr	 cf_fixed;	/* -c */
 	int		 cf_has_fixed;
-	struct auth	*cf_auth;	/* --auth, or NULL */
+	const char	*cf_auth_path;	/* --auth, or NULL */
+	struct auth	*cf_auth;	/* its users; swapped on SIGHUP */
+	pthread_rwlock_t cf_auth_lock;
 	char		 cf_challenge[REALM_MAX + 48];
 };
 
 /* One client connection, from its first byte to the relay. */
 struct session {
 	struct conn		*se_conn;
-	const struct config	*se_cf;
+	struct config		*se_cf;
 	struct http_in		 se_in;
 	struct http_head	 se_head;
 	char			 se_target[TARGET_MAX];	/* for the log */
@@ -75,6 +78,7 @@ static void	 tunnel_done(struct conn *, const struct relay_stats *, void *);
 static void	 access_line(const struct conn *, const char *, const char *,
 		    int, const char *, uint64_t, uint64_t, const char *);
 static const char *logval(const char *, char *, size_t);
+static void	 reload_auth(void *);
 
 static const struct option longopts[] = {
 	{ "auth",	required_argument, NULL, OPT_AUTH },
@@ -106,6 +110,7 @@ help(void)
 	    "      --auth FILE          require Proxy-Authorization: Basic "
 	    "checked against\n"
 	    "                           an htpasswd file (bcrypt, SHA-crypt)\n"
+	    "                           (re-read on SIGHUP)\n"
 	    "      --realm NAME         realm in Proxy-Authenticate (gtr)\n");
 	opts_help_common();
 }
@@ -235,13 +240,20 @@ parse_target(const char *t, char *host, char *port)
 static int
 authorize(struct session *se)
 {
+	struct config *cf = se->se_cf;
 	const char *v;
+	int ok = 0;
 
-	if (se->se_cf->cf_auth == NULL)
+	if (cf->cf_auth_path == NULL)
 		return 1;
 	v = http_get(&se->se_head, "Proxy-Authorization");
-	if (v != NULL && auth_check(se->se_cf->cf_auth, v, se->se_user,
-	    sizeof(se->se_user)))
+	if (v != NULL) {
+		pthread_rwlock_rdlock(&cf->cf_auth_lock);
+		ok = auth_check(cf->cf_auth, v, se->se_user,
+		    sizeof(se->se_user));
+		pthread_rwlock_unlock(&cf->cf_auth_lock);
+	}
+	if (ok)
 		return 1;
 	se->se_user[0] = '\0';
 	return refuse(se, 407, "http_request_denied", v == NULL ?
@@ -374,6 +386,30 @@ tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
 	free(tu);
 }
 
+/*
+ * Re-reads the --auth file on SIGHUP; a file that no longer loads keeps
+ * the users read before, so a typo cannot lock everyone out.
+ */
+static void
+reload_auth(void *arg)
+{
+	struct config *cf = arg;
+	struct auth *au, *old;
+	char err[512];
+
+	if ((au = auth_load(cf->cf_auth_path, err, sizeof(err))) == NULL) {
+		log_warnx("unable to reload --auth %s; keeping the users read "
+		    "before", err);
+		return;
+	}
+	pthread_rwlock_wrlock(&cf->cf_auth_lock);
+	old = cf->cf_auth;
+	cf->cf_auth = au;
+	pthread_rwlock_unlock(&cf->cf_auth_lock);
+	auth_free(old);
+	log_info("reloaded --auth %s", cf->cf_auth_path);
+}
+
 /* Serves one client connection: heads until a tunnel or the end. */
 static void
 handle(struct conn *c, void *arg)
@@ -398,7 +434,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct config cf;
-	const char *auth_path = NULL, *realm = "gtr";
+	const char *realm = "gtr";
 	char err[512];
 	int ch;
 
@@ -421,7 +457,7 @@ main(int argc, char *argv[])
 			printf("connectd %s\n", GTR_VERSION);
 			exit(0);
 		case OPT_AUTH:
-			auth_path = optarg;
+			cf.cf_auth_path = optarg;
 			break;
 		case OPT_REALM:
 			realm = optarg;
@@ -453,8 +489,13 @@ main(int argc, char *argv[])
 			    cf.cf_opts.connect);
 		cf.cf_has_fixed = 1;
 	}
-	if (auth_path != NULL &&
-	    (cf.cf_auth = auth_load(auth_path, err, sizeof(err))) == NULL)
-		fatalx(EXIT_CONFIG, "--auth %s", err);
+	if (cf.cf_auth_path != NULL) {
+		if ((cf.cf_auth = auth_load(cf.cf_auth_path, err,
+		    sizeof(err))) == NULL)
+			fatalx(EXIT_CONFIG, "--auth %s", err);
+		if (pthread_rwlock_init(&cf.cf_auth_lock, NULL) != 0)
+			fatalx(1, "unable to create a lock");
+		serve_on_hup(reload_auth, &cf);
+	}
 	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
 }
