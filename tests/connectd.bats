@@ -396,3 +396,136 @@ wait_log() {
 	run hello 'bob:second pass'
 	[[ "$output" == "$ESTABLISHED"*"ping" ]]
 }
+
+# py_echo PORT: an asyncio echo server (many connections in one process).
+py_echo() {
+	cat > "$T/echo.py" <<'PY'
+import asyncio, sys
+
+async def echo(r, w):
+    while True:
+        d = await r.read(65536)
+        if not d:
+            break
+        w.write(d)
+        await w.drain()
+    w.close()
+
+async def main():
+    s = await asyncio.start_server(echo, "127.0.0.1", int(sys.argv[1]),
+                                   backlog=4096)
+    async with s:
+        await s.serve_forever()
+
+asyncio.run(main())
+PY
+	bg pyecho python3 "$T/echo.py" "$1"
+	wait_port "$1"
+}
+
+@test "1,000 tunnels open at once through one connectd all complete" {
+	E=$(free_port)
+	py_echo "$E"
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$E"
+	cat > "$T/many.py" <<'PY'
+import asyncio, sys
+P, E, N = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+
+async def one(i, ready, go):
+    r, w = await asyncio.open_connection("127.0.0.1", P)
+    w.write(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % E)
+    head = await r.readuntil(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200 "):
+        return head
+    ready.append(i)
+    await go.wait()
+    msg = b"tunnel %d\n" % i * 100
+    w.write(msg)
+    w.write_eof()
+    got = await r.read()
+    w.close()
+    return got == msg
+
+async def main():
+    ready, go = [], asyncio.Event()
+    tasks = [asyncio.create_task(one(i, ready, go)) for i in range(N)]
+    while len(ready) < N and not any(t.done() for t in tasks):
+        await asyncio.sleep(0.05)
+    print("open", len(ready))
+    go.set()
+    res = await asyncio.gather(*tasks, return_exceptions=True)
+    print("ok", sum(1 for x in res if x is True))
+    for x in res:
+        if x is not True:
+            print("failed:", x)
+            break
+
+asyncio.run(asyncio.wait_for(main(), 120))
+PY
+	run python3 "$T/many.py" "$P" "$E" 1000
+	echo "$output"
+	[ "${lines[0]}" = "open 1000" ]
+	[ "${lines[1]}" = "ok 1000" ]
+	for i in $(seq 100); do
+		[ "$(grep -c 'status=200 .*reason=done' "$T/connectd.log")" -eq 1000 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c 'status=200 .*reason=done' "$T/connectd.log")" -eq 1000 ]
+}
+
+@test "no file descriptor is left open after 2,000 sequential connections" {
+	E=$(free_port)
+	py_echo "$E"
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$E"
+	cat > "$T/seq.py" <<'PY'
+import socket, sys
+P, E, N = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+logged = 0
+for i in range(N):
+    s = socket.create_connection(("127.0.0.1", P))
+    kind = i % 5
+    if kind == 0:
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\nping\n" % E)
+        s.shutdown(socket.SHUT_WR)
+    elif kind == 1:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    elif kind == 2:
+        s.sendall(b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: x\r\n\r\n")
+    elif kind == 3:
+        s.sendall(b"CONNECT 127.0.0.1:%d HTT" % E)
+        s.shutdown(socket.SHUT_WR)
+    else:
+        s.close()
+        continue
+    logged += 1
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+print(logged)
+PY
+	python3 "$T/seq.py" "$P" "$E" 200 > "$T/n1"
+	wait_log "." "$T/connectd.log"
+	for i in $(seq 100); do
+		[ "$(grep -c 'method=CONNECT' "$T/connectd.log")" -eq "$(cat "$T/n1")" ] && break
+		sleep 0.1
+	done
+	before=$(ls "/proc/$connectd_pid/fd" | wc -l)
+	python3 "$T/seq.py" "$P" "$E" 2000 > "$T/n2"
+	total=$(($(cat "$T/n1") + $(cat "$T/n2")))
+	for i in $(seq 100); do
+		[ "$(grep -c 'method=CONNECT' "$T/connectd.log")" -eq "$total" ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c 'method=CONNECT' "$T/connectd.log")" -eq "$total" ]
+	after=$(ls "/proc/$connectd_pid/fd" | wc -l)
+	echo "fds before $before after $after"
+	# The relay keeps a few spare pipes; a leak would be hundreds.
+	[ "$after" -lt $((before + 40)) ]
+	[ "$(grep -c 'status=200 .*bytes_in=5 bytes_out=5 ' "$T/connectd.log")" -eq 440 ]
+}
