@@ -86,7 +86,7 @@ wait_no_children() {
 @test "a Proxy header never becomes HTTP_PROXY and credentials are not exported (httpoxy)" {
 	start_root
 	run curl -sS -H 'Proxy: http://evil.invalid:1' -H 'Authorization: Basic Zm9vOmJhcg==' \
-		-H 'X_Sneaky: 1' "$U/env.sh"
+		-H 'X_Sneaky: 1' -H 'X.Dotted: 1' "$U/env.sh"
 	[ "$status" -eq 0 ]
 	echo "$output" | grep -qx 'GATEWAY_INTERFACE=CGI/1.1'
 	! echo "$output" | grep -q 'HTTP_PROXY'
@@ -94,6 +94,7 @@ wait_no_children() {
 	! echo "$output" | grep -q 'HTTP_AUTHORIZATION'
 	! echo "$output" | grep -q 'Zm9vOmJhcg'
 	! echo "$output" | grep -q 'HTTP_X_SNEAKY'
+	! echo "$output" | grep -q 'DOTTED'
 }
 
 @test "with a program after --, every path runs it and is all PATH_INFO" {

@@ -56,7 +56,8 @@ add(struct envb *eb, const char *fmt, ...)
  * Returns 1 for request fields that never become HTTP_* variables:
  * credentials, what CONTENT_* already carry, framing cgid removed,
  * "Proxy" (HTTP_PROXY would be taken for a proxy setting: httpoxy), and
- * names with "_", which would collide with the "-" spelling.
+ * names with anything but letters, digits and "-": "_" would collide with
+ * the "-" spelling, and the rest make no shell variable.
  */
 static int
 is_hidden(const char *name)
@@ -67,7 +68,8 @@ is_hidden(const char *name)
 	};
 	int i;
 
-	if (strchr(name, '_') != NULL)
+	if (name[strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-")] != '\0')
 		return 1;
 	for (i = 0; hidden[i] != NULL; i++)
 		if (strcasecmp(name, hidden[i]) == 0)
