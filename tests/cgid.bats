@@ -351,6 +351,35 @@ wait_no_children() {
 	[ "$(grep -Eo 'conn=[0-9]+ client=' "$T/cgid.log" | sort -u | wc -l)" -eq 1 ]
 }
 
+@test "a client that expects 100-continue gets it before sending its body" {
+	start_root
+	run curl -sS -v -H 'Expect: 100-continue' --data-binary 'abc' "$U/echo.py?sum"
+	echo "$output" | grep -q '^< HTTP/1.1 100 Continue'
+	echo "$output" | grep -q '^ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad 3'
+}
+
+@test "output past the program's Content-Length is dropped and the connection goes on" {
+	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\nContent-Length: 5\\n\\nhello world"\n' \
+		> "$T/root/long.sh"
+	chmod 755 "$T/root/long.sh"
+	start_root
+	run curl -sS -v -o "$T/one" "$U/long.sh" -o "$T/two" "$U/hello.sh"
+	echo "$output" | grep -q 'Re-using existing connection'
+	[ "$(cat "$T/one")" = hello ]
+	[ "$(cat "$T/two")" = hello ]
+}
+
+@test "a header block over 32 KiB gets 502" {
+	printf '#!/bin/sh\nprintf "X-Big: %%040000d\\n" 0\nprintf "Content-Type: text/plain\\n\\nbody\\n"\n' \
+		> "$T/root/bighead.sh"
+	chmod 755 "$T/root/bighead.sh"
+	start_root
+	run curl -sS -i "$U/bighead.sh"
+	[[ "${lines[0]}" == "HTTP/1.1 502 "* ]]
+	echo "$output" | grep -q 'too large'
+	wait_no_children
+}
+
 @test "HEAD runs the program but sends no body" {
 	start_root
 	run curl -sS -I "$U/env.py"
