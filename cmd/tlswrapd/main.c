@@ -8,6 +8,10 @@
  * body follows as it arrives.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -184,7 +188,7 @@ handle(struct conn *c, void *arg)
 {
 	struct session *s;
 	uint64_t deadline;
-	int r;
+	int r, one = 1;
 
 	(void)arg;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -192,6 +196,10 @@ handle(struct conn *c, void *arg)
 		return;
 	}
 	s->s_conn = c;
+	/* heads and last chunks are small writes: Nagle would hold them */
+	if (c->c_is_socket)
+		(void)setsockopt(c->c_wfd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	http_in_init(&s->s_in, c->c_rfd);
 	deadline = c->c_start_ms + gw.gw_opts.header_timeout * 1000ULL;
 	for (;;) {
@@ -201,8 +209,12 @@ handle(struct conn *c, void *arg)
 			break;
 		s->s_t0 = now_ms();
 		if (r != 0) {
-			/* an idle keep-alive connection just ends */
-			if (r == 408 && s->s_in.in_start == s->s_in.in_end)
+			/*
+			 * An idle keep-alive connection just ends, whether
+			 * by our deadline or by a reset from the client.
+			 */
+			if ((r == 408 || r == 400) &&
+			    s->s_in.in_start == s->s_in.in_end)
 				break;
 			s->s_hd.hd_method = NULL;
 			s->s_status = r;
@@ -237,7 +249,7 @@ exchange(struct session *s)
 	s->s_head_sent = s->s_head_done = s->s_chunked = s->s_no_body = 0;
 	s->s_write_failed = s->s_policy = s->s_continued = 0;
 	s->s_body_eof = s->s_body_status = 0;
-	s->s_rlen = s->s_traillen = 0;
+	s->s_rlen = s->s_traillen = s->s_outlen = 0;
 	s->s_clen = -1;
 	s->s_fail = NULL;
 	s->s_proto = "-";
@@ -302,7 +314,9 @@ finish(struct session *s, int rc)
 	const char *tok;
 	int st, n;
 
-	if (rc == CURLE_OK && s->s_head_sent) {
+	if (s->s_head_sent && !s->s_write_failed)
+		upstream_flush(s);
+	if (rc == CURLE_OK && s->s_head_sent && !s->s_write_failed) {
 		if (s->s_chunked) {
 			n = snprintf(last, sizeof(last), "0\r\n%.*s\r\n",
 			    (int)s->s_traillen, s->s_trail);

@@ -22,6 +22,7 @@
 #define URL_MAX		(HTTP_LINE_MAX + NET_HOSTLEN + 32)
 #define TRAILER_MAX	4096
 #define VIA		"1.1 tlswrapd"
+#define COALESCE_MAX	16384	/* body bytes sent with the head */
 
 /* Settings fixed at start, read by every connection. */
 struct gateway {
@@ -59,6 +60,8 @@ struct session {
 	int		 s_chunked;	/* chunked to the client */
 	int		 s_no_body;	/* HEAD, 204, 304 */
 	int64_t		 s_clen;	/* Content-Length passed on, or -1 */
+	char		 s_out[HTTP_HEAD_MAX + 512 + COALESCE_MAX + 32];
+	size_t		 s_outlen;	/* a head not yet written */
 	char		 s_trail[TRAILER_MAX];
 	size_t		 s_traillen;
 	/* outcome */
@@ -89,5 +92,6 @@ void	upstream_free(struct session *);
 int	upstream_error(struct session *, CURLcode, const char **,
 	    char *, size_t);
 uint64_t write_deadline(void);
+int	upstream_flush(struct session *);
 
 #endif

@@ -25,6 +25,12 @@
 
 #define CURL_BUFSIZE	(256 * 1024)
 #define UPLOAD_BUFSIZE	(256 * 1024)
+/*
+ * Idle upstream connections kept in the shared cache.  curl_easy_perform()
+ * would otherwise keep 4 (its own multi handle has one transfer), and
+ * busy clients would pay a new TLS handshake for most requests.
+ */
+#define IDLE_CONNS	512
 
 static const struct gateway *gwp;
 static CURLSH *share;
@@ -109,6 +115,7 @@ easy_new(struct session *s)
 		curl_easy_setopt(c, CURLOPT_SSLKEY, gwp->gw_key != NULL ?
 		    gwp->gw_key : gwp->gw_cert);
 	}
+	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long)IDLE_CONNS);
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	curl_easy_setopt(c, CURLOPT_HTTP_TRANSFER_DECODING, 1L);
@@ -139,12 +146,15 @@ upstream_free(struct session *s)
 	s->s_curl = NULL;
 }
 
-/* Response head lines: the client gets the head before any body byte. */
+/*
+ * Response head lines.  The complete head is held until the first body
+ * bytes so that both leave in one write (a small response is one
+ * packet), or until the transfer ends.
+ */
 static size_t
 on_header(char *buf, size_t size, size_t n, void *arg)
 {
 	struct session *s = arg;
-	char out[HTTP_HEAD_MAX + 512];
 	size_t len = size * n;
 	int r, k;
 
@@ -152,23 +162,36 @@ on_header(char *buf, size_t size, size_t n, void *arg)
 		return 0;
 	if (r == 0)
 		return len;
-	if ((k = response_head(s, out, sizeof(out))) < 0)
+	if ((k = response_head(s, s->s_out, sizeof(s->s_out) -
+	    COALESCE_MAX - 32)) < 0)
 		return 0;
 	s->s_status = s->s_rh.hd_status;
 	s->s_head_sent = 1;
-	if (http_write_all(s->s_conn->c_wfd, out, k, write_deadline()) == -1) {
-		s->s_write_failed = 1;
-		return 0;
-	}
+	s->s_outlen = k;
 	return len;
 }
 
-/* Response body bytes, straight to the client. */
+/* Writes a held response head; returns 0 or -1. */
+int
+upstream_flush(struct session *s)
+{
+	size_t n = s->s_outlen;
+
+	s->s_outlen = 0;
+	if (n > 0 && http_write_all(s->s_conn->c_wfd, s->s_out, n,
+	    write_deadline()) == -1) {
+		s->s_write_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Response body bytes, straight to the client (after the head). */
 static size_t
 on_write(char *buf, size_t size, size_t n, void *arg)
 {
 	struct session *s = arg;
-	size_t len = size * n;
+	size_t len = size * n, k;
 	int r;
 
 	if (!s->s_head_sent) {
@@ -177,6 +200,24 @@ on_write(char *buf, size_t size, size_t n, void *arg)
 	}
 	if (s->s_no_body || len == 0)
 		return len;
+	if (s->s_outlen > 0 && len <= COALESCE_MAX) {
+		k = s->s_outlen;
+		if (s->s_chunked)
+			k += snprintf(s->s_out + k, 24, "%zx\r\n", len);
+		memcpy(s->s_out + k, buf, len);
+		k += len;
+		if (s->s_chunked) {
+			memcpy(s->s_out + k, "\r\n", 2);
+			k += 2;
+		}
+		s->s_outlen = k;
+		if (upstream_flush(s) == -1)
+			return 0;
+		s->s_bytes_out += len;
+		return len;
+	}
+	if (upstream_flush(s) == -1)
+		return 0;
 	if (s->s_chunked)
 		r = http_write_chunk(s->s_conn->c_wfd, buf, len,
 		    write_deadline());
@@ -198,7 +239,8 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 	struct session *s = arg;
 	ssize_t r;
 
-	if (s->s_hd.hd_expect_continue && !s->s_continued) {
+	if (s->s_hd.hd_expect_continue && !s->s_continued &&
+	    !s->s_head_sent) {
 		s->s_continued = 1;
 		if (http_write_all(s->s_conn->c_wfd,
 		    "HTTP/1.1 100 Continue\r\n\r\n", 25,
