@@ -124,6 +124,8 @@ session_info(struct session *se)
 	BIO *b;
 	int n;
 
+	se->se_proto = SSL_get_version(se->se_ssl);
+	se->se_cipher = SSL_get_cipher_name(se->se_ssl);
 	sni = SSL_get_servername(se->se_ssl, TLSEXT_NAMETYPE_host_name);
 	snprintf(se->se_sni, sizeof(se->se_sni), "%s", sni != NULL ? sni : "");
 	/* The client chose these bytes: nothing odd reaches a log line. */
@@ -156,9 +158,9 @@ open_upstream(struct session *se)
 	if (cf->cf_argv != NULL) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
 		snprintf(env[0], sizeof(env[0]), "SSL_PROTOCOL=%s",
-		    SSL_get_version(se->se_ssl));
+		    se->se_proto);
 		snprintf(env[1], sizeof(env[1]), "SSL_CIPHER=%s",
-		    SSL_get_cipher_name(se->se_ssl));
+		    se->se_cipher);
 		snprintf(env[2], sizeof(env[2]), "SSL_TLS_SNI=%s", se->se_sni);
 		snprintf(env[3], sizeof(env[3]), "SSL_CLIENT_S_DN=%s",
 		    se->se_subject);
@@ -262,20 +264,16 @@ static void
 access_line(const struct session *se)
 {
 	const struct conn *c = se->se_conn;
-	const char *proto = "-", *cipher = "-";
 	char reqs[32] = "";
 
-	if (se->se_ssl != NULL && SSL_is_init_finished(se->se_ssl)) {
-		proto = SSL_get_version(se->se_ssl);
-		cipher = SSL_get_cipher_name(se->se_ssl);
-	}
 	if (se->se_fwd != NULL)
 		snprintf(reqs, sizeof(reqs), " requests=%lu",
 		    fwd_requests(se->se_fwd));
 	log_info("client=%s:%s sni=%s protocol=%s cipher=%s upstream=%s "
 	    "resumed=%s%s bytes_in=%llu bytes_out=%llu ms=%llu reason=\"%s\"",
 	    c->c_peer_ip, c->c_peer_port, se->se_sni[0] != '\0' ? se->se_sni :
-	    "-", proto, cipher, se->se_upstream[0] != '\0' ?
+	    "-", se->se_proto != NULL ? se->se_proto : "-",
+	    se->se_cipher != NULL ? se->se_cipher : "-", se->se_upstream[0] != '\0' ?
 	    se->se_upstream : "-", se->se_ssl != NULL &&
 	    SSL_session_reused(se->se_ssl) ? "yes" : "no", reqs,
 	    (unsigned long long)se->se_in, (unsigned long long)se->se_out,

@@ -73,8 +73,8 @@ tlsio_fail(struct session *se, const char *what, int e, int ret)
 		r = "the client closed";
 	else if (e == SSL_ERROR_SYSCALL && code == 0)
 		r = errno != 0 ? strerror(errno) : "the client closed";
-	else if ((vr = SSL_get_verify_result(se->se_ssl)) != X509_V_OK &&
-	    SSL_get0_peer_certificate(se->se_ssl) != NULL)
+	else if (ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+	    (vr = SSL_get_verify_result(se->se_ssl)) != X509_V_OK)
 		r = X509_verify_cert_error_string(vr);
 	else if (ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST)
 		r = "plain HTTP sent to the TLS port";

@@ -49,6 +49,8 @@ struct session {
 	SSL			*se_ssl;
 	int			 se_up;		/* backend or program, or -1 */
 	pid_t			 se_pid;	/* the program's, or -1 */
+	const char		*se_proto;	/* "TLSv1.3", static */
+	const char		*se_cipher;	/* static */
 	char			 se_sni[NET_HOSTLEN];
 	char			 se_subject[SUBJECT_MAX];	/* verified */
 	char			 se_upstream[NET_IPLEN];

@@ -1,0 +1,654 @@
+#!/usr/bin/env bats
+# tlsstripd: TLS termination in front of a real nginx (keep-alive on) and
+# of programs run after "--", with certificates made by the openssl CLI
+# and real clients: curl, openssl s_client, socat.
+
+load helpers/common
+bats_require_minimum_version 1.5.0
+
+# pki: a CA in $T/pki with certificates for localhost (the default),
+# other.test, *.wild.test; a second CA in $T/cca with a client
+# certificate (CN=alice); bob.pem is a client certificate from the
+# server's CA, which --client-ca $T/cca/ca.pem does not trust.
+pki() {
+	make_ca "$T/pki"
+	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
+	make_cert "$T/pki" other "DNS:other.test"
+	make_cert "$T/pki" wild "DNS:*.wild.test"
+	make_ca "$T/cca"
+	make_cert "$T/cca" alice "DNS:alice.client"
+	make_cert "$T/pki" bob "DNS:bob.client"
+}
+
+# expired_cert DIR NAME SAN: a certificate that expired in 2020.
+expired_cert() {
+	local d=$1 name=$2
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" \
+		-keyout "$d/$name.key" -out "$d/$name.csr" 2>/dev/null
+	: > "$d/index.txt"
+	echo 01 > "$d/serial"
+	cat > "$d/ca.cnf" <<-EOF
+	[ ca ]
+	default_ca = def
+	[ def ]
+	database = $d/index.txt
+	new_certs_dir = $d
+	serial = $d/serial
+	default_md = sha256
+	policy = any
+	copy_extensions = copy
+	[ any ]
+	commonName = supplied
+	EOF
+	printf 'subjectAltName=%s\n' "$3" > "$d/$name.ext"
+	openssl ca -batch -config "$d/ca.cnf" -cert "$d/ca.pem" \
+		-keyfile "$d/ca.key" -in "$d/$name.csr" -out "$d/$name.crt" \
+		-startdate 20200101000000Z -enddate 20200102000000Z \
+		-extfile "$d/$name.ext" 2>/dev/null
+	cat "$d/$name.crt" "$d/$name.key" > "$d/$name.pem"
+}
+
+# origin: nginx on $NPORT; /seen answers with the forwarding headers it
+# got, /big is 256 MiB of random bytes (made on demand), /up/ takes PUT.
+origin() {
+	NPORT=$(free_port)
+	mkdir -p "$T/www/up"
+	echo "hello from nginx" > "$T/www/index.html"
+	chmod go+rwx "$T" "$T/www" "$T/www/up"
+	nginx_start "$NPORT" 'location /up/ { dav_methods PUT; }
+		location = /seen {
+			default_type text/plain;
+			return 200 "xff=[$http_x_forwarded_for] fwd=[$http_forwarded] proto=[$http_x_forwarded_proto] subject=[$http_x_client_cert_subject] body=[$content_length]\n";
+		}
+		location = /post { return 200 "posted\n"; }'
+}
+
+# strip ARGS...: tlsstripd on $TPORT with ARGS.
+strip() {
+	TPORT=$(free_port)
+	gtr_start tlsstripd "$TPORT" "$@"
+}
+
+# https PATH [CURL ARGS]: curl over tlsstripd, verifying localhost.
+https() {
+	local path=$1
+	shift
+	curl -sS --max-time 30 --cacert "$T/pki/ca.pem" \
+		--resolve "localhost:$TPORT:127.0.0.1" "$@" \
+		"https://localhost:$TPORT$path"
+}
+
+# sclient ARGS...: openssl s_client to tlsstripd with stdin closed.
+sclient() {
+	openssl s_client -connect "127.0.0.1:$TPORT" -CAfile "$T/pki/ca.pem" \
+		"$@" < /dev/null 2>&1
+}
+
+# wait_log PATTERN FILE: waits up to 10 s for a line matching PATTERN.
+wait_log() {
+	local i
+	for i in $(seq 100); do
+		grep -qE -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "no line matching '$1' in $2 after 10 s" >&2
+	return 1
+}
+
+@test "a request over TLS reaches nginx through -c, and the access line says how" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	run https /
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from nginx" ]
+	wait_log 'client=127\.0\.0\.1:[0-9]+ sni=localhost protocol=TLSv1\.3 cipher=TLS_AES_128_GCM_SHA256 upstream=127\.0\.0\.1 resumed=no bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason="done"' "$T/tlsstripd.log"
+	grep -q '"GET / HTTP/1.1" 200' "$T/nginx/access.log"
+}
+
+@test "two keep-alive requests share one TLS connection and one nginx connection" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	run https /seen -w '%{num_connects}\n' "https://localhost:$TPORT/"
+	[ "$status" -eq 0 ]
+	# curl puts the URL of https() last.
+	[ "${lines[0]}" = "hello from nginx" ]
+	[ "${lines[1]}" = 1 ]
+	[ "${lines[2]}" = "xff=[] fwd=[] proto=[] subject=[] body=[]" ]
+	[ "${lines[3]}" = 0 ]
+	wait_log 'reason="done"' "$T/tlsstripd.log"
+	[ "$(grep -c 'client=' "$T/tlsstripd.log")" -eq 1 ]
+	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 2 ]
+}
+
+@test "SNI picks the certificate whose subjectAltName names the host; the first is the default" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --cert "$T/pki/other.pem" \
+		--cert "$T/pki/wild.pem" -c "127.0.0.1:$NPORT"
+	run curl -sS --max-time 30 --cacert "$T/pki/ca.pem" \
+		--resolve "other.test:$TPORT:127.0.0.1" "https://other.test:$TPORT/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from nginx" ]
+	run sclient -servername other.test
+	[[ "$output" == *"subject=CN = other"* ]]
+	run sclient -servername OTHER.test
+	[[ "$output" == *"subject=CN = other"* ]]
+	run sclient -noservername
+	[[ "$output" == *"subject=CN = localhost"* ]]
+	run sclient -servername unknown.test
+	[[ "$output" == *"subject=CN = localhost"* ]]
+	wait_log 'sni=unknown\.test' "$T/tlsstripd.log"
+}
+
+@test "a wildcard certificate matches exactly one left-most label" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --cert "$T/pki/wild.pem" \
+		-c "127.0.0.1:$NPORT"
+	run sclient -servername a.wild.test
+	[[ "$output" == *"subject=CN = wild"* ]]
+	run sclient -servername a.b.wild.test
+	[[ "$output" == *"subject=CN = localhost"* ]]
+	run sclient -servername wild.test
+	[[ "$output" == *"subject=CN = localhost"* ]]
+	run curl -sS --max-time 30 --cacert "$T/pki/ca.pem" \
+		--resolve "www.wild.test:$TPORT:127.0.0.1" "https://www.wild.test:$TPORT/"
+	[ "$output" = "hello from nginx" ]
+}
+
+@test "--cert-dir adds every .pem file in it, after the --cert ones" {
+	pki
+	origin
+	mkdir "$T/dir"
+	cp "$T/pki/other.pem" "$T/pki/wild.pem" "$T/dir/"
+	cp "$T/pki/ca.key" "$T/dir/notes.txt"
+	strip --cert "$T/pki/localhost.pem" --cert-dir "$T/dir" \
+		-c "127.0.0.1:$NPORT"
+	run sclient -servername other.test
+	[[ "$output" == *"subject=CN = other"* ]]
+	run sclient -servername x.wild.test
+	[[ "$output" == *"subject=CN = wild"* ]]
+	run sclient -noservername
+	[[ "$output" == *"subject=CN = localhost"* ]]
+}
+
+@test "a key in its own file is read with --key" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.crt" --key "$T/pki/localhost.key" \
+		-c "127.0.0.1:$NPORT"
+	run https /
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from nginx" ]
+}
+
+@test "a missing certificate, a file without one, a missing key or a key that does not match exits 78 naming the file" {
+	pki
+	run -78 tlsstripd --cert "$T/nope.pem" -c 127.0.0.1:1
+	[[ "$output" == *"$T/nope.pem"* ]]
+	echo junk > "$T/junk.pem"
+	run -78 tlsstripd --cert "$T/junk.pem" -c 127.0.0.1:1
+	[[ "$output" == *"$T/junk.pem"* ]]
+	run -78 tlsstripd --cert "$T/pki/localhost.crt" -c 127.0.0.1:1
+	[[ "$output" == *"key $T/pki/localhost.crt"* ]]
+	run -78 tlsstripd --cert "$T/pki/localhost.crt" --key "$T/nokey.pem" \
+		-c 127.0.0.1:1
+	[[ "$output" == *"$T/nokey.pem"* ]]
+	run -78 tlsstripd --cert "$T/pki/localhost.crt" \
+		--key "$T/pki/other.key" -c 127.0.0.1:1
+	[[ "$output" == *"$T/pki/other.key does not match"* ]]
+	run -78 tlsstripd --cert "$T/pki/localhost.pem" \
+		--client-ca "$T/noca.pem" -c 127.0.0.1:1
+	[[ "$output" == *"$T/noca.pem"* ]]
+	run -78 tlsstripd --cert-dir "$T/nodir" -c 127.0.0.1:1
+	[[ "$output" == *"$T/nodir"* ]]
+}
+
+@test "usage errors exit 64 and -h prints every option" {
+	pki
+	run -64 tlsstripd -c 127.0.0.1:1
+	[[ "$output" == *"no certificate"* ]]
+	run -64 tlsstripd --cert "$T/pki/localhost.pem"
+	[[ "$output" == *"-c HOST:PORT or a program"* ]]
+	run -64 tlsstripd --cert "$T/pki/localhost.pem" -c 127.0.0.1:1 -- cat
+	run -64 tlsstripd --cert "$T/pki/localhost.pem" -c 127.0.0.1:1 \
+		--proxy-protocol v3
+	run -64 tlsstripd --cert "$T/pki/localhost.pem" -c 127.0.0.1:1 \
+		--proxy-protocol v1 --forwarded
+	run -64 tlsstripd --key "$T/pki/localhost.key" -c 127.0.0.1:1
+	run -0 tlsstripd -h
+	for o in --cert --key --cert-dir --client-ca --forwarded \
+	    --proxy-protocol --connect --header-timeout --idle-timeout; do
+		[[ "$output" == *"$o"* ]]
+	done
+}
+
+@test "an expired certificate is loaded with a warning, and curl refuses it" {
+	pki
+	origin
+	expired_cert "$T/pki" old "DNS:localhost"
+	strip --cert "$T/pki/old.pem" -c "127.0.0.1:$NPORT"
+	grep -q "certificate $T/pki/old.pem has expired" "$T/tlsstripd.log"
+	run https /
+	[ "$status" -eq 60 ]
+	[[ "$output" == *"expired"* ]]
+	[ ! -s "$T/nginx/access.log" ]
+}
+
+@test "TLS 1.2 and 1.3 are served and TLS 1.1 is refused with a log line" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	run sclient -tls1_2
+	[[ "$output" == *"Protocol  : TLSv1.2"* ]]
+	[[ "$output" == *"Verify return code: 0 (ok)"* ]]
+	run sclient -tls1_3
+	[[ "$output" == *"TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256"* ]]
+	run sclient -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
+	[[ "$output" != *"Cipher is ECDHE"* ]]
+	[[ "$output" == *"alert"* ]]
+	wait_log 'protocol=- .*reason="handshake failed: unsupported protocol"' \
+		"$T/tlsstripd.log"
+}
+
+@test "TLS 1.2 offers forward-secret AEAD ciphers only, in the server's order" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	run sclient -tls1_2 -cipher AES128-GCM-SHA256
+	[[ "$output" != *"Cipher is AES128"* ]]
+	run sclient -tls1_2 -cipher ECDHE-RSA-AES128-SHA
+	[[ "$output" != *"Cipher is ECDHE-RSA-AES128-SHA"* ]]
+	run sclient -tls1_2 -cipher \
+		'ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256'
+	[[ "$output" == *"Cipher is ECDHE-RSA-AES128-GCM-SHA256"* ]]
+	wait_log 'reason="handshake failed: no shared cipher"' "$T/tlsstripd.log"
+}
+
+@test "ALPN picks http/1.1, and a client offering only h2 still gets through without ALPN" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	run sclient -alpn h2,http/1.1
+	[[ "$output" == *"ALPN protocol: http/1.1"* ]]
+	run sclient -alpn h2
+	[[ "$output" == *"No ALPN negotiated"* ]]
+	[[ "$output" == *"Verify return code: 0 (ok)"* ]]
+	run https / --http2
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from nginx" ]
+}
+
+@test "renegotiation is refused and the connection ends with a log line" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	run sh -c "printf 'R\n' | timeout 20 openssl s_client -tls1_2 \
+		-connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>&1"
+	[[ "$output" == *"RENEGOTIATING"* ]]
+	[[ "$output" == *"no renegotiation"* ]]
+	wait_log 'protocol=TLSv1.2 .*reason="reading from the client' \
+		"$T/tlsstripd.log"
+}
+
+@test "a saved session is resumed, with TLS 1.3 tickets and with TLS 1.2" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	for v in -tls1_3 -tls1_2; do
+		rm -f "$T/sess"
+		run sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client \
+			$v -ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem \
+			-sess_out $T/sess 2>&1"
+		[[ "$output" == *"hello from nginx"* ]]
+		[[ "$output" == *"New, TLSv1."* ]]
+		run sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client \
+			$v -ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem \
+			-sess_in $T/sess 2>&1"
+		[[ "$output" == *"Reused, TLSv1."* ]]
+		[[ "$output" == *"hello from nginx"* ]]
+	done
+	wait_log 'protocol=TLSv1.2 .*resumed=yes' "$T/tlsstripd.log"
+	grep -q 'protocol=TLSv1.3 .*resumed=yes' "$T/tlsstripd.log"
+}
+
+@test "a client certificate from --client-ca reaches the program as SSL_CLIENT_S_DN, with the other SSL_ variables" {
+	pki
+	cat > "$T/env.sh" <<-'EOF'
+	#!/bin/sh
+	sed '/^\r*$/q' > /dev/null
+	printf 'HTTP/1.0 200 OK\r\n\r\n'
+	env | grep -E '^(SSL_|TCPREMOTEIP|PROTO)' | sort
+	EOF
+	chmod +x "$T/env.sh"
+	SSL_CLIENT_S_DN=spoofed strip --cert "$T/pki/localhost.pem" \
+		--client-ca "$T/cca/ca.pem" -- "$T/env.sh"
+	run https / --cert "$T/cca/alice.pem"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"SSL_CLIENT_S_DN=CN=alice"* ]]
+	[[ "$output" == *"SSL_CLIENT_VERIFY=SUCCESS"* ]]
+	[[ "$output" == *"SSL_PROTOCOL=TLSv1.3"* ]]
+	[[ "$output" == *"SSL_CIPHER=TLS_AES_128_GCM_SHA256"* ]]
+	[[ "$output" == *"SSL_TLS_SNI=localhost"* ]]
+	[[ "$output" == *"TCPREMOTEIP=127.0.0.1"* ]]
+	[[ "$output" == *"PROTO=TCP"* ]]
+	[[ "$output" != *spoofed* ]]
+}
+
+@test "without a client certificate, or with one from another CA, the handshake ends with a log line" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --client-ca "$T/cca/ca.pem" \
+		-c "127.0.0.1:$NPORT"
+	run https /
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"hello"* ]]
+	wait_log 'reason="handshake failed: peer did not return a certificate"' \
+		"$T/tlsstripd.log"
+	run https / --cert "$T/pki/bob.pem"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"hello"* ]]
+	# Both test CAs are named alike: OpenSSL may report either.
+	wait_log 'reason="handshake failed: (unable to get local issuer certificate|self-signed certificate in certificate chain)"' \
+		"$T/tlsstripd.log"
+	[ ! -s "$T/nginx/access.log" ]
+	run https / --cert "$T/cca/alice.pem"
+	[ "$output" = "hello from nginx" ]
+}
+
+@test "--forwarded sets Forwarded, X-Forwarded-For and X-Forwarded-Proto on every request, and drops the client's" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	run https /seen -H 'X-Forwarded-For: 6.6.6.6' -H 'Forwarded: for=6.6.6.6' \
+		-H 'X-Forwarded-Proto: http' -H 'X-Client-Cert-Subject: CN=root' \
+		"https://localhost:$TPORT/seen" -H 'x-forwarded-for: 7.7.7.7'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https] proto=[https] subject=[] body=[]" ]
+	[ "${lines[1]}" = "${lines[0]}" ]
+	[[ "$output" != *6.6.6.6* ]]
+	[[ "$output" != *7.7.7.7* ]]
+	[[ "$output" != *root* ]]
+	wait_log 'requests=2 bytes_in' "$T/tlsstripd.log"
+}
+
+@test "--forwarded follows chunked and sized bodies, so a request after a body is rewritten too" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	# A chunked body that looks like a request head must stay a body.
+	body=$(printf 'GET /seen HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n')
+	run https /post -H 'Transfer-Encoding: chunked' --data-binary "$body" \
+		"https://localhost:$TPORT/seen" -H 'X-Forwarded-For: 6.6.6.6' \
+		--data-binary "$body" "https://localhost:$TPORT/seen"
+	[ "$status" -eq 0 ]
+	# curl puts the URL of https() last.
+	[[ "${lines[0]}" == "xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https]"* ]]
+	[[ "${lines[1]}" == "xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https]"* ]]
+	[ "${lines[2]}" = "posted" ]
+	[[ "$output" != *6.6.6.6* ]]
+	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 3 ]
+	! grep -q '6.6.6.6' "$T/nginx/access.log"
+}
+
+@test "--forwarded rewrites pipelined requests sent in one record" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	req='GET /seen HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n'
+	run sh -c "printf '$req$req${req/1.1/1.0}' | openssl s_client -quiet \
+		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>/dev/null"
+	[ "$(echo "$output" | grep -c 'xff=\[127.0.0.1\]')" -eq 3 ]
+	[[ "$output" != *6.6.6.6* ]]
+}
+
+@test "--forwarded answers a malformed head with 400 after the responses before it" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	req='GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'
+	bad='GET / HTTP/1.1\r\nHost: localhost\r\nBad Field: x\r\n\r\n'
+	run sh -c "printf '$req$bad$req' | openssl s_client -quiet \
+		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>/dev/null"
+	[[ "$output" == "HTTP/1.1 200 OK"*"hello from nginx"*"HTTP/1.1 400 Bad Request"* ]]
+	[ "$(echo "$output" | grep -c 'hello from nginx')" -eq 1 ]
+	wait_log 'requests=1 .*reason="bad request head from the client \(400\)"' \
+		"$T/tlsstripd.log"
+}
+
+@test "--forwarded passes the verified client subject as X-Client-Cert-Subject" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded \
+		--client-ca "$T/cca/ca.pem" -c "127.0.0.1:$NPORT"
+	run https /seen --cert "$T/cca/alice.pem" \
+		-H 'X-Client-Cert-Subject: CN=root'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"subject=[CN=alice]"* ]]
+	[[ "$output" != *root* ]]
+}
+
+@test "--proxy-protocol v1 and v2 give nginx the client's address first" {
+	pki
+	NPORT=$(free_port)
+	PP=$(free_port)
+	mkdir -p "$T/www"
+	chmod go+rx "$T" "$T/www"
+	# A second server block, listening with proxy_protocol.
+	nginx_start "$NPORT" "}
+	server {
+		listen 127.0.0.1:$PP proxy_protocol;
+		location = /pp { default_type text/plain;
+			return 200 \"pp=[\$proxy_protocol_addr:\$proxy_protocol_port]\n\"; }"
+	wait_port "$PP"
+	for v in v1 v2; do
+		TPORT=$(free_port)
+		bg "strip$v" tlsstripd -l "127.0.0.1:$TPORT" \
+			--cert "$T/pki/localhost.pem" --proxy-protocol "$v" \
+			-c "127.0.0.1:$PP"
+		wait_port "$TPORT"
+		run https /pp -w '%{local_port}\n'
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "pp=[127.0.0.1:${lines[1]}]" ]
+	done
+	# Without the header nginx refuses: the header is what it read.
+	run curl -sS --max-time 10 "http://127.0.0.1:$PP/pp"
+	[[ "$output" != pp=* ]]
+}
+
+@test "SIGHUP swaps the certificate for new handshakes while an open connection goes on" {
+	pki
+	origin
+	cp "$T/pki/localhost.pem" "$T/live.pem"
+	strip --cert "$T/live.pem" -c "127.0.0.1:$NPORT"
+	mkfifo "$T/in"
+	bg held sh -c "openssl s_client -quiet -connect 127.0.0.1:$TPORT \
+		-CAfile $T/pki/ca.pem < $T/in > $T/held.out 2>&1"
+	exec 5> "$T/in"
+	printf 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n' >&5
+	wait_log 'hello from nginx' "$T/held.out"
+	make_cert "$T/pki" renewed "DNS:localhost"
+	cp "$T/pki/renewed.pem" "$T/live.pem"
+	kill -HUP "$tlsstripd_pid"
+	wait_log 'SIGHUP: reloaded 1 certificate' "$T/tlsstripd.log"
+	run sclient
+	[[ "$output" == *"subject=CN = renewed"* ]]
+	printf 'GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n' >&5
+	exec 5>&-
+	wait_log 'reason="done"' "$T/tlsstripd.log"
+	[ "$(grep -c 'hello from nginx' "$T/held.out")" -eq 2 ]
+}
+
+@test "SIGHUP with a broken certificate file logs it and keeps the old certificates" {
+	pki
+	origin
+	cp "$T/pki/localhost.pem" "$T/live.pem"
+	strip --cert "$T/live.pem" -c "127.0.0.1:$NPORT"
+	echo broken > "$T/live.pem"
+	kill -HUP "$tlsstripd_pid"
+	wait_log "error: SIGHUP: unable to read certificate $T/live.pem.*keeping" \
+		"$T/tlsstripd.log"
+	run https /
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from nginx" ]
+	run sclient
+	[[ "$output" == *"subject=CN = localhost"* ]]
+}
+
+@test "plain HTTP sent to the TLS port closes that connection with a log line" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	run curl -sS --max-time 20 "http://127.0.0.1:$TPORT/"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *hello* ]]
+	wait_log 'reason="handshake failed: plain HTTP sent to the TLS port"' \
+		"$T/tlsstripd.log"
+	run https /
+	[ "$output" = "hello from nginx" ]
+	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 1 ]
+}
+
+@test "a truncated ClientHello closes that connection with a log line" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	run sh -c "printf '\026\003\001\002\000\001\000\001\374\003\003abc' |
+		socat -t 10 - TCP:127.0.0.1:$TPORT"
+	[ -z "$output" ]
+	wait_log 'protocol=- .*reason="handshake failed: the client closed"' \
+		"$T/tlsstripd.log"
+	[ ! -s "$T/nginx/access.log" ]
+}
+
+@test "a handshake that never finishes is closed at --header-timeout, and other clients are served meanwhile" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --header-timeout 2 \
+		-c "127.0.0.1:$NPORT"
+	bg stall sh -c "(printf '\026\003\001\002\000\001\000\001\374\003\003abc'; sleep 60) |
+		socat -t 60 - TCP:127.0.0.1:$TPORT"
+	run https /
+	[ "$output" = "hello from nginx" ]
+	wait_log 'reason="handshake not done within --header-timeout"' \
+		"$T/tlsstripd.log"
+	run https /
+	[ "$output" = "hello from nginx" ]
+}
+
+@test "an idle connection is closed after --idle-timeout" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --idle-timeout 1 \
+		-c "127.0.0.1:$NPORT"
+	run sh -c "(sleep 30) | timeout 20 openssl s_client -quiet \
+		-connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem"
+	[ "$status" -ne 124 ]
+	wait_log 'reason="idle timeout"' "$T/tlsstripd.log"
+}
+
+@test "the client's close_notify reaches the program as EOF, and the answer after it arrives whole" {
+	pki
+	strip --cert "$T/pki/localhost.pem" -- sh -c \
+		'n=$(wc -c); seq 1 200000; echo "read $n bytes"'
+	head -c 3000000 /dev/urandom > "$T/up.bin"
+	run sh -c "socat -t 30 - OPENSSL:127.0.0.1:$TPORT,cafile=$T/pki/ca.pem,commonname=localhost < $T/up.bin > $T/down"
+	[ "$status" -eq 0 ]
+	[ "$(tail -n 1 "$T/down")" = "read 3000000 bytes" ]
+	seq 1 200000 | cmp - <(head -n 200000 "$T/down")
+	wait_log 'bytes_in=3000000 bytes_out=1288914 .*reason="done"' \
+		"$T/tlsstripd.log"
+}
+
+@test "the backend's FIN becomes a close_notify: a body without a length ends cleanly" {
+	pki
+	strip --cert "$T/pki/localhost.pem" -- sh -c \
+		"sed '/^\r*\$/q' > /dev/null; printf 'HTTP/1.0 200 OK\r\n\r\nuntil close\n'"
+	run https /
+	[ "$status" -eq 0 ]
+	[ "$output" = "until close" ]
+	wait_log 'reason="done"' "$T/tlsstripd.log"
+}
+
+@test "256 MiB go each way intact: a download from nginx and an upload to it" {
+	pki
+	origin
+	head -c 268435456 /dev/urandom > "$T/www/big"
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	want=$(sha256sum < "$T/www/big")
+	got=$(https /big | sha256sum)
+	[ "$got" = "$want" ]
+	run https /up/copy -T "$T/www/big" -w '%{http_code}'
+	[ "$output" = 201 ]
+	[ "$(sha256sum < "$T/www/up/copy")" = "$want" ]
+	wait_log 'bytes_in=26843[0-9]{4} ' "$T/tlsstripd.log"
+}
+
+@test "256 MiB upload to a program after -- is checksummed by it" {
+	pki
+	strip --cert "$T/pki/localhost.pem" -- sha256sum
+	head -c 268435456 /dev/urandom > "$T/big"
+	want=$(sha256sum < "$T/big")
+	run sh -c "socat -t 60 - OPENSSL:127.0.0.1:$TPORT,cafile=$T/pki/ca.pem,commonname=localhost < $T/big"
+	[ "$output" = "$want" ]
+}
+
+@test "tlsstripd -- connectd is an HTTPS proxy for curl" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -- connectd \
+		--allow-dest 127.0.0.1/32 --allow-port "$NPORT"
+	run curl -sS --max-time 30 -p --proxy "https://localhost:$TPORT" \
+		--proxy-cacert "$T/pki/ca.pem" \
+		--resolve "localhost:$TPORT:127.0.0.1" "http://127.0.0.1:$NPORT/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from nginx" ]
+	wait_log 'upstream=program .*reason="done"' "$T/tlsstripd.log"
+	grep -q 'connectd.*client=127.0.0.1' "$T/tlsstripd.log"
+}
+
+@test "tlsstripd -- relayd is an HTTPS relay for curl" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -- relayd \
+		--allow-dest 127.0.0.1/32 --allow-port "$NPORT"
+	run curl -sS --max-time 30 --proxy "https://localhost:$TPORT" \
+		--proxy-cacert "$T/pki/ca.pem" \
+		--resolve "localhost:$TPORT:127.0.0.1" "http://127.0.0.1:$NPORT/seen"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "xff=[]"* ]]
+	wait_log 'relayd.*target=http://127.0.0.1:'"$NPORT"'/seen' "$T/tlsstripd.log"
+}
+
+@test "tlsstripd -- httpftpd serves an FTP tree over HTTPS" {
+	load helpers/ftpd
+	pki
+	FP=$(free_port)
+	pyftpd_start "$FP"
+	strip --cert "$T/pki/localhost.pem" -- httpftpd -c "ftp://127.0.0.1:$FP/"
+	run https /a.txt
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello" ]
+	run https /sub/b.txt
+	[ "$output" = "inside" ]
+}
+
+@test "under socat, one connection is served on fd 0 and the program exits" {
+	pki
+	origin
+	TPORT=$(free_port)
+	# socat would split EXEC's arguments at the colon of HOST:PORT.
+	printf '#!/bin/sh\nexec "%s/tlsstripd" --cert "%s" -c 127.0.0.1:%s\n' \
+		"$GTR_BIN" "$T/pki/localhost.pem" "$NPORT" > "$T/one.sh"
+	chmod +x "$T/one.sh"
+	bg socat socat "TCP-LISTEN:$TPORT,bind=127.0.0.1,reuseaddr,fork" \
+		"EXEC:$T/one.sh"
+	wait_port "$TPORT"
+	run https /
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from nginx" ]
+	run https /
+	[ "$output" = "hello from nginx" ]
+}
