@@ -573,8 +573,8 @@ static int
 finish(struct exchange *x, int kill_now)
 {
 	struct pollfd pfd[2];
-	uint64_t deadline, now;
-	int st = 0;
+	uint64_t deadline, now, left;
+	int st = 0, reaped = 0;
 
 	close_fd(&x->x_to_prog);
 	close_fd(&x->x_from_prog);
@@ -583,10 +583,11 @@ finish(struct exchange *x, int kill_now)
 		x->x_killed = 1;
 	}
 	deadline = now_ms() + x->x_cf->cf_cgi_timeout * 1000ULL;
-	while (!x->x_killed && x->x_pidfd != -1) {
-		pfd[0].fd = x->x_pidfd;
-		pfd[1].fd = x->x_err_prog;
-		pfd[0].events = pfd[1].events = POLLIN;
+	while (!x->x_killed) {
+		if (waitpid(x->x_pid, &st, WNOHANG) == x->x_pid) {
+			reaped = 1;
+			break;
+		}
 		if ((now = now_ms()) >= deadline) {
 			log_warnx("conn=%lu: %s still runs %d s after its "
 			    "output ended: killed", x->x_conn->c_id,
@@ -595,15 +596,17 @@ finish(struct exchange *x, int kill_now)
 			x->x_killed = 1;
 			break;
 		}
-		if (poll(pfd, 2, (int)(deadline - now)) == -1 &&
-		    errno != EINTR)
-			break;
-		if (pfd[1].revents != 0)
+		/* Without a pidfd (an old kernel), look again every 50 ms. */
+		pfd[0].fd = x->x_pidfd;
+		pfd[1].fd = x->x_err_prog;
+		pfd[0].events = pfd[1].events = POLLIN;
+		left = deadline - now;
+		if (x->x_pidfd == -1 && left > 50)
+			left = 50;
+		if (poll(pfd, 2, (int)left) > 0 && pfd[1].revents != 0)
 			from_stderr(x);
-		if (pfd[0].revents != 0)
-			break;
 	}
-	while (waitpid(x->x_pid, &st, 0) == -1 && errno == EINTR)
+	while (!reaped && waitpid(x->x_pid, &st, 0) == -1 && errno == EINTR)
 		;
 	if (x->x_err_prog != -1)
 		from_stderr(x);	/* what it wrote last; never blocks */
