@@ -415,6 +415,79 @@ while True:
 	wait_log 'transfer broken' "$T/httpftpd.log"
 }
 
+# fake_ftpd PORT MODE: a bare FTP server that has neither SIZE nor MDTM
+# and sends 100000 bytes for any RETR, then 226 (MODE ok) or closes both
+# connections without it (MODE cut).
+fake_ftpd() {
+	cat > "$T/fake.py" <<'PY'
+import socket, sys, threading
+port, mode = int(sys.argv[1]), sys.argv[2]
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(8)
+def serve(c):
+    say = lambda s: c.sendall((s + "\r\n").encode())
+    say("220 fake")
+    data = None
+    for line in c.makefile("rb"):
+        cmd = line.decode().strip()
+        verb = cmd.split(" ")[0].upper()
+        print("<-", cmd, flush=True)
+        if verb == "USER": say("331 password please")
+        elif verb == "PASS": say("230 in")
+        elif verb == "PWD": say('257 "/"')
+        elif verb in ("CWD", "TYPE"): say("200 ok")
+        elif verb == "EPSV":
+            data = socket.socket()
+            data.bind(("127.0.0.1", 0))
+            data.listen(1)
+            say("229 Entering Extended Passive Mode (|||%d|)" % data.getsockname()[1])
+        elif verb == "RETR":
+            say("150 here it comes")
+            d, _ = data.accept()
+            d.sendall(b"x" * 100000)
+            d.close()
+            if mode == "cut":
+                c.close()
+                return
+            say("226 done")
+        elif verb == "QUIT":
+            say("221 bye")
+            break
+        else: say("502 not implemented")
+    c.close()
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+	bg fake "$FTP_PY" "$T/fake.py" "$1" "$2"
+	wait_port "$1"
+}
+
+@test "without SIZE the body is chunked and ends with the last chunk" {
+	P=$(free_port)
+	HP=$(free_port)
+	fake_ftpd "$P" ok
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
+	run px -D "$T/h" -o "$T/got" "ftp://127.0.0.1:$P/f.bin"
+	[ "$status" -eq 0 ]
+	grep -qi '^Transfer-Encoding: chunked' "$T/h"
+	! grep -qi '^Content-Length' "$T/h"
+	[ "$(stat -c %s "$T/got")" -eq 100000 ]
+}
+
+@test "a chunked transfer broken by the FTP server never gets its last chunk" {
+	P=$(free_port)
+	HP=$(free_port)
+	fake_ftpd "$P" cut
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
+	run px -D "$T/h" -o "$T/got" "ftp://127.0.0.1:$P/f.bin"
+	[ "$status" -eq 18 ]
+	grep -qi '^Transfer-Encoding: chunked' "$T/h"
+	wait_log 'transfer broken' "$T/httpftpd.log"
+}
+
 @test "a 1 GiB file streams through with the gateway's peak RSS under 64 MiB" {
 	ftp_up vsftpd
 	truncate -s 1G "$T/root/huge.bin"

@@ -23,7 +23,7 @@
 
 #define POOL_MAX	64	/* idle handles kept */
 #define POOL_IDLE_MS	60000	/* idle handles older than this are closed */
-#define FTP_BUFSIZE	(128 * 1024)
+#define FTP_BUFSIZE	(256 * 1024)
 
 struct ftp_handle {
 	CURL		*fh_curl;
@@ -58,6 +58,8 @@ static void	handle_free(struct ftp_handle *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
+static int	on_progress(void *, curl_off_t, curl_off_t, curl_off_t,
+		    curl_off_t);
 static curl_socket_t on_open(void *, curlsocktype, struct curl_sockaddr *);
 static int	setup(struct ftp_handle *, const struct ftp_loc *,
 		    const char *, int, struct ftp_result *);
@@ -236,6 +238,27 @@ on_write(char *buf, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/*
+ * libcurl calls this between its reads: the sink writes out what it
+ * gathered, so data never waits for more data.  Returns 0, or 1 to stop.
+ */
+static int
+on_progress(void *arg, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
+    curl_off_t uln)
+{
+	struct ftp_handle *h = arg;
+
+	(void)dlt;
+	(void)dln;
+	(void)ult;
+	(void)uln;
+	if (h->fh_sink != NULL && h->fh_sink(h->fh_arg, NULL, 0) == -1) {
+		h->fh_sink_failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static size_t
 on_read(char *buf, size_t size, size_t n, void *arg)
 {
@@ -316,6 +339,9 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, h);
 	if (gw->gw_ftp_ssl)

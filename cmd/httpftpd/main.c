@@ -26,7 +26,12 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:8021"
 #define HEAD_MAX	4096
-#define COALESCE_MAX	16384	/* a head and a body this small go in one write */
+/*
+ * libcurl hands the body over in 16 KiB pieces; gathering them into
+ * writes this large (flushed whenever libcurl goes back to wait) halves
+ * the gateway's system calls on large files.
+ */
+#define OUT_MAX		(256 * 1024)
 
 enum {
 	OPT_WRITABLE = OPT_PROGRAM_BASE,
@@ -50,9 +55,10 @@ struct session {
 	uint64_t	 s_bytes_out;
 	int		 s_close;	/* close after this exchange */
 	int		 s_head_sent;
-	int		 s_defer;	/* send_head keeps the head in s_pend */
-	char		 s_pend[HEAD_MAX];
-	size_t		 s_npend;
+	int		 s_defer;	/* send_head puts the head in s_out */
+	size_t		 s_nhead;	/* head bytes at the start of s_out */
+	size_t		 s_nout;
+	char		 s_out[HEAD_MAX + OUT_MAX];
 	int		 s_chunked;
 	int64_t		 s_clen;	/* Content-Length sent, or -1 */
 	uint64_t	 s_body_sent;
@@ -247,7 +253,7 @@ exchange(struct session *s)
 	s->s_bytes_in = s->s_bytes_out = 0;
 	s->s_head_sent = s->s_chunked = s->s_write_failed = 0;
 	s->s_defer = 0;
-	s->s_npend = 0;
+	s->s_nhead = s->s_nout = 0;
 	s->s_have_st = 0;
 	s->s_clen = -1;
 	s->s_body_sent = 0;
@@ -436,8 +442,8 @@ send_head(struct session *s, int status, const char **lines, int n)
 	s->s_status = status;
 	s->s_head_sent = 1;
 	if (s->s_defer) {
-		memcpy(s->s_pend, buf, k);
-		s->s_npend = k;
+		memcpy(s->s_out, buf, k);
+		s->s_nhead = s->s_nout = k;
 		return 0;
 	}
 	if (http_write_all(s->s_conn->c_wfd, buf, k, write_deadline()) == -1) {
@@ -566,14 +572,46 @@ file_head(struct session *s)
 	return send_head(s, status, lines, n);
 }
 
-/* Writes a piece of the file to the client, sending the head first. */
+/* Writes what s_out holds (the head, then body as is or as a chunk). */
+static int
+out_flush(struct session *s)
+{
+	size_t body = s->s_nout - s->s_nhead;
+	int fd = s->s_conn->c_wfd, r = 0;
+
+	if (s->s_nout == 0)
+		return 0;
+	if (!s->s_chunked || body == 0)
+		r = http_write_all(fd, s->s_out, s->s_nout, write_deadline());
+	else {
+		if (s->s_nhead > 0)
+			r = http_write_all(fd, s->s_out, s->s_nhead,
+			    write_deadline());
+		if (r == 0)
+			r = http_write_chunk(fd, s->s_out + s->s_nhead, body,
+			    write_deadline());
+	}
+	s->s_nout = s->s_nhead = 0;
+	if (r == -1) {
+		s->s_write_failed = 1;
+		s->s_close = 1;
+	}
+	return r;
+}
+
+/*
+ * Takes a piece of the file for the client, the head before the first;
+ * n == 0 asks for what is gathered to be written now.  Returns 0 or -1.
+ */
 static int
 body_sink(void *arg, const char *buf, size_t n)
 {
 	struct session *s = arg;
-	char one[COALESCE_MAX];
+	size_t k;
 	int r;
 
+	if (n == 0)
+		return s->s_head_sent ? out_flush(s) : 0;
 	if (!s->s_head_sent) {
 		if (!s->s_have_st) {
 			ftp_info(s->s_fh, &s->s_st);
@@ -587,43 +625,19 @@ body_sink(void *arg, const char *buf, size_t n)
 	}
 	if (s->s_clen >= 0 && s->s_body_sent + n > (uint64_t)s->s_clen)
 		n = s->s_clen - s->s_body_sent;
-	if (s->s_npend > 0) {
-		r = 0;
-		if (!s->s_chunked && s->s_npend + n <= sizeof(one)) {
-			memcpy(one, s->s_pend, s->s_npend);
-			memcpy(one + s->s_npend, buf, n);
-			r = http_write_all(s->s_conn->c_wfd, one,
-			    s->s_npend + n, write_deadline());
-			s->s_npend = 0;
-			if (r == 0) {
-				s->s_body_sent += n;
-				s->s_bytes_out += n;
-				return 0;
-			}
-		} else
-			r = http_write_all(s->s_conn->c_wfd, s->s_pend,
-			    s->s_npend, write_deadline());
-		s->s_npend = 0;
-		if (r == -1) {
-			s->s_write_failed = 1;
-			s->s_close = 1;
+	while (n > 0) {
+		k = sizeof(s->s_out) - s->s_nout;
+		if (k > n)
+			k = n;
+		memcpy(s->s_out + s->s_nout, buf, k);
+		s->s_nout += k;
+		s->s_body_sent += k;
+		s->s_bytes_out += k;
+		buf += k;
+		n -= k;
+		if (s->s_nout == sizeof(s->s_out) && out_flush(s) == -1)
 			return -1;
-		}
 	}
-	if (n == 0)
-		return 0;
-	if (s->s_chunked)
-		r = http_write_chunk(s->s_conn->c_wfd, buf, n,
-		    write_deadline());
-	else
-		r = http_write_all(s->s_conn->c_wfd, buf, n, write_deadline());
-	if (r == -1) {
-		s->s_write_failed = 1;
-		s->s_close = 1;
-		return -1;
-	}
-	s->s_body_sent += n;
-	s->s_bytes_out += n;
 	return 0;
 }
 
@@ -712,6 +726,8 @@ serve_file(struct session *s)
 	}
 	r = ftp_get(s->s_fh, &s->s_loc, s->s_from, s->s_to, body_sink, s,
 	    &s->s_res);
+	if (s->s_head_sent && out_flush(s) == -1)
+		return;
 	if (r == -1) {
 		if (s->s_head_sent) {
 			/* cut short: the client must see an incomplete body */
@@ -761,6 +777,8 @@ list_sink(void *arg, const char *buf, size_t n)
 	struct rawlist *rl = arg;
 	char *p;
 
+	if (buf == NULL)
+		return 0;
 	if (rl->rl_len + n + 1 > LISTING_MAX)
 		return -1;
 	if (rl->rl_len + n + 1 > rl->rl_cap) {
