@@ -418,6 +418,28 @@ wait_no_children() {
 	echo "$output" | grep -qx 'PATH_INFO=/p'
 }
 
+@test "under tcpserver each connection is one cgid, with the client's address" {
+	bg tcpserver tcpserver -q -H -R -l0 127.0.0.1 "$P" \
+		"$GTR_BIN/cgid" --root "$T/root"
+	wait_port "$P"
+	run curl -sS "$U/env.sh/t"
+	echo "$output" | grep -qx 'PATH_INFO=/t'
+	echo "$output" | grep -qx 'REMOTE_ADDR=127.0.0.1'
+	echo "$output" | grep -qx "SERVER_PORT=$P"
+	! echo "$output" | grep -q 'TCPREMOTEIP'
+	grep -q 'target=/env.sh/t status=200' "$T/tcpserver.log"
+}
+
+@test "systemd socket activation hands cgid its listening socket" {
+	bg sd systemd-socket-activate -l "127.0.0.1:$P" \
+		"$GTR_BIN/cgid" --root "$T/root"
+	wait_port "$P"
+	run curl -sS "$U/env.sh" "$U/hello.sh"
+	echo "$output" | grep -qx 'GATEWAY_INTERFACE=CGI/1.1'
+	echo "$output" | grep -qx 'hello'
+	! echo "$output" | grep -q 'LISTEN_'
+}
+
 @test "bad invocations exit 64, missing files 78, --help 0" {
 	run "$GTR_BIN/cgid"
 	[ "$status" -eq 64 ]
