@@ -359,7 +359,7 @@ wait_no_children() {
 }
 
 @test "output past the program's Content-Length is dropped and the connection goes on" {
-	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\nContent-Length: 5\\n\\nhello world"\n' \
+	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\nContent-Length: 5\\n\\nhello world"\nexec yes\n' \
 		> "$T/root/long.sh"
 	chmod 755 "$T/root/long.sh"
 	start_root
@@ -367,6 +367,8 @@ wait_no_children() {
 	echo "$output" | grep -q 'Re-using existing connection'
 	[ "$(cat "$T/one")" = hello ]
 	[ "$(cat "$T/two")" = hello ]
+	! grep -q 'killed by signal' "$T/cgid.log"
+	wait_no_children
 }
 
 @test "a header block over 32 KiB gets 502" {

@@ -59,6 +59,7 @@ static enum run_result fail(struct exchange *, int, const char *,
 		    const char *);
 static void	 close_fd(int *);
 static int	 nph_status(const char *, size_t);
+static int	 pipe_closed(const struct exchange *, int);
 
 static void
 close_fd(int *fd)
@@ -67,6 +68,18 @@ close_fd(int *fd)
 		(void)close(*fd);
 		*fd = -1;
 	}
+}
+
+/*
+ * Returns 1 if the program died of the SIGPIPE cgid caused by closing
+ * its output: the client went away, or its Content-Length was all sent.
+ */
+static int
+pipe_closed(const struct exchange *x, int st)
+{
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE &&
+	    (x->x_client_gone || (x->x_header_done &&
+	    x->x_framing == RESP_LENGTH && x->x_resp_left == 0));
 }
 
 /* Returns the status an nph- program's output starts with, or 0. */
@@ -612,8 +625,7 @@ finish(struct exchange *x, int kill_now)
 		from_stderr(x);	/* what it wrote last; never blocks */
 	close_fd(&x->x_err_prog);
 	close_fd(&x->x_pidfd);
-	if (WIFSIGNALED(st) && !x->x_killed &&
-	    !(WTERMSIG(st) == SIGPIPE && x->x_client_gone))
+	if (WIFSIGNALED(st) && !x->x_killed && !pipe_closed(x, st))
 		log_warnx("conn=%lu: %s killed by signal %d", x->x_conn->c_id,
 		    x->x_sc.sc_file, WTERMSIG(st));
 	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
@@ -683,7 +695,7 @@ run_program(struct exchange *x)
 		if (x->x_framing == RESP_LENGTH && x->x_resp_left > 0)
 			return fail(x, 502, NULL, "the program's output is "
 			    "shorter than its Content-Length");
-		if (WIFSIGNALED(st) && !x->x_killed)
+		if (WIFSIGNALED(st) && !x->x_killed && !pipe_closed(x, st))
 			return fail(x, 502, NULL, "the program crashed");
 		if (x->x_framing == RESP_CHUNKED) {
 			memcpy(x->x_obuf + x->x_olen, "0\r\n\r\n", 5);
