@@ -442,6 +442,13 @@ wait_no_children() {
 	! echo "$output" | grep -q 'LISTEN_'
 }
 
+@test "a malformed request head gets 400 and runs nothing" {
+	run sh -c "printf 'GET /stderr.sh HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n' | '$GTR_BIN/cgid' --root '$T/root' 2>&1"
+	[[ "${lines[0]}" == "HTTP/1.1 400 Bad Request"* ]]
+	echo "$output" | grep -q 'status=400'
+	! echo "$output" | grep -q 'oops from the program'
+}
+
 @test "bad invocations exit 64, missing files 78, --help 0" {
 	run "$GTR_BIN/cgid"
 	[ "$status" -eq 64 ]

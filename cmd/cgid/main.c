@@ -261,6 +261,9 @@ handle(struct conn *c, void *arg)
 		if (rv != 0) {
 			x->x_status = rv;
 			x->x_keep = 0;
+			x->x_bytes_in = x->x_bytes_out = 0;
+			x->x_user[0] = '\0';
+			x->x_why = "bad request head";
 			(void)http_send_error(c->c_wfd, 11, rv, NULL,
 			    rv == 408 ? "the request head did not arrive in "
 			    "time" : "the request head is not acceptable",
