@@ -156,8 +156,10 @@ wait_log() {
 	[[ "$output" == "HTTP/1.1 400 "* ]]
 	run raw "$P" < <(printf 'CONNECT %s:443 HTTP/1.1\r\nHost: x\r\n\r\n' "$(head -c 9000 /dev/zero | tr '\0' a)")
 	[[ "$output" == "HTTP/1.1 414 "* ]]
+	[[ "$output" == *"request line too long"* ]]
 	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nHost: x\r\n'; for i in $(seq 400); do printf 'X-%d: %0100d\r\n' "$i" 0; done; printf '\r\n')
 	[[ "$output" == "HTTP/1.1 431 "* ]]
+	[[ "$output" == *"request head too large"* ]]
 }
 
 @test "a refused upstream connection gets 502 with Proxy-Status connection_refused" {

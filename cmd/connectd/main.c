@@ -78,6 +78,7 @@ static void	 tunnel_done(struct conn *, const struct relay_stats *, void *);
 static void	 access_line(const struct conn *, const char *, const char *,
 		    int, const char *, uint64_t, uint64_t, const char *);
 static const char *logval(const char *, char *, size_t);
+static const char *head_error(int);
 static void	 reload_auth(void *);
 
 static const struct option longopts[] = {
@@ -147,6 +148,26 @@ logval(const char *s, char *buf, size_t len)
 	buf[o++] = '"';
 	buf[o] = '\0';
 	return buf;
+}
+
+/* Returns the one-line reason for a head the parser rejected. */
+static const char *
+head_error(int status)
+{
+	switch (status) {
+	case 408:
+		return "request head not complete in time";
+	case 414:
+		return "request line too long";
+	case 431:
+		return "request head too large";
+	case 501:
+		return "transfer coding not supported";
+	case 505:
+		return "HTTP version not supported";
+	default:
+		return "malformed request head";
+	}
 }
 
 /* Writes the access line of one tunnel or refused request. */
@@ -280,13 +301,11 @@ serve_head(struct session *se)
 	if (rc == HTTP_EOF)
 		return 0;
 	if (rc != 0) {
-		snprintf(detail, sizeof(detail), "%s", rc == 408 ?
-		    "request head not complete in time" :
-		    "malformed request head");
 		if (hd->hd_target != NULL)
 			snprintf(se->se_target, sizeof(se->se_target), "%s",
 			    hd->hd_target);
-		return refuse(se, rc, "http_request_error", detail, NULL, 0);
+		return refuse(se, rc, "http_request_error", head_error(rc),
+		    NULL, 0);
 	}
 	snprintf(se->se_target, sizeof(se->se_target), "%s", hd->hd_target);
 	if (strcmp(hd->hd_method, "CONNECT") != 0)

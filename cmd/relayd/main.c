@@ -89,6 +89,7 @@ static void	 reap_later(pid_t);
 static void	 access_line(const struct conn *, const char *, const char *,
 		    int, const char *, uint64_t, uint64_t, const char *);
 static const char *logval(const char *, char *, size_t);
+static const char *head_error(int);
 
 static const struct option longopts[] = {
 	{ "raw",	no_argument,	NULL, OPT_RAW },
@@ -156,6 +157,26 @@ logval(const char *s, char *buf, size_t len)
 	buf[o++] = '"';
 	buf[o] = '\0';
 	return buf;
+}
+
+/* Returns the one-line reason for a head the parser rejected. */
+static const char *
+head_error(int status)
+{
+	switch (status) {
+	case 408:
+		return "request head not complete in time";
+	case 414:
+		return "request line too long";
+	case 431:
+		return "request head too large";
+	case 501:
+		return "transfer coding not supported";
+	case 505:
+		return "HTTP version not supported";
+	default:
+		return "malformed request head";
+	}
 }
 
 /* Writes the access line of one exchange; status 0 prints "-". */
@@ -522,9 +543,7 @@ serve_http(struct session *se)
 		snprintf(se->se_target, sizeof(se->se_target), "%s",
 		    hd->hd_target);
 	if (rc != 0) {
-		refuse(se, rc, "http_request_error", rc == 408 ?
-		    "request head not complete in time" :
-		    "malformed request head");
+		refuse(se, rc, "http_request_error", head_error(rc));
 		return;
 	}
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
