@@ -20,6 +20,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "tlswrapd.h"
 #include "log.h"
 
@@ -234,6 +236,11 @@ handle(struct conn *c, void *arg)
 	}
 	upstream_free(s);
 	free(s);
+	/*
+	 * OpenSSL keeps an error queue per thread, and serve.c may end this
+	 * thread without OpenSSL noticing.
+	 */
+	OPENSSL_thread_stop();
 }
 
 /* One request, start to end; the response is complete or s_close is set. */
