@@ -176,6 +176,40 @@ wait_log() {
 	wait_log "target=127.0.0.1:$Q status=502 .*reason=" "$T/connectd.log"
 }
 
+@test "an upstream that never answers the handshake gets 504 after --connect-timeout" {
+	Q=$(free_port)
+	# A listener with a full accept queue drops further SYNs: the
+	# connect hangs as it would toward a black hole, but on loopback.
+	cat > "$T/blackhole.py" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.socket()
+s.bind(("127.0.0.1", port))
+s.listen(0)
+fill = []
+for i in range(4):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    fill.append(c)
+open(sys.argv[2], "w").close()
+time.sleep(120)
+PY
+	bg blackhole python3 "$T/blackhole.py" "$Q" "$T/full"
+	wait_file "$T/full"
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$Q" \
+		--connect-timeout 1
+	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$Q")
+	[[ "$output" == "HTTP/1.1 504 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=connection_timeout"* ]]
+	[[ "$output" != *"$ESTABLISHED"* ]]
+	wait_log "target=127.0.0.1:$Q status=504 .*reason=" "$T/connectd.log"
+}
+
 @test "a name that does not resolve gets 502 with Proxy-Status dns_error" {
 	P=$(free_port)
 	echo 'nameserver 127.0.0.1' > "$T/resolv.conf"
