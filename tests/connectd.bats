@@ -565,3 +565,42 @@ PY
 	[ "$after" -lt $((before + 40)) ]
 	[ "$(grep -c 'status=200 .*bytes_in=5 bytes_out=5 ' "$T/connectd.log")" -eq 440 ]
 }
+
+@test "SIGTERM stops accepting but lets an open tunnel finish, then connectd exits 0" {
+	E=$(free_port)
+	py_echo "$E"
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$E" --grace 30
+	cat > "$T/term.py" <<'PY'
+import os, signal, socket, sys, time
+P, E, pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.create_connection(("127.0.0.1", P))
+s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % E)
+head = b""
+while not head.endswith(b"\r\n\r\n"):
+    head += s.recv(1)
+print(head.split(b"\r\n")[0].decode())
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.5)
+try:
+    socket.create_connection(("127.0.0.1", P), timeout=5).close()
+    print("still accepting")
+except OSError:
+    print("not accepting")
+s.sendall(b"after sigterm\n")
+s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+print(got.decode().strip())
+PY
+	run python3 "$T/term.py" "$P" "$E" "$connectd_pid"
+	[ "${lines[0]}" = "HTTP/1.1 200 Connection established" ]
+	[ "${lines[1]}" = "not accepting" ]
+	[ "${lines[2]}" = "after sigterm" ]
+	wait "$connectd_pid"
+	grep -q "bytes_in=14 bytes_out=14 .*reason=done" "$T/connectd.log"
+}
