@@ -270,3 +270,30 @@ wait_log() {
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^relayd\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
 }
+
+@test "300 program connections leave no zombie and no open file descriptor behind" {
+	R=$(free_port)
+	gtr_start relayd "$R" -- sh -c 'printf "HTTP/1.0 200 OK\r\n\r\nok\n"'
+	curl -sS --max-time 20 "http://127.0.0.1:$R/" > /dev/null
+	wait_log "upstream=program" "$T/relayd.log"
+	before=$(ls "/proc/$relayd_pid/fd" | wc -l)
+	for i in $(seq 300); do
+		printf 'GET /%s HTTP/1.0\r\n\r\n' "$i"
+	done > "$T/reqs"
+	n=0
+	while IFS= read -r line; do
+		out=$(printf '%s\r\n\r\n' "${line%$'\r'}" | socat -t 20 - TCP:127.0.0.1:"$R")
+		[[ "$out" == *ok* ]] && n=$((n + 1))
+	done < <(grep GET "$T/reqs")
+	[ "$n" -eq 300 ]
+	for i in $(seq 100); do
+		[ "$(grep -c 'upstream=program' "$T/relayd.log")" -eq 301 ] &&
+			[ "$(child_count "$relayd_pid")" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c 'upstream=program' "$T/relayd.log")" -eq 301 ]
+	[ "$(child_count "$relayd_pid")" -eq 0 ]
+	after=$(ls "/proc/$relayd_pid/fd" | wc -l)
+	echo "fds before $before after $after"
+	[ "$after" -lt $((before + 40)) ]
+}

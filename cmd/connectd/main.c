@@ -469,11 +469,11 @@ main(int argc, char *argv[])
 		case '?':
 			fatalx(EXIT_USAGE, "unknown option %s (see -h)",
 			    argv[optind - 1]);
-		case 'h':
-			help();
-			exit(0);
 		case 'V':
 			printf("connectd %s\n", GTR_VERSION);
+			exit(0);
+		case 'h':
+			help();
 			exit(0);
 		case OPT_AUTH:
 			cf.cf_auth_path = optarg;

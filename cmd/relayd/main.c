@@ -622,11 +622,11 @@ main(int argc, char *argv[])
 		case '?':
 			fatalx(EXIT_USAGE, "unknown option %s (see -h)",
 			    argv[optind - 1]);
-		case 'h':
-			help();
-			exit(0);
 		case 'V':
 			printf("relayd %s\n", GTR_VERSION);
+			exit(0);
+		case 'h':
+			help();
 			exit(0);
 		case OPT_RAW:
 			cf.cf_raw = 1;
