@@ -90,10 +90,15 @@ static const struct option longopts[] = {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: connectd [-hqVv] [-c host:port] [-l address] "
-	    "[-u user] [--auth file] [--realm name]\n"
-	    "                [--allow-port list] [--allow-dest cidr] "
-	    "[common options]\n");
+	fprintf(stderr,
+	    "usage: connectd [-hqVv] [-c host:port] [-l address] [-u user] "
+	    "[--accept-proxy]\n"
+	    "                [--allow-dest cidr] [--allow-port list] "
+	    "[--auth file]\n"
+	    "                [--connect-timeout seconds] [--grace seconds]\n"
+	    "                [--header-timeout seconds] "
+	    "[--idle-timeout seconds]\n"
+	    "                [--max-conns number] [--realm name]\n");
 	exit(EXIT_USAGE);
 }
 

@@ -99,9 +99,14 @@ static const struct option longopts[] = {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: relayd [-hqVv] [-c host:port] [-l address] "
-	    "[-u user] [--raw] [--allow-port list]\n"
-	    "              [--allow-dest cidr] [common options] "
+	fprintf(stderr,
+	    "usage: relayd [-hqVv] [-c host:port] [-l address] [-u user] "
+	    "[--accept-proxy]\n"
+	    "              [--allow-dest cidr] [--allow-port list] "
+	    "[--connect-timeout seconds]\n"
+	    "              [--grace seconds] [--header-timeout seconds] "
+	    "[--idle-timeout seconds]\n"
+	    "              [--max-conns number] [--raw] "
 	    "[-- program [arg ...]]\n");
 	exit(EXIT_USAGE);
 }
