@@ -25,24 +25,36 @@
 
 extern char **environ;
 
-static int	 env_dropped(const char *);
-static int	 env_add(char **, size_t *, const char *, const char *,
-		    const char *);
+static int	 env_same_name(const char *, const char *);
+static int	 env_dropped(const char *, char *const []);
+static int	 env_add(char **, size_t *, const char *, const char *);
 static char	**env_build(const struct conn *, char *const []);
 static void	 env_free(char **);
 static void	 child(int, char *const [], char **) __attribute__((noreturn));
 static void	 close_from(int);
 
-/* Names of the variables the program gets from us, never from our own. */
+/* Variables the program gets from us (or not at all), never from ours. */
 static const char *const dropped[] = {
 	"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "PROTO",
 	"TCPREMOTEIP", "TCPREMOTEPORT", "TCPREMOTEHOST", "TCPREMOTEINFO",
 	"TCPLOCALIP", "TCPLOCALPORT", "TCPLOCALHOST", NULL
 };
 
-/* Returns 1 if the "NAME=value" string names a variable we replace. */
+/* Returns 1 if "NAME=value" strings a and b have the same NAME. */
 static int
-env_dropped(const char *s)
+env_same_name(const char *a, const char *b)
+{
+	size_t n = strcspn(a, "=");
+
+	return a[n] == '=' && strncmp(a, b, n + 1) == 0;
+}
+
+/*
+ * Returns 1 if the "NAME=value" string names a variable we set: a UCSPI
+ * or systemd one, or one in extra.
+ */
+static int
+env_dropped(const char *s, char *const extra[])
 {
 	size_t n;
 	int i;
@@ -52,17 +64,19 @@ env_dropped(const char *s)
 		if (strncmp(s, dropped[i], n) == 0 && s[n] == '=')
 			return 1;
 	}
+	for (i = 0; extra != NULL && extra[i] != NULL; i++)
+		if (env_same_name(extra[i], s))
+			return 1;
 	return 0;
 }
 
-/* Appends a formatted "NAME=value" to env at *n; 0 or -1. */
+/* Appends a copy of prefix and value joined ("NAME=" "value"); 0 or -1. */
 static int
-env_add(char **env, size_t *n, const char *fmt, const char *a,
-    const char *b)
+env_add(char **env, size_t *n, const char *prefix, const char *value)
 {
 	char *s;
 
-	if (asprintf(&s, fmt, a, b) == -1)
+	if (asprintf(&s, "%s%s", prefix, value) == -1)
 		return -1;
 	env[(*n)++] = s;
 	return 0;
@@ -87,18 +101,18 @@ env_build(const struct conn *c, char *const extra[])
 		return NULL;
 	n = 0;
 	for (i = 0; rc == 0 && environ[i] != NULL; i++)
-		if (!env_dropped(environ[i]))
-			rc = env_add(env, &n, "%s%s", environ[i], "");
+		if (!env_dropped(environ[i], extra))
+			rc = env_add(env, &n, environ[i], "");
 	if (rc == 0)
-		rc = env_add(env, &n, "%s%s", "PROTO=TCP", "");
+		rc = env_add(env, &n, "PROTO=", "TCP");
 	if (rc == 0 && strcmp(c->c_peer_ip, "-") != 0)
-		rc = env_add(env, &n, "TCPREMOTEIP=%s%s", c->c_peer_ip, "") |
-		    env_add(env, &n, "TCPREMOTEPORT=%s%s", c->c_peer_port, "");
+		rc = env_add(env, &n, "TCPREMOTEIP=", c->c_peer_ip) |
+		    env_add(env, &n, "TCPREMOTEPORT=", c->c_peer_port);
 	if (rc == 0 && strcmp(c->c_local_ip, "-") != 0)
-		rc = env_add(env, &n, "TCPLOCALIP=%s%s", c->c_local_ip, "") |
-		    env_add(env, &n, "TCPLOCALPORT=%s%s", c->c_local_port, "");
+		rc = env_add(env, &n, "TCPLOCALIP=", c->c_local_ip) |
+		    env_add(env, &n, "TCPLOCALPORT=", c->c_local_port);
 	for (i = 0; rc == 0 && i < nextra; i++)
-		rc = env_add(env, &n, "%s%s", extra[i], "");
+		rc = env_add(env, &n, extra[i], "");
 	if (rc != 0) {
 		env_free(env);
 		return NULL;

@@ -120,7 +120,9 @@ adopt_children() {
 
 @test "a spawned program gets UCSPI variables, default signals and no LISTEN_ variables" {
 	port=$(free_port)
-	bg sa systemd-socket-activate -l "127.0.0.1:$port" "$ST" -- sh -c \
+	# Our own copies of the variables must not reach the program.
+	bg sa env SERVE_TEST=ours TCPREMOTEIP=192.0.2.99 TCPREMOTEPORT=1 \
+	    systemd-socket-activate -l "127.0.0.1:$port" "$ST" -- sh -c \
 	    'echo "listen=${LISTEN_FDS:-unset}/${LISTEN_PID:-unset}/${LISTEN_FDNAMES:-unset}"
 	     echo "proto=$PROTO remote=$TCPREMOTEIP:$TCPREMOTEPORT local=$TCPLOCALIP:$TCPLOCALPORT extra=$SERVE_TEST"
 	     grep -E "^Sig(Ign|Blk)" /proc/self/status
