@@ -63,6 +63,25 @@ adopt_children() {
 	! grep -q "listening on 0.0.0.0" "$T/st.log"
 }
 
+@test "every -l address is listened on and served by the one process" {
+	p1=$(free_port)
+	p2=$(free_port)
+	bg st "$ST" -l "127.0.0.1:$p1" -l "$p2" -l "unix:$T/s"
+	wait_port "$p1"
+	wait_port "$p2"
+	run talk "$p1" $'one\n'
+	[ "${lines[1]}" = one ]
+	run talk "$p2" $'two\n'
+	[ "${lines[1]}" = two ]
+	run bash -c "printf 'three\n' | timeout 20 socat -t 10 - UNIX-CONNECT:$T/s"
+	[ "${lines[1]}" = three ]
+	[ "$(grep -c 'info: listening on' "$T/st.log")" -eq 3 ]
+	# SIGTERM removes the socket file it made.
+	kill -TERM "$st_pid"
+	wait_exit "$st_pid"
+	[ ! -e "$T/s" ]
+}
+
 @test "-l unix:PATH replaces a stale socket but never a regular file" {
 	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$T/s"
 	[ -S "$T/s" ]
