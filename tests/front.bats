@@ -175,6 +175,20 @@ print("me", s.getsockname()[1]); print(f.read(), end="")
 	exec 4>&-
 }
 
+@test "a program chained after -- greets the real client through the UCSPI variables" {
+	port=$(free_port)
+	st_start "$port" -- "$ST"
+	out=$(python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"chained\n"); s.shutdown(socket.SHUT_WR)
+print(s.getsockname()[1]); print(s.makefile().read(), end="")
+' "$port")
+	me=$(head -n 1 <<< "$out")
+	[ "$(sed -n 2p <<< "$out")" = "hello 127.0.0.1 $me" ]
+	[ "$(sed -n 3p <<< "$out")" = chained ]
+}
+
 @test "inetd nowait: the connection on fd 0 is served once and no log line reaches the client" {
 	port=$(free_port)
 	printf '127.0.0.1:%s stream tcp nowait root %s serve_test\n' \
@@ -427,6 +441,16 @@ print("greeted", greeted)
 	[ "$output" = "" ]
 	exec 4>&-
 	grep -q "grace period over: closing 1 open connection" "$T/st.log"
+}
+
+@test "SIGINT stops the server like SIGTERM, exiting 0" {
+	port=$(free_port)
+	st_start "$port"
+	kill -INT "$st_pid"
+	rc=0
+	wait_exit "$st_pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	grep -q "SIGINT: no longer accepting" "$T/st.log"
 }
 
 @test "-u nobody drops every id after binding" {
