@@ -12,4 +12,6 @@ load helpers/common
 	[[ $output == *"ok - TCP: 64 MiB arrive upstream intact"* ]]
 	[[ $output == *"ok - half-close: the answer after the client's EOF arrives whole"* ]]
 	[[ $output == *'ok - an idle tunnel ends with "idle timeout"'* ]]
+	[[ $output == *"ok - inetd style: upstream's EOF reaches the client"* ]]
+	[[ $output == *"ok - 300 tunnels holding data use at most 128 pipes per loop"* ]]
 }

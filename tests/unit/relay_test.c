@@ -7,6 +7,7 @@
  */
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -64,6 +65,9 @@ static void	 test_file_and_pipes(void);
 static void	 test_pipes_both(void);
 static void	 test_reset(void);
 static void	 test_many(void);
+static void	 test_inetd(void);
+static void	 test_pool(void);
+static int	 count_pipes(void);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
@@ -547,6 +551,111 @@ test_many(void)
 	}
 }
 
+/* inetd style: fds 0 and 1 are two fds for one socket. */
+static void
+test_inetd(void)
+{
+	struct job cw, cr, uw, ur;
+	struct result res = { 0 };
+	int cl, crf, ul, urf, base = ended;
+
+	tcp_pair(&cl, &crf);
+	tcp_pair(&ul, &urf);
+	relay_start(conn_new(crf, dup(crf), 1), urf, urf, NULL, 0, 60,
+	    on_done, &res);
+	job_start(&cw, cl, 4 * MiB, 9, 1, 0);
+	job_start(&ur, ul, 0, 9, 0, 1);
+	job_wait(&cw);
+	job_wait(&ur);
+	check(ur.got == 4 * MiB && !ur.bad,
+	    "inetd style: the client's bytes and EOF arrive upstream");
+	job_start(&cr, cl, 0, 10, 0, 1);
+	job_start(&uw, ul, 4 * MiB, 10, 1, 0);
+	job_wait(&uw);
+	job_wait(&cr);
+	check(cr.got == 4 * MiB && !cr.bad,
+	    "inetd style: upstream's EOF reaches the client through the "
+	    "write fd while the read fd is still open");
+	check(wait_ended(base + 1) && strcmp(res.st.rs_reason, "done") == 0,
+	    "inetd style: the tunnel ends as done");
+	close(cl);
+	close(ul);
+}
+
+/* Returns how many of our fds are pipes. */
+static int
+count_pipes(void)
+{
+	char path[300], link[64];
+	struct dirent *e;
+	DIR *d;
+	ssize_t n;
+	int count = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0 && strncmp(link, "pipe:", 5) == 0)
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
+/*
+ * More tunnels hold data than the pool has pipes: the rest fall back to
+ * buffers, nothing is lost, and the pipes go away with the data.
+ */
+static void
+test_pool(void)
+{
+	enum { N = 300 };
+	static struct job cw[N], ur[N];
+	static struct result res[N];
+	int cl[N], ul[N], ufd[N], crf, i, base = ended, ok = 1;
+	int small = 4096, large = 4 * MiB, before, held, left;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus > 16)
+		cpus = 16;
+	before = count_pipes();
+	for (i = 0; i < N; i++) {
+		tcp_pair(&cl[i], &crf);
+		tcp_pair(&ul[i], &ufd[i]);
+		/* upstream does not read yet: the relay must hold bytes */
+		setsockopt(ufd[i], SOL_SOCKET, SO_SNDBUF, &small,
+		    sizeof(small));
+		relay_start(conn_new(crf, crf, 1), ufd[i], ufd[i], NULL, 0, 60,
+		    on_done, &res[i]);
+		job_start(&cw[i], cl[i], MiB, 900 + i, 1, 0);
+	}
+	sleep(1);
+	held = count_pipes() - before;
+	check(held <= 2 * 128 * cpus,
+	    "%d tunnels holding data use at most 128 pipes per loop (%d fds)",
+	    N, held);
+	for (i = 0; i < N; i++) {
+		setsockopt(ufd[i], SOL_SOCKET, SO_SNDBUF, &large,
+		    sizeof(large));
+		job_start(&ur[i], ul[i], 0, 900 + i, 0, 1);
+	}
+	for (i = 0; i < N; i++) {
+		job_wait(&cw[i]);
+		job_wait(&ur[i]);
+		ok = ok && ur[i].got == MiB && !ur[i].bad;
+		close(ul[i]);
+	}
+	check(ok, "the tunnels without a pipe lose nothing");
+	check(wait_ended(base + N), "all %d tunnels end", N);
+	left = count_pipes() - before;
+	check(left <= 2 * 16 * cpus,
+	    "afterwards only the spare pipes stay open (%d fds)", left);
+	for (i = 0; i < N; i++)
+		close(cl[i]);
+}
+
 int
 main(void)
 {
@@ -566,6 +675,8 @@ main(void)
 	test_reset();
 	test_idle();
 	test_many();
+	test_inetd();
+	test_pool();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
