@@ -67,6 +67,8 @@ static void	 test_reset(void);
 static void	 test_many(void);
 static void	 test_inetd(void);
 static void	 test_pool(void);
+static void	 test_both_tcp(void);
+static void	 test_both_unix(void);
 static int	 count_pipes(void);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -656,27 +658,61 @@ test_pool(void)
 		close(cl[i]);
 }
 
+static void
+test_both_tcp(void)
+{
+	test_both_ways(1);
+}
+
+static void
+test_both_unix(void)
+{
+	test_both_ways(0);
+}
+
+static const struct {
+	const char	*name;
+	void		(*fn)(void);
+} tests[] = {
+	{ "tcp", test_both_tcp },
+	{ "unix", test_both_unix },
+	{ "half-close", test_half_close },
+	{ "pending", test_pending },
+	{ "file", test_file_and_pipes },
+	{ "pipes", test_pipes_both },
+	{ "reset", test_reset },
+	{ "idle", test_idle },
+	{ "many", test_many },
+	{ "inetd", test_inetd },
+	{ "pool", test_pool }
+};
+
+/* relay_test [NAME...]: runs the named groups, or all of them. */
 int
-main(void)
+main(int argc, char *argv[])
 {
 	struct rlimit rl;
+	size_t i;
+	int a, found;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	test_both_ways(1);
-	test_both_ways(0);
-	test_half_close();
-	test_pending();
-	test_file_and_pipes();
-	test_pipes_both();
-	test_reset();
-	test_idle();
-	test_many();
-	test_inetd();
-	test_pool();
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		found = argc == 1;
+		for (a = 1; a < argc; a++)
+			found = found || strcmp(argv[a], tests[i].name) == 0;
+		if (found)
+			tests[i].fn();
+	}
+	for (a = 1; a < argc; a++) {
+		found = 0;
+		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+			found = found || strcmp(argv[a], tests[i].name) == 0;
+		check(found, "test group %s exists", argv[a]);
+	}
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
