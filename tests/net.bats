@@ -1,14 +1,24 @@
 #!/usr/bin/env bats
 # net.bats - addresses, the destination policy and net_connect(): the unit
-# cases, then name resolution in a private mount namespace whose
-# resolv.conf or hosts file the test writes, so no query leaves the host.
+# groups of tests/unit/net_test.c, then name resolution in a private mount
+# namespace whose resolv.conf or hosts file the test writes, so no query
+# leaves the host.
 
 load helpers/common
 
 NT=$GTR_BUILD/unit/net_test
 
-# in_ns FILE TARGET CMD...: runs CMD with FILE mounted over TARGET (and a
-# resolv.conf naming 127.0.0.1, where nothing answers) in a mount
+# unit GROUP: runs that group; it must pass whole and say so.
+unit() {
+	run "$NT" "$@"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ ${lines[-1]} =~ ^[1-9][0-9]*\ passed,\ 0\ failed$ ]]
+	[[ $output != *"not ok"* ]]
+}
+
+# in_ns FILE TARGET CMD...: runs CMD with FILE mounted over TARGET, and a
+# resolv.conf naming 127.0.0.1 (where nothing answers), in a mount
 # namespace of its own.
 in_ns() {
 	local file=$1 target=$2
@@ -19,36 +29,76 @@ in_ns() {
 		sh "$T/resolv.conf" "$file" "$target" "$@"
 }
 
-@test "address parsing, port lists, CIDR blocks, every special range and loopback connects pass" {
-	run "$NT"
-	[ "$status" -eq 0 ]
-	[[ ${lines[-1]} =~ ^[0-9]+\ passed,\ 0\ failed$ ]]
-	[[ $output != *"not ok"* ]]
-	# the table covers every range of the default policy
+@test "PORT, HOST:PORT, [V6]:PORT and unix:PATH parse, and bad addresses are refused with a reason" {
+	unit parse
+	[[ $output == *'ok - "host:65536" is refused: bad port (0-65535): 65536'* ]]
+}
+
+@test "port lists and ranges parse with bounds, and a bad list keeps the old one" {
+	unit ports
+}
+
+@test "--allow-dest blocks parse as CIDR or bare addresses, and bad ones add nothing" {
+	unit dests
+}
+
+@test "every special IPv4 and IPv6 range is refused by default, its neighbours allowed, mapped and NAT64 forms judged as IPv4" {
+	unit ranges
 	[[ $output == *"ok - 100.64.0.0 is refused by default"* ]]
 	[[ $output == *"ok - 64:ff9b::127.0.0.1 is refused by default"* ]]
 	[[ $output == *"ok - ::ffff:8.8.8.8 is allowed by default"* ]]
 }
 
+@test "--allow-dest opens exactly the blocks it names, v4-mapped included" {
+	unit allow
+}
+
+@test "each connect error has its reason, its Proxy-Status token and its HTTP status" {
+	unit errors
+	[[ $output == *"ok - connection timed out: Proxy-Status connection_timeout, HTTP 504"* ]]
+}
+
+@test "net_connect reaches an allowed loopback port and reports refusal, policy, loops and timeouts" {
+	unit connect
+}
+
+@test "net_connect reaches [::1] only when ::1 is allowed" {
+	unit connect6
+}
+
+@test "net_connect_unix connects to a unix socket and reports a missing one as refused" {
+	unit unix
+}
+
+@test "net_ntop prints v4-mapped addresses as IPv4 and net_same_addr compares them so" {
+	unit ntop
+}
+
 @test "a name that does not resolve is a DNS error answered 502 dns_error" {
 	run in_ns "$T/resolv.conf" /etc/resolv.conf "$NT" dns
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"ok - a name that does not resolve is NET_DNS"* ]]
 	[[ ${lines[-1]} == "2 passed, 0 failed" ]]
-	[[ $output != *"not ok"* ]]
 }
 
 @test "a name with a loopback v6 and v4 address connects only where policy allows and reports the real failure" {
 	printf '127.0.0.1 localhost\n::1 gtr-multi.test\n127.0.0.1 gtr-multi.test\n' > "$T/hosts"
 	run in_ns "$T/hosts" /etc/hosts "$NT" hosts
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"ok - a name with ::1 and 127.0.0.1 connects to the allowed one"* ]]
 	[[ ${lines[-1]} == "3 passed, 0 failed" ]]
-	[[ $output != *"not ok"* ]]
 }
 
-@test "without its hosts entry the multi-address name fails as DNS, so the test above depends on it" {
+@test "without its hosts entry the multi-address name does not resolve, so the test above depends on it" {
 	run in_ns "$T/resolv.conf" /etc/resolv.conf "$NT" hosts
 	[ "$status" -ne 0 ]
 	[[ $output == *"not ok - a name with ::1 and 127.0.0.1"* ]]
+}
+
+@test "an unknown group name is an error, so a typo cannot pass" {
+	run "$NT" no-such-group
+	[ "$status" -ne 0 ]
+	[[ $output == *"not ok - test group no-such-group exists"* ]]
 }

@@ -2,11 +2,11 @@
  * net_test.c - addresses, the destination policy, and net_connect() on
  * loopback.
  *
- * Without arguments it runs everything that needs no name service.
- * "dns" expects nonexistent.invalid not to resolve and "hosts" expects
- * gtr-multi.test to resolve to ::1 and 127.0.0.1: tests/net.bats runs
- * those under unshare -m with its own resolv.conf or hosts file, so no
- * query ever leaves the machine.
+ * Arguments name groups of tests; without any it runs every group that
+ * needs no name service.  "dns" expects nonexistent.invalid not to
+ * resolve and "hosts" expects gtr-multi.test to resolve to ::1 and
+ * 127.0.0.1: tests/net.bats runs those under unshare -m with its own
+ * resolv.conf or hosts file, so no query ever leaves the machine.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -645,24 +645,45 @@ test_hosts(void)
 	close(c);
 }
 
+static const struct {
+	const char	*name;
+	void		(*fn)(void);
+	int		 by_default;
+} tests[] = {
+	{ "parse", test_parse, 1 },
+	{ "ports", test_ports, 1 },
+	{ "dests", test_dests, 1 },
+	{ "ranges", test_dest_table, 1 },
+	{ "allow", test_allow, 1 },
+	{ "errors", test_errors, 1 },
+	{ "connect", test_connect, 1 },
+	{ "connect6", test_connect_v6, 1 },
+	{ "unix", test_unix, 1 },
+	{ "ntop", test_ntop, 1 },
+	{ "dns", test_dns, 0 },
+	{ "hosts", test_hosts, 0 }
+};
+
+/* net_test [NAME...]: runs the named groups, or all but dns and hosts. */
 int
 main(int argc, char *argv[])
 {
-	if (argc > 1 && strcmp(argv[1], "dns") == 0)
-		test_dns();
-	else if (argc > 1 && strcmp(argv[1], "hosts") == 0)
-		test_hosts();
-	else {
-		test_parse();
-		test_ports();
-		test_dests();
-		test_dest_table();
-		test_allow();
-		test_errors();
-		test_connect();
-		test_connect_v6();
-		test_unix();
-		test_ntop();
+	size_t i;
+	int a, found;
+
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		found = argc == 1 && tests[i].by_default;
+		for (a = 1; a < argc; a++)
+			found = found || strcmp(argv[a], tests[i].name) == 0;
+		if (found)
+			tests[i].fn();
+	}
+	for (a = 1; a < argc; a++) {
+		found = 0;
+		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+			found = found || strcmp(argv[a], tests[i].name) == 0;
+		if (!found)
+			check(0, "test group %s exists", argv[a]);
 	}
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
