@@ -54,34 +54,29 @@ start_peer() {
 	esac
 }
 
-# measure PORT [-2]: prints the median MB/s of BENCH_RUNS transfers, or
-# LOST / CORRUPT / STALLED at the first run that was not byte-exact.
-measure() {
-	local port=$1 i out vals=()
+# transfer PORT [-2]: prints MB/s of one transfer, or LOST / CORRUPT /
+# STALLED when it was not byte-exact.
+transfer() {
+	local port=$1 out
 	shift
-	for i in $(seq "$BENCH_RUNS"); do
-		out=$(timeout 300 "$LOAD" throughput -p "$port" -n "$BYTES" \
-		    "$@" 2>/dev/null)
-		[ -n "$out" ] || out=STALLED
-		vals+=("$out")
-		case $out in *[!0-9]*) break ;; esac
-	done
-	median "${vals[@]}"
+	out=$(timeout 300 "$LOAD" throughput -p "$port" -n "$BYTES" "$@" \
+	    2>/dev/null)
+	echo "${out:-STALLED}"
 }
 
-peer_start sink "$LOAD" sink -p "$SINK"
-wait_port "$SINK" || { bench_fail relay "load sink did not start"; exit 1; }
-
-peers="direct relayd socat haproxy haproxy-splice rinetd redir"
-declare -A one two
-for peer in $peers; do
-	port=$P
+# measure_peer PEER: appends one transfer each way to one[PEER] and
+# two[PEER] (space-separated), starting and stopping the peer around them.
+measure_peer() {
+	local peer=$1 port=$P
 	case $peer in
 	direct)
 		port=$SINK ;;
 	relayd)
-		have_gtr relayd || { one[$peer]=MISSING; two[$peer]=MISSING;
-		    continue; }
+		if ! have_gtr relayd; then
+			one[$peer]=MISSING
+			two[$peer]=MISSING
+			return
+		fi
 		start_peer "$peer" ;;
 	*)
 		start_peer "$peer" ;;
@@ -89,12 +84,29 @@ for peer in $peers; do
 	if ! wait_port "$port" 2> /dev/null; then
 		one[$peer]=NOSTART
 		two[$peer]=NOSTART
-		peer_stop "$peer"
-		continue
+	else
+		one[$peer]="${one[$peer]:-} $(transfer "$port")"
+		two[$peer]="${two[$peer]:-} $(transfer "$port" -2)"
 	fi
-	one[$peer]=$(measure "$port")
-	two[$peer]=$(measure "$port" -2)
 	peer_stop "$peer"
+}
+
+peer_start sink "$LOAD" sink -p "$SINK"
+wait_port "$SINK" || { bench_fail relay "load sink did not start"; exit 1; }
+
+# Runs go round the peers in turn, so a busy moment on the machine
+# lands on every peer alike rather than on one of them.
+peers="direct relayd socat haproxy haproxy-splice rinetd redir"
+declare -A one two
+for run in $(seq "$BENCH_RUNS"); do
+	for peer in $peers; do
+		case ${one[$peer]:-} in MISSING|NOSTART) continue ;; esac
+		measure_peer "$peer"
+	done
+done
+for peer in $peers; do
+	one[$peer]=$(median ${one[$peer]})
+	two[$peer]=$(median ${two[$peer]})
 done
 
 # best_peer ARRAY: prints "name rate" of the fastest peer that is not
