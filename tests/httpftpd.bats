@@ -417,10 +417,10 @@ while True:
 
 # fake_ftpd PORT MODE: a bare FTP server that has neither SIZE nor MDTM
 # and sends 100000 bytes for any RETR, then 226 (MODE ok) or closes both
-# connections without it (MODE cut).
+# connections without it (MODE cut), or never answers RETR (MODE stall).
 fake_ftpd() {
 	cat > "$T/fake.py" <<'PY'
-import socket, sys, threading
+import socket, sys, threading, time
 port, mode = int(sys.argv[1]), sys.argv[2]
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -443,6 +443,8 @@ def serve(c):
             data.bind(("127.0.0.1", 0))
             data.listen(1)
             say("229 Entering Extended Passive Mode (|||%d|)" % data.getsockname()[1])
+        elif verb == "RETR" and mode == "stall":
+            time.sleep(60)
         elif verb == "RETR":
             say("150 here it comes")
             d, _ = data.accept()
@@ -486,6 +488,18 @@ PY
 	[ "$status" -eq 18 ]
 	grep -qi '^Transfer-Encoding: chunked' "$T/h"
 	wait_log 'transfer broken' "$T/httpftpd.log"
+}
+
+@test "an FTP server that stops answering after login gives 504 after --idle-timeout" {
+	P=$(free_port)
+	HP=$(free_port)
+	fake_ftpd "$P" stall
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P" \
+		--idle-timeout 1
+	run px -D "$T/h" "ftp://127.0.0.1:$P/f.bin"
+	grep -q '^HTTP/1.1 504' "$T/h"
+	grep -qi 'Proxy-Status: gtr; error=connection_read_timeout' "$T/h"
+	grep -q 'RETR f.bin' "$T/fake.log"
 }
 
 @test "a 1 GiB file streams through with the gateway's peak RSS under 64 MiB" {

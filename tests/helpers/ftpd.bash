@@ -28,7 +28,9 @@ ftp_tree() {
 	touch -d '2020-01-02 03:04:05 UTC' "$d/a.txt"
 }
 
-# pasv_base: the first of 20 passive ports, picked so tests rarely meet.
+# pasv_base: the first of FTP_PASV_SPAN (20) passive ports, picked so
+# tests rarely meet.
+FTP_PASV_SPAN=${FTP_PASV_SPAN:-20}
 pasv_base() {
 	echo $((30000 + (RANDOM % 1500) * 20))
 }
@@ -53,14 +55,15 @@ auth.add_anonymous(root, perm="elradfmw" if mode == "rw" else "elr")
 auth.override_perm("alice", root + "/locked", perm="", recursive=True)
 auth.override_perm("anonymous", root + "/locked", perm="", recursive=True)
 FTPHandler.authorizer = auth
-FTPHandler.passive_ports = range(base, base + 20)
+FTPHandler.passive_ports = range(base, base + int(sys.argv[5]))
 FTPHandler.permit_foreign_addresses = False
 server = FTPServer(("127.0.0.1", port), FTPHandler)
 server.max_cons = 256
 sys.stdout.flush()
 server.serve_forever()
 PY
-	bg pyftpd "$FTP_PY" -u "$T/pyftpd.py" "$port" "$root" "$base" "$mode"
+	bg pyftpd "$FTP_PY" -u "$T/pyftpd.py" "$port" "$root" "$base" "$mode" \
+		"$FTP_PASV_SPAN"
 	wait_port "$port"
 }
 
@@ -82,7 +85,7 @@ local_enable=NO
 write_enable=NO
 pasv_enable=YES
 pasv_min_port=$base
-pasv_max_port=$((base + 19))
+pasv_max_port=$((base + FTP_PASV_SPAN - 1))
 run_as_launching_user=YES
 secure_chroot_dir=$T/vsftpd/empty
 seccomp_sandbox=NO
