@@ -138,6 +138,8 @@ clean:
 	rm -rf $(BIN) $(B)
 
 FORCE:
+# Keep every object: the programs relink from them.
+.SECONDARY:
 .PHONY: all check demo bench fuzz install uninstall lint clean deps units \
 	bench-tools FORCE
 
