@@ -93,6 +93,12 @@ origin_form() {
 		[ "$output" = 404 ]
 		! grep -q hello "$T/body"
 	done
+	# servers on Windows would split "..\\" too
+	run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/..%5C..%5Ca.txt"
+	[ "$output" = 400 ]
+	# the absolute form a server must accept
+	run raw < <(printf 'GET http://x/b.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+	[[ "$output" == *inside ]]
 }
 @test "pyftpdlib: origin form serves under -c and .. never climbs above it" { origin_form pyftpd; }
 @test "vsftpd: origin form serves under -c and .. never climbs above it" { origin_form vsftpd; }

@@ -20,6 +20,29 @@ static int	decode(const char *, size_t, char *, size_t, size_t *);
 static int	has_ctl(const char *, size_t);
 static int	normalize(const char *, size_t, const char *, struct ftp_loc *);
 static int	b64val(int);
+static int	dotdot_hidden(const char *, size_t);
+
+/*
+ * Returns 1 if a segment holds ".." between backslashes ("..\x",
+ * "a\.."): servers on Windows split there, and would climb.
+ */
+static int
+dotdot_hidden(const char *seg, size_t n)
+{
+	size_t i, start = 0;
+
+	if (memchr(seg, '\\', n) == NULL)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		if (i == n || seg[i] == '\\') {
+			if (i - start == 2 && seg[start] == '.' &&
+			    seg[start + 1] == '.')
+				return 1;
+			start = i + 1;
+		}
+	}
+	return 0;
+}
 
 static int
 hexval(int c)
@@ -100,6 +123,8 @@ normalize(const char *raw, size_t n, const char *base, struct ftp_loc *loc)
 			slash = 1;
 			continue;
 		}
+		if (dotdot_hidden(seg, seglen))
+			return -1;
 		if (seglen == 2 && seg[0] == '.' && seg[1] == '.') {
 			slash = 1;
 			/* never above the base: base segments are not ours */
@@ -237,8 +262,18 @@ int
 target_resolve(const struct gateway *gw, const char *target,
     struct ftp_loc *loc, const char **err)
 {
+	const char *p;
+
 	if (!gw->gw_origin)
 		return target_parse_url(target, loc, 1, err);
+	/* absolute form, as RFC 9112 says a server must accept it */
+	if ((p = strstr(target, "://")) != NULL &&
+	    (strncasecmp(target, "http://", 7) == 0 ||
+	    strncasecmp(target, "https://", 8) == 0)) {
+		p += 3;
+		p += strcspn(p, "/?#");
+		target = *p == '/' ? p : "/";
+	}
 	if (target[0] != '/') {
 		*err = "origin form (/path) expected";
 		return -1;
