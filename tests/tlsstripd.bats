@@ -118,7 +118,7 @@ wait_log() {
 	[ "${lines[2]}" = "xff=[] fwd=[] proto=[] subject=[] body=[]" ]
 	[ "${lines[3]}" = 0 ]
 	wait_log 'reason="done"' "$T/tlsstripd.log"
-	[ "$(grep -c 'client=' "$T/tlsstripd.log")" -eq 1 ]
+	[ "$(grep -c 'protocol=TLS' "$T/tlsstripd.log")" -eq 1 ]
 	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 2 ]
 }
 

@@ -155,6 +155,9 @@ step_ssl_read(struct session *se)
 	errno = 0;
 	if ((r = SSL_read(se->se_ssl, dst, (int)room)) > 0) {
 		se->se_in += r;
+		/* Nothing buffered: poll() says when more comes. */
+		if (!SSL_has_pending(se->se_ssl))
+			se->se_rd_wait = WAIT_READ;
 		if (se->se_fwd != NULL)
 			se->se_rend = r;
 		else
@@ -274,6 +277,9 @@ step_up_read(struct session *se)
 	n = read(se->se_up, se->se_dbuf + se->se_dend,
 	    RELAY_BUF - se->se_dend);
 	if (n > 0) {
+		/* A short read drained the socket: poll() says when more comes. */
+		if ((size_t)n < RELAY_BUF - se->se_dend)
+			se->se_be_rd_wait = 1;
 		se->se_dend += n;
 		return 1;
 	}

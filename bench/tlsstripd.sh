@@ -1,0 +1,220 @@
+#!/bin/bash
+# tlsstripd.sh - TLS termination in front of nginx: tlsstripd against
+# hitch, stunnel and haproxy (mode tcp, two threads), with plain HTTP
+# straight to nginx as the limit.
+#
+#   handshakes  server CPU (utime+stime of the whole process tree, from
+#               /proc) per 1,000 new TLS 1.3 handshakes by openssl s_time
+#               -new, ECDSA P-256 and RSA-2048 certificates; the rate is
+#               the client's, so CPU is the figure (lower is better)
+#   1 KiB       keep-alive requests/s, wrk -t2 -c64 over HTTPS
+#   1 MiB       MB/s of 1 MiB responses, wrk -t2 -c8 over HTTPS
+#
+# Each figure is the median of BENCH_RUNS runs.  TLS_SECONDS (default 5)
+# sets the length of each run.  Needs hitch and stunnel4 (bench/run or
+# apt-get install them); a peer that is missing gets MISSING.
+
+. "$(dirname "$0")/lib.sh"
+
+SECS=${TLS_SECONDS:-5}
+NPORT=$(free_port)
+P=$(free_port)
+PATH=$PATH:/usr/sbin:/sbin
+PEERS="tlsstripd hitch stunnel haproxy"
+
+# certs: an ECDSA P-256 and an RSA-2048 certificate for localhost, each
+# a PEM with its key ($T/ecdsa.pem, $T/rsa.pem).
+certs() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -days 2 -subj /CN=localhost -keyout "$T/ecdsa.key" \
+	    -out "$T/ecdsa.crt" 2>/dev/null &&
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+	    -keyout "$T/rsa.key" -out "$T/rsa.crt" 2>/dev/null || return 1
+	cat "$T/ecdsa.crt" "$T/ecdsa.key" > "$T/ecdsa.pem"
+	cat "$T/rsa.crt" "$T/rsa.key" > "$T/rsa.pem"
+}
+
+# origin: nginx, one worker, keep-alive without a request limit, serving
+# /1k and /1m.
+origin() {
+	mkdir -p "$T/www" "$T/nginx"
+	head -c 1024 /dev/urandom > "$T/www/1k"
+	head -c 1048576 /dev/urandom > "$T/www/1m"
+	cat > "$T/nginx/nginx.conf" <<-EOF
+	daemon off;
+	worker_processes 1;
+	pid $T/nginx/nginx.pid;
+	error_log $T/nginx/error.log;
+	events { worker_connections 4096; }
+	http {
+		access_log off;
+		client_body_temp_path $T/nginx;
+		keepalive_timeout 65;
+		keepalive_requests 10000000;
+		sendfile on;
+		server {
+			listen 127.0.0.1:$NPORT;
+			root $T/www;
+		}
+	}
+	EOF
+	peer_start nginx nginx -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log"
+	wait_port "$NPORT"
+}
+
+# start NAME PEM: starts the terminator NAME on P with the certificate.
+start() {
+	case $1 in
+	tlsstripd)
+		have_gtr tlsstripd || return 1
+		peer_start tlsstripd "$GTR_BIN/tlsstripd" -q --cert "$2" \
+		    -l "127.0.0.1:$P" -c "127.0.0.1:$NPORT" ;;
+	hitch)
+		command -v hitch > /dev/null || return 1
+		peer_start hitch hitch --frontend="[127.0.0.1]:$P" \
+		    --backend="[127.0.0.1]:$NPORT" --workers=2 \
+		    --prefer-server-ciphers=on --user=nobody "$2" ;;
+	stunnel)
+		command -v stunnel4 > /dev/null || return 1
+		cat > "$T/stunnel.conf" <<-EOF
+		foreground = yes
+		pid =
+		[https]
+		accept = 127.0.0.1:$P
+		connect = 127.0.0.1:$NPORT
+		cert = $2
+		EOF
+		peer_start stunnel stunnel4 "$T/stunnel.conf" ;;
+	haproxy)
+		command -v haproxy > /dev/null || return 1
+		cat > "$T/haproxy.cfg" <<-EOF
+		global
+			nbthread 2
+			maxconn 1000
+		defaults
+			mode tcp
+			timeout connect 5s
+			timeout client 60s
+			timeout server 60s
+		listen tls
+			bind 127.0.0.1:$P ssl crt $2
+			server nginx 127.0.0.1:$NPORT
+		EOF
+		peer_start haproxy haproxy -db -f "$T/haproxy.cfg" ;;
+	esac
+	wait_port "$P" 2>/dev/null
+}
+
+# cpu_ticks PID: utime+stime of PID and its descendants, in clock ticks.
+cpu_ticks() {
+	local pids=$1 all=$1 p kids sum=0 t
+	while [ -n "$pids" ]; do
+		kids=
+		for p in $pids; do
+			kids="$kids $(cat /proc/$p/task/*/children 2>/dev/null)"
+		done
+		pids=$(echo $kids)
+		all="$all $pids"
+	done
+	for p in $all; do
+		t=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null |
+		    awk '{ print $12 + $13 }')
+		sum=$((sum + ${t:-0}))
+	done
+	echo "$sum"
+}
+
+# handshake_cpu NAME: ms of server CPU per 1,000 new handshakes.
+handshake_cpu() {
+	local pid before after out n hz
+	pid=$(peer_pid "$1")
+	hz=$(getconf CLK_TCK)
+	before=$(cpu_ticks "$pid")
+	out=$(openssl s_time -connect "127.0.0.1:$P" -new -time "$SECS" \
+	    2>/dev/null | awk '/connections in .* real seconds/ { print $1 }' |
+	    head -n 1)
+	after=$(cpu_ticks "$pid")
+	n=${out:-0}
+	if [ "$n" -lt 100 ]; then
+		echo FAILED
+		return
+	fi
+	awk -v t=$((after - before)) -v hz="$hz" -v n="$n" \
+	    'BEGIN { printf "%.0f\n", t * 1000 / hz * 1000 / n }'
+}
+
+# wrk_rate URL CONNS: requests/s of a wrk run.
+wrk_rate() {
+	wrk -t2 -c"$2" -d"${SECS}s" "$1" 2>/dev/null |
+	    awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }'
+}
+
+# mbps URL: MB/s of 1 MiB responses.
+mbps() {
+	local r
+	r=$(wrk_rate "$1" 8)
+	[ -n "$r" ] || { echo FAILED; return; }
+	awk -v r="$r" 'BEGIN { printf "%.0f\n", r * 1.048576 }'
+}
+
+# runs CMD...: the median of BENCH_RUNS runs of CMD.
+runs() {
+	local i v vals=()
+	for i in $(seq "$BENCH_RUNS"); do
+		v=$("$@")
+		vals+=("${v:-FAILED}")
+	done
+	median "${vals[@]}"
+}
+
+certs || { bench_fail tlsstripd "openssl could not make certificates"; exit 1; }
+origin || { bench_fail tlsstripd "nginx did not start"; exit 1; }
+
+declare -A ecdsa rsa small big
+small[limit]=$(runs wrk_rate "http://127.0.0.1:$NPORT/1k" 64)
+big[limit]=$(runs mbps "http://127.0.0.1:$NPORT/1m")
+for peer in $PEERS; do
+	for kind in ecdsa rsa; do
+		declare -n fig=$kind
+		if ! start "$peer" "$T/$kind.pem"; then
+			fig[$peer]=MISSING
+			peer_stop "$peer"
+			unset -n fig
+			continue
+		fi
+		fig[$peer]=$(runs handshake_cpu "$peer")
+		if [ $kind = ecdsa ]; then
+			small[$peer]=$(runs wrk_rate "https://127.0.0.1:$P/1k" 64)
+			big[$peer]=$(runs mbps "https://127.0.0.1:$P/1m")
+		fi
+		peer_stop "$peer"
+		unset -n fig
+	done
+	[ -n "${small[$peer]:-}" ] || { small[$peer]=MISSING; big[$peer]=MISSING; }
+done
+
+for kind in ecdsa rsa; do
+	declare -n fig=$kind
+	label=$([ $kind = ecdsa ] && echo "ECDSA P-256" || echo "RSA-2048")
+	for peer in $PEERS; do
+		bench_row "tls-strip" "$peer" "ms CPU/1k hs $label" \
+		    "${fig[$peer]}" "$(ratio "${fig[$peer]}" "${fig[hitch]}")" \
+		    "of hitch; lower is better"
+	done
+	unset -n fig
+done
+bench_row "tls-strip" "nginx plain HTTP (limit)" "req/s 1 KiB k-a" \
+    "${small[limit]}" 1.00 "the limit"
+for peer in $PEERS; do
+	bench_row "tls-strip" "$peer" "req/s 1 KiB k-a" "${small[$peer]}" \
+	    "$(ratio "${small[$peer]}" "${small[limit]}")" "of limit; target >= 0.45"
+done
+bench_row "tls-strip" "nginx plain HTTP (limit)" "MB/s 1 MiB" \
+    "${big[limit]}" 1.00 "the limit"
+for peer in $PEERS; do
+	bench_row "tls-strip" "$peer" "MB/s 1 MiB" "${big[$peer]}" \
+	    "$(ratio "${big[$peer]}" "${big[limit]}")" "of limit; target >= 0.45"
+done
+bench_note "tls-strip: TLS 1.3 (s_time -new, wrk), $SECS s per run," \
+    "median of $BENCH_RUNS; haproxy in mode tcp with 2 threads, hitch" \
+    "with 2 workers, nginx with 1 worker"
