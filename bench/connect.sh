@@ -6,17 +6,20 @@
 
 . "$(dirname "$0")/lib.sh"
 
-SECS=${CONNECT_SECONDS:-3}
+SECS=${CONNECT_SECONDS:-1}
 IDLE=${IDLE_TUNNELS:-5000}
 U=$(free_port)
-P=$(free_port)
+declare -A PORT=([connectd]=$(free_port) [tinyproxy]=$(free_port)
+    [squid]=$(free_port))
 
 # Two sockets per tunnel in the proxy, 5,000 tunnels: needs the hard
 # limit (20,000 on the machines this runs on).
 ulimit -n "$(ulimit -Hn)"
 
-# start_proxy NAME: starts the CONNECT proxy NAME on P, allowing U.
+# start_proxy NAME: starts the CONNECT proxy NAME on PORT[NAME],
+# allowing U.
 start_proxy() {
+	local P=${PORT[$1]}
 	case $1 in
 	connectd)
 		peer_start connectd "$GTR_BIN/connectd" -q \
@@ -34,14 +37,14 @@ start_proxy() {
 		EOF
 		peer_start tinyproxy tinyproxy -d -c "$T/tinyproxy.conf" ;;
 	squid)
-		start_squid ;;
+		start_squid "$P" ;;
 	esac
 }
 
-# start_squid: squid with no cache and no logs, everything in $T/squid
+# start_squid PORT: squid with no cache and no logs, everything in $T/squid
 # (owned by squid's unprivileged user when we are root).
 start_squid() {
-	local d=$T/squid
+	local P=$1 d=$T/squid
 	mkdir -p "$d"
 	[ "$(id -u)" = 0 ] && chown proxy: "$d" 2>/dev/null
 	cat > "$d/squid.conf" <<-EOF
@@ -72,7 +75,7 @@ short_tunnels() {
 	if [ "$1" = direct ]; then
 		"$LOAD" connect -p "$U" -c "$2" -t "$SECS"
 	else
-		"$LOAD" connect -p "$U" -x "$P" -c "$2" -t "$SECS"
+		"$LOAD" connect -p "$U" -x "${PORT[$1]}" -c "$2" -t "$SECS"
 	fi
 }
 
@@ -84,7 +87,7 @@ idle_tunnels() {
 	pid=$(peer_pid "$1")
 	sleep 0.5
 	before=$(rss_kib "$pid")
-	"$LOAD" idle -p "$U" -x "$P" -n "$IDLE" > "$T/idle.out" 2>&1 &
+	"$LOAD" idle -p "$U" -x "${PORT[$1]}" -n "$IDLE" > "$T/idle.out" 2>&1 &
 	lpid=$!
 	for i in $(seq 1200); do
 		opened=$(awk '/^opened/ { print $2 }' "$T/idle.out")
@@ -108,35 +111,67 @@ idle_tunnels() {
 peer_start echo "$LOAD" echo -p "$U"
 wait_port "$U" || { bench_fail connect "load echo did not start"; exit 1; }
 
-declare -A rate p50 p99 err mem opened worked
-proxies="direct connectd tinyproxy squid"
-for px in $proxies; do
-	if [ "$px" = connectd ] && ! have_gtr connectd; then
-		continue
-	fi
-	if [ "$px" != direct ]; then
+# start_all: starts every proxy and sets UP to the ones that listen.
+start_all() {
+	local px
+	for px in connectd tinyproxy squid; do
+		[ "$px" = connectd ] && ! have_gtr connectd && continue
 		start_proxy "$px"
-		if ! wait_port "$P" 2> /dev/null; then
+	done
+	for px in connectd tinyproxy squid; do
+		[ -n "$(peer_pid "$px")" ] || continue
+		if wait_port "${PORT[$px]}" 2> /dev/null; then
+			UP="$UP $px"
+		else
 			bench_fail connect "$px did not start: $(tail -n 3 \
 			    "$T/$px.log" | tr '\n' ' ')"
 			peer_stop "$px"
-			continue
 		fi
-	fi
-	for c in 1 64; do
-		read -r rate[$px.$c] p50[$px.$c] p99[$px.$c] err[$px.$c] \
-		    <<< "$(short_tunnels "$px" "$c")"
 	done
-	if [ "$px" != direct ]; then
-		# A fresh proxy, so memory is not what the short tunnels left.
-		peer_stop "$px"
-		start_proxy "$px"
-		wait_port "$P" 2> /dev/null
-		read -r mem[$px] opened[$px] worked[$px] \
-		    <<< "$(idle_tunnels "$px")"
-		peer_stop "$px"
-	fi
+}
+
+# add KEY VALUE: appends VALUE to the space-separated list in KEY.
+add() {
+	local -n a=$1
+	a[$2]="${a[$2]:-} $3"
+}
+
+declare -A rate p50 p99 err mem opened worked
+# Every proxy listens at once and the rounds go round them in turn, so a
+# busy moment on the machine lands on each alike.
+UP=
+start_all
+proxies="direct$UP"
+for round in $(seq "$BENCH_RUNS"); do
+	for px in $proxies; do
+		for c in 1 64; do
+			read -r r a b e <<< "$(short_tunnels "$px" "$c")"
+			add rate "$px.$c" "$r"
+			add p50 "$px.$c" "$a"
+			add p99 "$px.$c" "$b"
+			add err "$px.$c" "$e"
+		done
+	done
 done
+for k in "${!rate[@]}"; do
+	rate[$k]=$(median ${rate[$k]})
+	p50[$k]=$(median ${p50[$k]})
+	p99[$k]=$(median ${p99[$k]})
+	err[$k]=$(echo ${err[$k]} | tr ' ' '\n' | awk '{ s += $1 } END { print s }')
+done
+for px in $proxies; do
+	[ "$px" = direct ] || peer_stop "$px"
+done
+
+# A fresh proxy for the idle tunnels, alone on the machine.
+for px in $proxies; do
+	[ "$px" = direct ] && continue
+	start_proxy "$px"
+	wait_port "${PORT[$px]}" 2> /dev/null
+	read -r mem[$px] opened[$px] worked[$px] <<< "$(idle_tunnels "$px")"
+	peer_stop "$px"
+done
+proxies="direct connectd tinyproxy squid"
 
 for c in 1 64; do
 	for px in $proxies; do
@@ -154,7 +189,7 @@ for px in connectd tinyproxy squid; do
 	    "$(ratio "$m" "${mem[tinyproxy]:-}")" \
 	    "opened ${opened[$px]:-0}, worked ${worked[$px]:-0} (ratio to tinyproxy)"
 done
-bench_note "connect: $SECS s per figure; latency from connect(2) to the" \
-    "first echo back through the tunnel"
+bench_note "connect: median of $BENCH_RUNS windows of $SECS s each;" \
+    "latency from connect(2) to the first echo back through the tunnel"
 bench_note "idle: VmRSS of the proxy's processes after opening" \
     "$IDLE tunnels minus before, per tunnel"
