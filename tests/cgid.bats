@@ -174,6 +174,17 @@ wait_no_children() {
 	! echo "$output" | grep -q 'HTTP_TRANSFER_ENCODING'
 }
 
+@test "a program that ignores a large body still gets its answer to the client, without a reset" {
+	head -c $((50 * 1024 * 1024)) /dev/zero > "$T/body"
+	start_root
+	run curl -sS -H 'Expect:' --data-binary @"$T/body" "$U/hello.sh"
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+	run curl -sS -H 'Transfer-Encoding: chunked' --data-binary @"$T/body" "$U/hello.sh"
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+}
+
 @test "a body over --max-body gets 413, chunked or not, and the program never runs" {
 	head -c 2000 /dev/urandom > "$T/body"
 	start_root --max-body 1000

@@ -82,6 +82,7 @@ struct exchange {
 	uint64_t		 x_length;	/* CONTENT_LENGTH */
 	int			 x_has_body;
 	uint64_t		 x_body_left;	/* still to read from the client */
+	int			 x_body_done;	/* all of it was read */
 	int			 x_body_fd;	/* spooled body, or -1 */
 	struct script		 x_sc;
 	/* the running program */
@@ -109,6 +110,7 @@ struct exchange {
 	char			 x_obuf[CGID_OBUFSZ];	/* to the client */
 	size_t			 x_olen;
 	int			 x_client_gone;
+	int			 x_unread;	/* the client may still be sending */
 	uint64_t		 x_bytes_in, x_bytes_out;
 	const char		*x_why;		/* why it ended early, or NULL */
 };

@@ -35,6 +35,7 @@
 #define DEFAULT_MAXBODY	(1024ULL * 1024 * 1024)
 #define CHALLENGE	"WWW-Authenticate: Basic realm=\"cgid\", charset=\"UTF-8\""
 #define LOGVAL_MAX	(HTTP_LINE_MAX * 4 + 3)
+#define LINGER_MS	5000
 
 enum {
 	OPT_AUTH = OPT_PROGRAM_BASE,
@@ -51,6 +52,7 @@ static void	 help(void);
 static void	 find_program(struct cgid_conf *, const char *);
 static void	 pass_tls_env(struct cgid_conf *);
 static void	 handle(struct conn *, void *);
+static void	 linger(const struct exchange *);
 static int	 wait_next(struct exchange *);
 static int	 serve_request(struct exchange *);
 static int	 body_setup(struct exchange *);
@@ -264,6 +266,7 @@ handle(struct conn *c, void *arg)
 			x->x_bytes_in = x->x_bytes_out = 0;
 			x->x_user[0] = '\0';
 			x->x_why = "bad request head";
+			x->x_unread = 1;
 			(void)http_send_error(c->c_wfd, 11, rv, NULL,
 			    rv == 408 ? "the request head did not arrive in "
 			    "time" : "the request head is not acceptable",
@@ -275,7 +278,37 @@ handle(struct conn *c, void *arg)
 			break;
 		deadline = now_ms() + cf->cf_opts.header_timeout * 1000ULL;
 	}
+	if (x->x_unread && !x->x_client_gone)
+		linger(x);
 	free(x);
+}
+
+/*
+ * Half-closes the connection and reads what the client still sends, for
+ * up to LINGER_MS, so that closing with its input unread does not reset
+ * the connection before the client has read the response.
+ */
+static void
+linger(const struct exchange *x)
+{
+	const struct conn *c = x->x_conn;
+	struct pollfd pfd;
+	char buf[16384];
+	uint64_t end, now;
+	ssize_t r;
+
+	if (!c->c_is_socket || shutdown(c->c_wfd, SHUT_WR) == -1)
+		return;
+	pfd.fd = c->c_rfd;
+	pfd.events = POLLIN;
+	end = now_ms() + LINGER_MS;
+	while ((now = now_ms()) < end) {
+		if (poll(&pfd, 1, end - now > 1000 ? 1000 : end - now) <= 0)
+			return;
+		if ((r = read(c->c_rfd, buf, sizeof(buf))) == 0 ||
+		    (r == -1 && errno != EINTR && errno != EAGAIN))
+			return;
+	}
 }
 
 /*
@@ -311,8 +344,10 @@ refuse(struct exchange *x, int status, const char *extra)
 {
 	const char *why;
 
-	if (x->x_body_left > 0 || x->x_hd.hd_framing == HTTP_BODY_CHUNKED)
+	if (!x->x_body_done) {
 		x->x_keep = 0;	/* the body was not read */
+		x->x_unread = 1;
+	}
 	x->x_status = status;
 	switch (status) {
 	case 401:
@@ -385,6 +420,7 @@ spool(struct exchange *x)
 			return 500;
 		}
 	}
+	x->x_body_done = 1;
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return 500;
 	x->x_length = total;
@@ -426,6 +462,7 @@ body_setup(struct exchange *x)
 		return rv;
 	}
 	x->x_body_left = hd->hd_length;
+	x->x_body_done = x->x_body_left == 0;
 	return 0;
 }
 
@@ -442,9 +479,9 @@ run_with_redirects(struct exchange *x)
 	(void)strcpy(x->x_target, x->x_location);
 	x->x_method = "GET";
 	x->x_has_body = 0;
-	if (x->x_body_left > 0)
-		x->x_keep = 0;
 	x->x_body_left = 0;
+	if (!x->x_body_done)
+		x->x_keep = 0;	/* what is left stays unread */
 	if (x->x_body_fd != -1) {
 		(void)close(x->x_body_fd);
 		x->x_body_fd = -1;
@@ -480,6 +517,7 @@ serve_request(struct exchange *x)
 	x->x_user[0] = '\0';
 	x->x_has_body = 0;
 	x->x_length = x->x_body_left = 0;
+	x->x_body_done = hd->hd_framing == HTTP_BODY_NONE;
 	x->x_status = 0;
 	x->x_client_gone = 0;
 	x->x_why = NULL;
@@ -500,8 +538,10 @@ serve_request(struct exchange *x)
 		(void)close(x->x_body_fd);
 		x->x_body_fd = -1;
 	}
-	if (x->x_body_left > 0)
+	if (!x->x_body_done) {
 		x->x_keep = 0;
+		x->x_unread = 1;
+	}
 	access_line(x, hd->hd_target, start);
 	return x->x_keep && !x->x_client_gone;
 }

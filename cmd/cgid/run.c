@@ -278,6 +278,7 @@ from_client(struct exchange *x, int readable)
 	x->x_boff = 0;
 	x->x_blen = r;
 	x->x_body_left -= r;
+	x->x_body_done = x->x_body_left == 0;
 	x->x_bytes_in += r;
 	return 0;
 }
@@ -649,7 +650,7 @@ fail(struct exchange *x, int status, const char *proxy_error,
 		return RUN_ABORT;
 	}
 	x->x_status = status;
-	if (x->x_body_left > 0)
+	if (!x->x_body_done)
 		x->x_keep = 0;
 	log_warnx("conn=%lu: %s: %s", x->x_conn->c_id, x->x_sc.sc_file, why);
 	if (http_send_error(x->x_conn->c_wfd, x->x_hd.hd_version, status,
