@@ -107,6 +107,15 @@ wait_no_children() {
 	! echo "$output" | grep -q '^PATH_TRANSLATED='
 }
 
+@test "the program after -- gets its arguments, and is found in PATH" {
+	mkdir "$T/bin"
+	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\n"\necho "args: $*"\n' > "$T/bin/args.sh"
+	chmod 755 "$T/bin/args.sh"
+	PATH=$T/bin:$PATH start -- args.sh one 'two words'
+	run curl -sS "$U/"
+	[ "$output" = "args: one two words" ]
+}
+
 @test "dot segments, encoded dots and encoded slashes are refused with 404" {
 	start_root
 	run curl -sS -o /dev/null -w '%{http_code}' --path-as-is "$U/../root/env.sh"
