@@ -256,6 +256,20 @@ reuse() {
 	[ "$(grep -c '^HTTP/1.1 200' <<< "$output")" -eq 3 ]
 }
 
+@test "concurrent clients through the shared FTP connections each get their own file" {
+	ftp_up pyftpd
+	for i in $(seq 1 40); do
+		if [ $((i % 2)) -eq 0 ]; then echo "rand.bin $i"; else echo "sub/b.txt $i"; fi
+	done > "$T/jobs"
+	xargs -P 10 -L 1 sh -c 'curl -sS --max-time 30 -x "http://127.0.0.1:$0" \
+		-o "$1/got.$3" "$2/$4" "$2/$4" -o "$1/got2.$3"' "$HP" "$T" "$U" \
+		< <(awk '{ print $2, $1 }' "$T/jobs")
+	while read -r f i; do
+		cmp "$T/got.$i" "$T/root/$f"
+		cmp "$T/got2.$i" "$T/root/$f"
+	done < "$T/jobs"
+}
+
 @test "HTTP/1.0 clients get their file and the connection closes" {
 	ftp_up vsftpd
 	run raw < <(printf 'GET %s/a.txt HTTP/1.0\r\n\r\n' "$U")
