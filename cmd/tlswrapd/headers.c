@@ -27,7 +27,7 @@ static int
 parse_authority(const char *a, size_t len, char *host, size_t hostlen,
     unsigned *port)
 {
-	const char *end = a + len, *colon, *p;
+	const char *end = a + len, *colon, *p, *q;
 	long long v;
 	char num[8];
 
@@ -47,7 +47,7 @@ parse_authority(const char *a, size_t len, char *host, size_t hostlen,
 	} else {
 		colon = memchr(a, ':', len);
 		p = colon != NULL ? colon : end;
-		for (const char *q = a; q < p; q++)
+		for (q = a; q < p; q++)
 			if (!isalnum((unsigned char)*q) && *q != '.' &&
 			    *q != '-' && *q != '_')
 				return -1;

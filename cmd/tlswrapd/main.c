@@ -53,16 +53,15 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tlswrapd [-hqVv] [-c https://host[:port][/path]] "
-	    "[-l addr] [-u user]\n"
-	    "                [--accept-proxy] [--allow-dest cidr] "
-	    "[--allow-port list]\n"
-	    "                [--cacert file] [--client-cert file] "
-	    "[--client-key file]\n"
-	    "                [--connect-timeout s] [--grace s] "
-	    "[--header-timeout s]\n"
-	    "                [--idle-timeout s] [--insecure] "
-	    "[--max-conns n]\n");
+	    "usage: tlswrapd [-hqVv] [-c url] [-l address] [-u user] "
+	    "[--accept-proxy]\n"
+	    "                [--allow-dest cidr] [--allow-port list] "
+	    "[--cacert file]\n"
+	    "                [--client-cert file] [--client-key file]\n"
+	    "                [--connect-timeout seconds] [--grace seconds]\n"
+	    "                [--header-timeout seconds] "
+	    "[--idle-timeout seconds]\n"
+	    "                [--insecure] [--max-conns number]\n");
 	exit(EXIT_USAGE);
 }
 
