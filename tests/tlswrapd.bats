@@ -108,11 +108,11 @@ tls_nginx() {
 # pyorigin: a Python HTTPS origin (HTTP/1.1, no ALPN) on $OPORT for what
 # nginx will not send: /echo answers "METHOD BYTES SHA256" of the body,
 # /hop sends hop-by-hop fields, /chunked a chunked body with a trailer,
-# /short and /cutchunk break off after the head.
+# /short and /cutchunk break off after the head, /hang never answers.
 pyorigin() {
 	OPORT=$(free_port)
 	cat > "$T/origin.py" <<-'PY'
-	import hashlib, http.server, socket, ssl, sys
+	import hashlib, http.server, socket, ssl, sys, time
 	port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 	class H(http.server.BaseHTTPRequestHandler):
 	    protocol_version = "HTTP/1.1"
@@ -174,6 +174,8 @@ pyorigin() {
 	            self.end_headers()
 	            self.wfile.write(b"0123456789")
 	            self.cut()
+	        elif self.path == "/hang":
+	            time.sleep(30)
 	        elif self.path == "/cutchunk":
 	            self.send_response(200)
 	            self.send_header("Transfer-Encoding", "chunked")
@@ -503,6 +505,30 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.
 	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://127.0.0.1:$SPORT/"
 	[[ ${lines[0]} == "HTTP/1.1 504 "* ]]
 	[[ $output == *"error=connection_timeout"* ]]
+}
+
+@test "an origin that never answers gets 504 connection_read_timeout after --idle-timeout" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem" --idle-timeout 1
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$OPORT/hang"
+	[[ ${lines[0]} == "HTTP/1.1 504 "* ]]
+	[[ $output == *"error=connection_read_timeout"* ]]
+}
+
+@test "many clients at once share the upstream connections and each gets its own answer" {
+	tls_nginx localhost
+	for i in $(seq 40); do
+		echo "file $i" > "$T/www/f$i"
+	done
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 bash -c "seq 40 | xargs -P 20 -I{} sh -c 'curl -sS -x http://127.0.0.1:$PORT http://localhost:$NPORT/f{} http://localhost:$NPORT/f{} | sed \"s/^/{}: /\"'"
+	[ "${#lines[@]}" -eq 80 ]
+	for i in $(seq 40); do
+		[ "$(grep -c "^$i: file $i\$" <<< "$output")" -eq 2 ]
+	done
+	[ "$(grep -c 'status=200' "$T/tlswrapd.log")" -eq 80 ]
+	# fewer upstream connections than requests
+	[ "$(sed -n 's/.* conn=\([0-9]*\) .*/\1/p' "$T/nginx/access.log" | sort -u | wc -l)" -lt 80 ]
 }
 
 @test "a name that does not resolve is 502 dns_error" {
