@@ -94,8 +94,8 @@ add_user(struct auth *a, char *line, char *err, size_t errlen)
 	}
 	*colon = '\0';
 	if (colon[1] != '$' || crypt_checksalt(colon + 1) != CRYPT_SALT_OK) {
-		(void)snprintf(err, errlen, "user %.64s: a hash crypt(3) cannot "
-		    "check (use htpasswd -B)", line);
+		(void)snprintf(err, errlen, "user %.64s: a hash crypt(3) "
+		    "cannot check (use htpasswd -B)", line);
 		return -1;
 	}
 	if ((u = reallocarray(a->a_users, a->a_n + 1, sizeof(*u))) == NULL) {

@@ -13,28 +13,28 @@
 #include "http.h"
 #include "opts.h"
 
-#define CGID_BUFSZ	65536		/* one read from a pipe or the client */
+#define CGID_BUFSZ	65536		/* a read from a pipe or the client */
 #define CGID_OBUFSZ	(HTTP_HEAD_MAX + 2 * CGID_BUFSZ)
 #define CGID_PASS_MAX	32		/* HTTPS and SSL_* passed on */
 #define CGID_ENV_MAX	(HTTP_FIELDS_MAX + CGID_PASS_MAX + 32)
 #define CGID_ENV_BUFSZ	(HTTP_HEAD_MAX + 6 * HTTP_LINE_MAX + 4 * PATH_MAX)
-#define CGID_ERRLINE	512		/* a program's stderr line, at most */
+#define CGID_ERRLINE	512		/* longest stderr line logged */
 #define AUTH_USER_LEN	256
 
 struct auth;
 
 struct cgid_conf {
 	struct gtr_opts	 cf_opts;
-	char *const	*cf_argv;		/* -- PROGRAM ARGS, or NULL */
+	char *const	*cf_argv;		/* -- PROGRAM ARGS or NULL */
 	char		 cf_program[PATH_MAX];	/* its argv[0], resolved */
 	char		 cf_root[PATH_MAX];	/* realpath of --root, or "" */
 	size_t		 cf_rootlen;
 	const char	*cf_path;		/* --path: PATH for programs */
 	int		 cf_cgi_timeout;	/* seconds */
 	uint64_t	 cf_max_body;		/* bytes, 0: no bound */
-	const char	*cf_tmpdir;		/* chunked bodies are spooled here */
+	const char	*cf_tmpdir;		/* spool for chunked bodies */
 	struct auth	*cf_auth;		/* --auth, or NULL */
-	char		*cf_pass[CGID_PASS_MAX];	/* HTTPS=on, SSL_*=... */
+	char		*cf_pass[CGID_PASS_MAX];	/* HTTPS, SSL_* */
 	int		 cf_npass;
 };
 
@@ -75,13 +75,13 @@ struct exchange {
 	const struct cgid_conf	*x_cf;
 	struct http_in		 x_in;
 	struct http_head	 x_hd;
-	const char		*x_method;	/* of the run, GET after a redirect */
+	const char		*x_method;	/* GET after a redirect */
 	char			 x_target[HTTP_LINE_MAX];	/* of the run */
-	int			 x_keep;	/* keep the connection afterwards */
+	int			 x_keep;	/* keep the connection */
 	char			 x_user[AUTH_USER_LEN];	/* REMOTE_USER or "" */
 	uint64_t		 x_length;	/* CONTENT_LENGTH */
 	int			 x_has_body;
-	uint64_t		 x_body_left;	/* still to read from the client */
+	uint64_t		 x_body_left;	/* body still to come */
 	int			 x_body_done;	/* all of it was read */
 	int			 x_body_fd;	/* spooled body, or -1 */
 	struct script		 x_sc;
@@ -94,14 +94,14 @@ struct exchange {
 	uint64_t		 x_header_deadline;
 	int			 x_header_done;
 	int			 x_killed;	/* we sent SIGKILL */
-	char			 x_buf[CGID_BUFSZ];	/* body to the program */
+	char			 x_buf[CGID_BUFSZ];	/* to its stdin */
 	size_t			 x_boff, x_blen;
 	char			 x_hdr[HTTP_HEAD_MAX];	/* its header block */
 	size_t			 x_hlen;
 	char			 x_err[CGID_ERRLINE];	/* a stderr line */
 	size_t			 x_elen;
 	struct cgi_head		 x_ch;
-	char			 x_location[HTTP_LINE_MAX];	/* local redirect */
+	char			 x_location[HTTP_LINE_MAX];	/* redirect */
 	/* the response */
 	int			 x_status;	/* for the access line */
 	int			 x_head_sent;
@@ -110,9 +110,9 @@ struct exchange {
 	char			 x_obuf[CGID_OBUFSZ];	/* to the client */
 	size_t			 x_olen;
 	int			 x_client_gone;
-	int			 x_unread;	/* the client may still be sending */
+	int			 x_unread;	/* client may still send */
 	uint64_t		 x_bytes_in, x_bytes_out;
-	const char		*x_why;		/* why it ended early, or NULL */
+	const char		*x_why;		/* why it failed, or NULL */
 };
 
 /* map.c */

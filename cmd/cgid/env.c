@@ -84,7 +84,7 @@ add_fields(struct envb *eb, const struct http_head *hd)
 	char name[128], *p, *start;
 	const char *sep;
 	int i, j, n;
-	size_t k;
+	size_t k, room;
 
 	for (i = 0; i < hd->hd_nfields; i++) {
 		if (is_hidden(hd->hd_fields[i].name))
@@ -113,10 +113,10 @@ add_fields(struct envb *eb, const struct http_head *hd)
 				continue;
 			/* Grow the string just added: it is the last one. */
 			k = strlen(start);
-			n = snprintf(start + k, eb->eb_len - (start - eb->eb_buf)
-			    - k, "%s%s", sep, hd->hd_fields[j].value);
-			if (n < 0 || (size_t)n >= eb->eb_len -
-			    (start - eb->eb_buf) - k) {
+			room = eb->eb_len - (start - eb->eb_buf) - k;
+			n = snprintf(start + k, room, "%s%s", sep,
+			    hd->hd_fields[j].value);
+			if (n < 0 || (size_t)n >= room) {
 				eb->eb_full = 1;
 				return;
 			}

@@ -33,7 +33,8 @@
 #define DEFAULT_ADDR	"127.0.0.1:8000"
 #define DEFAULT_PATH	"/usr/bin:/bin"
 #define DEFAULT_MAXBODY	(1024ULL * 1024 * 1024)
-#define CHALLENGE	"WWW-Authenticate: Basic realm=\"cgid\", charset=\"UTF-8\""
+#define CHALLENGE	\
+	"WWW-Authenticate: Basic realm=\"cgid\", charset=\"UTF-8\""
 #define LOGVAL_MAX	(HTTP_LINE_MAX * 4 + 3)
 #define LINGER_MS	5000
 
@@ -59,7 +60,8 @@ static int	 body_setup(struct exchange *);
 static int	 spool(struct exchange *);
 static void	 run_with_redirects(struct exchange *);
 static void	 refuse(struct exchange *, int, const char *);
-static void	 access_line(const struct exchange *, const char *, uint64_t);
+static void	 access_line(const struct exchange *, const char *,
+		    uint64_t);
 static const char *logval(const char *, char *, size_t);
 
 static void

@@ -99,7 +99,7 @@ struct child_args {
 	char *const	*ca_envp;
 	const char	*ca_dir;
 	int		 ca_fd[3];	/* its stdin, stdout, stderr */
-	volatile int	 ca_errno;	/* set by the child if exec fails */
+	volatile int	 ca_errno;	/* set by a child that cannot exec */
 };
 
 /*
@@ -384,7 +384,8 @@ from_program(struct exchange *x)
 
 	for (;;) {
 		if (x->x_header_done) {
-			p = x->x_hdr;	/* free once the head is formatted */
+			/* x_hdr is free once the head is formatted. */
+			p = x->x_hdr;
 			room = sizeof(x->x_hdr);
 		} else {
 			p = x->x_hdr + x->x_hlen;
@@ -429,7 +430,7 @@ emit(struct exchange *x, const char *p, size_t n)
 		return 0;
 	case RESP_LENGTH:
 		if (n > x->x_resp_left)
-			n = x->x_resp_left;	/* past its own length: dropped */
+			n = x->x_resp_left;	/* the rest is dropped */
 		x->x_resp_left -= n;
 		break;
 	case RESP_CHUNKED:
