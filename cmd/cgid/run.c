@@ -29,6 +29,8 @@
 #include "log.h"
 #include "serve.h"
 
+#define COALESCE_MS	2
+
 enum pump_end {
 	P_EOF = 1,		/* the program closed its output (0: go on) */
 	P_FULL,			/* its Content-Length is sent */
@@ -541,10 +543,15 @@ pump(struct exchange *x)
 			else if (from_client(x, 0) == -1)
 				return P_CLIENT_GONE;
 		}
-		if (flush(x) == -1)
-			return P_CLIENT_GONE;
 		if ((timeout = poll_timeout(x, &end)) == -1)
 			return end;
+		/*
+		 * A little output waits COALESCE_MS for more, or for the end:
+		 * a short response then leaves in one segment, last chunk
+		 * and all.
+		 */
+		if (x->x_olen > 0 && timeout > COALESCE_MS)
+			timeout = COALESCE_MS;
 		pfd[S_CLIENT].fd = x->x_to_prog != -1 && x->x_blen == 0 ?
 		    x->x_conn->c_rfd : -1;
 		pfd[S_STDIN].fd = x->x_to_prog != -1 && x->x_blen > 0 ?
@@ -559,6 +566,11 @@ pump(struct exchange *x)
 				continue;
 			x->x_why = "poll failed";
 			return P_CLIENT_GONE;
+		}
+		if (n == 0 && x->x_olen > 0) {
+			if (flush(x) == -1)
+				return P_CLIENT_GONE;
+			continue;
 		}
 		if (n == 0) {
 			if (x->x_header_done || x->x_to_prog != -1) {
