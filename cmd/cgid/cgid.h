@@ -109,6 +109,7 @@ struct exchange {
 	uint64_t		 x_resp_left;
 	char			 x_obuf[CGID_OBUFSZ];	/* to the client */
 	size_t			 x_olen;
+	uint64_t		 x_ofirst;	/* when x_obuf was last empty */
 	int			 x_client_gone;
 	int			 x_unread;	/* client may still send */
 	uint64_t		 x_bytes_in, x_bytes_out;

@@ -362,6 +362,7 @@ header_block(struct exchange *x)
 		return P_BAD_HEADER;
 	}
 	x->x_olen = n;
+	x->x_ofirst = now_ms();
 	x->x_header_done = 1;
 	x->x_head_sent = 1;
 	/* What came after the blank line is the start of the body. */
@@ -445,6 +446,8 @@ emit(struct exchange *x, const char *p, size_t n)
 	}
 	if (x->x_olen + hn + n + 2 > sizeof(x->x_obuf) && flush(x) == -1)
 		return -1;
+	if (x->x_olen == 0)
+		x->x_ofirst = now_ms();
 	memcpy(x->x_obuf + x->x_olen, hex, hn);
 	x->x_olen += hn;
 	memcpy(x->x_obuf + x->x_olen, p, n);
@@ -534,6 +537,7 @@ pump(struct exchange *x)
 {
 	enum { S_CLIENT, S_STDIN, S_STDOUT, S_STDERR, S_N };
 	struct pollfd pfd[S_N];
+	uint64_t now;
 	int end = -1, timeout, n, rv;
 
 	for (;;) {
@@ -543,15 +547,20 @@ pump(struct exchange *x)
 			else if (from_client(x, 0) == -1)
 				return P_CLIENT_GONE;
 		}
+		/*
+		 * A little output waits up to COALESCE_MS for more, or for
+		 * the end: a short response then leaves in one segment, last
+		 * chunk and all.
+		 */
+		now = now_ms();
+		if (x->x_olen > 0 && now >= x->x_ofirst + COALESCE_MS &&
+		    flush(x) == -1)
+			return P_CLIENT_GONE;
 		if ((timeout = poll_timeout(x, &end)) == -1)
 			return end;
-		/*
-		 * A little output waits COALESCE_MS for more, or for the end:
-		 * a short response then leaves in one segment, last chunk
-		 * and all.
-		 */
-		if (x->x_olen > 0 && timeout > COALESCE_MS)
-			timeout = COALESCE_MS;
+		if (x->x_olen > 0 && timeout > (int)(x->x_ofirst +
+		    COALESCE_MS - now))
+			timeout = x->x_ofirst + COALESCE_MS - now;
 		pfd[S_CLIENT].fd = x->x_to_prog != -1 && x->x_blen == 0 ?
 		    x->x_conn->c_rfd : -1;
 		pfd[S_STDIN].fd = x->x_to_prog != -1 && x->x_blen > 0 ?
