@@ -23,7 +23,7 @@
 
 #define POOL_MAX	64	/* idle handles kept */
 #define POOL_IDLE_MS	60000	/* idle handles older than this are closed */
-#define FTP_BUFSIZE	(256 * 1024)
+#define FTP_BUFSIZE	(512 * 1024)
 
 struct ftp_handle {
 	CURL		*fh_curl;

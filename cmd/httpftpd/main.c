@@ -31,7 +31,7 @@
  * writes this large (flushed whenever libcurl goes back to wait) halves
  * the gateway's system calls on large files.
  */
-#define OUT_MAX		(256 * 1024)
+#define OUT_MAX		(512 * 1024)
 
 enum {
 	OPT_WRITABLE = OPT_PROGRAM_BASE,
