@@ -237,8 +237,11 @@ response_line(struct session *s, const char *line, size_t n)
 	if (s->s_rlen == 0) {
 		if (k < 10 || strncmp(line, "HTTP/", 5) != 0 ||
 		    (sp = memchr(line, ' ', k)) == NULL ||
-		    sp + 4 > line + k || sscanf(sp + 1, "%3d", &code) != 1 ||
-		    code < 100 || code > 599) {
+		    sp + 4 > line + k || !isdigit((unsigned char)sp[1]) ||
+		    !isdigit((unsigned char)sp[2]) ||
+		    !isdigit((unsigned char)sp[3]) ||
+		    (code = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 +
+		    sp[3] - '0') < 100 || code > 599) {
 			s->s_fail = "malformed response status line";
 			return -1;
 		}
