@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -332,6 +333,12 @@ done:
 	free(se->se_dbuf);
 	free(se->se_rbuf);
 	free(se);
+	/*
+	 * OpenSSL's per-thread state (error queue, random generators) would
+	 * otherwise stay with a pooled thread until it exits, or forever if
+	 * the process exits first.
+	 */
+	OPENSSL_thread_stop();
 }
 
 /* Reads the options into cf; exits 64 on a usage error. */
