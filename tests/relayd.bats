@@ -69,6 +69,18 @@ wait_log() {
 	wait_log "target=http://127.0.0.1:$NPORT/seen status=-" "$T/relayd.log"
 }
 
+@test "the program after -- sees the absolute URI's path, Host and OPTIONS * as an origin would" {
+	R=$(free_port)
+	gtr_start relayd "$R" -- sh -c 'head=$(sed "/^\r\$/q")
+		printf "HTTP/1.0 200 OK\r\n\r\n%s\n" "$head"'
+	run raw "$R" < <(printf 'OPTIONS http://Origin.Example:8080 HTTP/1.1\r\nHost: wrong\r\nProxy-Authorization: Basic dTpw\r\nTE: trailers\r\n\r\n')
+	[[ "$output" == *$'OPTIONS * HTTP/1.1\r\nHost: Origin.Example:8080\r\nTE: trailers\r\nConnection: close\r\n\r'* ]]
+	[[ "$output" != *wrong* ]]
+	[[ "$output" != *Proxy-Authorization* ]]
+	run raw "$R" < <(printf 'GET http://h?q=1 HTTP/1.0\r\n\r\n')
+	[[ "$output" == *$'GET /?q=1 HTTP/1.0\r\nHost: h\r\nConnection: close\r\n\r'* ]]
+}
+
 @test "an origin-form request goes to the Host it names" {
 	origin
 	R=$(free_port)

@@ -307,6 +307,9 @@ find_destination(struct session *se)
 		memcpy(se->se_authority, t, alen);
 		se->se_authority[alen] = '\0';
 		se->se_path = t[alen] == '/' ? t + alen : "/";
+		/* RFC 9112 3.2.4: "OPTIONS http://h" asks about the server. */
+		if (t[alen] == '\0' && strcmp(hd->hd_method, "OPTIONS") == 0)
+			se->se_path = "*";
 		if (t[alen] == '?') {
 			/* "http://h?q" has an empty path: send "/?q". */
 			se->se_path = NULL;
