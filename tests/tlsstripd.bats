@@ -464,7 +464,7 @@ wait_log() {
 	cp "$T/pki/localhost.pem" "$T/live.pem"
 	strip --cert "$T/live.pem" -c "127.0.0.1:$NPORT"
 	mkfifo "$T/in"
-	bg held sh -c "openssl s_client -quiet -connect 127.0.0.1:$TPORT \
+	bg held sh -c "exec openssl s_client -quiet -connect 127.0.0.1:$TPORT \
 		-CAfile $T/pki/ca.pem < $T/in > $T/held.out 2>&1"
 	exec 5> "$T/in"
 	printf 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n' >&5
@@ -528,8 +528,9 @@ wait_log() {
 	origin
 	strip --cert "$T/pki/localhost.pem" --header-timeout 2 \
 		-c "127.0.0.1:$NPORT"
-	bg stall sh -c "(printf '\026\003\001\002\000\001\000\001\374\003\003abc'; sleep 60) |
-		socat -t 60 - TCP:127.0.0.1:$TPORT"
+	# ignoreeof: the partial ClientHello, then neither more nor a FIN.
+	printf '\026\003\001\002\000\001\000\001\374\003\003abc' > "$T/hello"
+	bg stall socat -u "OPEN:$T/hello,ignoreeof" "TCP:127.0.0.1:$TPORT"
 	run https /
 	[ "$output" = "hello from nginx" ]
 	wait_log 'reason="handshake not done within --header-timeout"' \
@@ -543,8 +544,12 @@ wait_log() {
 	origin
 	strip --cert "$T/pki/localhost.pem" --idle-timeout 1 \
 		-c "127.0.0.1:$NPORT"
-	run sh -c "(sleep 30) | timeout 20 openssl s_client -quiet \
-		-connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem"
+	# The fifo stays open for writing: s_client never sees its EOF.
+	mkfifo "$T/in"
+	exec 5<> "$T/in"
+	run timeout 20 openssl s_client -quiet -connect "127.0.0.1:$TPORT" \
+		-CAfile "$T/pki/ca.pem" < "$T/in"
+	exec 5>&-
 	[ "$status" -ne 124 ]
 	wait_log 'reason="idle timeout"' "$T/tlsstripd.log"
 }
