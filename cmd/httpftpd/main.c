@@ -174,7 +174,7 @@ main(int argc, char *argv[])
 	if (gw.gw_opts.connect != NULL) {
 		if (target_parse_url(gw.gw_opts.connect, &gw_base, 1,
 		    &err) == -1)
-			fatalx(EXIT_USAGE, "-c %s: %s", "URL", err);
+			fatalx(EXIT_USAGE, "-c: %s", err);
 		gw.gw_origin = 1;
 		gw.gw_base = &gw_base;
 	}
@@ -247,7 +247,6 @@ exchange(struct session *s)
 {
 	struct http_head *hd = &s->s_hd;
 	const char *err, *auth, *m = hd->hd_method;
-	int r;
 
 	s->s_status = 0;
 	s->s_bytes_in = s->s_bytes_out = 0;
@@ -283,7 +282,7 @@ exchange(struct session *s)
 	}
 	if (!s->s_loc.fl_has_user &&
 	    (auth = http_get(hd, "Authorization")) != NULL) {
-		if ((r = target_basic_auth(auth, &s->s_loc)) == -1) {
+		if (target_basic_auth(auth, &s->s_loc) == -1) {
 			send_error(s, 400, "http_request_error",
 			    "bad Authorization", NULL);
 			goto done;
@@ -398,14 +397,15 @@ etag(const struct ftp_stat *st, char *out, size_t len)
 
 /*
  * Sends a response head with status and the given "Name: value" lines,
- * adding Date, Connection and, when body is set, the framing from
- * s_clen.  Returns 0 or -1.
+ * adding Date, the framing (s_clen or s_chunked) and Connection: close
+ * when s_close is set; with s_defer it only stages it in s_out.  Returns
+ * 0 or -1.
  */
 static int
 send_head(struct session *s, int status, const char **lines, int n)
 {
 	struct http_field f[24];
-	char buf[HEAD_MAX], start[64], date[80], len[48], lbuf[24][256];
+	char buf[HEAD_MAX], start[64], date[80], len[48], lbuf[20][64];
 	const char *colon;
 	int i, nf = 0, k;
 
