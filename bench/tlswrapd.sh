@@ -143,13 +143,19 @@ url() {
 	esac
 }
 
-# rps NAME FILE: requests per second through NAME, or FAILED when wrk
-# saw errors or non-2xx answers.
+# rps NAME FILE: requests per second through NAME, or FAILED(why) when
+# wrk saw non-2xx answers or socket errors.
 rps() {
 	local out
-	out=$(wrk -t 2 -c "$CONNS" -d "${SECS}s" "$(url "$1" "$2")" 2>&1)
-	if grep -q -E 'Non-2xx|Socket errors' <<< "$out"; then
-		echo FAILED
+	out=$(wrk -t 2 -c "$CONNS" -d "${SECS}s" --timeout 10s \
+	    "$(url "$1" "$2")" 2>&1)
+	if grep -q 'Non-2xx' <<< "$out"; then
+		echo "FAILED(non-2xx)"
+		return
+	fi
+	if grep -q 'Socket errors' <<< "$out"; then
+		echo "FAILED($(sed -n 's/.*Socket errors: //p' <<< "$out" |
+		    tr -d ' ,'))"
 		return
 	fi
 	awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' <<< "$out"
