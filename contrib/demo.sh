@@ -117,6 +117,56 @@ if has relayd; then
 fi
 
 
+if has tlsstripd; then
+	P=$(port)
+	start tlsstripd "$BIN/tlsstripd" -l "127.0.0.1:$P" --cert "$D/site.pem" \
+	    -c "127.0.0.1:$HTTP"
+	wait_port "$P"
+	step "tlsstripd: HTTPS to the gateway, plain HTTP to the origin behind it" \
+	    "hello from the origin" \
+	    curl -sS --cacert "$D/ca.pem" --connect-to "localhost:$P:127.0.0.1:$P" \
+	    "https://localhost:$P/"
+fi
+
+if has tlswrapd; then
+	P=$(port)
+	start tlswrapd "$BIN/tlswrapd" -l "127.0.0.1:$P" --cacert "$D/ca.pem" \
+	    --allow-dest 127.0.0.1/32 --allow-port "$HTTPS"
+	wait_port "$P"
+	step "tlswrapd: plain HTTP from the client, verified HTTPS to the origin" \
+	    "hello from the origin" \
+	    curl -sS -x "http://127.0.0.1:$P" "http://localhost:$HTTPS/"
+fi
+
+if has cgid; then
+	P=$(port)
+	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "hello from CGI, $REQUEST_METHOD $SCRIPT_NAME$PATH_INFO?$QUERY_STRING"\n' \
+	    > "$D/hello.cgi"
+	chmod 755 "$D/hello.cgi"
+	start cgid "$BIN/cgid" -l "127.0.0.1:$P" -- "$D/hello.cgi"
+	wait_port "$P"
+	step "cgid: each request runs a CGI program" \
+	    "hello from CGI, GET /x?y=1" \
+	    curl -sS "http://127.0.0.1:$P/x?y=1"
+fi
+
+if has httpftpd && /usr/bin/python3 -c 'import pyftpdlib' 2>/dev/null; then
+	F=$(port) P=$(port)
+	mkdir -p "$D/ftp/pub"
+	echo "hello from FTP" > "$D/ftp/pub/hello.txt"
+	start pyftpdlib /usr/bin/python3 -m pyftpdlib -i 127.0.0.1 -p "$F" -d "$D/ftp"
+	wait_port "$F"
+	start httpftpd "$BIN/httpftpd" -l "127.0.0.1:$P" \
+	    -c "ftp://127.0.0.1:$F/pub/"
+	wait_port "$P"
+	step "httpftpd: an FTP file fetched over HTTP" \
+	    "hello from FTP" \
+	    curl -sS "http://127.0.0.1:$P/hello.txt"
+	step "httpftpd: an FTP directory listed as HTML" \
+	    'hello.txt</a>' \
+	    curl -sS "http://127.0.0.1:$P/"
+fi
+
 if [ "$FAILED" -eq 0 ]; then
 	echo "gtr demo: every step worked; stopping everything."
 else
