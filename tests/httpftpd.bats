@@ -336,7 +336,7 @@ reuse() {
 
 @test "methods other than GET and HEAD are 405 with Allow" {
 	ftp_up pyftpd rw
-	for m in POST PUT DELETE OPTIONS; do
+	for m in POST PUT DELETE OPTIONS CONNECT; do
 		run px -X "$m" -D "$T/h" -o /dev/null "$U/a.txt"
 		grep -q '^HTTP/1.1 405' "$T/h"
 		grep -qi '^Allow: GET, HEAD' "$T/h"
@@ -554,6 +554,21 @@ PY
 	gtr_start httpftpd "$H3" --allow-dest 127.0.0.0/8 --allow-port "$FP"
 	run curl -sS -x "http://127.0.0.1:$H3" -o /dev/null -w '%{http_code}' "ftp://localhost:$FP/a.txt"
 	[ "$output" != 200 ]
+}
+
+@test "ftps:// URLs speak implicit TLS, verified" {
+	make_ca "$T/pki"
+	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
+	FP=$(free_port)
+	HP=$(free_port)
+	ftp_tree "$T/root"
+	vsftpd_start "$FP" ftps "$T/pki/localhost.pem"
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$FP" \
+		--cacert "$T/pki/ca.pem"
+	# curl tunnels ftps:// with CONNECT; other clients send it as is
+	run raw < <(printf 'GET ftps://localhost:%s/sub/b.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$FP")
+	[[ "$output" == "HTTP/1.1 200 "*inside ]]
+	grep -q 'RETR b.txt' "$T/vsftpd/vsftpd.log"
 }
 
 @test "the access line has method, URL, FTP code, status and bytes" {

@@ -247,6 +247,7 @@ exchange(struct session *s)
 {
 	struct http_head *hd = &s->s_hd;
 	const char *err, *auth, *m = hd->hd_method;
+	int resolved;
 
 	s->s_status = 0;
 	s->s_bytes_in = s->s_bytes_out = 0;
@@ -264,20 +265,24 @@ exchange(struct session *s)
 	if (hd->hd_framing != HTTP_BODY_NONE && strcmp(m, "PUT") != 0)
 		s->s_close = 1;
 
-	if (target_resolve(&gw, hd->hd_target, &s->s_loc, &err) == -1) {
-		send_error(s, 400, "http_request_error", err, NULL);
-		goto done;
-	}
-	target_url(&s->s_loc, s->s_loc.fl_path, s->s_loc.fl_slash,
-	    s->s_shown, sizeof(s->s_shown));
+	resolved = target_resolve(&gw, hd->hd_target, &s->s_loc, &err) == 0;
+	if (resolved)
+		target_url(&s->s_loc, s->s_loc.fl_path, s->s_loc.fl_slash,
+		    s->s_shown, sizeof(s->s_shown));
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 &&
 	    !(gw.gw_writable && (strcmp(m, "PUT") == 0 ||
 	    strcmp(m, "DELETE") == 0))) {
-		if (hd->hd_framing != HTTP_BODY_NONE)
+		/* after a CONNECT the client may send tunnel bytes at once */
+		if (hd->hd_framing != HTTP_BODY_NONE ||
+		    strcmp(m, "CONNECT") == 0)
 			s->s_close = 1;
 		send_error(s, 405, "http_request_denied", "method not allowed",
 		    gw.gw_writable ? "Allow: GET, HEAD, PUT, DELETE" :
 		    "Allow: GET, HEAD");
+		goto done;
+	}
+	if (!resolved) {
+		send_error(s, 400, "http_request_error", err, NULL);
 		goto done;
 	}
 	if (!s->s_loc.fl_has_user &&

@@ -4,9 +4,10 @@
 # pyftpd_start PORT [rw]: pyftpdlib serving $T/root, anonymous read-only
 #   (read-write with rw), and user alice / password s3cret with full rights;
 #   every command it receives is logged in $T/pyftpd.log.
-# vsftpd_start PORT [ro|tls PEM]: vsftpd serving $T/root anonymously,
-#   read-only, logging the protocol in $T/vsftpd/vsftpd.log; with tls,
-#   AUTH TLS is required with the certificate and key in PEM.
+# vsftpd_start PORT [ro|tls PEM|ftps PEM]: vsftpd serving $T/root
+#   anonymously, read-only, logging the protocol in $T/vsftpd/vsftpd.log;
+#   with tls, AUTH TLS is required with the certificate and key in PEM;
+#   with ftps, TLS comes first (implicit, as on port 990).
 # Both listen on 127.0.0.1 with a passive range of their own above 30000.
 
 FTP_PY=/usr/bin/python3
@@ -95,7 +96,7 @@ xferlog_enable=YES
 log_ftp_protocol=YES
 vsftpd_log_file=$T/vsftpd/vsftpd.log
 EOF
-	if [ "$mode" = tls ]; then
+	if [ "$mode" = tls ] || [ "$mode" = ftps ]; then
 		cat >> "$T/vsftpd/vsftpd.conf" <<EOF
 ssl_enable=YES
 allow_anon_ssl=YES
@@ -105,6 +106,7 @@ require_ssl_reuse=NO
 rsa_cert_file=$pem
 EOF
 	fi
+	[ "$mode" = ftps ] && echo implicit_ssl=YES >> "$T/vsftpd/vsftpd.conf"
 	bg vsftpd vsftpd "$T/vsftpd/vsftpd.conf"
 	wait_port "$port"
 }
