@@ -315,6 +315,11 @@ reuse() {
 	grep -qi '^WWW-Authenticate: Basic realm="FTP 127.0.0.1"' "$T/h2"
 	run px -H "Authorization: Basic $(printf alice:s3cret | base64)" "$U/a.txt"
 	[ "$output" = hello ]
+	# a user in the URL without a password asks for one, and takes it
+	run px -o /dev/null -w '%{http_code}' "ftp://alice@127.0.0.1:$FP/a.txt"
+	[ "$output" = 401 ]
+	run px -H "Authorization: Basic $(printf alice:s3cret | base64)" "ftp://alice@127.0.0.1:$FP/a.txt"
+	[ "$output" = hello ]
 	! grep -q 'bad\|s3cret' "$T/httpftpd.log"
 }
 

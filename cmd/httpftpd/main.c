@@ -285,7 +285,8 @@ exchange(struct session *s)
 		send_error(s, 400, "http_request_error", err, NULL);
 		goto done;
 	}
-	if (!s->s_loc.fl_has_user &&
+	/* a URL with a user and no password takes both from Basic */
+	if (!s->s_loc.fl_pass_given &&
 	    (auth = http_get(hd, "Authorization")) != NULL) {
 		if (target_basic_auth(auth, &s->s_loc) == -1) {
 			send_error(s, 400, "http_request_error",
