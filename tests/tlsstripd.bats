@@ -219,7 +219,7 @@ wait_log() {
 		--proxy-protocol v1 --forwarded
 	run -64 tlsstripd --key "$T/pki/localhost.key" -c 127.0.0.1:1
 	run -0 tlsstripd -h
-	for o in --cert --key --cert-dir --client-ca --forwarded \
+	for o in --cert --key --ocsp --cert-dir --client-ca --forwarded \
 	    --proxy-protocol --connect --header-timeout --idle-timeout; do
 		[[ "$output" == *"$o"* ]]
 	done
@@ -235,6 +235,40 @@ wait_log() {
 	[ "$status" -eq 60 ]
 	[[ "$output" == *"expired"* ]]
 	[ ! -s "$T/nginx/access.log" ]
+}
+
+# ocsp_response DIR NAME: DIR/NAME.ocsp, a DER OCSP response saying
+# NAME's certificate is good, signed by DIR's CA.
+ocsp_response() {
+	local d=$1 name=$2 serial
+	serial=$(openssl x509 -in "$d/$name.crt" -noout -serial | cut -d= -f2)
+	printf 'V\t301231000000Z\t\t%s\tunknown\t/CN=%s\n' "$serial" \
+		"$name" > "$d/ocsp-index.txt"
+	openssl ocsp -issuer "$d/ca.pem" -cert "$d/$name.crt" \
+		-reqout "$d/$name.req" -no_nonce 2>/dev/null
+	openssl ocsp -index "$d/ocsp-index.txt" -rsigner "$d/ca.pem" \
+		-rkey "$d/ca.key" -CA "$d/ca.pem" -reqin "$d/$name.req" \
+		-respout "$d/$name.ocsp" -ndays 1 > /dev/null 2>&1
+}
+
+@test "--ocsp staples the response for its certificate to clients that ask, and a bad file exits 78" {
+	pki
+	origin
+	ocsp_response "$T/pki" localhost
+	strip --cert "$T/pki/localhost.pem" --ocsp "$T/pki/localhost.ocsp" \
+		--cert "$T/pki/other.pem" -c "127.0.0.1:$NPORT"
+	run sclient -status
+	[[ "$output" == *"OCSP Response Status: successful"* ]]
+	[[ "$output" == *"Cert Status: good"* ]]
+	run sclient -status -servername other.test
+	[[ "$output" == *"subject=CN = other"* ]]
+	[[ "$output" == *"OCSP response: no response sent"* ]]
+	run -78 tlsstripd --cert "$T/pki/localhost.pem" --ocsp "$T/pki/ca.pem" \
+		-c 127.0.0.1:1
+	[[ "$output" == *"$T/pki/ca.pem: not a DER OCSP response"* ]]
+	run -78 tlsstripd --cert "$T/pki/localhost.pem" --ocsp "$T/none.der" \
+		-c 127.0.0.1:1
+	[[ "$output" == *"$T/none.der"* ]]
 }
 
 @test "TLS 1.2 and 1.3 are served and TLS 1.1 is refused with a log line" {

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -32,6 +33,8 @@ struct cert {
 	X509		*ce_leaf;
 	STACK_OF(X509)	*ce_chain;
 	EVP_PKEY	*ce_key;
+	unsigned char	*ce_ocsp;	/* DER OCSP response, or NULL */
+	long		 ce_ocsplen;
 };
 
 struct certset {
@@ -49,7 +52,9 @@ static const char *ssl_errstr(void);
 static int	 cert_load(const char *, const char *, struct cert *, char *,
 		    size_t);
 static void	 cert_check_dates(const char *, X509 *);
-static int	 set_add(struct certset *, const char *, const char *, char *,
+static int	 ocsp_load(const char *, struct cert *, char *, size_t);
+static void	 cert_free(struct cert *);
+static int	 set_add(struct certset *, const struct cert_src *, char *,
 		    size_t);
 static int	 set_add_dir(struct certset *, const char *, char *, size_t);
 static int	 pem_name(const struct dirent *);
@@ -58,6 +63,7 @@ static void	 set_release(struct certset *);
 static struct certset *set_acquire(void);
 static const struct cert *set_pick(const struct certset *, const char *);
 static int	 cert_cb(SSL *, void *);
+static int	 status_cb(SSL *, void *);
 static void	 ex_free(void *, void *, CRYPTO_EX_DATA *, int, long, void *);
 
 /* Returns the reason of the last OpenSSL error, and clears the queue. */
@@ -134,12 +140,61 @@ nomem:
 	snprintf(err, errlen, "unable to load %s: out of memory", file);
 fail:
 	BIO_free(b);
+	cert_free(ce);
+	ERR_clear_error();
+	return -1;
+}
+
+/*
+ * Reads the DER OCSP response to staple for the certificate; an outside
+ * tool keeps it fresh.  Returns 0, or -1 with err naming the file.
+ */
+static int
+ocsp_load(const char *file, struct cert *ce, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	OCSP_RESPONSE *r;
+	unsigned char *buf;
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(file, "rb")) == NULL) {
+		snprintf(err, errlen, "unable to read OCSP response %s: %s",
+		    file, strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(OCSP_MAX)) == NULL) {
+		fclose(f);
+		snprintf(err, errlen, "unable to read %s: out of memory", file);
+		return -1;
+	}
+	n = fread(buf, 1, OCSP_MAX, f);
+	fclose(f);
+	p = buf;
+	/* Staple only what parses: a broken one would fail every client. */
+	if (n == 0 || n == OCSP_MAX ||
+	    (r = d2i_OCSP_RESPONSE(NULL, &p, (long)n)) == NULL) {
+		snprintf(err, errlen, "unable to read OCSP response %s: not "
+		    "a DER OCSP response", file);
+		free(buf);
+		ERR_clear_error();
+		return -1;
+	}
+	OCSP_RESPONSE_free(r);
+	ce->ce_ocsp = buf;
+	ce->ce_ocsplen = (long)n;
+	return 0;
+}
+
+/* Frees what cert_load() and ocsp_load() read. */
+static void
+cert_free(struct cert *ce)
+{
 	X509_free(ce->ce_leaf);
 	sk_X509_pop_free(ce->ce_chain, X509_free);
 	EVP_PKEY_free(ce->ce_key);
+	free(ce->ce_ocsp);
 	memset(ce, 0, sizeof(*ce));
-	ERR_clear_error();
-	return -1;
 }
 
 /* Warns about a certificate clients will refuse: expired or not yet valid. */
@@ -153,21 +208,28 @@ cert_check_dates(const char *file, X509 *x)
 		log_warnx("certificate %s is not valid yet", file);
 }
 
-/* Adds one certificate file to the set; 0 or -1 (err). */
+/* Adds one certificate (and key, OCSP response) to the set; 0 or -1. */
 static int
-set_add(struct certset *set, const char *file, const char *key, char *err,
+set_add(struct certset *set, const struct cert_src *src, char *err,
     size_t errlen)
 {
 	struct cert *n;
 
 	n = reallocarray(set->cs_certs, set->cs_n + 1, sizeof(*n));
 	if (n == NULL) {
-		snprintf(err, errlen, "unable to load %s: out of memory", file);
+		snprintf(err, errlen, "unable to load %s: out of memory",
+		    src->cs_cert);
 		return -1;
 	}
 	set->cs_certs = n;
-	if (cert_load(file, key, &n[set->cs_n], err, errlen) == -1)
+	if (cert_load(src->cs_cert, src->cs_key, &n[set->cs_n], err,
+	    errlen) == -1)
 		return -1;
+	if (src->cs_ocsp != NULL && ocsp_load(src->cs_ocsp, &n[set->cs_n],
+	    err, errlen) == -1) {
+		cert_free(&n[set->cs_n]);
+		return -1;
+	}
 	set->cs_n++;
 	return 0;
 }
@@ -187,6 +249,7 @@ static int
 set_add_dir(struct certset *set, const char *dir, char *err, size_t errlen)
 {
 	struct dirent **names;
+	struct cert_src src;
 	char path[4096];
 	int i, n, rc = 0;
 
@@ -199,7 +262,9 @@ set_add_dir(struct certset *set, const char *dir, char *err, size_t errlen)
 		if (rc == 0) {
 			snprintf(path, sizeof(path), "%s/%s", dir,
 			    names[i]->d_name);
-			rc = set_add(set, path, NULL, err, errlen);
+			memset(&src, 0, sizeof(src));
+			src.cs_cert = path;
+			rc = set_add(set, &src, err, errlen);
 		}
 		free(names[i]);
 	}
@@ -220,8 +285,7 @@ set_build(const struct config *cf, char *err, size_t errlen)
 	}
 	atomic_init(&set->cs_refs, 1);
 	for (i = 0; rc == 0 && i < cf->cf_ncerts; i++)
-		rc = set_add(set, cf->cf_certs[i].cs_cert,
-		    cf->cf_certs[i].cs_key, err, errlen);
+		rc = set_add(set, &cf->cf_certs[i], err, errlen);
 	if (rc == 0 && cf->cf_cert_dir != NULL)
 		rc = set_add_dir(set, cf->cf_cert_dir, err, errlen);
 	if (rc == 0 && set->cs_n == 0) {
@@ -243,11 +307,8 @@ set_release(struct certset *set)
 
 	if (set == NULL || atomic_fetch_sub(&set->cs_refs, 1) != 1)
 		return;
-	for (i = 0; i < set->cs_n; i++) {
-		X509_free(set->cs_certs[i].ce_leaf);
-		sk_X509_pop_free(set->cs_certs[i].ce_chain, X509_free);
-		EVP_PKEY_free(set->cs_certs[i].ce_key);
-	}
+	for (i = 0; i < set->cs_n; i++)
+		cert_free(&set->cs_certs[i]);
 	free(set->cs_certs);
 	free(set);
 }
@@ -303,6 +364,41 @@ cert_cb(SSL *ssl, void *arg)
 	    ce->ce_chain, 1) == 1;
 }
 
+/*
+ * OpenSSL's status callback, for a client that asks for OCSP: staples
+ * the response of the certificate cert_cb() chose.  Returns
+ * SSL_TLSEXT_ERR_OK, or SSL_TLSEXT_ERR_NOACK when there is none.
+ */
+static int
+status_cb(SSL *ssl, void *arg)
+{
+	const struct certset *set;
+	unsigned char *copy;
+	X509 *leaf;
+	int i;
+
+	(void)arg;
+	if ((set = SSL_get_ex_data(ssl, certs_idx)) == NULL ||
+	    (leaf = SSL_get_certificate(ssl)) == NULL)
+		return SSL_TLSEXT_ERR_NOACK;
+	for (i = 0; i < set->cs_n; i++) {
+		if (set->cs_certs[i].ce_leaf != leaf ||
+		    set->cs_certs[i].ce_ocsp == NULL)
+			continue;
+		/* OpenSSL frees what it is given. */
+		if ((copy = OPENSSL_memdup(set->cs_certs[i].ce_ocsp,
+		    set->cs_certs[i].ce_ocsplen)) == NULL)
+			return SSL_TLSEXT_ERR_NOACK;
+		if (!SSL_set_tlsext_status_ocsp_resp(ssl, copy,
+		    set->cs_certs[i].ce_ocsplen)) {
+			OPENSSL_free(copy);
+			return SSL_TLSEXT_ERR_NOACK;
+		}
+		return SSL_TLSEXT_ERR_OK;
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
 /* Releases the set an SSL held, when the SSL is freed. */
 static void
 ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
@@ -319,6 +415,8 @@ ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 int
 certs_init(const struct config *cf, SSL_CTX *ctx, char *err, size_t errlen)
 {
+	int i;
+
 	certs_cf = cf;
 	certs_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, ex_free);
 	if (certs_idx == -1) {
@@ -329,6 +427,12 @@ certs_init(const struct config *cf, SSL_CTX *ctx, char *err, size_t errlen)
 	if ((certs_cur = set_build(cf, err, errlen)) == NULL)
 		return -1;
 	SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
+	for (i = 0; i < cf->cf_ncerts; i++)
+		if (cf->cf_certs[i].cs_ocsp != NULL &&
+		    !SSL_CTX_set_tlsext_status_cb(ctx, status_cb)) {
+			snprintf(err, errlen, "unable to set up OCSP stapling");
+			return -1;
+		}
 	return 0;
 }
 

@@ -48,6 +48,7 @@ enum {
 	OPT_CLIENT_CA,
 	OPT_FORWARDED,
 	OPT_KEY,
+	OPT_OCSP,
 	OPT_PROXY_PROTOCOL
 };
 
@@ -57,6 +58,7 @@ static const struct option longopts[] = {
 	{ "client-ca",		required_argument, NULL, OPT_CLIENT_CA },
 	{ "forwarded",		no_argument,	   NULL, OPT_FORWARDED },
 	{ "key",		required_argument, NULL, OPT_KEY },
+	{ "ocsp",		required_argument, NULL, OPT_OCSP },
 	{ "proxy-protocol",	required_argument, NULL, OPT_PROXY_PROTOCOL },
 	GTR_COMMON_LONGOPTS
 };
@@ -79,11 +81,12 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: tlsstripd [-hqVv] --cert file [--key file] "
-	    "[--cert-dir dir] [--client-ca file]\n"
-	    "              [--forwarded | --proxy-protocol v1|v2] "
-	    "[-c host:port] [-l address]\n"
-	    "              [-u user] [common options] "
-	    "[-- program [arg ...]]\n");
+	    "[--ocsp file] [--cert-dir dir]\n"
+	    "              [--client-ca file] "
+	    "[--forwarded | --proxy-protocol v1|v2]\n"
+	    "              [-c host:port] [-l address] [-u user] "
+	    "[common options]\n"
+	    "              [-- program [arg ...]]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -99,6 +102,9 @@ help(void)
 	    "                           by SNI, the first is the default\n"
 	    "      --key FILE           the key of the --cert before it "
 	    "(default: in that file)\n"
+	    "      --ocsp FILE          staple this DER OCSP response for the "
+	    "--cert before it\n"
+	    "                           (none; re-read on SIGHUP)\n"
 	    "      --cert-dir DIR       every DIR/*.pem as another --cert "
 	    "(none)\n"
 	    "      --client-ca FILE     require client certificates from "
@@ -385,6 +391,13 @@ parse_args(struct config *cf, int argc, char *argv[])
 				fatalx(EXIT_USAGE, "--key %s: each --key "
 				    "follows its own --cert", optarg);
 			cf->cf_certs[cf->cf_ncerts - 1].cs_key = optarg;
+			break;
+		case OPT_OCSP:
+			if (cf->cf_ncerts == 0 ||
+			    cf->cf_certs[cf->cf_ncerts - 1].cs_ocsp != NULL)
+				fatalx(EXIT_USAGE, "--ocsp %s: each --ocsp "
+				    "follows its own --cert", optarg);
+			cf->cf_certs[cf->cf_ncerts - 1].cs_ocsp = optarg;
 			break;
 		case OPT_PROXY_PROTOCOL:
 			if (strcmp(optarg, "v1") == 0)

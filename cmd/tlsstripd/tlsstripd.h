@@ -20,11 +20,13 @@
 #define RAW_BUF		(16 * 1024)	/* one TLS record, --forwarded */
 #define SUBJECT_MAX	1024
 #define REASON_MAX	256
+#define OCSP_MAX	(64 * 1024)	/* a DER OCSP response */
 
-/* One --cert FILE, with the --key FILE that followed it (or NULL). */
+/* One --cert FILE, with the --key and --ocsp FILEs that followed it. */
 struct cert_src {
 	const char	*cs_cert;
 	const char	*cs_key;
+	const char	*cs_ocsp;
 };
 
 struct config {
