@@ -138,6 +138,7 @@ static void	*conn_thread(void *);
 static void	 conn_run(struct conn *);
 static int	 conn_proxy(struct conn *);
 static struct conn *conn_new(int, int);
+static void	 conn_drop(struct conn *);
 static void	 conn_addrs(struct conn *);
 static void	 env_addr(const char *, const char *,
 		    struct sockaddr_storage *);
@@ -645,7 +646,7 @@ start_thread(struct conn *c)
 	if (rc != 0) {
 		log_warnx("conn=%lu: unable to start a thread: %s", c->c_id,
 		    strerror(rc));
-		conn_end(c);
+		conn_drop(c);
 	}
 }
 
@@ -717,7 +718,7 @@ conn_run(struct conn *c)
 	int ended, handed;
 
 	if (srv.s_opts->accept_proxy && conn_proxy(c) == -1) {
-		conn_end(c);
+		conn_drop(c);
 		return;
 	}
 	srv.s_handler(c, srv.s_arg);
@@ -854,6 +855,22 @@ conn_names(struct conn *c)
 	if (c->c_local.ss_family != AF_UNSPEC)
 		net_ntop((struct sockaddr *)&c->c_local, c->c_local_ip,
 		    c->c_local_port);
+}
+
+/*
+ * Ends a connection that never reached the handler.  conn_end() alone
+ * would leave it allocated, since it leaves a connection still in its
+ * handler to conn_run() to free.
+ */
+static void
+conn_drop(struct conn *c)
+{
+	struct sconn *sc = (struct sconn *)c;
+
+	pthread_mutex_lock(&srv.s_mu);
+	sc->sc_in_handler = 0;
+	pthread_mutex_unlock(&srv.s_mu);
+	conn_end(c);
 }
 
 void

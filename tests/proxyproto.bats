@@ -104,3 +104,34 @@ st_start() {
 	[[ ${lines[0]} =~ ^hello\ 127\.0\.0\.1\ [0-9]+$ ]]
 	[[ ${lines[1]} == "PROXY TCP4 192.0.2.1 198.51.100.2 4242 80"* ]]
 }
+
+# heap: sends SIGHUP to serve_test and prints the heap in use it logs.
+heap() {
+	local n i
+	n=$(grep -c 'hup hook called' "$T/st.log")
+	kill -HUP "$(head -n 1 "$T/pids")"
+	for i in $(seq 100); do
+		[ "$(grep -c 'hup hook called' "$T/st.log")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	grep 'hup hook called' "$T/st.log" | tail -n 1 | sed 's/.*heap=//'
+}
+
+@test "connections without a valid header leave no memory behind" {
+	port=$(free_port)
+	st_start "$port" --accept-proxy
+	send "$port" 'GET / HTTP/1.1\r\n\r\n'
+	before=$(heap)
+	for i in $(seq 200); do
+		send "$port" 'GET / HTTP/1.1\r\n\r\n'
+	done
+	after=$(heap)
+	[ "$(grep -c 'no valid PROXY header' "$T/st.log")" -eq 201 ]
+	# A struct conn each (over 500 bytes) would be 100 KB and more.
+	[ $((after - before)) -lt 32768 ]
+	pid=$(head -n 1 "$T/pids")
+	kill -TERM "$pid"
+	run wait "$pid"
+	[ "$status" -eq 0 ]
+	! grep -q LeakSanitizer "$T/st.log"
+}

@@ -3,7 +3,8 @@
  *
  * Each connection gets "hello PEERIP PEERPORT\n", then its bytes echoed
  * until EOF; a chunk "own IP PORT\n" is answered with "own 1" or "own 0"
- * from serve_is_own_addr().  SIGHUP logs "hup hook called".  --sleep N waits N seconds before the greeting (a handler
+ * from serve_is_own_addr().  SIGHUP logs "hup hook called" and the bytes
+ * malloc has handed out (so a test can see a leak per connection).  --sleep N waits N seconds before the greeting (a handler
  * still busy when SIGTERM comes).  With a program after "--", each
  * connection is instead relayed to that program, run by spawn_program().
  * The default listen address is $SERVE_TEST_ADDR (127.0.0.1:8999).
@@ -14,6 +15,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +96,10 @@ own(const char *s, char *out, size_t outlen)
 static void
 on_hup(void *arg)
 {
-	log_info("hup hook called (%s)", (const char *)arg);
+	struct mallinfo2 mi = mallinfo2();
+
+	log_info("hup hook called (%s) heap=%zu", (const char *)arg,
+	    mi.uordblks);
 }
 
 static void
