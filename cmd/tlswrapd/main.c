@@ -320,6 +320,11 @@ finish(struct session *s, int rc)
 	const char *tok;
 	int st, n;
 
+	if (rc != CURLE_OK && s->s_outlen > 0) {
+		/* nothing reached the client yet: it gets a whole error */
+		s->s_outlen = 0;
+		s->s_head_sent = 0;
+	}
 	if (s->s_head_sent && !s->s_write_failed)
 		upstream_flush(s);
 	if (rc == CURLE_OK && s->s_head_sent && !s->s_write_failed) {
