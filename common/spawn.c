@@ -30,8 +30,12 @@ static int	 env_dropped(const char *, char *const []);
 static int	 env_add(char **, size_t *, const char *, const char *);
 static char	**env_build(const struct conn *, char *const []);
 static void	 env_free(char **);
-static void	 child(int, char *const [], char **) __attribute__((noreturn));
+static void	 child(int, char *const [], char **, int)
+		    __attribute__((noreturn));
 static void	 close_from(int);
+static size_t	 put(char *, size_t, size_t, const char *);
+static void	 child_fail(const char *, int, int) __attribute__((noreturn));
+static const char *sig_text(int);
 
 /* Variables the program gets from us (or not at all), never from ours. */
 static const char *const dropped[] = {
@@ -149,9 +153,62 @@ close_from(int lowfd)
 	}
 }
 
-/* In the child: fds, signals, exec.  Only async-signal-safe calls. */
+/* Appends s to buf (of size len) at off, truncating; returns the new off. */
+static size_t
+put(char *buf, size_t len, size_t off, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > len - off)
+		n = len - off;
+	memcpy(buf + off, s, n);
+	return off + n;
+}
+
+/*
+ * In the child, after a failed exec: the log line log_warn() would write,
+ * built without it, since snprintf() and strerror() are not
+ * async-signal-safe and another thread may have held their locks at the
+ * fork.  Exits 127, as a shell does for a command it cannot run.
+ */
 static void
-child(int fd, char *const argv[], char **env)
+child_fail(const char *prog, int err, int quiet)
+{
+	char line[1024], num[24], *p;
+	const char *desc = NULL;
+	unsigned long v;
+	size_t n;
+
+	if (quiet)
+		_exit(127);
+	p = num + sizeof(num);
+	*--p = '\0';
+	for (v = (unsigned long)getpid(); v > 0 || *p == '\0'; v /= 10)
+		*--p = '0' + v % 10;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || \
+    (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+	desc = strerrordesc_np(err);	/* a constant table: no locale */
+#endif
+	n = put(line, sizeof(line) - 1, 0, log_progname());
+	n = put(line, sizeof(line) - 1, n, "[");
+	n = put(line, sizeof(line) - 1, n, p);
+	n = put(line, sizeof(line) - 1, n, "]: warning: unable to run ");
+	n = put(line, sizeof(line) - 1, n, prog);
+	if (desc != NULL) {
+		n = put(line, sizeof(line) - 1, n, ": ");
+		n = put(line, sizeof(line) - 1, n, desc);
+	}
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, n);
+	_exit(127);
+}
+
+/*
+ * In the child: fds, signals, exec.  Only async-signal-safe calls; quiet
+ * says -q was given.
+ */
+static void
+child(int fd, char *const argv[], char **env, int quiet)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -172,8 +229,7 @@ child(int fd, char *const argv[], char **env)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(argv[0], argv, env);
-	log_warn("unable to run %s", argv[0]);
-	_exit(127);
+	child_fail(argv[0], errno, quiet);
 }
 
 int
@@ -181,7 +237,7 @@ spawn_program(char *const argv[], const struct conn *c,
     char *const extra_env[], pid_t *pid)
 {
 	char **env;
-	int sv[2];
+	int sv[2], quiet = log_verbosity() < LOG_NORMAL;
 
 	if ((env = env_build(c, extra_env)) == NULL) {
 		log_warnx("conn=%lu: unable to build the environment for %s",
@@ -201,12 +257,29 @@ spawn_program(char *const argv[], const struct conn *c,
 		return -1;
 	}
 	if (*pid == 0)
-		child(sv[1], argv, env);
+		child(sv[1], argv, env, quiet);
 	close(sv[1]);
 	env_free(env);
 	log_debug("conn=%lu: started %s, pid %ld", c->c_id, argv[0],
 	    (long)*pid);
 	return sv[0];
+}
+
+/*
+ * Returns the signal's description: strsignal() may format unknown ones
+ * into a buffer shared by every thread.
+ */
+static const char *
+sig_text(int sig)
+{
+	const char *s = NULL;
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || \
+    (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+	s = sigdescr_np(sig);
+#endif
+	(void)sig;
+	return s != NULL ? s : "unknown signal";
 }
 
 int
@@ -225,6 +298,6 @@ spawn_reap(pid_t pid)
 		    WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
 		log_warnx("pid %ld killed by signal %d (%s)", (long)pid,
-		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+		    WTERMSIG(status), sig_text(WTERMSIG(status)));
 	return status;
 }

@@ -175,6 +175,20 @@ print("me", s.getsockname()[1]); print(f.read(), end="")
 	exec 4>&-
 }
 
+@test "a program that cannot be run is logged with its name and reason, and its client closed" {
+	port=$(free_port)
+	st_start "$port" -- "$T/no-such-program" arg
+	run talk "$port" $'x\n'
+	[ "$status" -eq 0 ]
+	[ "$output" = "" ]
+	for i in $(seq 100); do
+		grep -q 'unable to run' "$T/st.log" && break
+		sleep 0.1
+	done
+	grep -Eqx "serve_test\[[0-9]+\]: warning: unable to run $T/no-such-program: No such file or directory" "$T/st.log"
+	! grep -q 'error=\|Unknown error' "$T/st.log"
+}
+
 @test "a program chained after -- greets the real client through the UCSPI variables" {
 	port=$(free_port)
 	st_start "$port" -- "$ST"
