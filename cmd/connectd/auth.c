@@ -67,8 +67,8 @@ add_line(struct auth *au, char *line, size_t lineno, char *err,
 	}
 	*colon = '\0';
 	if ((bad = hash_kind(colon + 1)) != NULL) {
-		snprintf(err, errlen, "line %zu: user %.64s: hash kind %s is not "
-		    "supported by crypt(3)", lineno, line, bad);
+		snprintf(err, errlen, "line %zu: user %.64s: hash kind %s "
+		    "is not supported by crypt(3)", lineno, line, bad);
 		return -1;
 	}
 	e = reallocarray(au->au_entries, au->au_n + 1, sizeof(*e));

@@ -24,8 +24,8 @@ struct auth	*auth_load(const char *path, char *err, size_t errlen);
  * right password, 0 otherwise.  Takes about as long for an unknown user
  * as for a known one.
  */
-int		 auth_check(const struct auth *, const char *value, char *user,
-		    size_t userlen);
+int		 auth_check(const struct auth *, const char *value,
+		    char *user, size_t userlen);
 
 void		 auth_free(struct auth *);
 

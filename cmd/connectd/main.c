@@ -50,7 +50,7 @@ struct session {
 	struct config		*se_cf;
 	struct http_in		 se_in;
 	struct http_head	 se_head;
-	char			 se_target[TARGET_MAX];	/* for the log */
+	char			 se_target[TARGET_MAX]; /* for the log */
 	char			 se_host[NET_HOSTLEN];
 	char			 se_port[NET_PORTLEN];
 	char			 se_user[AUTH_USER_MAX];
@@ -74,7 +74,8 @@ static int	 refuse(struct session *, int, const char *, const char *,
 static int	 parse_target(const char *, char *, char *);
 static int	 authorize(struct session *);
 static void	 open_tunnel(struct session *);
-static void	 tunnel_done(struct conn *, const struct relay_stats *, void *);
+static void	 tunnel_done(struct conn *, const struct relay_stats *,
+		    void *);
 static void	 access_line(const struct conn *, const char *, const char *,
 		    int, const char *, uint64_t, uint64_t, const char *);
 static const char *logval(const char *, char *, size_t);
@@ -208,12 +209,13 @@ refuse(struct session *se, int status, const char *proxy_error,
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
+	uint64_t deadline;
 
 	if (keep && !se->se_head.hd_keep_alive)
 		keep = 0;
+	deadline = now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout;
 	if (http_send_error(c->c_wfd, version, status, proxy_error, detail,
-	    extra, !keep, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout)
-	    == -1)
+	    extra, !keep, deadline) == -1)
 		keep = 0;
 	access_line(c, se->se_target, NULL, status, se->se_upstream, 0, 0,
 	    detail);
@@ -325,7 +327,8 @@ serve_head(struct session *se)
 		return refuse(se, 400, "http_request_error",
 		    "target is not host:port", NULL, 0);
 	if ((a = authorize(se)) <= 0) {
-		se->se_deadline = now_ms() + 1000ULL * cf->cf_opts.header_timeout;
+		se->se_deadline = now_ms() +
+		    1000ULL * cf->cf_opts.header_timeout;
 		return a == 0;
 	}
 	if (!cf->cf_has_fixed &&

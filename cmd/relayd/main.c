@@ -32,6 +32,7 @@
 #define LOGTARGET_MAX	512
 #define LOGVAL_MAX	(LOGTARGET_MAX * 4 + 3)
 #define HEAD_OUT_MAX	(HTTP_HEAD_MAX + NET_HOSTLEN + 64)
+#define AUTHORITY_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
 
 enum {
 	OPT_RAW = OPT_PROGRAM_BASE
@@ -42,7 +43,7 @@ struct config {
 	struct net_addr	 cf_fixed;	/* -c */
 	int		 cf_has_fixed;
 	int		 cf_raw;		/* --raw */
-	char		**cf_argv;	/* the program after "--", or NULL */
+	char		**cf_argv;	/* after "--", or NULL */
 };
 
 /* One client connection until it is handed to the relay. */
@@ -51,15 +52,15 @@ struct session {
 	const struct config	*se_cf;
 	struct http_in		 se_in;
 	struct http_head	 se_head;
-	char			 se_method[32];		/* for the log */
+	char			 se_method[32];	/* for the log */
 	char			 se_target[LOGTARGET_MAX];
 	char			 se_host[NET_HOSTLEN];
 	char			 se_port[NET_PORTLEN];
-	char			 se_authority[NET_HOSTLEN + NET_PORTLEN + 4];
+	char			 se_authority[AUTHORITY_MAX];
 	const char		*se_path;	/* origin-form target */
 	char			 se_upstream[NET_IPLEN];
 	struct http_field	 se_fields[HTTP_FIELDS_MAX + 2];
-	char			 se_out[HEAD_OUT_MAX];	/* rewritten head */
+	char			 se_out[HEAD_OUT_MAX]; /* rewritten head */
 };
 
 /* What outlives the handler: the access line's fields and the child. */
@@ -540,7 +541,8 @@ serve_http(struct session *se)
 	pid_t pid;
 	int rc, fd, hlen;
 
-	deadline = se->se_conn->c_start_ms + 1000ULL * cf->cf_opts.header_timeout;
+	deadline = se->se_conn->c_start_ms +
+	    1000ULL * cf->cf_opts.header_timeout;
 	rc = http_read_head(&se->se_in, hd, 1, NULL, deadline);
 	if (rc == HTTP_EOF)
 		return;
