@@ -95,6 +95,8 @@ gtr_start() {
 nginx_start() {
 	local port=$1 extra=${2:-}
 	mkdir -p "$T/www" "$T/nginx"
+	# nginx workers run as nobody: they must reach the files under $T.
+	chmod go+rx "$T" "$T/www"
 	cat > "$T/nginx/nginx.conf" <<NGINX
 daemon off;
 worker_processes 1;
