@@ -88,6 +88,7 @@ static int	parse_status_line(char *, size_t, struct http_head *);
 static int	parse_field(char *, size_t, struct http_head *);
 static int	parse_length(const char *, uint64_t *);
 static int	parse_codings(const char *, int *, int *);
+static int	is_host_value(const char *);
 static int	decide_framing(struct http_head *, int, const char *);
 static int	parse_head(char *, size_t, int, const char *,
 		    struct http_head *);
@@ -502,10 +503,33 @@ parse_codings(const char *v, int *nchunked, int *last_chunked)
 			return -1;
 		*last_chunked = e - s == 7 &&
 		    strncasecmp(s, "chunked", 7) == 0;
+		/*
+		 * chunked has no parameters: a server behind us that does
+		 * not take "chunked;x" for chunked would read the body as
+		 * the next request.
+		 */
+		if (*last_chunked && s + strcspn(s, ",;") < end)
+			return -1;
 		*nchunked += *last_chunked;
 		count++;
 	}
 	return count;
+}
+
+/*
+ * Returns 1 if v may be a Host value (RFC 9110 7.2: uri-host [":" port],
+ * by its characters).  Anything else would reach a server behind us, or
+ * a CGI program's SERVER_NAME, as a host that means something else.
+ */
+static int
+is_host_value(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (!(*v >= 'a' && *v <= 'z') && !(*v >= 'A' && *v <= 'Z') &&
+		    !(*v >= '0' && *v <= '9') &&
+		    strchr("-._~%!$&'()*+,;=:[]", *v) == NULL)
+			return 0;
+	return 1;
 }
 
 /*
@@ -533,8 +557,11 @@ decide_framing(struct http_head *hd, int is_request, const char *req_method)
 			if (n == -1)
 				return 400;
 			nte += n;
-		} else if (strcasecmp(f->name, "Host") == 0)
+		} else if (strcasecmp(f->name, "Host") == 0) {
+			if (is_request && !is_host_value(f->value))
+				return 400;
 			nhost++;
+		}
 	}
 	if (nte == 0 && http_get(hd, "Transfer-Encoding") != NULL)
 		return 400;		/* present but empty */
