@@ -131,7 +131,8 @@ heap() {
 	[ $((after - before)) -lt 32768 ]
 	pid=$(head -n 1 "$T/pids")
 	kill -TERM "$pid"
-	run wait "$pid"
-	[ "$status" -eq 0 ]
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
 	! grep -q LeakSanitizer "$T/st.log"
 }
