@@ -103,22 +103,23 @@ big() {
 	awk -v s="$2" 'BEGIN { printf "%.0f\n", s / 1e6 }'
 }
 
-# runs FUNC NAME: the median of BENCH_RUNS runs.
-runs() {
-	local i v=()
-	for i in $(seq "$BENCH_RUNS"); do
-		v+=("$($1 "$2")")
-	done
-	median "${v[@]}"
-}
-
 for name in limit httpftpd squid; do
 	small "$name" > /dev/null	# warm: logins, caches
 done
+# The cases take turns run after run, so a load that comes and goes on
+# the machine falls on each of them alike.
 declare -A FILES MBS
+for i in $(seq "$BENCH_RUNS"); do
+	for name in limit httpftpd squid; do
+		FILES[$name]="${FILES[$name]:-} $(small "$name")"
+	done
+	for name in limit httpftpd squid; do
+		MBS[$name]="${MBS[$name]:-} $(big "$name")"
+	done
+done
 for name in limit httpftpd squid; do
-	FILES[$name]=$(runs small "$name")
-	MBS[$name]=$(runs big "$name")
+	FILES[$name]=$(median ${FILES[$name]})
+	MBS[$name]=$(median ${MBS[$name]})
 done
 for name in limit httpftpd squid; do
 	label=$name
