@@ -383,76 +383,30 @@ reuse() {
 	! grep -q 'USER' "$T/pyftpd.log"
 }
 
-@test "an FTP server that is down gives 502 connection_refused" {
-	P=$(free_port)
-	HP=$(free_port)
-	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
-	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
-	grep -q '^HTTP/1.1 502' "$T/h"
-	grep -qi 'Proxy-Status: gtr; error=connection_refused' "$T/h"
-	[[ "$output" == "502 Bad Gateway: "* ]]
-}
-
-@test "an FTP server that accepts and never answers gives 504 after the timeout" {
-	P=$(free_port)
-	HP=$(free_port)
-	bg mute "$FTP_PY" -c "import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $P)); s.listen(8)
-c = [s.accept() for i in range(8)]"
-	wait_port "$P"
-	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P" \
-		--connect-timeout 1 --idle-timeout 2
-	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
-	grep -q '^HTTP/1.1 504' "$T/h"
-	grep -qi 'Proxy-Status: gtr; error=connection_timeout' "$T/h"
-}
-
-@test "an FTP server that says 421 gives 503" {
-	P=$(free_port)
-	HP=$(free_port)
-	bg busy "$FTP_PY" -c "import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $P)); s.listen(8)
-while True:
-    c, a = s.accept(); c.sendall(b'421 Too many users, try later\\r\\n'); c.close()"
-	wait_port "$P"
-	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
-	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
-	grep -q '^HTTP/1.1 503' "$T/h"
-	[[ "$output" == *"421"* ]]
-}
-
-@test "an FTP server killed mid-transfer leaves the client with a short body" {
-	ftp_up pyftpd
-	truncate -s 200M "$T/root/big.bin"
-	curl -sS --max-time 60 --limit-rate 2M -x "http://127.0.0.1:$HP" \
-		-o "$T/got" "$U/big.bin" 2> "$T/curl.err" &
-	cpid=$!
-	wait_log 'RETR big.bin' "$T/pyftpd.log"
-	sleep 1
-	kill -9 "$pyftpd_pid"
-	rc=0
-	wait "$cpid" || rc=$?
-	[ "$rc" -eq 18 ]
-	size=$(stat -c %s "$T/got")
-	[ "$size" -lt $((200 * 1024 * 1024)) ]
-	wait_log 'transfer broken' "$T/httpftpd.log"
-}
-
-# fake_ftpd PORT MODE: a bare FTP server that has neither SIZE nor MDTM
-# and sends 100000 bytes for any RETR, then 226 (MODE ok) or closes both
-# connections without it (MODE cut), or never answers RETR (MODE stall).
+# fake_ftpd MODE: a bare FTP server on a port of its own choosing, put in
+# $P.  It has neither SIZE nor MDTM and sends 100000 bytes for any RETR,
+# then 226 (ok), or closes both connections without it (cut), or never
+# answers RETR (stall).  mute accepts and never says a word; busy greets
+# with 421 and hangs up.
 fake_ftpd() {
 	cat > "$T/fake.py" <<'PY'
-import socket, sys, threading, time
-port, mode = int(sys.argv[1]), sys.argv[2]
+import os, socket, sys, threading, time
+mode, portfile = sys.argv[1], sys.argv[2]
 ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", port))
+ls.bind(("127.0.0.1", 0))
 ls.listen(8)
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(ls.getsockname()[1]))
+os.rename(portfile + ".tmp", portfile)
 def serve(c):
     say = lambda s: c.sendall((s + "\r\n").encode())
+    if mode == "mute":
+        time.sleep(60)
+        return
+    if mode == "busy":
+        say("421 Too many users, try later")
+        c.close()
+        return
     say("220 fake")
     data = None
     for line in c.makefile("rb"):
@@ -488,14 +442,60 @@ while True:
     c, _ = ls.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
-	bg fake "$FTP_PY" "$T/fake.py" "$1" "$2"
-	wait_port "$1"
+	bg fake "$FTP_PY" "$T/fake.py" "$1" "$T/fake.port"
+	wait_file "$T/fake.port"
+	P=$(cat "$T/fake.port")
+}
+
+@test "an FTP server that is down gives 502 connection_refused" {
+	P=$(free_port)
+	HP=$(free_port)
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
+	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
+	grep -q '^HTTP/1.1 502' "$T/h"
+	grep -qi 'Proxy-Status: gtr; error=connection_refused' "$T/h"
+	[[ "$output" == "502 Bad Gateway: "* ]]
+}
+
+@test "an FTP server that accepts and never answers gives 504 after the timeout" {
+	HP=$(free_port)
+	fake_ftpd mute
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P" \
+		--connect-timeout 1 --idle-timeout 2
+	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
+	grep -q '^HTTP/1.1 504' "$T/h"
+	grep -qi 'Proxy-Status: gtr; error=connection_timeout' "$T/h"
+}
+
+@test "an FTP server that says 421 gives 503" {
+	HP=$(free_port)
+	fake_ftpd busy
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
+	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
+	grep -q '^HTTP/1.1 503' "$T/h"
+	[[ "$output" == *"421"* ]]
+}
+
+@test "an FTP server killed mid-transfer leaves the client with a short body" {
+	ftp_up pyftpd
+	truncate -s 200M "$T/root/big.bin"
+	curl -sS --max-time 60 --limit-rate 2M -x "http://127.0.0.1:$HP" \
+		-o "$T/got" "$U/big.bin" 2> "$T/curl.err" &
+	cpid=$!
+	wait_log 'RETR big.bin' "$T/pyftpd.log"
+	sleep 1
+	kill -9 "$pyftpd_pid"
+	rc=0
+	wait "$cpid" || rc=$?
+	[ "$rc" -eq 18 ]
+	size=$(stat -c %s "$T/got")
+	[ "$size" -lt $((200 * 1024 * 1024)) ]
+	wait_log 'transfer broken' "$T/httpftpd.log"
 }
 
 @test "without SIZE the body is chunked and ends with the last chunk" {
-	P=$(free_port)
 	HP=$(free_port)
-	fake_ftpd "$P" ok
+	fake_ftpd ok
 	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
 	run px -D "$T/h" -o "$T/got" "ftp://127.0.0.1:$P/f.bin"
 	[ "$status" -eq 0 ]
@@ -505,9 +505,8 @@ PY
 }
 
 @test "a chunked transfer broken by the FTP server never gets its last chunk" {
-	P=$(free_port)
 	HP=$(free_port)
-	fake_ftpd "$P" cut
+	fake_ftpd cut
 	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
 	run px -D "$T/h" -o "$T/got" "ftp://127.0.0.1:$P/f.bin"
 	[ "$status" -eq 18 ]
@@ -516,9 +515,8 @@ PY
 }
 
 @test "an FTP server that stops answering after login gives 504 after --idle-timeout" {
-	P=$(free_port)
 	HP=$(free_port)
-	fake_ftpd "$P" stall
+	fake_ftpd stall
 	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P" \
 		--idle-timeout 1
 	run px -D "$T/h" "ftp://127.0.0.1:$P/f.bin"
