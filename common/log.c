@@ -124,6 +124,40 @@ fatalx(int code, const char *fmt, ...)
 	exit(code);
 }
 
+/*
+ * Formats s as a logfmt value: as is when it is a plain word, else
+ * quoted with " \ and control bytes escaped.  Returns buf.
+ */
+const char *
+log_value(const char *s, char *buf, size_t len)
+{
+	const unsigned char *p;
+	size_t o = 0;
+	int plain = *s != '\0';
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' ||
+		    *p == '\\')
+			plain = 0;
+	if (plain && strlen(s) < len) {
+		memcpy(buf, s, strlen(s) + 1);
+		return buf;
+	}
+	buf[o++] = '"';
+	for (p = (const unsigned char *)s; *p != '\0' && o + 6 < len; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = *p;
+		} else if (*p < ' ' || *p >= 0x7f)
+			o += snprintf(buf + o, len - o, "\\x%02x", *p);
+		else
+			buf[o++] = *p;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
 void
 log_assert(const char *file, int line, const char *what)
 {

@@ -8,6 +8,7 @@
 #define GTR_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define LOG_QUIET	-1	/* -q: errors only */
 #define LOG_NORMAL	0
@@ -27,6 +28,14 @@ void	fatal(int code, const char *, ...) PRINTFLIKE(2, 3)
 	    __attribute__((noreturn));			/* appends strerror */
 void	fatalx(int code, const char *, ...) PRINTFLIKE(2, 3)
 	    __attribute__((noreturn));
+
+/*
+ * Formats s as a logfmt value for access lines: as it is when it is a
+ * plain word, else quoted with " \ and control bytes escaped.  buf needs
+ * LOG_VALUE_MAX(strlen(s)) bytes for nothing to be cut.  Returns buf.
+ */
+#define LOG_VALUE_MAX(n)	((n) * 4 + 3)
+const char *log_value(const char *s, char *buf, size_t len);
 
 /* Invariants: abort with file:line, as hitch's AN/AZ. */
 #define AN(x)	do { if (!(x)) log_assert(__FILE__, __LINE__, #x); } while (0)

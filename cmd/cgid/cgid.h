@@ -1,7 +1,7 @@
 /*
  * cgid.h - what the parts of cgid share: the configuration, the state of
  * one exchange (a request, the program runs it causes, the response), and
- * the functions between main.c, map.c, env.c, auth.c, response.c, run.c.
+ * the functions between main.c, map.c, env.c, response.c, run.c.
  */
 #ifndef CGID_H
 #define CGID_H
@@ -21,7 +21,7 @@
 #define CGID_ERRLINE	512		/* longest stderr line logged */
 #define AUTH_USER_LEN	256
 
-struct auth;
+struct htpasswd;
 
 struct cgid_conf {
 	struct gtr_opts	 cf_opts;
@@ -33,7 +33,7 @@ struct cgid_conf {
 	int		 cf_cgi_timeout;	/* seconds */
 	uint64_t	 cf_max_body;		/* bytes, 0: no bound */
 	const char	*cf_tmpdir;		/* spool for chunked bodies */
-	struct auth	*cf_auth;		/* --auth, or NULL */
+	struct htpasswd	*cf_auth;		/* --auth, or NULL */
 	char		*cf_pass[CGID_PASS_MAX];	/* HTTPS, SSL_* */
 	int		 cf_npass;
 };
@@ -123,11 +123,6 @@ int	map_target(const struct cgid_conf *, const char *target,
 /* env.c */
 char  **env_build(const struct exchange *, char *buf, size_t buflen,
 	    char **vec, int nvec);
-
-/* auth.c */
-struct auth *auth_load(const char *file, char *err, size_t errlen);
-int	auth_check(const struct auth *, const char *authorization,
-	    char *user, size_t userlen);
 
 /* response.c */
 int	cgi_parse_head(char *buf, size_t len, struct cgi_head *);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cgid.h"
+#include "htpasswd.h"
 #include "http.h"
 #include "log.h"
 #include "opts.h"
@@ -35,7 +36,7 @@
 #define DEFAULT_MAXBODY	(1024ULL * 1024 * 1024)
 #define CHALLENGE	\
 	"WWW-Authenticate: Basic realm=\"cgid\", charset=\"UTF-8\""
-#define LOGVAL_MAX	(HTTP_LINE_MAX * 4 + 3)
+#define LOGVAL_MAX	LOG_VALUE_MAX(HTTP_LINE_MAX)
 #define LINGER_MS	5000
 
 enum {
@@ -62,7 +63,6 @@ static void	 run_with_redirects(struct exchange *);
 static void	 refuse(struct exchange *, int, const char *);
 static void	 access_line(const struct exchange *, const char *,
 		    uint64_t);
-static const char *logval(const char *, char *, size_t);
 
 static void
 usage(void)
@@ -228,7 +228,7 @@ main(int argc, char *argv[])
 		cf.cf_argv = argv;
 	}
 	if (authfile != NULL &&
-	    (cf.cf_auth = auth_load(authfile, err, sizeof(err))) == NULL)
+	    (cf.cf_auth = htpasswd_load(authfile, err, sizeof(err))) == NULL)
 		fatalx(EXIT_CONFIG, "--auth %s", err);
 	if ((cf.cf_tmpdir = getenv("TMPDIR")) == NULL)
 		cf.cf_tmpdir = "/tmp";
@@ -527,7 +527,7 @@ serve_request(struct exchange *x)
 	x->x_bytes_out = 0;
 	if (strcmp(hd->hd_method, "CONNECT") == 0)
 		refuse(x, 501, NULL);
-	else if (cf->cf_auth != NULL && !auth_check(cf->cf_auth,
+	else if (cf->cf_auth != NULL && !htpasswd_check(cf->cf_auth,
 	    http_get(hd, "Authorization"), x->x_user, sizeof(x->x_user)))
 		refuse(x, 401, CHALLENGE);
 	else if ((rv = map_target(cf, x->x_target, &x->x_sc)) != 0)
@@ -548,25 +548,6 @@ serve_request(struct exchange *x)
 	return x->x_keep && !x->x_client_gone;
 }
 
-/* Returns s as a logfmt value: bare, or quoted with escapes. */
-static const char *
-logval(const char *s, char *out, size_t outlen)
-{
-	size_t n = 0;
-
-	if (*s != '\0' && strcspn(s, " =\"\\") == strlen(s))
-		return s;
-	out[n++] = '"';
-	for (; *s != '\0' && n + 3 < outlen; s++) {
-		if (*s == '"' || *s == '\\')
-			out[n++] = '\\';
-		out[n++] = *s;
-	}
-	out[n++] = '"';
-	out[n] = '\0';
-	return out;
-}
-
 /* Logs the exchange's access line, with the target the client sent. */
 static void
 access_line(const struct exchange *x, const char *t, uint64_t start)
@@ -577,12 +558,12 @@ access_line(const struct exchange *x, const char *t, uint64_t start)
 	log_info("conn=%lu client=%s method=%s target=%s status=%d "
 	    "bytes_in=%llu bytes_out=%llu ms=%llu%s%s%s%s", c->c_id,
 	    c->c_peer_ip, x->x_hd.hd_method != NULL && t[0] != '-' ?
-	    x->x_hd.hd_method : "-", logval(t, target, sizeof(target)),
+	    x->x_hd.hd_method : "-", log_value(t, target, sizeof(target)),
 	    x->x_status,
 	    (unsigned long long)x->x_bytes_in,
 	    (unsigned long long)x->x_bytes_out,
 	    (unsigned long long)(now_ms() - start),
 	    x->x_user[0] != '\0' ? " user=" : "", x->x_user,
 	    x->x_why != NULL ? " error=" : "",
-	    x->x_why != NULL ? logval(x->x_why, why, sizeof(why)) : "");
+	    x->x_why != NULL ? log_value(x->x_why, why, sizeof(why)) : "");
 }

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "htpasswd.h"
 #include "http.h"
 #include "log.h"
 #include "net.h"
@@ -26,7 +26,7 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:3128"
 #define TARGET_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
-#define LOGVAL_MAX	(TARGET_MAX * 4 + 3)
+#define LOGVAL_MAX	LOG_VALUE_MAX(TARGET_MAX)
 #define REALM_MAX	128
 
 enum {
@@ -39,7 +39,7 @@ struct config {
 	struct net_addr	 cf_fixed;	/* -c */
 	int		 cf_has_fixed;
 	const char	*cf_auth_path;	/* --auth, or NULL */
-	struct auth	*cf_auth;	/* its users; swapped on SIGHUP */
+	struct htpasswd	*cf_auth;	/* its users; swapped on SIGHUP */
 	pthread_rwlock_t cf_auth_lock;
 	char		 cf_challenge[REALM_MAX + 48];
 };
@@ -53,7 +53,7 @@ struct session {
 	char			 se_target[TARGET_MAX]; /* for the log */
 	char			 se_host[NET_HOSTLEN];
 	char			 se_port[NET_PORTLEN];
-	char			 se_user[AUTH_USER_MAX];
+	char			 se_user[HTPASSWD_USER_MAX];
 	char			 se_upstream[NET_IPLEN];
 	uint64_t		 se_deadline;	/* for the current head */
 };
@@ -61,7 +61,7 @@ struct session {
 /* What the access line needs once the relay is done. */
 struct tunnel {
 	char		 tu_target[TARGET_MAX];
-	char		 tu_user[AUTH_USER_MAX];
+	char		 tu_user[HTPASSWD_USER_MAX];
 	char		 tu_upstream[NET_IPLEN];
 };
 
@@ -78,7 +78,6 @@ static void	 tunnel_done(struct conn *, const struct relay_stats *,
 		    void *);
 static void	 access_line(const struct conn *, const char *, const char *,
 		    int, const char *, uint64_t, uint64_t, const char *);
-static const char *logval(const char *, char *, size_t);
 static const char *head_error(int);
 static void	 reload_auth(void *);
 
@@ -122,40 +121,6 @@ help(void)
 	opts_help_common();
 }
 
-/*
- * Formats s as a logfmt value: as is when it is a plain word, else
- * quoted with " \ and control bytes escaped.  Returns buf.
- */
-static const char *
-logval(const char *s, char *buf, size_t len)
-{
-	const unsigned char *p;
-	size_t o = 0;
-	int plain = *s != '\0';
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' ||
-		    *p == '\\')
-			plain = 0;
-	if (plain && strlen(s) < len) {
-		memcpy(buf, s, strlen(s) + 1);
-		return buf;
-	}
-	buf[o++] = '"';
-	for (p = (const unsigned char *)s; *p != '\0' && o + 6 < len; p++) {
-		if (*p == '"' || *p == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = *p;
-		} else if (*p < ' ' || *p >= 0x7f)
-			o += snprintf(buf + o, len - o, "\\x%02x", *p);
-		else
-			buf[o++] = *p;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
 /* Returns the one-line reason for a head the parser rejected. */
 static const char *
 head_error(int status)
@@ -182,21 +147,21 @@ access_line(const struct conn *c, const char *target, const char *user,
     int status, const char *upstream, uint64_t in, uint64_t out,
     const char *reason)
 {
-	char t[LOGVAL_MAX], r[LOGVAL_MAX], u[AUTH_USER_MAX * 4 + 3];
-	char ustr[AUTH_USER_MAX * 4 + 8];
+	char t[LOGVAL_MAX], r[LOGVAL_MAX], u[HTPASSWD_USER_MAX * 4 + 3];
+	char ustr[HTPASSWD_USER_MAX * 4 + 8];
 
 	ustr[0] = '\0';
 	if (user != NULL && user[0] != '\0')
 		snprintf(ustr, sizeof(ustr), " user=%s",
-		    logval(user, u, sizeof(u)));
+		    log_value(user, u, sizeof(u)));
 	log_info("client=%s:%s method=CONNECT target=%s%s status=%d "
 	    "upstream=%s bytes_in=%llu bytes_out=%llu ms=%llu reason=%s",
 	    c->c_peer_ip, c->c_peer_port,
-	    logval(target[0] != '\0' ? target : "-", t, sizeof(t)), ustr,
+	    log_value(target[0] != '\0' ? target : "-", t, sizeof(t)), ustr,
 	    status, upstream[0] != '\0' ? upstream : "-",
 	    (unsigned long long)in, (unsigned long long)out,
 	    (unsigned long long)(now_ms() - c->c_start_ms),
-	    logval(reason, r, sizeof(r)));
+	    log_value(reason, r, sizeof(r)));
 }
 
 /*
@@ -277,7 +242,7 @@ authorize(struct session *se)
 	v = http_get(&se->se_head, "Proxy-Authorization");
 	if (v != NULL) {
 		pthread_rwlock_rdlock(&cf->cf_auth_lock);
-		ok = auth_check(cf->cf_auth, v, se->se_user,
+		ok = htpasswd_check(cf->cf_auth, v, se->se_user,
 		    sizeof(se->se_user));
 		pthread_rwlock_unlock(&cf->cf_auth_lock);
 	}
@@ -421,10 +386,10 @@ static void
 reload_auth(void *arg)
 {
 	struct config *cf = arg;
-	struct auth *au, *old;
+	struct htpasswd *au, *old;
 	char err[512];
 
-	if ((au = auth_load(cf->cf_auth_path, err, sizeof(err))) == NULL) {
+	if ((au = htpasswd_load(cf->cf_auth_path, err, sizeof(err))) == NULL) {
 		log_warnx("unable to reload --auth %s; keeping the users read "
 		    "before", err);
 		return;
@@ -433,7 +398,7 @@ reload_auth(void *arg)
 	old = cf->cf_auth;
 	cf->cf_auth = au;
 	pthread_rwlock_unlock(&cf->cf_auth_lock);
-	auth_free(old);
+	htpasswd_free(old);
 	log_info("reloaded --auth %s", cf->cf_auth_path);
 }
 
@@ -517,7 +482,7 @@ main(int argc, char *argv[])
 		cf.cf_has_fixed = 1;
 	}
 	if (cf.cf_auth_path != NULL) {
-		if ((cf.cf_auth = auth_load(cf.cf_auth_path, err,
+		if ((cf.cf_auth = htpasswd_load(cf.cf_auth_path, err,
 		    sizeof(err))) == NULL)
 			fatalx(EXIT_CONFIG, "--auth %s", err);
 		if (pthread_rwlock_init(&cf.cf_auth_lock, NULL) != 0)

@@ -30,7 +30,7 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:8080"
 #define LOGTARGET_MAX	512
-#define LOGVAL_MAX	(LOGTARGET_MAX * 4 + 3)
+#define LOGVAL_MAX	LOG_VALUE_MAX(LOGTARGET_MAX)
 #define HEAD_OUT_MAX	(HTTP_HEAD_MAX + NET_HOSTLEN + 64)
 #define AUTHORITY_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
 
@@ -89,7 +89,6 @@ static void	*reaper(void *);
 static void	 reap_later(pid_t);
 static void	 access_line(const struct conn *, const char *, const char *,
 		    int, const char *, uint64_t, uint64_t, const char *);
-static const char *logval(const char *, char *, size_t);
 static const char *head_error(int);
 
 static const struct option longopts[] = {
@@ -131,40 +130,6 @@ help(void)
 	opts_help_common();
 }
 
-/*
- * Formats s as a logfmt value: as is when it is a plain word, else
- * quoted with " \ and control bytes escaped.  Returns buf.
- */
-static const char *
-logval(const char *s, char *buf, size_t len)
-{
-	const unsigned char *p;
-	size_t o = 0;
-	int plain = *s != '\0';
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' ||
-		    *p == '\\')
-			plain = 0;
-	if (plain && strlen(s) < len) {
-		memcpy(buf, s, strlen(s) + 1);
-		return buf;
-	}
-	buf[o++] = '"';
-	for (p = (const unsigned char *)s; *p != '\0' && o + 6 < len; p++) {
-		if (*p == '"' || *p == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = *p;
-		} else if (*p < ' ' || *p >= 0x7f)
-			o += snprintf(buf + o, len - o, "\\x%02x", *p);
-		else
-			buf[o++] = *p;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
 /* Returns the one-line reason for a head the parser rejected. */
 static const char *
 head_error(int status)
@@ -200,12 +165,12 @@ access_line(const struct conn *c, const char *method, const char *target,
 	log_info("client=%s:%s method=%s target=%s status=%s upstream=%s "
 	    "bytes_in=%llu bytes_out=%llu ms=%llu reason=%s",
 	    c->c_peer_ip, c->c_peer_port,
-	    logval(method[0] != '\0' ? method : "-", m, sizeof(m)),
-	    logval(target[0] != '\0' ? target : "-", t, sizeof(t)), st,
+	    log_value(method[0] != '\0' ? method : "-", m, sizeof(m)),
+	    log_value(target[0] != '\0' ? target : "-", t, sizeof(t)), st,
 	    upstream[0] != '\0' ? upstream : "-",
 	    (unsigned long long)in, (unsigned long long)out,
 	    (unsigned long long)(now_ms() - c->c_start_ms),
-	    logval(reason, r, sizeof(r)));
+	    log_value(reason, r, sizeof(r)));
 }
 
 /* Answers the request with an error, closing, and logs it. */

@@ -1,5 +1,5 @@
 /*
- * auth.c - htpasswd files checked with crypt_rn(3).
+ * htpasswd.c - htpasswd files checked with crypt_rn(3).
  *
  * crypt(3) keeps its result in static storage and connections are served
  * in threads, so each check uses crypt_rn() with its own heap-allocated
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
+#include "htpasswd.h"
 
 #define AUTH_LINE_MAX	1024
 #define AUTH_CRED_MAX	1024	/* decoded user:password */
@@ -22,12 +22,12 @@ struct auth_entry {
 	char	*ae_hash;
 };
 
-struct auth {
+struct htpasswd {
 	struct auth_entry *au_entries;
 	size_t	 au_n;
 };
 
-static int	 add_line(struct auth *, char *, size_t, char *, size_t);
+static int	 add_line(struct htpasswd *, char *, size_t, char *, size_t);
 static int	 b64_decode(const char *, char *, size_t);
 static int	 b64_value(int);
 static int	 same_string(const char *, const char *);
@@ -51,7 +51,7 @@ hash_kind(const char *hash)
 
 /* Returns 0 after adding one "user:hash" line, or -1 with err set. */
 static int
-add_line(struct auth *au, char *line, size_t lineno, char *err,
+add_line(struct htpasswd *au, char *line, size_t lineno, char *err,
     size_t errlen)
 {
 	struct auth_entry *e;
@@ -88,10 +88,10 @@ add_line(struct auth *au, char *line, size_t lineno, char *err,
 	return 0;
 }
 
-struct auth *
-auth_load(const char *path, char *err, size_t errlen)
+struct htpasswd *
+htpasswd_load(const char *path, char *err, size_t errlen)
 {
-	struct auth *au;
+	struct htpasswd *au;
 	char line[AUTH_LINE_MAX];
 	size_t lineno = 0;
 	FILE *f;
@@ -131,12 +131,12 @@ auth_load(const char *path, char *err, size_t errlen)
 	return au;
 fail:
 	fclose(f);
-	auth_free(au);
+	htpasswd_free(au);
 	return NULL;
 }
 
 void
-auth_free(struct auth *au)
+htpasswd_free(struct htpasswd *au)
 {
 	size_t i;
 
@@ -215,7 +215,7 @@ same_string(const char *a, const char *b)
 }
 
 int
-auth_check(const struct auth *au, const char *value, char *user,
+htpasswd_check(const struct htpasswd *au, const char *value, char *user,
     size_t userlen)
 {
 	struct crypt_data *cd;
@@ -224,7 +224,8 @@ auth_check(const struct auth *au, const char *value, char *user,
 	size_t i;
 	int ok;
 
-	if (strncasecmp(value, "Basic", 5) != 0 || value[5] != ' ')
+	if (value == NULL || au->au_n == 0 ||
+	    strncasecmp(value, "Basic", 5) != 0 || value[5] != ' ')
 		return 0;
 	value += 6;
 	while (*value == ' ')
