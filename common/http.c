@@ -93,6 +93,7 @@ static int	decide_framing(struct http_head *, int, const char *);
 static int	parse_head(char *, size_t, int, const char *,
 		    struct http_head *);
 static int	may_end(const char *, size_t, size_t);
+static size_t	drop_empty_lines(struct http_in *);
 static int	chunk_step(struct http_body *, int);
 static int	chunk_size_done(struct http_body *);
 static int	trailer_line(struct http_body *);
@@ -811,6 +812,30 @@ may_end(const char *buf, size_t from, size_t to)
 }
 
 /*
+ * Drops the empty lines (CRLF or LF) at the front of in_buf, which RFC
+ * 9112 2.2 lets a server ignore before a request line.  Kept, each
+ * arrival of one would look like a head's end to may_end() and cost a
+ * parse of the whole buffer: quadratic work for a client sending CRLFs.
+ * Returns how many bytes it dropped, at once when in_buf starts with
+ * anything else.
+ */
+static size_t
+drop_empty_lines(struct http_in *in)
+{
+	size_t k = 0;
+
+	while (k < in->in_end && (in->in_buf[k] == '\n' ||
+	    (in->in_buf[k] == '\r' && k + 1 < in->in_end &&
+	    in->in_buf[k + 1] == '\n')))
+		k += in->in_buf[k] == '\r' ? 2 : 1;
+	if (k > 0) {
+		memmove(in->in_buf, in->in_buf + k, in->in_end - k);
+		in->in_end -= k;
+	}
+	return k;
+}
+
+/*
  * The head always starts at in_buf[0]: pending bytes move to the front
  * first, which is what ends the previous head's strings.
  */
@@ -818,7 +843,7 @@ int
 http_read_head(struct http_in *in, struct http_head *hd, int is_request,
     const char *req_method, uint64_t deadline)
 {
-	size_t pend, old;
+	size_t pend, old, k;
 	ssize_t r;
 	int rc, parse;
 
@@ -828,7 +853,9 @@ http_read_head(struct http_in *in, struct http_head *hd, int is_request,
 		in->in_start = 0;
 		in->in_end = pend;
 	}
-	parse = pend > 0;
+	if (is_request)
+		(void)drop_empty_lines(in);
+	parse = in->in_end > 0;
 	for (;;) {
 		if (parse) {
 			if (is_request)
@@ -854,6 +881,13 @@ http_read_head(struct http_in *in, struct http_head *hd, int is_request,
 		if (r <= 0)
 			return is_request ? 400 : 502;
 		in->in_end += r;
+		if (is_request && (k = drop_empty_lines(in)) > 0) {
+			old = old > k ? old - k : 0;
+			if (in->in_end == 0) {
+				parse = 0;
+				continue;
+			}
+		}
 		parse = may_end(in->in_buf, old > 2 ? old - 2 : 0,
 		    in->in_end) || in->in_end == sizeof(in->in_buf) ||
 		    (old <= HTTP_LINE_MAX && in->in_end > HTTP_LINE_MAX);

@@ -1198,6 +1198,45 @@ out:
 	reap(pid);
 }
 
+/*
+ * Empty lines before a request line are dropped as they arrive: they
+ * neither count toward the head's limit nor get parsed again with every
+ * read (a client sending CRLFs one by one cost a full parse each).
+ */
+static void
+test_leading_empty_lines(void)
+{
+	static const char req[] = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+	const char *name = "a request after 40 KB of empty lines parses";
+	struct http_in in;
+	struct http_head hd;
+	size_t n = 40000, len;
+	char *msg;
+	pid_t pid;
+	int sv[2], rc;
+
+	len = n + sizeof(req) - 1;
+	msg = malloc(len);
+	for (len = 0; len < n; len += 2)
+		memcpy(msg + len, len % 4 == 0 ? "\r\n" : "\n\n", 2);
+	memcpy(msg + len, req, sizeof(req) - 1);
+	len += sizeof(req) - 1;
+	pair(sv, 0);
+	pid = feed(sv[1], msg, len, 1000);
+	http_in_init(&in, sv[0]);
+	rc = http_read_head(&in, &hd, 1, NULL, mono_ms() + 10000);
+	if (rc != 0 || strcmp(hd.hd_target, "/x") != 0)
+		fail(name, "returned %d", rc);
+	else if ((rc = http_read_head(&in, &hd, 1, NULL,
+	    mono_ms() + 10000)) != HTTP_EOF)
+		fail(name, "then %d, want HTTP_EOF", rc);
+	else
+		pass(name);
+	free(msg);
+	close(sv[0]);
+	reap(pid);
+}
+
 static void
 test_read_head(void)
 {
@@ -1581,6 +1620,7 @@ main(int argc, char *argv[])
 	test_pipelined_parse();
 	test_helpers();
 	test_read_head();
+	test_leading_empty_lines();
 	test_bodies();
 	test_big_body(0, 0);
 	test_big_body(1, 0);
