@@ -5,8 +5,9 @@
  * touching the buffer (so an incomplete head can be parsed again once more
  * bytes arrived), then parse_head() cuts it into NUL-terminated strings in
  * place and decides the framing.  Every rejection is the status to answer
- * with.  Line endings are CRLF or a bare LF (RFC 9112 2.2 allows a
- * recipient to accept the latter); a CR not followed by LF is always 400.
+ * with.  Line endings in a head are CRLF or a bare LF (RFC 9112 2.2
+ * allows a recipient to accept the latter), in chunked framing only CRLF;
+ * a CR not followed by LF is always 400.
  *
  * The request side answers 400/408 for a broken or silent peer; the
  * response side (a head from a server, or a body whose framing came from
@@ -963,8 +964,6 @@ trailer_step(struct http_body *bd, int c)
 	case CH_TR_BOL:
 		if (c == '\r')
 			BD_SET(bd, CH_TR_END_LF);
-		else if (c == '\n')
-			BD_SET(bd, CH_DONE);
 		else if (is_tchar(c))
 			BD_SET(bd, CH_TR_NAME);
 		else
@@ -979,8 +978,6 @@ trailer_step(struct http_body *bd, int c)
 	case CH_TR_VALUE:
 		if (c == '\r')
 			BD_SET(bd, CH_TR_LF);
-		else if (c == '\n')
-			return trailer_line(bd);
 		else if (!is_field_vchar(c))
 			return -1;
 		return 0;
@@ -998,7 +995,10 @@ trailer_step(struct http_body *bd, int c)
 /*
  * Feeds one byte of chunked framing (anything but chunk data); returns 0,
  * or -1 for a bad chunk size, extension or line ending.  Extensions are
- * checked as token [= token / quoted-string] and dropped.
+ * checked as token [= token / quoted-string] and dropped.  Every line
+ * ends in CRLF: RFC 9112 allows a bare LF only in heads, and a proxy in
+ * front that reads "3;x\nabc" as one extension while we end the line at
+ * the LF would disagree with us about where the body ends.
  */
 static int
 chunk_step(struct http_body *bd, int c)
@@ -1069,12 +1069,9 @@ chunk_step(struct http_body *bd, int c)
 	case CH_SIZE_LF:
 		return c == '\n' ? chunk_size_done(bd) : -1;
 	case CH_DATA_CR:
-		if (c == '\r')
-			BD_SET(bd, CH_DATA_LF);
-		else if (c == '\n')
-			BD_SET(bd, CH_SIZE0);
-		else
+		if (c != '\r')
 			return -1;
+		BD_SET(bd, CH_DATA_LF);
 		return 0;
 	case CH_DATA_LF:
 		if (c != '\n')
@@ -1093,8 +1090,6 @@ chunk_step(struct http_body *bd, int c)
 		BD_SET(bd, CH_EXT_NAME0);
 	else if (c == '\r')
 		BD_SET(bd, CH_SIZE_LF);
-	else if (c == '\n')
-		return chunk_size_done(bd);
 	else
 		return -1;
 	return 0;
