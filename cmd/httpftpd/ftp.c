@@ -67,6 +67,7 @@ static int	perform(struct ftp_handle *, struct ftp_result *);
 static int	permission_words(const char *);
 static void	map_result(struct ftp_handle *, struct ftp_result *);
 
+/* One mutex per kind of shared data, as libcurl asks. */
 static void
 share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
 {
@@ -224,6 +225,7 @@ on_header(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Hands body bytes to the sink; returns n, or 0 to make libcurl stop. */
 static size_t
 on_write(char *buf, size_t size, size_t n, void *arg)
 {
@@ -259,6 +261,7 @@ on_progress(void *arg, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
 	return 0;
 }
 
+/* Fills libcurl's upload buffer from the source; returns the count. */
 static size_t
 on_read(char *buf, size_t size, size_t n, void *arg)
 {

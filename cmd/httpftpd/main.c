@@ -235,6 +235,7 @@ handle(struct conn *c, void *arg)
 	free(s);
 }
 
+/* The deadline for a write to the client starting now. */
 static uint64_t
 write_deadline(void)
 {
@@ -777,6 +778,7 @@ struct rawlist {
 	size_t	 rl_cap;
 };
 
+/* Appends listing bytes; returns 0, or -1 past LISTING_MAX. */
 static int
 list_sink(void *arg, const char *buf, size_t n)
 {
@@ -916,6 +918,7 @@ struct upload {
 	int		 up_status;
 };
 
+/* Reads request body bytes for STOR; returns the count, 0 or -1. */
 static ssize_t
 body_source(void *arg, char *buf, size_t n)
 {
