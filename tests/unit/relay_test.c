@@ -236,8 +236,10 @@ on_done(struct conn *c, const struct relay_stats *st, void *arg)
 	struct result *r = arg;
 
 	(void)c;
+	pthread_mutex_lock(&lock);
 	r->st = *st;
 	r->called++;
+	pthread_mutex_unlock(&lock);
 }
 
 /* Returns 1 once conn_end() was called n times in all, 0 after 60 s. */
@@ -405,7 +407,10 @@ test_idle(void)
 	    "an idle tunnel ends with \"idle timeout\"");
 	check(read(cl, b, sizeof(b)) == 0 && read(ul, b, sizeof(b)) == 0,
 	    "both sides of the idle tunnel see it closed");
-	check(busy.called == 0,
+	pthread_mutex_lock(&lock);
+	i = busy.called;
+	pthread_mutex_unlock(&lock);
+	check(i == 0,
 	    "a tunnel moving bytes outlives a shorter idle timeout");
 	close(cl2);
 	close(ul2);
@@ -493,7 +498,7 @@ test_reset(void)
 	struct result res = { 0 };
 	struct linger lg = { 1, 0 };
 	char b[16];
-	int cl, crf, ul, urf, base = ended;
+	int cl, crf, ul, urf, base = ended, ended_ok;
 
 	tcp_pair(&cl, &crf);
 	tcp_pair(&ul, &urf);
@@ -503,9 +508,10 @@ test_reset(void)
 	(void)!read(ul, b, 5);
 	setsockopt(ul, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(ul);
-	check(wait_ended(base + 1) && strcmp(res.st.rs_reason, "reset") == 0,
+	ended_ok = wait_ended(base + 1);
+	check(ended_ok && strcmp(res.st.rs_reason, "reset") == 0,
 	    "a reset upstream ends the tunnel with \"reset\" (%s)",
-	    res.called ? res.st.rs_reason : "-");
+	    ended_ok ? res.st.rs_reason : "-");
 	check(read(cl, b, sizeof(b)) <= 0, "the client sees the end");
 	close(cl);
 }
