@@ -49,8 +49,8 @@
 
 #define RELAY_MAXLOOPS	16
 #define PIPE_SIZE	(256 * 1024)	/* 256 fill pipe-user-pages-soft */
-#define PIPES_MAX	128		/* per loop: 256 fds at most */
-#define PIPES_SPARE	16		/* kept open for the next burst */
+#define PIPES_MAX	256		/* shared out among the loops */
+#define PIPES_SPARE	16		/* per loop, kept for the next burst */
 #define BUF_SMALL	(16 * 1024)	/* when no pipe can be had */
 #define BUF_FILE	(64 * 1024)	/* files, ttys */
 #define TURN_BUDGET	(4 * 1024 * 1024)	/* per direction per turn */
@@ -114,6 +114,7 @@ struct loop {
 	struct rpipe	 l_spare[PIPES_SPARE];
 	int		 l_nspare;
 	int		 l_npipes;	/* in use and spare */
+	int		 l_maxpipes;	/* its share of PIPES_MAX */
 	uint64_t	 l_now;
 };
 
@@ -189,6 +190,8 @@ loops_start(void)
 	for (i = 0; i < n; i++) {
 		if (loop_init(&loops[i]) == -1)
 			break;
+		loops[i].l_maxpipes = PIPES_MAX / n > PIPES_SPARE ?
+		    PIPES_MAX / n : PIPES_SPARE;
 		if (pthread_create(&tid, &attr, loop_main, &loops[i]) != 0) {
 			close(loops[i].l_ep);
 			close(loops[i].l_evfd);
@@ -345,7 +348,7 @@ pipe_get(struct loop *l, struct rpipe *p)
 		*p = l->l_spare[--l->l_nspare];
 		return 0;
 	}
-	if (l->l_npipes >= PIPES_MAX)
+	if (l->l_npipes >= l->l_maxpipes)
 		return -1;
 	if (pipe2(p->p_fd, O_NONBLOCK | O_CLOEXEC) == -1) {
 		p->p_fd[0] = p->p_fd[1] = -1;

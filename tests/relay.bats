@@ -61,7 +61,7 @@ unit() {
 
 @test "more tunnels holding data than pooled pipes fall back to buffers and lose nothing" {
 	unit pool
-	[[ $output == *"ok - 300 tunnels holding data use at most 128 pipes per loop"* ]]
+	[[ $output == *"ok - 300 tunnels holding data use at most 256 pipes"* ]]
 }
 
 @test "an unknown group name is an error, so a typo cannot pass" {
