@@ -33,6 +33,9 @@ struct special {
 	int		 bits;
 };
 
+static int	 parse_unix(const char *, struct net_addr *, char *, size_t);
+static int	 split_hostport(const char *, const char **, size_t *,
+		    const char **, char *, size_t);
 static int	 parse_port(const char *, size_t, char *, char *, size_t);
 static int	 parse_host(const char *, size_t, char *, char *, size_t);
 static int	 parse_u16(const char *, size_t, uint16_t *);
@@ -98,63 +101,14 @@ int
 net_addr_parse(const char *s, const char *default_host,
     const char *default_port, struct net_addr *a, char *err, size_t errlen)
 {
-	const char *colon, *close, *host, *port;
+	const char *host, *port;
 	size_t hostlen;
 
 	memset(a, 0, sizeof(*a));
-	if (strncmp(s, "unix:", 5) == 0) {
-		s += 5;
-		if (*s == '\0') {
-			snprintf(err, errlen, "unix: needs a path");
-			return -1;
-		}
-		if (strlen(s) >= sizeof(a->path)) {
-			snprintf(err, errlen, "unix socket path too long: %s", s);
-			return -1;
-		}
-		a->is_unix = 1;
-		strcpy(a->path, s);
-		return 0;
-	}
-	if (*s == '\0') {
-		snprintf(err, errlen, "empty address");
+	if (strncmp(s, "unix:", 5) == 0)
+		return parse_unix(s + 5, a, err, errlen);
+	if (split_hostport(s, &host, &hostlen, &port, err, errlen) == -1)
 		return -1;
-	}
-	port = NULL;
-	if (*s == '[') {
-		if ((close = strchr(s, ']')) == NULL) {
-			snprintf(err, errlen, "missing ] in %s", s);
-			return -1;
-		}
-		host = s + 1;
-		hostlen = close - host;
-		if (!is_v6(host, hostlen)) {
-			snprintf(err, errlen, "not an IPv6 address in []: %s", s);
-			return -1;
-		}
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1] != '\0') {
-			snprintf(err, errlen, "junk after ] in %s", s);
-			return -1;
-		}
-	} else if ((colon = strrchr(s, ':')) != NULL) {
-		if (strchr(s, ':') != colon) {
-			snprintf(err, errlen,
-			    "IPv6 addresses need brackets: [%s]:PORT", s);
-			return -1;
-		}
-		host = s;
-		hostlen = colon - s;
-		port = colon + 1;
-	} else if (strspn(s, "0123456789") == strlen(s)) {
-		host = NULL;
-		hostlen = 0;
-		port = s;
-	} else {
-		host = s;
-		hostlen = strlen(s);
-	}
 	if (host == NULL || hostlen == 0) {
 		if (default_host == NULL) {
 			snprintf(err, errlen, "missing host in %s", s);
@@ -173,6 +127,73 @@ net_addr_parse(const char *s, const char *default_host,
 	if (parse_host(host, hostlen, a->host, err, errlen) == -1)
 		return -1;
 	return parse_port(port, strlen(port), a->port, err, errlen);
+}
+
+/* Returns 0 with the path of "unix:PATH" in a, or -1. */
+static int
+parse_unix(const char *path, struct net_addr *a, char *err, size_t errlen)
+{
+	if (*path == '\0') {
+		snprintf(err, errlen, "unix: needs a path");
+		return -1;
+	}
+	if (strlen(path) >= sizeof(a->path)) {
+		snprintf(err, errlen, "unix socket path too long: %s", path);
+		return -1;
+	}
+	a->is_unix = 1;
+	strcpy(a->path, path);
+	return 0;
+}
+
+/*
+ * Returns 0 with s split into host (NULL or empty when absent) and port
+ * (NULL when absent), or -1 if its shape is wrong.
+ */
+static int
+split_hostport(const char *s, const char **host, size_t *hostlen,
+    const char **port, char *err, size_t errlen)
+{
+	const char *colon, *close;
+
+	*host = s;
+	*hostlen = strlen(s);
+	*port = NULL;
+	if (*s == '\0') {
+		snprintf(err, errlen, "empty address");
+		return -1;
+	}
+	if (*s == '[') {
+		if ((close = strchr(s, ']')) == NULL) {
+			snprintf(err, errlen, "missing ] in %s", s);
+			return -1;
+		}
+		*host = s + 1;
+		*hostlen = close - *host;
+		if (!is_v6(*host, *hostlen)) {
+			snprintf(err, errlen, "not an IPv6 address in []: %s", s);
+			return -1;
+		}
+		if (close[1] == ':')
+			*port = close + 2;
+		else if (close[1] != '\0') {
+			snprintf(err, errlen, "junk after ] in %s", s);
+			return -1;
+		}
+	} else if ((colon = strrchr(s, ':')) != NULL) {
+		if (strchr(s, ':') != colon) {
+			snprintf(err, errlen,
+			    "IPv6 addresses need brackets: [%s]:PORT", s);
+			return -1;
+		}
+		*hostlen = colon - s;
+		*port = colon + 1;
+	} else if (strspn(s, "0123456789") == strlen(s)) {
+		*host = NULL;
+		*hostlen = 0;
+		*port = s;
+	}
+	return 0;
 }
 
 /* Returns 1 if s[0..len) is an IPv6 address. */
