@@ -581,13 +581,13 @@ accept_some(int lfd, uint64_t *pause_until)
 {
 	static int starved;	/* out of fds: said so once */
 	struct conn *c;
-	int i, fd;
+	int i, fd, full;
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
 		pthread_mutex_lock(&srv.s_mu);
-		fd = srv.s_live >= srv.s_opts->max_conns;
+		full = srv.s_live >= srv.s_opts->max_conns;
 		pthread_mutex_unlock(&srv.s_mu);
-		if (fd)
+		if (full)
 			return;
 		if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
