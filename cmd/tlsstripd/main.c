@@ -161,6 +161,7 @@ open_upstream(struct session *se)
 	const struct config *cf = se->se_cf;
 	char env[ENV_MAX][SUBJECT_MAX + 32], *envp[ENV_MAX + 1];
 	enum net_error err = NET_OK;
+	int i;
 
 	if (cf->cf_argv != NULL) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
@@ -173,7 +174,7 @@ open_upstream(struct session *se)
 		    se->se_subject);
 		snprintf(env[4], sizeof(env[4]), "SSL_CLIENT_VERIFY=%s",
 		    se->se_subject[0] != '\0' ? "SUCCESS" : "NONE");
-		for (int i = 0; i < ENV_MAX; i++)
+		for (i = 0; i < ENV_MAX; i++)
 			envp[i] = env[i];
 		envp[ENV_MAX] = NULL;
 		se->se_up = spawn_program(cf->cf_argv, se->se_conn, envp,
