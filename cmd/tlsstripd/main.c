@@ -281,7 +281,8 @@ access_line(const struct session *se)
 	    "resumed=%s%s bytes_in=%llu bytes_out=%llu ms=%llu reason=\"%s\"",
 	    c->c_peer_ip, c->c_peer_port, se->se_sni[0] != '\0' ? se->se_sni :
 	    "-", se->se_proto != NULL ? se->se_proto : "-",
-	    se->se_cipher != NULL ? se->se_cipher : "-", se->se_upstream[0] != '\0' ?
+	    se->se_cipher != NULL ? se->se_cipher : "-",
+	    se->se_upstream[0] != '\0' ?
 	    se->se_upstream : "-", se->se_ssl != NULL &&
 	    SSL_session_reused(se->se_ssl) ? "yes" : "no", reqs,
 	    (unsigned long long)se->se_in, (unsigned long long)se->se_out,

@@ -277,7 +277,7 @@ step_up_read(struct session *se)
 	n = read(se->se_up, se->se_dbuf + se->se_dend,
 	    RELAY_BUF - se->se_dend);
 	if (n > 0) {
-		/* A short read drained the socket: poll() says when more comes. */
+		/* A short read drained the socket: poll() tells of more. */
 		if ((size_t)n < RELAY_BUF - se->se_dend)
 			se->se_be_rd_wait = 1;
 		se->se_dend += n;

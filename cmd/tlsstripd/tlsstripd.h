@@ -66,8 +66,8 @@ struct session {
 	size_t			 se_uoff, se_uend;
 	char			*se_dbuf;
 	size_t			 se_doff, se_dend;
-	size_t			 se_dpend;	/* length of a retried SSL_write */
-	char			*se_rbuf;	/* --forwarded: raw client bytes */
+	size_t			 se_dpend;	/* a retried SSL_write's length */
+	char			*se_rbuf;	/* --forwarded: client bytes */
 	size_t			 se_roff, se_rend;
 	struct fwd		*se_fwd;
 	int			 se_cl_eof;	/* client close_notify or FIN */
