@@ -66,7 +66,7 @@ struct session {
 	size_t			 se_uoff, se_uend;
 	char			*se_dbuf;
 	size_t			 se_doff, se_dend;
-	size_t			 se_dpend;	/* a retried SSL_write's length */
+	size_t			 se_dpend;	/* length of a retried write */
 	char			*se_rbuf;	/* --forwarded: client bytes */
 	size_t			 se_roff, se_rend;
 	struct fwd		*se_fwd;
