@@ -135,7 +135,7 @@ handshake_cpu() {
 	    head -n 1)
 	after=$(cpu_ticks "$pid")
 	n=${out:-0}
-	if [ "$n" -lt 100 ]; then
+	if [ "$n" -lt 20 ]; then
 		echo FAILED
 		return
 	fi
@@ -145,52 +145,58 @@ handshake_cpu() {
 
 # wrk_rate URL CONNS: requests/s of a wrk run.
 wrk_rate() {
-	wrk -t2 -c"$2" -d"${SECS}s" "$1" 2>/dev/null |
-	    awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }'
+	local r
+	r=$(wrk -t2 -c"$2" -d"${SECS}s" "$1" 2>/dev/null |
+	    awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }')
+	echo "${r:-FAILED}"
 }
 
 # mbps URL: MB/s of 1 MiB responses.
 mbps() {
 	local r
 	r=$(wrk_rate "$1" 8)
-	[ -n "$r" ] || { echo FAILED; return; }
+	[ "$r" != FAILED ] || { echo FAILED; return; }
 	awk -v r="$r" 'BEGIN { printf "%.0f\n", r * 1.048576 }'
-}
-
-# runs CMD...: the median of BENCH_RUNS runs of CMD.
-runs() {
-	local i v vals=()
-	for i in $(seq "$BENCH_RUNS"); do
-		v=$("$@")
-		vals+=("${v:-FAILED}")
-	done
-	median "${vals[@]}"
 }
 
 certs || { bench_fail tlsstripd "openssl could not make certificates"; exit 1; }
 origin || { bench_fail tlsstripd "nginx did not start"; exit 1; }
 
-declare -A ecdsa rsa small big
-small[limit]=$(runs wrk_rate "http://127.0.0.1:$NPORT/1k" 64)
-big[limit]=$(runs mbps "http://127.0.0.1:$NPORT/1m")
-for peer in $PEERS; do
+# measure_peer PEER: one run of every figure through PEER, appended to
+# the run lists (MISSING when it does not start).
+measure_peer() {
+	local peer=$1 kind
 	for kind in ecdsa rsa; do
-		declare -n fig=$kind
 		if ! start "$peer" "$T/$kind.pem"; then
-			fig[$peer]=MISSING
 			peer_stop "$peer"
-			unset -n fig
-			continue
+			RUNS[$kind.$peer]+=" MISSING"
+			RUNS[small.$peer]+=" MISSING"
+			RUNS[big.$peer]+=" MISSING"
+			return
 		fi
-		fig[$peer]=$(runs handshake_cpu "$peer")
+		RUNS[$kind.$peer]+=" $(handshake_cpu "$peer")"
 		if [ $kind = ecdsa ]; then
-			small[$peer]=$(runs wrk_rate "https://127.0.0.1:$P/1k" 64)
-			big[$peer]=$(runs mbps "https://127.0.0.1:$P/1m")
+			RUNS[small.$peer]+=" $(wrk_rate "https://127.0.0.1:$P/1k" 64)"
+			RUNS[big.$peer]+=" $(mbps "https://127.0.0.1:$P/1m")"
 		fi
 		peer_stop "$peer"
-		unset -n fig
 	done
-	[ -n "${small[$peer]:-}" ] || { small[$peer]=MISSING; big[$peer]=MISSING; }
+}
+
+# Runs go round the peers in turn, so a machine whose load drifts
+# during the section shifts every peer alike.
+declare -A RUNS=() ecdsa rsa small big
+for i in $(seq "$BENCH_RUNS"); do
+	RUNS[small.limit]+=" $(wrk_rate "http://127.0.0.1:$NPORT/1k" 64)"
+	RUNS[big.limit]+=" $(mbps "http://127.0.0.1:$NPORT/1m")"
+	for peer in $PEERS; do
+		measure_peer "$peer"
+	done
+done
+for key in "${!RUNS[@]}"; do
+	declare -n fig=${key%%.*}
+	fig[${key#*.}]=$(median ${RUNS[$key]})
+	unset -n fig
 done
 
 for kind in ecdsa rsa; do
