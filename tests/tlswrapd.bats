@@ -531,6 +531,47 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.
 	[ "$(sed -n 's/.* conn=\([0-9]*\) .*/\1/p' "$T/nginx/access.log" | sort -u | wc -l)" -lt 80 ]
 }
 
+@test "fifty clients at once, three rounds, each get their own bytes and no connection is shared" {
+	tls_nginx localhost
+	for i in $(seq 50); do
+		head -c $((i * 20011)) /dev/urandom > "$T/www/r$i"
+	done
+	wrapd --cacert "$PKI/ca.pem"
+	mkdir -p "$T/got"
+	for round in 1 2 3; do
+		run -0 bash -c "seq 50 | xargs -P 50 -I{} curl -sS -o $T/got/r{} -x http://127.0.0.1:$PORT http://localhost:$NPORT/r{}"
+		for i in $(seq 50); do
+			cmp "$T/www/r$i" "$T/got/r$i"
+		done
+		rm -f "$T/got"/r*
+	done
+	[ "$(grep -c 'status=200' "$T/tlswrapd.log")" -eq 150 ]
+	! grep -E 'Sanitizer|runtime error' "$T/tlswrapd.log"
+	# later rounds take the first round's connections back from the pool
+	[ "$(sed -n 's/.* conn=\([0-9]*\) .*/\1/p' "$T/nginx/access.log" | sort -u | wc -l)" -lt 150 ]
+}
+
+@test "one client alternating two origins gets each origin's answer on its own connection" {
+	tls_nginx localhost
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 curl -sS -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/" \
+		"http://localhost:$OPORT/echo" "http://localhost:$NPORT/" \
+		"http://localhost:$OPORT/echo"
+	[ "${lines[0]}" = "hello over tls" ]
+	[[ ${lines[1]} == "GET 0 "* ]]
+	[ "${lines[2]}" = "hello over tls" ]
+	[[ ${lines[3]} == "GET 0 "* ]]
+	[ "$(grep -c 'GET / ' "$T/nginx/access.log")" -eq 2 ]
+	[ "$(sed -n 's/.* conn=\([0-9]*\) .*/\1/p' "$T/nginx/access.log" | sort -u | wc -l)" -eq 1 ]
+}
+
+@test "the pool of idle libcurl handles keeps keys apart, stays bounded and ages handles out" {
+	run -0 "$GTR_BUILD/unit/curlpool_test"
+	[ "${lines[-1]}" = "ok threads" ]
+	[[ $output != *"not ok"* ]]
+}
+
 @test "a name that does not resolve is 502 dns_error" {
 	[ "$(id -u)" = 0 ] || skip "needs a mount namespace (root)"
 	echo 'nameserver 127.0.0.1' > "$T/resolv.conf"

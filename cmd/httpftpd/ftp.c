@@ -2,40 +2,33 @@
  * ftp.c - FTP through libcurl, with a pool of easy handles.
  *
  * libcurl keeps an FTP control connection inside the easy handle that
- * opened it.  Sharing one connection cache between threads is not
- * supported by libcurl, so instead idle handles wait in a pool keyed by
- * server and credentials; a request takes a matching one (and with it a
- * logged-in control connection) or makes a new one, and gives it back
- * when it is done.  DNS and TLS sessions are shared through a CURLSH
- * with a lock per kind of data.
+ * opened it.  Idle handles wait in a curlpool keyed by server and
+ * credentials; a request takes a matching one (and with it a logged-in
+ * control connection) or makes a new one, and gives it back when it is
+ * done.
  */
 #include <sys/socket.h>
 
-#include <pthread.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "curlpool.h"
 #include "httpftpd.h"
 #include "log.h"
 
 #define POOL_MAX	64	/* idle handles kept */
 #define POOL_IDLE_MS	60000	/* idle handles older than this are closed */
 #define FTP_BUFSIZE	(512 * 1024)
+#define KEY_MAX		(NET_HOSTLEN + 2 * FTP_CRED_MAX + 32)
 
 struct ftp_handle {
 	CURL		*fh_curl;
-	int		 fh_tls;
-	char		 fh_host[NET_HOSTLEN];
-	unsigned	 fh_port;
-	char		 fh_user[FTP_CRED_MAX];
-	char		 fh_pass[FTP_CRED_MAX];
-	int		 fh_has_user;
+	char		 fh_key[KEY_MAX];	/* server and credentials */
 	int		 fh_no_mlsd;	/* the server refused MLSD once */
-	uint64_t	 fh_idle_since;
-	struct ftp_handle *fh_next;
 	/* the operation in progress */
 	struct ftp_result *fh_res;
 	ftp_sink	 fh_sink;
@@ -45,16 +38,10 @@ struct ftp_handle {
 };
 
 static const struct gateway *gw;
-static CURLSH *share;
-static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ftp_handle *pool;
-static int pool_n;
+static struct curlpool *pool;
 
-static void	share_lock(CURL *, curl_lock_data, curl_lock_access, void *);
-static void	share_unlock(CURL *, curl_lock_data, void *);
-static int	same_server(const struct ftp_handle *, const struct ftp_loc *);
-static void	handle_free(struct ftp_handle *);
+static int	pool_key(const struct ftp_loc *, char *, size_t);
+static void	handle_free(void *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
@@ -67,60 +54,46 @@ static int	perform(struct ftp_handle *, struct ftp_result *);
 static int	permission_words(const char *);
 static void	map_result(struct ftp_handle *, struct ftp_result *);
 
-/* One mutex per kind of shared data, as libcurl asks. */
-static void
-share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
-{
-	(void)c;
-	(void)a;
-	(void)u;
-	pthread_mutex_lock(&share_locks[d]);
-}
-
-static void
-share_unlock(CURL *c, curl_lock_data d, void *u)
-{
-	(void)c;
-	(void)u;
-	pthread_mutex_unlock(&share_locks[d]);
-}
-
 /* Sets libcurl up once, before any thread; returns 0 or -1. */
 int
 ftp_global_init(const struct gateway *g)
 {
-	int i;
-
 	gw = g;
-	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+	if (curlpool_global_init() == -1)
 		return -1;
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&share_locks[i], NULL);
-	if ((share = curl_share_init()) == NULL)
+	if ((pool = curlpool_new(POOL_MAX, POOL_IDLE_MS, handle_free)) ==
+	    NULL)
 		return -1;
-	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	return 0;
 }
 
-/* Returns 1 if the handle is logged in to loc's server as loc's user. */
+/*
+ * Writes the pool key of loc's server and user: no credential holds a
+ * newline (target.c refuses CR, LF and NUL), so the fields cannot run
+ * into each other.  Returns 0, or -1 if it does not fit.
+ */
 static int
-same_server(const struct ftp_handle *h, const struct ftp_loc *loc)
+pool_key(const struct ftp_loc *loc, char *out, size_t len)
 {
-	return h->fh_tls == loc->fl_tls && h->fh_port == loc->fl_port &&
-	    h->fh_has_user == loc->fl_has_user &&
-	    strcasecmp(h->fh_host, loc->fl_host) == 0 &&
-	    strcmp(h->fh_user, loc->fl_user) == 0 &&
-	    strcmp(h->fh_pass, loc->fl_pass) == 0;
+	char host[NET_HOSTLEN];
+	size_t i;
+	int n;
+
+	for (i = 0; loc->fl_host[i] != '\0' && i < sizeof(host) - 1; i++)
+		host[i] = tolower((unsigned char)loc->fl_host[i]);
+	host[i] = '\0';
+	n = snprintf(out, len, "%s\n%s\n%u\n%d\n%s\n%s",
+	    loc->fl_tls ? "ftps" : "ftp", host, loc->fl_port,
+	    loc->fl_has_user, loc->fl_user, loc->fl_pass);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 static void
-handle_free(struct ftp_handle *h)
+handle_free(void *arg)
 {
-	curl_easy_cleanup(h->fh_curl);
-	explicit_bzero(h->fh_pass, sizeof(h->fh_pass));
+	struct ftp_handle *h = arg;
+
+	explicit_bzero(h->fh_key, sizeof(h->fh_key));
 	free(h);
 }
 
@@ -132,47 +105,25 @@ handle_free(struct ftp_handle *h)
 struct ftp_handle *
 ftp_acquire(const struct ftp_loc *loc)
 {
-	struct ftp_handle *h, **hp, *stale = NULL, *next;
-	uint64_t now = now_ms();
+	struct ftp_handle *h;
+	char key[KEY_MAX];
+	void *priv;
+	CURL *c;
 
-	pthread_mutex_lock(&pool_lock);
-	h = NULL;
-	for (hp = &pool; *hp != NULL; ) {
-		if (now - (*hp)->fh_idle_since > POOL_IDLE_MS) {
-			next = (*hp)->fh_next;
-			(*hp)->fh_next = stale;
-			stale = *hp;
-			*hp = next;
-			pool_n--;
-			continue;
-		}
-		if (h == NULL && same_server(*hp, loc)) {
-			h = *hp;
-			*hp = h->fh_next;
-			pool_n--;
-			continue;
-		}
-		hp = &(*hp)->fh_next;
-	}
-	pthread_mutex_unlock(&pool_lock);
-	for (; stale != NULL; stale = next) {
-		next = stale->fh_next;
-		handle_free(stale);
-	}
-	if (h != NULL)
-		return h;
-	if ((h = calloc(1, sizeof(*h))) == NULL)
+	if (pool_key(loc, key, sizeof(key)) == -1)
 		return NULL;
-	if ((h->fh_curl = curl_easy_init()) == NULL) {
-		free(h);
+	if ((c = curlpool_take(pool, key, &priv)) == NULL) {
+		explicit_bzero(key, sizeof(key));
 		return NULL;
 	}
-	h->fh_tls = loc->fl_tls;
-	h->fh_port = loc->fl_port;
-	h->fh_has_user = loc->fl_has_user;
-	memcpy(h->fh_host, loc->fl_host, sizeof(h->fh_host));
-	memcpy(h->fh_user, loc->fl_user, sizeof(h->fh_user));
-	memcpy(h->fh_pass, loc->fl_pass, sizeof(h->fh_pass));
+	if ((h = priv) == NULL && (h = calloc(1, sizeof(*h))) == NULL) {
+		explicit_bzero(key, sizeof(key));
+		curlpool_discard(pool, c, NULL);
+		return NULL;
+	}
+	h->fh_curl = c;
+	memcpy(h->fh_key, key, sizeof(h->fh_key));
+	explicit_bzero(key, sizeof(key));
 	return h;
 }
 
@@ -180,29 +131,16 @@ ftp_acquire(const struct ftp_loc *loc)
 void
 ftp_release(struct ftp_handle *h, int reusable)
 {
-	struct ftp_handle *old = NULL, **hp;
-
 	if (h == NULL)
 		return;
-	if (!reusable) {
-		handle_free(h);
-		return;
-	}
 	h->fh_res = NULL;
-	h->fh_idle_since = now_ms();
-	pthread_mutex_lock(&pool_lock);
-	h->fh_next = pool;
-	pool = h;
-	if (++pool_n > POOL_MAX) {
-		for (hp = &pool; (*hp)->fh_next != NULL; hp = &(*hp)->fh_next)
-			;
-		old = *hp;
-		*hp = NULL;
-		pool_n--;
-	}
-	pthread_mutex_unlock(&pool_lock);
-	if (old != NULL)
-		handle_free(old);
+	h->fh_sink = NULL;
+	h->fh_source = NULL;
+	h->fh_arg = NULL;
+	if (reusable)
+		curlpool_put(pool, h->fh_key, h->fh_curl, h);
+	else
+		curlpool_discard(pool, h->fh_curl, h);
 }
 
 /* Keeps the last FTP reply line: its wording tells 403 from 404. */
@@ -319,11 +257,9 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 		    "path too long");
 		return -1;
 	}
-	curl_easy_reset(c);
+	curlpool_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "ftp,ftps");
-	curl_easy_setopt(c, CURLOPT_SHARE, share);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (loc->fl_has_user) {
 		curl_easy_setopt(c, CURLOPT_USERNAME, loc->fl_user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, loc->fl_pass);

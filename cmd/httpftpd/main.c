@@ -214,8 +214,12 @@ handle(struct conn *c, void *arg)
 			break;
 		s->s_t0 = now_ms();
 		if (r != 0) {
-			/* an idle keep-alive connection just ends */
-			if (r == 408 && s->s_in.in_start == s->s_in.in_end)
+			/*
+			 * An idle keep-alive connection just ends, whether
+			 * by our deadline or by a reset from the client.
+			 */
+			if ((r == 408 || r == 400) &&
+			    s->s_in.in_start == s->s_in.in_end)
 				break;
 			s->s_status = r;
 			s->s_shown[0] = '\0';

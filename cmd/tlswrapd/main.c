@@ -233,7 +233,7 @@ handle(struct conn *c, void *arg)
 			break;
 		deadline = now_ms() + gw.gw_opts.header_timeout * 1000ULL;
 	}
-	upstream_free(s);
+	upstream_release(s);
 	free(s);
 	/*
 	 * OpenSSL keeps an error queue per thread, and serve.c may end this
@@ -310,6 +310,7 @@ forward(struct session *s)
 	if (!s->s_body_eof)
 		s->s_close = 1;
 	finish(s, rc);
+	upstream_release(s);
 }
 
 /* Ends the response after libcurl returned rc. */

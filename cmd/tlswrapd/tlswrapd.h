@@ -3,8 +3,8 @@
  *
  * main.c reads requests and runs exchanges; headers.c turns a request
  * target into an https URL and filters heads both ways; upstream.c
- * drives libcurl with one easy handle per client connection and one
- * share handle (connections, TLS sessions, DNS) for all of them.
+ * drives libcurl, with easy handles (and their connections) taken from a
+ * curlpool per exchange.
  */
 #ifndef TLSWRAPD_H
 #define TLSWRAPD_H
@@ -41,7 +41,8 @@ struct session {
 	struct conn	*s_conn;
 	struct http_in	 s_in;
 	struct http_head s_hd;
-	CURL		*s_curl;
+	CURL		*s_curl;	/* the exchange's, from the pool */
+	char		 s_key[NET_HOSTLEN + 32];	/* its pool key */
 	struct curl_slist *s_reqh;	/* request fields for libcurl */
 	char		 s_url[URL_MAX];
 	char		 s_err[CURL_ERROR_SIZE];
@@ -88,7 +89,7 @@ int	response_head(struct session *, char *, size_t);
 /* upstream.c */
 int	upstream_init(const struct gateway *);
 int	upstream_perform(struct session *);
-void	upstream_free(struct session *);
+void	upstream_release(struct session *);
 int	upstream_error(struct session *, CURLcode, const char **,
 	    char *, size_t);
 uint64_t write_deadline(void);

@@ -1,18 +1,23 @@
 /*
  * upstream.c - HTTPS through libcurl.
  *
- * Each client connection has its own easy handle and runs its transfers
- * with curl_easy_perform() in its own thread; all of them share one
- * CURLSH holding the connection cache, the TLS session cache and the DNS
- * cache, so an upstream connection (and its TLS session) outlives the
- * client connection that opened it.  Bodies stream: libcurl pulls the
- * request body from the client as it sends, and each piece of the
- * response goes to the client before libcurl reads the next, so memory
- * stays bounded by the buffers, whatever the size.
+ * Each exchange takes an easy handle from a curlpool keyed by the
+ * origin's https://host:port and runs its transfer with
+ * curl_easy_perform() in the client connection's thread, then gives the
+ * handle back.  The handle keeps its upstream connection, so the next
+ * exchange with that origin, from this client or another, reuses it
+ * without sharing a connection cache between threads (libcurl does not
+ * support that).  TLS sessions and DNS answers are shared between
+ * handles.  Every handle of the process has the same TLS settings
+ * (--cacert, --client-cert, --insecure), so the origin alone is the key.
+ * Bodies stream: libcurl pulls the request body from the client as it
+ * sends, and each piece of the response goes to the client before
+ * libcurl reads the next, so memory stays bounded by the buffers,
+ * whatever the size.
  */
 #include <sys/socket.h>
 
-#include <pthread.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,67 +25,39 @@
 
 #include <openssl/x509_vfy.h>
 
+#include "curlpool.h"
 #include "tlswrapd.h"
 #include "log.h"
 
 #define CURL_BUFSIZE	(256 * 1024)
 #define UPLOAD_BUFSIZE	(256 * 1024)
 /*
- * Idle upstream connections kept in the shared cache.  curl_easy_perform()
- * would otherwise keep 4 (its own multi handle has one transfer), and
- * busy clients would pay a new TLS handshake for most requests.
+ * Idle handles (each with its upstream connection) kept, and for how
+ * long: enough for busy clients not to pay a new TLS handshake for most
+ * requests, and well under the keep-alive time of common origins.
  */
-#define IDLE_CONNS	512
+#define POOL_MAX	128
+#define POOL_IDLE_MS	60000
 
 static const struct gateway *gwp;
-static CURLSH *share;
-static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+static struct curlpool *pool;
 
-static void	share_lock(CURL *, curl_lock_data, curl_lock_access, void *);
-static void	share_unlock(CURL *, curl_lock_data, void *);
-static CURL	*easy_new(struct session *);
+static void	pool_key(struct session *);
+static void	easy_setup(struct session *, CURL *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
 static curl_socket_t on_open(void *, curlsocktype, struct curl_sockaddr *);
 static const char *verify_reason(struct session *);
 
-static void
-share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
-{
-	(void)c;
-	(void)a;
-	(void)u;
-	pthread_mutex_lock(&share_locks[d]);
-}
-
-static void
-share_unlock(CURL *c, curl_lock_data d, void *u)
-{
-	(void)c;
-	(void)u;
-	pthread_mutex_unlock(&share_locks[d]);
-}
-
 /* Sets libcurl up once, before any thread; returns 0 or -1. */
 int
 upstream_init(const struct gateway *g)
 {
-	int i;
-
 	gwp = g;
-	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+	if (curlpool_global_init() == -1)
 		return -1;
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&share_locks[i], NULL);
-	if ((share = curl_share_init()) == NULL)
-		return -1;
-	if (curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock) ||
-	    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
-	    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
-	    curl_share_setopt(share, CURLSHOPT_SHARE,
-	    CURL_LOCK_DATA_SSL_SESSION) ||
-	    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT))
+	if ((pool = curlpool_new(POOL_MAX, POOL_IDLE_MS, NULL)) == NULL)
 		return -1;
 	return 0;
 }
@@ -91,17 +68,12 @@ write_deadline(void)
 	return now_ms() + gwp->gw_opts.idle_timeout * 1000ULL;
 }
 
-/* Returns a new easy handle with the options every transfer shares. */
-static CURL *
-easy_new(struct session *s)
+/* Sets the options every transfer shares on a handle fresh from the pool. */
+static void
+easy_setup(struct session *s, CURL *c)
 {
 	const struct gtr_opts *o = &gwp->gw_opts;
-	CURL *c;
 
-	if ((c = curl_easy_init()) == NULL)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_SHARE, share);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
 	    (long)CURL_HTTP_VERSION_2TLS);
@@ -115,7 +87,6 @@ easy_new(struct session *s)
 		curl_easy_setopt(c, CURLOPT_SSLKEY, gwp->gw_key != NULL ?
 		    gwp->gw_key : gwp->gw_cert);
 	}
-	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long)IDLE_CONNS);
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	curl_easy_setopt(c, CURLOPT_HTTP_TRANSFER_DECODING, 1L);
@@ -135,14 +106,28 @@ easy_new(struct session *s)
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, s);
 	if (log_verbosity() > LOG_DEBUG)
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
-	return c;
 }
 
+/* Keeps the origin of s_url, "https://host:port" in lower case, as key. */
+static void
+pool_key(struct session *s)
+{
+	size_t i, n;
+
+	n = 8 + strcspn(s->s_url + 8, "/");
+	if (n >= sizeof(s->s_key))
+		n = sizeof(s->s_key) - 1;
+	for (i = 0; i < n; i++)
+		s->s_key[i] = tolower((unsigned char)s->s_url[i]);
+	s->s_key[n] = '\0';
+}
+
+/* Gives the exchange's handle back to the pool. */
 void
-upstream_free(struct session *s)
+upstream_release(struct session *s)
 {
 	if (s->s_curl != NULL)
-		curl_easy_cleanup(s->s_curl);
+		curlpool_put(pool, s->s_key, s->s_curl, NULL);
 	s->s_curl = NULL;
 }
 
@@ -293,16 +278,16 @@ upstream_perform(struct session *s)
 	const char *m = hd->hd_method;
 	CURLcode rc;
 	long ver = 0;
+	void *priv;
 
-	if (s->s_curl == NULL && (s->s_curl = easy_new(s)) == NULL)
+	upstream_release(s);
+	pool_key(s);
+	if ((s->s_curl = curlpool_take(pool, s->s_key, &priv)) == NULL)
 		return CURLE_OUT_OF_MEMORY;
 	s->s_err[0] = '\0';
+	easy_setup(s, s->s_curl);
 	curl_easy_setopt(s->s_curl, CURLOPT_URL, s->s_url);
 	curl_easy_setopt(s->s_curl, CURLOPT_HTTPHEADER, s->s_reqh);
-	curl_easy_setopt(s->s_curl, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(s->s_curl, CURLOPT_CUSTOMREQUEST, NULL);
-	curl_easy_setopt(s->s_curl, CURLOPT_INFILESIZE_LARGE,
-	    (curl_off_t)-1);
 	if (hd->hd_framing != HTTP_BODY_NONE) {
 		curl_easy_setopt(s->s_curl, CURLOPT_UPLOAD, 1L);
 		if (hd->hd_framing == HTTP_BODY_LENGTH)

@@ -1,0 +1,69 @@
+/*
+ * curlpool.h - libcurl for threaded programs: one-time set-up, and a pool
+ * of idle easy handles.
+ *
+ * libcurl does not support one connection cache shared by threads that
+ * run transfers at once (CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT: a
+ * connection can be handed to two of them).  So connections stay inside
+ * the easy handle that opened them, and idle handles wait in a pool under
+ * a key that the caller makes from everything a connection depends on
+ * (scheme, host, port, credentials, TLS settings): taking a handle back
+ * under the same key reuses its connection.  Only the DNS cache and the
+ * TLS session cache are shared between handles, through one CURLSH with
+ * a mutex per kind of data.
+ */
+#ifndef GTR_CURLPOOL_H
+#define GTR_CURLPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+/*
+ * curl_global_init() and the shared DNS and TLS session caches.  Call
+ * once from main(), before any thread.  Returns 0 or -1.
+ */
+int	curlpool_global_init(void);
+
+/*
+ * curl_easy_reset(), then the share and CURLOPT_NOSIGNAL set again: the
+ * handle keeps its connections and forgets every other option (and so
+ * every pointer into a caller's memory).
+ */
+void	curlpool_reset(CURL *);
+
+struct curlpool;
+
+/*
+ * Returns a pool that keeps at most max_idle idle handles, none idle for
+ * more than idle_ms milliseconds, or NULL when out of memory.  priv_free
+ * (may be NULL) frees what a caller keeps beside a handle (see put).
+ */
+struct curlpool *curlpool_new(size_t max_idle, uint64_t idle_ms,
+	    void (*priv_free)(void *));
+
+/*
+ * Returns the handle last put under key, reset, with what was put beside
+ * it in *priv; or a new handle with *priv NULL; or NULL when out of
+ * memory.  The handle is the caller's until put or discarded.
+ */
+CURL	*curlpool_take(struct curlpool *, const char *key, void **priv);
+
+/*
+ * Resets the handle and keeps it (and priv) idle under key; the oldest
+ * idle handle goes when the pool is full.  key must name everything its
+ * connections depend on.
+ */
+void	curlpool_put(struct curlpool *, const char *key, CURL *, void *priv);
+
+/* Closes a handle and its connections, and frees priv. */
+void	curlpool_discard(struct curlpool *, CURL *, void *priv);
+
+/* Returns how many handles are idle in the pool now. */
+size_t	curlpool_idle(struct curlpool *);
+
+/* Closes every idle handle and frees the pool. */
+void	curlpool_free(struct curlpool *);
+
+#endif
