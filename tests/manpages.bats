@@ -362,6 +362,17 @@ cgi() {
 	run -64 connectd --realm "$(printf 'a\001')" < /dev/null
 }
 
+@test "connectd: after a 407 the retry must come within --header-timeout, or 408 closes the connection" {
+	htpasswd -nbB alice secret > "$T/pw"
+	P=$(free_port)
+	gtr_start connectd "$P" --auth "$T/pw" --header-timeout 1
+	run -0 hold "$P" 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: x\r\n\r\n' 20
+	[[ "$output" == "HTTP/1.1 407 "* ]]
+	[[ "$output" == *$'\nHTTP/1.1 408 '* ]]
+	[[ "$output" != *TIMEOUT* ]]
+	wait_log 'status=408' "$T/connectd.log"
+}
+
 @test "connectd: an --auth file of only comments and blank lines holds no usable hash: exit 78" {
 	printf '# nobody\n\n' > "$T/pw"
 	run -78 connectd --auth "$T/pw" < /dev/null
@@ -943,4 +954,20 @@ cgi() {
 	[[ "$output" == *$'Proxy-Status: gtr; error=http_request_error\r'* ]]
 	run -0 hold "$P" '' 20
 	[ -z "$output" ]
+}
+
+@test "tlswrapd: a client that goes away before the body is written is logged with status 499" {
+	make_ca "$T/pki"
+	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
+	printf '#!/bin/sh\nhead -c 10 > /dev/null\nsleep 2\nprintf "HTTP/1.1 200 OK\\r\\nContent-Length: 5000000\\r\\n\\r\\n"\nhead -c 5000000 /dev/zero\n' > "$T/slow.sh"
+	chmod +x "$T/slow.sh"
+	Q=$(free_port)
+	bg slow socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 EXEC:"$T/slow.sh"
+	wait_port "$Q"
+	P=$(free_port)
+	gtr_start tlswrapd "$P" -c "https://localhost:$Q" --cacert "$T/pki/ca.pem"
+	run -1 hold "$P" 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' 0.5
+	wait_log 'status=499' "$T/tlswrapd.log"
+	run grep -c 'status=200' "$T/tlswrapd.log"
+	[ "$output" = 0 ]
 }
