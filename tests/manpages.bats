@@ -243,9 +243,16 @@ cgi() {
 	run -0 --separate-stderr cgid --root "$T/cgi" \
 		< <(printf 'POST /cat.sh HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')
 	[[ "$output" == "HTTP/1.1 400 "* ]]
-	tls_origin
-	run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
-		< <(printf 'POST /index.html HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')
+	make_ca "$T/pki"
+	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
+	# an origin that answers only once the whole request has come
+	printf '#!/bin/sh\ncat > /dev/null\nprintf "HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok"\n' > "$T/sink.sh"
+	chmod +x "$T/sink.sh"
+	Q=$(free_port)
+	bg sink socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 EXEC:"$T/sink.sh"
+	wait_port "$Q"
+	run -0 --separate-stderr tlswrapd -c "https://localhost:$Q" --cacert "$T/pki/ca.pem" \
+		< <(printf 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')
 	[[ "$output" == "HTTP/1.1 400 "* ]]
 }
 
