@@ -124,7 +124,13 @@ adopt_children() {
 	[[ ${lines[0]} =~ ^hello\ 127\.0\.0\.1\ [0-9]+$ ]]
 	[ "${lines[1]}" = a ]
 	! grep -q 'listening on' "$T/sa.log"
+	# The exit is logged once the program has gone (later under ASan).
+	for i in $(seq 100); do
+		grep -q 'died with code' "$T/sa.log" && break
+		sleep 0.1
+	done
 	grep -q 'died with code 0' "$T/sa.log"
+	! grep -q 'died with code [1-9]' "$T/sa.log"
 }
 
 @test "systemd Accept=yes with the connection on stdin is served on fds 0 and 1" {
