@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "curlpool.h"
@@ -122,7 +121,7 @@ ftp_acquire(const struct ftp_loc *loc)
 		return NULL;
 	}
 	h->fh_curl = c;
-	memcpy(h->fh_key, key, sizeof(h->fh_key));
+	memcpy(h->fh_key, key, strlen(key) + 1);
 	explicit_bzero(key, sizeof(key));
 	return h;
 }
