@@ -23,7 +23,7 @@ bench_cleanup() {
 	rm -rf "$T"
 }
 trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
 
 # bench_header: the table's column titles (bench/run prints them once).
 bench_header() {
@@ -72,6 +72,8 @@ peer_start() {
 	shift
 	setsid "$@" > "$T/$name.log" 2>&1 < /dev/null &
 	PEER_PID[$name]=$!
+	# bench/run stops these groups too if this section is killed.
+	[ -z "${BENCH_GROUPS:-}" ] || echo "$!" >> "$BENCH_GROUPS"
 }
 
 # peer_stop NAME: stops NAME's process group and waits for it.
@@ -86,6 +88,7 @@ peer_stop() {
 	kill -KILL -- "-$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	unset "PEER_PID[$1]"
+	[ -z "${BENCH_GROUPS:-}" ] || sed -i "/^$pid\$/d" "$BENCH_GROUPS"
 }
 
 # peer_pid NAME: prints the pid peer_start remembered.
