@@ -689,6 +689,10 @@ run_loop(struct run *r, uint64_t hard)
 		}
 		for (i = 0; i < n; i++) {
 			t = ev[i].data.ptr;
+			/* A parked tunnel still gets hang-ups: the check
+			 * round finds those broken. */
+			if (t->t_state == T_IDLE || t->t_state == T_FREE)
+				continue;
 			if (t->t_state == T_CONNECTING)
 				tun_connected(r, t);
 			else
