@@ -339,10 +339,24 @@ cgi() {
 	[ -z "$stderr" ]
 }
 
-# FINDING (left out): connectd(8) says "-v: Add debug lines to the log";
-# connectd -v logs no debug line for a tunnel or a refusal, listening or
-# on a pipe.
-#	printf 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: x\r\n\r\n' | connectd -v
+@test "connectd: -v logs the head received, the address connected to and the relay's start; without -v none of it" {
+	echo_origin
+	run -0 --separate-stderr connectd -v --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
+		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nping\n' "$EPORT")
+	[[ "$output" == *ping* ]]
+	[[ "$stderr" =~ connectd\[[0-9]+\]:\ debug:\ conn=[0-9]+:\ head\ received:\ CONNECT\ 127\.0\.0\.1:$EPORT\ HTTP/1\.1 ]]
+	[[ "$stderr" =~ debug:\ conn=[0-9]+:\ connected\ to\ 127\.0\.0\.1:$EPORT\ \(address\ 127\.0\.0\.1\) ]]
+	[[ "$stderr" == *"debug: conn=1: relay started, 5 bytes"* ]]
+	[[ "$stderr" == *"status=200"* ]]
+	run -0 --separate-stderr connectd -v < <(printf 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: x\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 403 "* ]]
+	[[ "$stderr" == *"debug: conn=1: head received: CONNECT 127.0.0.1:443 HTTP/1.1"* ]]
+	[[ "$stderr" == *"debug: conn=1: cannot connect to 127.0.0.1:443: destination not allowed"* ]]
+	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
+		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nping\n' "$EPORT")
+	[[ "$stderr" == *"status=200"* ]]
+	[[ "$stderr" != *debug:* ]]
+}
 
 @test "connectd: with --auth the realm is gtr by default, 407 says http_request_denied, and the access line names the user" {
 	echo_origin
@@ -415,10 +429,12 @@ cgi() {
 	grep -q "^connectd\[[0-9]*\]: info: listening on 127.0.0.1:$P\$" "$T/connectd.log"
 }
 
-# FINDING (left out): connectd(8)'s access line has method= from the
-# request, but a GET refused with 405 is logged as method=CONNECT:
-#	printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | connectd
-#	connectd[..]: info: client=-:- method=CONNECT target=/ status=405 ...
+@test "connectd: a GET refused with 405 is logged with method=GET, not CONNECT" {
+	run -0 --separate-stderr connectd < <(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 405 "* ]]
+	[[ "$stderr" == *" method=GET target=/ status=405 "* ]]
+	[[ "$stderr" != *method=CONNECT* ]]
+}
 
 # ---------------------------------------------------------------- relayd
 

@@ -50,7 +50,8 @@ struct session {
 	struct config		*se_cf;
 	struct http_in		 se_in;
 	struct http_head	 se_head;
-	char			 se_target[TARGET_MAX]; /* for the log */
+	char			 se_method[32];	/* for the log */
+	char			 se_target[TARGET_MAX];
 	char			 se_host[NET_HOSTLEN];
 	char			 se_port[NET_PORTLEN];
 	char			 se_user[HTPASSWD_USER_MAX];
@@ -69,6 +70,7 @@ static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
 static void	 handle(struct conn *, void *);
 static int	 serve_head(struct session *);
+static void	 debug_head(const struct session *);
 static int	 refuse(struct session *, int, const char *, const char *,
 		    const char *, int);
 static int	 parse_target(const char *, char *, char *);
@@ -77,7 +79,8 @@ static void	 open_tunnel(struct session *);
 static void	 tunnel_done(struct conn *, const struct relay_stats *,
 		    void *);
 static void	 access_line(const struct conn *, const char *, const char *,
-		    int, const char *, uint64_t, uint64_t, const char *);
+		    const char *, int, const char *, uint64_t, uint64_t,
+		    const char *);
 static const char *head_error(int);
 static void	 reload_auth(void *);
 
@@ -143,20 +146,22 @@ head_error(int status)
 
 /* Writes the access line of one tunnel or refused request. */
 static void
-access_line(const struct conn *c, const char *target, const char *user,
-    int status, const char *upstream, uint64_t in, uint64_t out,
-    const char *reason)
+access_line(const struct conn *c, const char *method, const char *target,
+    const char *user, int status, const char *upstream, uint64_t in,
+    uint64_t out, const char *reason)
 {
-	char t[LOGVAL_MAX], r[LOGVAL_MAX], u[HTPASSWD_USER_MAX * 4 + 3];
+	char m[LOGVAL_MAX], t[LOGVAL_MAX], r[LOGVAL_MAX];
+	char u[HTPASSWD_USER_MAX * 4 + 3];
 	char ustr[HTPASSWD_USER_MAX * 4 + 8];
 
 	ustr[0] = '\0';
 	if (user != NULL && user[0] != '\0')
 		snprintf(ustr, sizeof(ustr), " user=%s",
 		    log_value(user, u, sizeof(u)));
-	log_info("client=%s:%s method=CONNECT target=%s%s status=%d "
+	log_info("client=%s:%s method=%s target=%s%s status=%d "
 	    "upstream=%s bytes_in=%llu bytes_out=%llu ms=%llu reason=%s",
 	    c->c_peer_ip, c->c_peer_port,
+	    log_value(method[0] != '\0' ? method : "-", m, sizeof(m)),
 	    log_value(target[0] != '\0' ? target : "-", t, sizeof(t)), ustr,
 	    status, upstream[0] != '\0' ? upstream : "-",
 	    (unsigned long long)in, (unsigned long long)out,
@@ -182,8 +187,8 @@ refuse(struct session *se, int status, const char *proxy_error,
 	if (http_send_error(c->c_wfd, version, status, proxy_error, detail,
 	    extra, !keep, deadline) == -1)
 		keep = 0;
-	access_line(c, se->se_target, NULL, status, se->se_upstream, 0, 0,
-	    detail);
+	access_line(c, se->se_method, se->se_target, NULL, status,
+	    se->se_upstream, 0, 0, detail);
 	return keep;
 }
 
@@ -254,6 +259,21 @@ authorize(struct session *se)
 	    se->se_cf->cf_challenge, 1) ? 0 : -1;
 }
 
+/* With -v, logs the request line of a head that parsed. */
+static void
+debug_head(const struct session *se)
+{
+	const struct http_head *hd = &se->se_head;
+	char m[LOGVAL_MAX], t[LOGVAL_MAX];
+
+	if (log_verbosity() < LOG_DEBUG)
+		return;
+	log_debug("conn=%lu: head received: %s %s HTTP/1.%d, %d fields",
+	    se->se_conn->c_id, log_value(hd->hd_method, m, sizeof(m)),
+	    log_value(hd->hd_target, t, sizeof(t)),
+	    hd->hd_version == 10 ? 0 : 1, hd->hd_nfields);
+}
+
 /*
  * Reads and judges one request head.  Returns 1 to read another head on
  * the same connection, 0 when the connection is done with or handed to
@@ -268,18 +288,21 @@ serve_head(struct session *se)
 	int rc, a;
 
 	memset(hd, 0, sizeof(*hd));
-	se->se_target[0] = se->se_upstream[0] = se->se_user[0] = '\0';
+	se->se_method[0] = se->se_target[0] = '\0';
+	se->se_upstream[0] = se->se_user[0] = '\0';
 	rc = http_read_head(&se->se_in, hd, 1, NULL, se->se_deadline);
 	if (rc == HTTP_EOF)
 		return 0;
-	if (rc != 0) {
-		if (hd->hd_target != NULL)
-			snprintf(se->se_target, sizeof(se->se_target), "%s",
-			    hd->hd_target);
+	if (hd->hd_method != NULL)
+		snprintf(se->se_method, sizeof(se->se_method), "%s",
+		    hd->hd_method);
+	if (hd->hd_target != NULL)
+		snprintf(se->se_target, sizeof(se->se_target), "%s",
+		    hd->hd_target);
+	if (rc != 0)
 		return refuse(se, rc, "http_request_error", head_error(rc),
 		    NULL, 0);
-	}
-	snprintf(se->se_target, sizeof(se->se_target), "%s", hd->hd_target);
+	debug_head(se);
 	if (strcmp(hd->hd_method, "CONNECT") != 0)
 		return refuse(se, 405, "http_request_denied",
 		    "only CONNECT is served here", "Allow: CONNECT", 0);
@@ -331,12 +354,18 @@ open_tunnel(struct session *se)
 		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
 		    se->se_upstream);
 	if (fd == -1) {
+		log_debug("conn=%lu: cannot connect to %s: %s", c->c_id,
+		    cf->cf_has_fixed ? cf->cf_opts.connect : se->se_target,
+		    net_strerror(err));
 		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
 		    se->se_target, net_strerror(err));
 		refuse(se, net_http_status(err), net_proxy_status(err), detail,
 		    NULL, 0);
 		return;
 	}
+	log_debug("conn=%lu: connected to %s (address %s)", c->c_id,
+	    cf->cf_has_fixed ? cf->cf_opts.connect : se->se_target,
+	    se->se_upstream);
 	if ((tu = calloc(1, sizeof(*tu))) == NULL) {
 		close(fd);
 		refuse(se, 500, "proxy_internal_error", "out of memory",
@@ -349,7 +378,7 @@ open_tunnel(struct session *se)
 	    se->se_upstream);
 	if (http_write_all(c->c_wfd, ok, sizeof(ok) - 1, now_ms() +
 	    1000ULL * cf->cf_opts.header_timeout) == -1) {
-		access_line(c, se->se_target, se->se_user, 200,
+		access_line(c, "CONNECT", se->se_target, se->se_user, 200,
 		    se->se_upstream, 0, 0, "client went away");
 		close(fd);
 		free(tu);
@@ -357,9 +386,11 @@ open_tunnel(struct session *se)
 	}
 	/* The relay copies the pending bytes: a pipelined ClientHello. */
 	npending = http_in_pending(&se->se_in, &pending);
+	log_debug("conn=%lu: relay started, %zu bytes the client sent after "
+	    "its head go first", c->c_id, npending);
 	if (relay_start(c, fd, fd, pending, npending,
 	    cf->cf_opts.idle_timeout, tunnel_done, tu) == -1) {
-		access_line(c, se->se_target, se->se_user, 200,
+		access_line(c, "CONNECT", se->se_target, se->se_user, 200,
 		    se->se_upstream, 0, 0, "cannot start relay");
 		close(fd);
 		free(tu);
@@ -372,9 +403,9 @@ tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
 {
 	struct tunnel *tu = arg;
 
-	access_line(c, tu->tu_target, tu->tu_user, 200, tu->tu_upstream,
-	    rs->rs_up, rs->rs_down, rs->rs_reason != NULL ? rs->rs_reason :
-	    "done");
+	access_line(c, "CONNECT", tu->tu_target, tu->tu_user, 200,
+	    tu->tu_upstream, rs->rs_up, rs->rs_down,
+	    rs->rs_reason != NULL ? rs->rs_reason : "done");
 	free(tu);
 }
 
