@@ -306,6 +306,21 @@ reuse() {
 	! grep -q alice "$T/httpftpd.log"
 }
 
+@test "a pooled FTP login is reused only with the same user and password" {
+	ftp_up pyftpd
+	run px "ftp://alice:s3cret@127.0.0.1:$FP/a.txt"
+	[ "$output" = hello ]
+	# a wrong password must not ride on alice's logged-in connection
+	run px -o /dev/null -w '%{http_code}' "ftp://alice:bad@127.0.0.1:$FP/a.txt"
+	[ "$output" = 403 ]
+	run px "$U/a.txt"
+	[ "$output" = hello ]
+	run px "ftp://alice:s3cret@127.0.0.1:$FP/sub/b.txt"
+	[ "$output" = inside ]
+	[ "$(ftplog | grep -c 'USER alice')" -eq 2 ]
+	[ "$(ftplog | grep -c 'USER anonymous')" -eq 1 ]
+}
+
 @test "a wrong password in the URL is 403, from Basic it is 401 with WWW-Authenticate" {
 	ftp_up pyftpd
 	run px -D "$T/h" -o /dev/null "ftp://alice:bad@127.0.0.1:$FP/a.txt"
