@@ -56,6 +56,7 @@ share_unlock(CURL *c, curl_lock_data d, void *u)
 	pthread_mutex_unlock(&share_locks[d]);
 }
 
+/* Returns 0, or -1 if libcurl or the share could not be set up. */
 int
 curlpool_global_init(void)
 {
@@ -91,6 +92,7 @@ curlpool_reset(CURL *c)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 }
 
+/* Returns an empty pool, or NULL when out of memory. */
 struct curlpool *
 curlpool_new(size_t max_idle, uint64_t idle_ms, void (*priv_free)(void *))
 {
@@ -125,6 +127,7 @@ unlink_stale(struct curlpool *p, uint64_t now)
 	return stale;
 }
 
+/* Closes an idle handle, frees its priv and wipes its key. */
 static void
 idle_free(struct curlpool *p, struct idle *i)
 {
@@ -134,6 +137,7 @@ idle_free(struct curlpool *p, struct idle *i)
 	free(i);
 }
 
+/* Returns a handle put under key, else a new one, else NULL. */
 CURL *
 curlpool_take(struct curlpool *p, const char *key, void **priv)
 {
@@ -169,6 +173,7 @@ curlpool_take(struct curlpool *p, const char *key, void **priv)
 	return c;
 }
 
+/* Keeps c idle under key; closes the oldest or stale ones, outside the lock. */
 void
 curlpool_put(struct curlpool *p, const char *key, CURL *c, void *priv)
 {

@@ -78,7 +78,7 @@ test_keys(void)
 	curlpool_put(p, "https://a:443", a, priv_new(1));
 	check(curlpool_idle(p) == 1, "one idle after put");
 	b = curlpool_take(p, "https://b:443", &v);
-	check(b != NULL && b != a && v == NULL, "another key gets a new handle");
+	check(b != NULL && b != a && v == NULL, "a new handle for another key");
 	c = curlpool_take(p, "https://a:443", &v);
 	check(c == a && v != NULL && ((struct priv *)v)->p_id == 1,
 	    "the same key gets the handle and its priv back");
