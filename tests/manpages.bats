@@ -496,10 +496,19 @@ cgi() {
 	[[ "$output" == *$'Host: 127.0.0.1:'"$EPORT"$'\r\n'* ]]
 }
 
-# FINDING (left out): relayd(8)'s table promises 502 proxy_internal_error
-# when "the program after -- cannot be run"; the client gets nothing:
-#	printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | relayd -- /no/such/program
-#	(no output; log: warning: unable to run ..., reason=reset)
+@test "relayd: a program after -- that cannot be run gets the client 502 proxy_internal_error" {
+	local prog
+	printf 'echo hi\n' > "$T/noexec"
+	chmod -x "$T/noexec"
+	for prog in /no/such/program no-such-program-h15 "$T/noexec" "$T"; do
+		run -0 --separate-stderr relayd -- "$prog" < <(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+		[[ "$output" == "HTTP/1.1 502 "* ]]
+		[[ "$output" == *$'Proxy-Status: gtr; error=proxy_internal_error\r'* ]]
+		[[ "$output" == *"cannot run $prog"* ]]
+		[[ "$stderr" == *" status=502 upstream=program "* ]]
+		[[ "$stderr" != *reason=reset* ]]
+	done
+}
 
 @test "relayd: --raw without a destination, -c with a program, and -- alone exit 64" {
 	run -64 relayd --raw < /dev/null
@@ -547,10 +556,23 @@ cgi() {
 	wait_log 'exited with status 3' "$T/relayd.log"
 }
 
-# FINDING (left out): on a pipe (and so under inetd nowait), relayd exits
-# without logging the program's non-zero status when the program ends
-# after the relay does (3 runs out of 3):
-#	relayd --raw -- sh -c 'cat > /dev/null; exit 3' < /dev/null
+@test "relayd: on a pipe, a program's non-zero exit is logged before relayd exits" {
+	local i
+	for i in 1 2 3; do
+		run -0 --separate-stderr relayd --raw -- sh -c 'cat > /dev/null; exit 3' < /dev/null
+		[[ "$stderr" == *"reason=done"* ]]
+		[[ "$stderr" =~ relayd\[[0-9]+\]:\ warning:\ pid\ [0-9]+\ exited\ with\ status\ 3 ]]
+	done
+	run -0 --separate-stderr relayd -- sh -c 'cat > /dev/null; echo hi; exit 4' \
+		< <(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+	[ "$output" = hi ]
+	[[ "$stderr" == *"exited with status 4"* ]]
+}
+
+@test "relayd: on a pipe, a program that outlives its connection is stopped, not waited for forever" {
+	run -0 --separate-stderr relayd --raw -- sh -c 'exec 0<&- 1>&-; exec sleep 60' < /dev/null
+	[[ "$stderr" == *"killed by signal 15"* ]]
+}
 
 @test "relayd: only the first request is relayed; a pipelined second one gets no answer of its own" {
 	run -0 --separate-stderr relayd -- sh -c "cat > '$T/up'; printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'" \

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -33,6 +35,8 @@
 #define LOGVAL_MAX	LOG_VALUE_MAX(LOGTARGET_MAX)
 #define HEAD_OUT_MAX	(HTTP_HEAD_MAX + NET_HOSTLEN + 64)
 #define AUTHORITY_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
+#define REAP_WAIT_MS	2000	/* at exit, a program gets this long */
+#define DEFAULT_PATH	"/bin:/usr/bin"	/* execvp()'s without PATH */
 
 enum {
 	OPT_RAW = OPT_PROGRAM_BASE
@@ -71,6 +75,20 @@ struct exchange {
 	pid_t		 ex_pid;	/* the program's, or -1 */
 };
 
+/*
+ * Programs whose reaper threads are still waiting: main() waits for them
+ * before exiting, so a program's exit status is logged even when the
+ * connection it served was the only one (a pipe, inetd nowait).
+ */
+struct reaping {
+	pid_t		 rp_pid;
+	struct reaping	*rp_next;
+};
+
+static pthread_mutex_t	 reap_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 reap_cv = PTHREAD_COND_INITIALIZER;
+static struct reaping	*reap_list;
+
 static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
 static void	 handle(struct conn *, void *);
@@ -85,8 +103,13 @@ static void	 start_relay(struct session *, int, pid_t, const char *,
 		    size_t);
 static void	 exchange_done(struct conn *, const struct relay_stats *,
 		    void *);
+static int	 runnable(const char *);
+static int	 runnable_in_path(const char *);
 static void	*reaper(void *);
 static void	 reap_later(pid_t);
+static void	 reap_signal_all(int);
+static int	 reap_wait_all(uint64_t);
+static void	 reap_finish(void);
 static void	 access_line(const struct conn *, const char *, const char *,
 		    int, const char *, uint64_t, uint64_t, const char *);
 static const char *head_error(int);
@@ -364,12 +387,21 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 {
 	const struct config *cf = se->se_cf;
 	enum net_error err = NET_OK;
-	int fd;
+	int fd, rerr;
 
 	*pid = -1;
 	if (cf->cf_argv != NULL) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
-		if ((fd = spawn_program(cf->cf_argv, se->se_conn, NULL,
+		/*
+		 * An exec failure shows only in the child, after the fork;
+		 * checking first is what lets the client get a 502.
+		 */
+		if ((rerr = runnable(cf->cf_argv[0])) != 0) {
+			log_warnx("conn=%lu: unable to run %s: %s",
+			    se->se_conn->c_id, cf->cf_argv[0], strerror(rerr));
+			snprintf(detail, dlen, "cannot run %s: %s",
+			    cf->cf_argv[0], strerror(rerr));
+		} else if ((fd = spawn_program(cf->cf_argv, se->se_conn, NULL,
 		    pid)) == -1)
 			snprintf(detail, dlen, "cannot run %s",
 			    cf->cf_argv[0]);
@@ -399,13 +431,71 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 	return -1;
 }
 
+/*
+ * Returns 0 if path names an executable regular file, else the errno
+ * that execve() would fail with.
+ */
+static int
+runnable(const char *path)
+{
+	struct stat st;
+
+	if (strchr(path, '/') == NULL)
+		return runnable_in_path(path);
+	if (access(path, X_OK) == -1)
+		return errno;
+	if (stat(path, &st) == -1)
+		return errno;
+	return S_ISREG(st.st_mode) ? 0 : EACCES;
+}
+
+/*
+ * Returns 0 if execvp() would find an executable name in PATH, else
+ * ENOENT (or EACCES if only unexecutable ones were found).
+ */
+static int
+runnable_in_path(const char *name)
+{
+	const char *dirs = getenv("PATH"), *d, *end;
+	char path[4096];
+	int n, err = ENOENT, e;
+
+	if (dirs == NULL)
+		dirs = DEFAULT_PATH;
+	for (d = dirs; ; d = end + 1) {
+		end = strchr(d, ':');
+		if (end == NULL)
+			end = d + strlen(d);
+		/* An empty entry is the current directory, as for execvp(). */
+		n = snprintf(path, sizeof(path), "%.*s%s%s", (int)(end - d), d,
+		    end > d ? "/" : "", name);
+		if (n > 0 && (size_t)n < sizeof(path)) {
+			if ((e = runnable(path)) == 0)
+				return 0;
+			if (e == EACCES)
+				err = EACCES;
+		}
+		if (*end == '\0')
+			return err;
+	}
+}
+
 /* Waits for one program in a thread of its own: no zombies. */
 static void *
 reaper(void *arg)
 {
-	pid_t pid = (pid_t)(intptr_t)arg;
+	struct reaping *rp = arg, **pp;
 
-	(void)spawn_reap(pid);
+	(void)spawn_reap(rp->rp_pid);
+	pthread_mutex_lock(&reap_mu);
+	for (pp = &reap_list; *pp != NULL; pp = &(*pp)->rp_next)
+		if (*pp == rp) {
+			*pp = rp->rp_next;
+			break;
+		}
+	pthread_cond_broadcast(&reap_cv);
+	pthread_mutex_unlock(&reap_mu);
+	free(rp);
 	return NULL;
 }
 
@@ -415,21 +505,88 @@ reap_later(pid_t pid)
 {
 	pthread_attr_t attr;
 	pthread_t t;
+	struct reaping *rp;
 
-	if (pthread_attr_init(&attr) != 0)
+	if ((rp = calloc(1, sizeof(*rp))) == NULL)
 		goto inline_reap;
+	if (pthread_attr_init(&attr) != 0) {
+		free(rp);
+		goto inline_reap;
+	}
+	rp->rp_pid = pid;
 	(void)pthread_attr_setstacksize(&attr, 64 * 1024);
 	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, reaper, (void *)(intptr_t)pid) == 0) {
+	pthread_mutex_lock(&reap_mu);
+	if (pthread_create(&t, &attr, reaper, rp) == 0) {
+		rp->rp_next = reap_list;
+		reap_list = rp;
+		pthread_mutex_unlock(&reap_mu);
 		pthread_attr_destroy(&attr);
 		return;
 	}
+	pthread_mutex_unlock(&reap_mu);
 	pthread_attr_destroy(&attr);
+	free(rp);
 inline_reap:
 	log_warnx("cannot start a thread to reap pid %ld; waiting",
 	    (long)pid);
 	(void)kill(pid, SIGTERM);
 	(void)spawn_reap(pid);
+}
+
+/* Sends sig to every program still being waited for. */
+static void
+reap_signal_all(int sig)
+{
+	struct reaping *rp;
+
+	pthread_mutex_lock(&reap_mu);
+	for (rp = reap_list; rp != NULL; rp = rp->rp_next)
+		(void)kill(rp->rp_pid, sig);
+	pthread_mutex_unlock(&reap_mu);
+}
+
+/*
+ * Waits until every program has been reaped or ms milliseconds have
+ * passed.  Returns 1 if none is left.
+ */
+static int
+reap_wait_all(uint64_t ms)
+{
+	struct timespec ts;
+	int none;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&reap_mu);
+	while (reap_list != NULL &&
+	    pthread_cond_timedwait(&reap_cv, &reap_mu, &ts) == 0)
+		;
+	none = reap_list == NULL;
+	pthread_mutex_unlock(&reap_mu);
+	return none;
+}
+
+/*
+ * Before exit: the programs have their EOF and usually exit at once, and
+ * their statuses are to be logged; one that lingers gets SIGTERM, then
+ * SIGKILL, so relayd never hangs on it.
+ */
+static void
+reap_finish(void)
+{
+	if (reap_wait_all(REAP_WAIT_MS))
+		return;
+	reap_signal_all(SIGTERM);
+	if (reap_wait_all(REAP_WAIT_MS))
+		return;
+	reap_signal_all(SIGKILL);
+	(void)reap_wait_all(REAP_WAIT_MS);
 }
 
 /* Logs the exchange's access line and reaps its program. */
@@ -583,7 +740,7 @@ main(int argc, char *argv[])
 {
 	static struct config cf;
 	char err[256];
-	int ch;
+	int ch, rc;
 
 	log_init(argv[0], LOG_NORMAL);
 	opts_init(&cf.cf_opts, "80");
@@ -636,5 +793,7 @@ main(int argc, char *argv[])
 			    cf.cf_opts.connect);
 		cf.cf_has_fixed = 1;
 	}
-	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+	rc = serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+	reap_finish();
+	return rc;
 }
