@@ -602,14 +602,33 @@ cgi() {
 	[[ "$output" == *$'Connection: close\r\n'* ]]
 }
 
-# FINDING (left out): relayd(8) -c: "requests may then be in origin form
-# without Host", and its 400 row is "no Host and no absolute URI"; an
-# HTTP/1.1 request without Host gets 400 with -c, and with an absolute
-# URI (tlswrapd(8) too: "no Host for a path"):
-#	printf 'GET / HTTP/1.1\r\n\r\n' | relayd -c 127.0.0.1:PORT
-#	printf 'GET http://127.0.0.1:81/x HTTP/1.1\r\n\r\n' | relayd
-#	printf 'GET http://localhost:81/x HTTP/1.1\r\n\r\n' | tlswrapd
-#	-> 400 "malformed request head" each (RFC 9112 3.2 agrees with the code)
+@test "relayd: an HTTP/1.1 request without Host gets 400, with -c and with an absolute URI too (RFC 9112 3.2); HTTP/1.0 with -c needs none" {
+	echo_origin
+	run -0 --separate-stderr relayd -c "127.0.0.1:$EPORT" < <(printf 'GET / HTTP/1.1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[[ "$output" == *$'Proxy-Status: gtr; error=http_request_error\r'* ]]
+	run -0 --separate-stderr relayd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
+		< <(printf 'GET http://127.0.0.1:%s/x HTTP/1.1\r\n\r\n' "$EPORT")
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[[ "$output" != *"GET /x"* ]]
+	run -0 --separate-stderr relayd -c "127.0.0.1:$EPORT" < <(printf 'GET /y HTTP/1.0\r\n\r\n')
+	[[ "$output" == $'GET /y HTTP/1.0\r\n'* ]]
+	run -0 --separate-stderr relayd -c "127.0.0.1:$EPORT" < <(printf 'GET /z HTTP/1.1\r\nHost: anything\r\n\r\n')
+	[[ "$output" == $'GET /z HTTP/1.1\r\n'* ]]
+}
+
+@test "connectd: an HTTP/1.1 CONNECT without Host gets 400, an HTTP/1.0 one is judged on its target" {
+	echo_origin
+	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
+		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\nping\n' "$EPORT")
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[[ "$output" == *$'Proxy-Status: gtr; error=http_request_error\r'* ]]
+	[[ "$output" != *ping* ]]
+	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
+		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.0\r\n\r\nping\n' "$EPORT")
+	[[ "$output" == "HTTP/1.1 200 "* ]]
+	[[ "$output" == *ping* ]]
+}
 
 @test "relayd: -c unix:path relays to a unix socket" {
 	bg uecho socat UNIX-LISTEN:"$T/echo.sock",fork EXEC:cat
