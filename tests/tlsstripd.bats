@@ -452,6 +452,18 @@ ocsp_response() {
 		"$T/tlsstripd.log"
 }
 
+@test "--forwarded refuses chunked framing with bare LF line ends, which a backend could read otherwise" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	req='POST /post HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n'
+	run sh -c "printf '$req' | openssl s_client -quiet \
+		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>/dev/null"
+	[[ "$output" == *"HTTP/1.1 400 Bad Request"* ]]
+	wait_log 'reason="bad request head from the client \(400\)"' \
+		"$T/tlsstripd.log"
+}
+
 @test "--forwarded passes the verified client subject as X-Client-Cert-Subject" {
 	pki
 	origin

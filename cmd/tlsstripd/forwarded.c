@@ -282,16 +282,12 @@ chunk_byte(struct fwd *fw, int c)
 			fw->fw_state = CK_EXT;
 		else if (c == '\r')
 			fw->fw_state = CK_SIZE_LF;
-		else if (c == '\n')
-			goto size_done;
 		else
 			return -1;
 		return 0;
 	case CK_EXT:
 		if (c == '\r')
 			fw->fw_state = CK_SIZE_LF;
-		else if (c == '\n')
-			goto size_done;
 		else if (ctl)
 			return -1;
 		return 0;
@@ -300,12 +296,9 @@ chunk_byte(struct fwd *fw, int c)
 			return -1;
 		goto size_done;
 	case CK_DATA_CR:
-		if (c == '\r')
-			fw->fw_state = CK_DATA_LF;
-		else if (c == '\n')
-			fw->fw_state = CK_SIZE0;
-		else
+		if (c != '\r')
 			return -1;
+		fw->fw_state = CK_DATA_LF;
 		fw->fw_line = 0;
 		return 0;
 	case CK_DATA_LF:
@@ -317,8 +310,6 @@ chunk_byte(struct fwd *fw, int c)
 	case CK_TR_BOL:
 		if (c == '\r')
 			fw->fw_state = CK_END_LF;
-		else if (c == '\n')
-			fw->fw_state = FW_HEAD;
 		else if (ctl || c == ' ' || c == ':')
 			return -1;	/* obs-fold, empty name */
 		else
@@ -327,8 +318,6 @@ chunk_byte(struct fwd *fw, int c)
 	case CK_TR:
 		if (c == '\r')
 			fw->fw_state = CK_TR_LF;
-		else if (c == '\n')
-			fw->fw_state = CK_TR_BOL;
 		else if (ctl)
 			return -1;
 		return 0;
