@@ -720,6 +720,33 @@ cgi() {
 @test "cgid: CONNECT gets 501" {
 	run -0 --separate-stderr cgid --root "$T" < <(printf 'CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 501 "* ]]
+	[[ "$output" == *$'Proxy-Status: gtr; error=http_request_error\r'* ]]
+}
+
+@test "cgid: its own 400, 401, 403, 404 and 501 carry the Proxy-Status its table gives; a program's own 404 carries none" {
+	local req want
+	cgi nf.sh 'printf "Status: 404 Not Here\nContent-Type: text/plain\n\nnot here\n"'
+	printf 'echo hi\n' > "$T/cgi/noexec.sh"
+	chmod -x "$T/cgi/noexec.sh"
+	for req in 'GET / HTTP/1.1\r\n\r\n|400|http_request_error' \
+	    'GET /x HTTP/1.1\r\nHost: x\r\nX-A : 1\r\n\r\n|400|http_request_error' \
+	    'GET /no-such.sh HTTP/1.1\r\nHost: x\r\n\r\n|404|destination_not_found' \
+	    'GET /noexec.sh HTTP/1.1\r\nHost: x\r\n\r\n|403|http_request_denied' \
+	    'POST /nf.sh HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n|501|http_request_error' \
+	    'GET /nf.sh HTTP/2.0\r\nHost: x\r\n\r\n|505|http_request_error'; do
+		want=${req#*|}
+		run -0 --separate-stderr cgid --root "$T/cgi" < <(printf "${req%%|*}")
+		[[ "$output" == "HTTP/1.1 ${want%|*} "* ]]
+		[[ "$output" == *$'\r\nProxy-Status: gtr; error='"${want#*|}"$'\r\n'* ]]
+	done
+	htpasswd -nbB alice secret > "$T/pw"
+	run -0 --separate-stderr cgid --root "$T/cgi" --auth "$T/pw" < <(printf 'GET /nf.sh HTTP/1.1\r\nHost: x\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 401 "* ]]
+	[[ "$output" == *$'Proxy-Status: gtr; error=http_request_denied\r'* ]]
+	run -0 --separate-stderr cgid --root "$T/cgi" < <(printf 'GET /nf.sh HTTP/1.1\r\nHost: x\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 404 Not Here"* ]]
+	[[ "$output" == *"not here"* ]]
+	[[ "$output" != *Proxy-Status* ]]
 }
 
 @test "cgid: an absolute Location with Status 301 is sent as 301" {
@@ -780,6 +807,7 @@ cgi() {
 	{ printf 'POST /s.sh HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 100000\r\n\r\n'; cat "$T/body"; } \
 		| cgid --root "$T/cgi" --max-body 99999 > "$T/resp"
 	head -1 "$T/resp" | grep -q '^HTTP/1.1 413 '
+	grep -q $'^Proxy-Status: gtr; error=http_request_denied\r$' "$T/resp"
 }
 
 @test "cgid: a second local redirect gets 502 with Proxy-Status http_protocol_error" {
@@ -881,6 +909,7 @@ cgi() {
 	gtr_start cgid "$P" --root "$T/root" --header-timeout 1
 	run -0 hold "$P" 'GET / HTTP/1.1\r\nHost: x\r\n' 20
 	[[ "$output" == "HTTP/1.1 408 "* ]]
+	[[ "$output" == *$'Proxy-Status: gtr; error=http_request_error\r'* ]]
 	[[ "$output" != *TIMEOUT* ]]
 }
 

@@ -61,6 +61,7 @@ static int	 body_setup(struct exchange *);
 static int	 spool(struct exchange *);
 static void	 run_with_redirects(struct exchange *);
 static void	 refuse(struct exchange *, int, const char *);
+static const char *proxy_error(int);
 static void	 access_line(const struct exchange *, const char *,
 		    uint64_t);
 
@@ -269,7 +270,8 @@ handle(struct conn *c, void *arg)
 			x->x_user[0] = '\0';
 			x->x_why = "bad request head";
 			x->x_unread = 1;
-			(void)http_send_error(c->c_wfd, 11, rv, NULL,
+			(void)http_send_error(c->c_wfd, 11, rv,
+			    proxy_error(rv),
 			    rv == 408 ? "the request head did not arrive in "
 			    "time" : "the request head is not acceptable",
 			    NULL, 1, now_ms() + 5000);
@@ -340,6 +342,29 @@ wait_next(struct exchange *x)
 	return 0;
 }
 
+/*
+ * Returns the RFC 9209 error token for a status cgid answers before any
+ * program runs.  No program at the path means cgid has no next hop:
+ * destination_not_found, as an intermediary without a route says.
+ */
+static const char *
+proxy_error(int status)
+{
+	switch (status) {
+	case 401:
+	case 403:
+	case 413:
+		return "http_request_denied";	/* --auth, --root, --max-body */
+	case 404:
+		return "destination_not_found";
+	case 500:
+	case 503:
+		return "proxy_internal_error";
+	default:
+		return "http_request_error";	/* 400, 408, 414, 431, 501 */
+	}
+}
+
 /* Answers with cgid's own error; the connection stays if it can. */
 static void
 refuse(struct exchange *x, int status, const char *extra)
@@ -372,7 +397,7 @@ refuse(struct exchange *x, int status, const char *extra)
 		break;
 	}
 	if (http_send_error(x->x_conn->c_wfd, x->x_hd.hd_version, status,
-	    NULL, why, extra, !x->x_keep, now_ms() +
+	    proxy_error(status), why, extra, !x->x_keep, now_ms() +
 	    x->x_cf->cf_opts.idle_timeout * 1000ULL) == -1)
 		x->x_keep = 0;
 }

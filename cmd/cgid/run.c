@@ -716,10 +716,12 @@ run_program(struct exchange *x)
 		}
 		st = finish(x, 0);
 		if (x->x_framing == RESP_LENGTH && x->x_resp_left > 0)
-			return fail(x, 502, NULL, "the program's output is "
-			    "shorter than its Content-Length");
+			return fail(x, 502, "http_response_incomplete",
+			    "the program's output is shorter than its "
+			    "Content-Length");
 		if (WIFSIGNALED(st) && !x->x_killed && !pipe_closed(x, st))
-			return fail(x, 502, NULL, "the program crashed");
+			return fail(x, 502, "http_response_incomplete",
+			    "the program crashed");
 		if (x->x_framing == RESP_CHUNKED) {
 			memcpy(x->x_obuf + x->x_olen, "0\r\n\r\n", 5);
 			x->x_olen += 5;
