@@ -430,7 +430,7 @@ wait_no_children() {
 @test "each exchange has one access line in logfmt" {
 	start_root
 	curl -sS -o /dev/null --data-binary 'abc' "$U/echo.py?sum"
-	grep -Eq 'conn=[0-9]+ client=127\.0\.0\.1 method=POST target=/echo.py\?sum status=200 bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+' "$T/cgid.log"
+	grep -Eq 'conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ method=POST target=/echo.py\?sum status=200 bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+' "$T/cgid.log"
 }
 
 @test "a request on a pipe is served once, the inetd way" {

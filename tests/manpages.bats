@@ -848,6 +848,20 @@ cgi() {
 	[ -z "$stderr" ]
 }
 
+@test "cgid: client= is IP:PORT as in connectd and relayd: -:- on a pipe, from TCPREMOTEIP and TCPREMOTEPORT, and from the socket" {
+	cgi ok.sh 'printf "Content-Type: text/plain\n\nok\n"'
+	run -0 --separate-stderr cgid --root "$T/cgi" < <(printf 'GET /ok.sh HTTP/1.0\r\n\r\n')
+	[[ "$stderr" == *" client=-:- method=GET target=/ok.sh status=200 "* ]]
+	TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=50312 run -0 --separate-stderr cgid --root "$T/cgi" \
+		< <(printf 'GET /ok.sh HTTP/1.0\r\n\r\n')
+	[[ "$stderr" == *" client=192.0.2.7:50312 method=GET "* ]]
+	P=$(free_port)
+	gtr_start cgid "$P" --root "$T/cgi"
+	run -0 curl -sS --max-time 20 "http://127.0.0.1:$P/ok.sh"
+	[ "$output" = ok ]
+	wait_log ' client=127\.0\.0\.1:[0-9][0-9]* method=GET target=/ok.sh status=200 ' "$T/cgid.log"
+}
+
 @test "cgid: a missing --root directory exits 78 and both --root and a program exit 64" {
 	run -78 cgid --root "$T/nope" < /dev/null
 	run -64 cgid --root "$T" -- /bin/true < /dev/null

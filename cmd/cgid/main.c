@@ -580,9 +580,10 @@ access_line(const struct exchange *x, const char *t, uint64_t start)
 	const struct conn *c = x->x_conn;
 	char target[LOGVAL_MAX], why[256];
 
-	log_info("conn=%lu client=%s method=%s target=%s status=%d "
+	/* client= as connectd and relayd write it: IP:PORT, -:- unknown. */
+	log_info("conn=%lu client=%s:%s method=%s target=%s status=%d "
 	    "bytes_in=%llu bytes_out=%llu ms=%llu%s%s%s%s", c->c_id,
-	    c->c_peer_ip, x->x_hd.hd_method != NULL && t[0] != '-' ?
+	    c->c_peer_ip, c->c_peer_port, x->x_hd.hd_method != NULL && t[0] != '-' ?
 	    x->x_hd.hd_method : "-", log_value(t, target, sizeof(target)),
 	    x->x_status,
 	    (unsigned long long)x->x_bytes_in,
