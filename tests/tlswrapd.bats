@@ -284,11 +284,51 @@ wait_log() {
 
 @test "the system store is used without --cacert, so the test CA is not trusted" {
 	tls_nginx localhost
+	# once without the variables, once as CI sets them (the system store)
+	unset SSL_CERT_FILE SSL_CERT_DIR
 	wrapd
 	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
 	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
 	[[ $output == *"error=tls_certificate_error"* ]]
 	[[ $output == *"unknown CA"* ]]
+	kill "$tlswrapd_pid"
+	export SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+	export SSL_CERT_DIR=/etc/ssl/certs
+	wrapd
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"unknown CA"* ]]
+	[[ $output != *"hello over tls"* ]]
+}
+
+@test "SSL_CERT_FILE or SSL_CERT_DIR naming the test CA makes it trusted without --cacert" {
+	tls_nginx localhost
+	mkdir "$T/cadir"
+	cp "$PKI/ca.pem" "$T/cadir/"
+	openssl rehash "$T/cadir"
+	unset SSL_CERT_FILE SSL_CERT_DIR
+	SSL_CERT_FILE=$PKI/ca.pem
+	export SSL_CERT_FILE
+	wrapd
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
+	[[ $output == *"hello over tls"* ]]
+	kill "$tlswrapd_pid"
+	unset SSL_CERT_FILE
+	export SSL_CERT_DIR=$T/cadir
+	wrapd
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
+	[[ $output == *"hello over tls"* ]]
+	kill "$tlswrapd_pid"
+	# --cacert, when given, is the only file: the variables do not add to it
+	unset SSL_CERT_DIR
+	export SSL_CERT_FILE=$PKI/ca.pem
+	wrapd --cacert "$PKI/rogue/ca.pem"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"unknown CA"* ]]
+	[[ $output != *"hello over tls"* ]]
 }
 
 @test "an expired origin certificate gets 502 saying it expired" {

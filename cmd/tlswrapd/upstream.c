@@ -41,6 +41,7 @@
 
 static const struct gateway *gwp;
 static struct curlpool *pool;
+static char *ca_file, *ca_dir;	/* SSL_CERT_FILE, SSL_CERT_DIR */
 
 static void	pool_key(struct session *);
 static void	easy_setup(struct session *, CURL *);
@@ -49,17 +50,39 @@ static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
 static curl_socket_t on_open(void *, curlsocktype, struct curl_sockaddr *);
 static const char *verify_reason(struct session *);
+static char	*env_path(const char *);
 
 /* Sets libcurl up once, before any thread; returns 0 or -1. */
 int
 upstream_init(const struct gateway *g)
 {
 	gwp = g;
+	ca_file = env_path("SSL_CERT_FILE");
+	ca_dir = env_path("SSL_CERT_DIR");
 	if (curlpool_global_init() == -1)
 		return -1;
 	if ((pool = curlpool_new(POOL_MAX, POOL_IDLE_MS, NULL)) == NULL)
 		return -1;
 	return 0;
+}
+
+/*
+ * Returns a copy of the environment variable name when it is set and not
+ * empty, or NULL.  libcurl gives OpenSSL its own built-in CA paths, so
+ * the variables OpenSSL's default paths (and curl(1)) honour would
+ * otherwise be ignored.
+ */
+static char *
+env_path(const char *name)
+{
+	const char *v = getenv(name);
+	char *p;
+
+	if (v == NULL || *v == '\0')
+		return NULL;
+	if ((p = strdup(v)) == NULL)
+		log_warn("%s ignored", name);
+	return p;
 }
 
 uint64_t
@@ -82,6 +105,12 @@ easy_setup(struct session *s, CURL *c)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, gwp->gw_insecure ? 0L : 2L);
 	if (gwp->gw_cacert != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, gwp->gw_cacert);
+	else {
+		if (ca_file != NULL)
+			curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+		if (ca_dir != NULL)
+			curl_easy_setopt(c, CURLOPT_CAPATH, ca_dir);
+	}
 	if (gwp->gw_cert != NULL) {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, gwp->gw_cert);
 		curl_easy_setopt(c, CURLOPT_SSLKEY, gwp->gw_key != NULL ?
