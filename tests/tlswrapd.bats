@@ -331,6 +331,24 @@ wait_log() {
 	[[ $output != *"hello over tls"* ]]
 }
 
+@test "no proxy variable redirects it: http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy" {
+	tls_nginx localhost
+	dead=$(free_port)
+	unset NO_PROXY no_proxy http_proxy https_proxy HTTPS_PROXY ALL_PROXY all_proxy
+	for v in http_proxy https_proxy HTTPS_PROXY ALL_PROXY all_proxy; do
+		export "$v=http://127.0.0.1:$dead"
+		wrapd --cacert "$PKI/ca.pem"
+		run -0 env -u "$v" curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+		echo "$v: ${lines[0]}"
+		[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
+		[[ $output == *"hello over tls"* ]]
+		[[ $output != *"connection_refused"* ]]
+		kill "$tlswrapd_pid"
+		unset "$v"
+	done
+	[ "$(grep -c 'GET / proto=' "$T/nginx/access.log")" -eq 5 ]
+}
+
 @test "an expired origin certificate gets 502 saying it expired" {
 	tls_nginx expired
 	wrapd --cacert "$PKI/ca.pem"

@@ -111,6 +111,8 @@ easy_setup(struct session *s, CURL *c)
 		if (ca_dir != NULL)
 			curl_easy_setopt(c, CURLOPT_CAPATH, ca_dir);
 	}
+	/* a gateway goes where its client asks, whatever *_proxy says */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	if (gwp->gw_cert != NULL) {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, gwp->gw_cert);
 		curl_easy_setopt(c, CURLOPT_SSLKEY, gwp->gw_key != NULL ?
