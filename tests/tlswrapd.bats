@@ -349,6 +349,46 @@ wait_log() {
 	[ "$(grep -c 'GET / proto=' "$T/nginx/access.log")" -eq 5 ]
 }
 
+@test "a malformed status line from the origin gets 502 http_protocol_error" {
+	OPORT=$(free_port)
+	cat > "$T/bad.py" <<-'PY'
+	import socket, ssl, sys
+	port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+	lines = [b"HTTP/1.1 abc", b"HTTP/1.1 2000 OK", b"garbage garbage"]
+	ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+	ctx.load_cert_chain(cert, key)
+	s = socket.socket()
+	s.bind(("127.0.0.1", port))
+	s.listen(8)
+	while True:
+	    c, _ = s.accept()
+	    try:
+	        t = ctx.wrap_socket(c, server_side=True)
+	        buf = b""
+	        while b"\r\n\r\n" not in buf:
+	            d = t.recv(4096)
+	            if not d:
+	                break
+	            buf += d
+	        i = int(buf.split(b" ")[1].lstrip(b"/") or 0)
+	        t.sendall(lines[i] + b"\r\nContent-Length: 7\r\n\r\nnot me\n")
+	        t.close()
+	    except Exception as e:
+	        print(e, flush=True)
+	PY
+	bg origin python3 "$T/bad.py" "$OPORT" "$PKI/localhost.crt" "$PKI/localhost.key"
+	wait_port "$OPORT"
+	wrapd --cacert "$PKI/ca.pem"
+	for k in 0 1 2; do
+		run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$OPORT/$k"
+		echo "$k: $output"
+		[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+		[[ $output == *"Proxy-Status: gtr; error=http_protocol_error"* ]]
+		[[ $output != *"destination_unavailable"* ]]
+		[[ $output != *"not me"* ]]
+	done
+}
+
 @test "an expired origin certificate gets 502 saying it expired" {
 	tls_nginx expired
 	wrapd --cacert "$PKI/ca.pem"

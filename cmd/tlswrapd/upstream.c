@@ -422,6 +422,7 @@ upstream_error(struct session *s, CURLcode rc, const char **tok,
 	case CURLE_PARTIAL_FILE:
 		*tok = "connection_terminated";
 		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:	/* a bad status line */
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
