@@ -436,6 +436,19 @@ cgi() {
 	[[ "$stderr" != *method=CONNECT* ]]
 }
 
+@test "connectd: an HTTP/1.1 CONNECT without Host gets 400, an HTTP/1.0 one is judged on its target" {
+	echo_origin
+	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
+		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\nping\n' "$EPORT")
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[[ "$output" == *$'Proxy-Status: gtr; error=http_request_error\r'* ]]
+	[[ "$output" != *ping* ]]
+	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
+		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.0\r\n\r\nping\n' "$EPORT")
+	[[ "$output" == "HTTP/1.1 200 "* ]]
+	[[ "$output" == *ping* ]]
+}
+
 # ---------------------------------------------------------------- relayd
 
 @test "relayd: a URI without a port means port 80, which the default --allow-port lets past" {
@@ -615,19 +628,6 @@ cgi() {
 	[[ "$output" == $'GET /y HTTP/1.0\r\n'* ]]
 	run -0 --separate-stderr relayd -c "127.0.0.1:$EPORT" < <(printf 'GET /z HTTP/1.1\r\nHost: anything\r\n\r\n')
 	[[ "$output" == $'GET /z HTTP/1.1\r\n'* ]]
-}
-
-@test "connectd: an HTTP/1.1 CONNECT without Host gets 400, an HTTP/1.0 one is judged on its target" {
-	echo_origin
-	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
-		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\nping\n' "$EPORT")
-	[[ "$output" == "HTTP/1.1 400 "* ]]
-	[[ "$output" == *$'Proxy-Status: gtr; error=http_request_error\r'* ]]
-	[[ "$output" != *ping* ]]
-	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
-		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.0\r\n\r\nping\n' "$EPORT")
-	[[ "$output" == "HTTP/1.1 200 "* ]]
-	[[ "$output" == *ping* ]]
 }
 
 @test "relayd: -c unix:path relays to a unix socket" {
