@@ -957,23 +957,43 @@ cgi() {
 	[[ "$output" == *"error=http_request_error"* ]]
 }
 
-# FINDING (left out): tlswrapd(8) says SSL_CERT_FILE and SSL_CERT_DIR are
-# where the system store is looked for without --cacert; neither is read:
-# with the test CA in either, the origin still fails verification.
-#	SSL_CERT_FILE=ca.pem tlswrapd -c https://localhost:PORT  -> 502
-#	tls_certificate_error "certificate signed by an unknown CA"
+@test "tlswrapd: without --cacert, SSL_CERT_FILE or SSL_CERT_DIR names the store certificates are checked against" {
+	tls_origin
+	run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" \
+		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *$'Proxy-Status: gtr; error=tls_certificate_error\r'* ]]
+	SSL_CERT_FILE="$T/pki/ca.pem" run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" \
+		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 200 "* ]]
+	[[ "$output" == *"hello over tls"* ]]
+	mkdir -p "$T/certs"
+	cp "$T/pki/ca.pem" "$T/certs/ca.pem"
+	openssl rehash "$T/certs" 2>/dev/null || c_rehash "$T/certs" > /dev/null
+	SSL_CERT_DIR="$T/certs" run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" \
+		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 200 "* ]]
+	[[ "$output" == *"hello over tls"* ]]
+}
 
-# FINDING (left out): tlswrapd(8) says "tlswrapd ignores http_proxy and
-# https_proxy"; https_proxy, HTTPS_PROXY, ALL_PROXY and all_proxy are
-# used by libcurl, so every request goes to that proxy:
-#	https_proxy=http://127.0.0.1:1 tlswrapd --cacert ca.pem -c https://localhost:PORT
-#	-> 502 connection_refused "Failed to connect to 127.0.0.1 port 1"
 @test "tlswrapd: http_proxy is ignored, the origin is reached directly" {
 	tls_origin
 	http_proxy=http://127.0.0.1:1 run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
 		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 200 "* ]]
 	[[ "$output" == *"hello over tls"* ]]
+}
+
+@test "tlswrapd: https_proxy, HTTPS_PROXY, all_proxy and ALL_PROXY are ignored too" {
+	local v
+	tls_origin
+	for v in https_proxy HTTPS_PROXY all_proxy ALL_PROXY; do
+		env "$v=http://127.0.0.1:1" tlswrapd -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
+			< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n') \
+			> "$T/resp" 2> /dev/null
+		head -1 "$T/resp" | grep -q '^HTTP/1.1 200 '
+		grep -q 'hello over tls' "$T/resp"
+	done
 }
 
 @test "tlswrapd: the access line names the URL, status, byte counts and upstream_proto; -q drops it" {
@@ -1029,11 +1049,23 @@ cgi() {
 	done
 }
 
-# FINDING (left out): a malformed status line is "the origin's response
-# head was malformed" too, but gets Proxy-Status destination_unavailable,
-# a token tlswrapd(8)'s table does not list:
-#	origin sends 'HTTP/1.1 abc', 'HTTP/1.1 2000 OK' or 'garbage garbage'
-#	-> 502, Proxy-Status: gtr; error=destination_unavailable
+@test "tlswrapd: a malformed status line from the origin is a malformed head too: 502 http_protocol_error" {
+	local resp
+	make_ca "$T/pki"
+	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
+	for resp in 'HTTP/1.1 abc\\r\\n\\r\\n' 'HTTP/1.1 2000 OK\\r\\n\\r\\n' 'garbage garbage\\r\\n\\r\\n'; do
+		printf '#!/bin/sh\nhead -c 10 > /dev/null\nprintf "%s"\nsleep 1\n' "$resp" > "$T/bad.sh"
+		chmod +x "$T/bad.sh"
+		Q=$(free_port)
+		bg tlsbad socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 \
+			EXEC:"$T/bad.sh"
+		wait_port "$Q"
+		run -0 --separate-stderr tlswrapd -c "https://localhost:$Q" --cacert "$T/pki/ca.pem" \
+			< <(printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+		[[ "$output" == "HTTP/1.1 502 "* ]]
+		[[ "$output" == *$'Proxy-Status: gtr; error=http_protocol_error\r'* ]]
+	done
+}
 
 @test "tlswrapd: an HTTP/1.0 client gets the body until close" {
 	tls_origin
