@@ -28,7 +28,7 @@
 #include "opts.h"
 #include "relay.h"
 #include "serve.h"
-#include "spawn.h"
+#include "spawnprog.h"
 
 #define DEFAULT_ADDR	"127.0.0.1:8080"
 #define LOGTARGET_MAX	512

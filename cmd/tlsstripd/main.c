@@ -35,7 +35,7 @@
 #include "opts.h"
 #include "proxyproto.h"
 #include "serve.h"
-#include "spawn.h"
+#include "spawnprog.h"
 #include "tlsstripd.h"
 
 #define DEFAULT_ADDR	"127.0.0.1:8443"

@@ -25,7 +25,7 @@
 #include "log.h"
 #include "opts.h"
 #include "serve.h"
-#include "spawn.h"
+#include "spawnprog.h"
 
 enum { OPT_SLEEP = OPT_PROGRAM_BASE };
 

@@ -1,13 +1,13 @@
 /*
- * spawn.h - run the program after "--" per connection, UCSPI style.
+ * spawnprog.h - run the program after "--" per connection, UCSPI style.
  *
  * The program gets one end of a socketpair as its fds 0 and 1, the
  * UCSPI variables (PROTO=TCP, TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP,
  * TCPLOCALPORT) from the connection, plus any extra "NAME=value" strings,
  * and stderr shared with ours.  LISTEN_PID/LISTEN_FDS are never passed.
  */
-#ifndef GTR_SPAWN_H
-#define GTR_SPAWN_H
+#ifndef GTR_SPAWNPROG_H
+#define GTR_SPAWNPROG_H
 
 #include <sys/types.h>
 

@@ -1,5 +1,5 @@
 /*
- * spawn.c - run the program after "--" for one connection, UCSPI style.
+ * spawnprog.c - run the program after "--" for one connection, UCSPI style.
  *
  * Everything that allocates (the environment) is done before fork():
  * the parent has threads, so the child may only call async-signal-safe
@@ -19,7 +19,7 @@
 
 #include "log.h"
 #include "serve.h"
-#include "spawn.h"
+#include "spawnprog.h"
 
 #define UCSPI_VARS	5
 
