@@ -1307,3 +1307,22 @@ http_send_error(int fd, int version, int status, const char *proxy_error,
 	iov[3].iov_len = 1;
 	return writev_all(fd, iov, 4, deadline);
 }
+
+const char *
+http_head_error(int status)
+{
+	switch (status) {
+	case 408:
+		return "request head not complete in time";
+	case 414:
+		return "request line too long";
+	case 431:
+		return "request head too large";
+	case 501:
+		return "transfer coding not supported";
+	case 505:
+		return "HTTP version not supported";
+	default:
+		return "malformed request head";
+	}
+}

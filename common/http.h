@@ -82,6 +82,12 @@ int	http_is_hop_by_hop(const struct http_head *, const char *name);
 /* 1 if s is a valid RFC 9110 token. */
 int	http_is_token(const char *s);
 
+/*
+ * The one-line reason, for a response body and the log, of a status
+ * http_read_head() rejected a request head with.
+ */
+const char *http_head_error(int status);
+
 /* The standard reason phrase for a status ("Not Found"), or "Unknown". */
 const char *http_reason(int status);
 

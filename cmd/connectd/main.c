@@ -81,7 +81,6 @@ static void	 tunnel_done(struct conn *, const struct relay_stats *,
 static void	 access_line(const struct conn *, const char *, const char *,
 		    const char *, int, const char *, uint64_t, uint64_t,
 		    const char *);
-static const char *head_error(int);
 static void	 reload_auth(void *);
 
 static const struct option longopts[] = {
@@ -122,26 +121,6 @@ help(void)
 	    "                           (re-read on SIGHUP)\n"
 	    "      --realm NAME         realm in Proxy-Authenticate (gtr)\n");
 	opts_help_common();
-}
-
-/* Returns the one-line reason for a head the parser rejected. */
-static const char *
-head_error(int status)
-{
-	switch (status) {
-	case 408:
-		return "request head not complete in time";
-	case 414:
-		return "request line too long";
-	case 431:
-		return "request head too large";
-	case 501:
-		return "transfer coding not supported";
-	case 505:
-		return "HTTP version not supported";
-	default:
-		return "malformed request head";
-	}
 }
 
 /* Writes the access line of one tunnel or refused request. */
@@ -300,7 +279,7 @@ serve_head(struct session *se)
 		snprintf(se->se_target, sizeof(se->se_target), "%s",
 		    hd->hd_target);
 	if (rc != 0)
-		return refuse(se, rc, "http_request_error", head_error(rc),
+		return refuse(se, rc, "http_request_error", http_head_error(rc),
 		    NULL, 0);
 	debug_head(se);
 	if (strcmp(hd->hd_method, "CONNECT") != 0)

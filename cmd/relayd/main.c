@@ -112,7 +112,6 @@ static int	 reap_wait_all(uint64_t);
 static void	 reap_finish(void);
 static void	 access_line(const struct conn *, const char *, const char *,
 		    int, const char *, uint64_t, uint64_t, const char *);
-static const char *head_error(int);
 
 static const struct option longopts[] = {
 	{ "raw",	no_argument,	NULL, OPT_RAW },
@@ -151,26 +150,6 @@ help(void)
 	    "  -- program [arg ...]     run the program per connection as "
 	    "the upstream\n");
 	opts_help_common();
-}
-
-/* Returns the one-line reason for a head the parser rejected. */
-static const char *
-head_error(int status)
-{
-	switch (status) {
-	case 408:
-		return "request head not complete in time";
-	case 414:
-		return "request line too long";
-	case 431:
-		return "request head too large";
-	case 501:
-		return "transfer coding not supported";
-	case 505:
-		return "HTTP version not supported";
-	default:
-		return "malformed request head";
-	}
 }
 
 /* Writes the access line of one exchange; status 0 prints "-". */
@@ -675,7 +654,7 @@ serve_http(struct session *se)
 		snprintf(se->se_target, sizeof(se->se_target), "%s",
 		    hd->hd_target);
 	if (rc != 0) {
-		refuse(se, rc, "http_request_error", head_error(rc));
+		refuse(se, rc, "http_request_error", http_head_error(rc));
 		return;
 	}
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
