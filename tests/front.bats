@@ -164,7 +164,11 @@ print("me", s.getsockname()[1]); print(f.read(), end="")
 	grep -qx "listen=unset/unset/unset" <<< "$out"
 	grep -qx "proto=TCP remote=127.0.0.1:$me local=127.0.0.1:$port extra=1" <<< "$out"
 	grep -qx "SigBlk:	0000000000000000" <<< "$out"
-	grep -qx "SigIgn:	0000000000000000" <<< "$out"
+	# Signals 32 and 33 are glibc's own: sigaction() cannot reset them,
+	# and make(1) leaves 32 ignored.  Every standard signal must be reset.
+	ign=$(sed -n 's/^SigIgn:\t//p' <<< "$out")
+	[ -n "$ign" ]
+	(( (16#$ign & 16#7fffffff) == 0 ))
 	grep -qx bye <<< "$out"
 }
 
