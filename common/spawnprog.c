@@ -30,11 +30,11 @@ static int	 env_dropped(const char *, char *const []);
 static int	 env_add(char **, size_t *, const char *, const char *);
 static char	**env_build(const struct conn *, char *const []);
 static void	 env_free(char **);
-static void	 child(int, char *const [], char **, int)
+static void	 child(int, int, char *const [], char **)
 		    __attribute__((noreturn));
 static void	 close_from(int);
-static size_t	 put(char *, size_t, size_t, const char *);
-static void	 child_fail(const char *, int, int) __attribute__((noreturn));
+static void	 child_fail(int, int) __attribute__((noreturn));
+static int	 exec_error(int);
 static const char *sig_text(int);
 
 /* Variables the program gets from us (or not at all), never from ours. */
@@ -153,62 +153,24 @@ close_from(int lowfd)
 	}
 }
 
-/* Appends s to buf (of size len) at off, truncating; returns the new off. */
-static size_t
-put(char *buf, size_t len, size_t off, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n > len - off)
-		n = len - off;
-	memcpy(buf + off, s, n);
-	return off + n;
-}
-
 /*
- * In the child, after a failed exec: the log line log_warn() would write,
- * built without it, since snprintf() and strerror() are not
- * async-signal-safe and another thread may have held their locks at the
- * fork.  Exits 127, as a shell does for a command it cannot run.
+ * In the child, after a failed exec: tells the parent why through the
+ * close-on-exec pipe errfd (write() is async-signal-safe; logging is
+ * not) and exits 127, as a shell does for a command it cannot run.
  */
 static void
-child_fail(const char *prog, int err, int quiet)
+child_fail(int errfd, int err)
 {
-	char line[1024], num[24], *p;
-	const char *desc = NULL;
-	unsigned long v;
-	size_t n;
-
-	if (quiet)
-		_exit(127);
-	p = num + sizeof(num);
-	*--p = '\0';
-	for (v = (unsigned long)getpid(); v > 0 || *p == '\0'; v /= 10)
-		*--p = '0' + v % 10;
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || \
-    (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-	desc = strerrordesc_np(err);	/* a constant table: no locale */
-#endif
-	n = put(line, sizeof(line) - 1, 0, log_progname());
-	n = put(line, sizeof(line) - 1, n, "[");
-	n = put(line, sizeof(line) - 1, n, p);
-	n = put(line, sizeof(line) - 1, n, "]: warning: unable to run ");
-	n = put(line, sizeof(line) - 1, n, prog);
-	if (desc != NULL) {
-		n = put(line, sizeof(line) - 1, n, ": ");
-		n = put(line, sizeof(line) - 1, n, desc);
-	}
-	line[n++] = '\n';
-	(void)!write(STDERR_FILENO, line, n);
+	(void)!write(errfd, &err, sizeof(err));
 	_exit(127);
 }
 
 /*
- * In the child: fds, signals, exec.  Only async-signal-safe calls; quiet
- * says -q was given.
+ * In the child: fds, signals, exec.  Only async-signal-safe calls; errfd
+ * is where an exec failure is reported.
  */
 static void
-child(int fd, char *const argv[], char **env, int quiet)
+child(int fd, int errfd, char *const argv[], char **env)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -219,7 +181,12 @@ child(int fd, char *const argv[], char **env, int quiet)
 		_exit(127);
 	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1)
 		_exit(127);
-	close_from(STDERR_FILENO + 1);
+	/* errfd moves to 3, still close-on-exec; the rest is closed. */
+	if (errfd != 3 && dup2(errfd, 3) == -1)
+		_exit(127);
+	errfd = 3;
+	(void)fcntl(errfd, F_SETFD, FD_CLOEXEC);
+	close_from(errfd + 1);
 	/* We ignore SIGPIPE; an exec'd program expects the default. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -229,7 +196,24 @@ child(int fd, char *const argv[], char **env, int quiet)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(argv[0], argv, env);
-	child_fail(argv[0], errno, quiet);
+	child_fail(errfd, errno);
+}
+
+/*
+ * Reads what the child reports through the close-on-exec pipe fd, and
+ * closes it.  Returns 0 when the exec succeeded (the pipe closed empty),
+ * else the errno it failed with.
+ */
+static int
+exec_error(int fd)
+{
+	ssize_t n;
+	int err = 0;
+
+	while ((n = read(fd, &err, sizeof(err))) == -1 && errno == EINTR)
+		;
+	close(fd);
+	return n == (ssize_t)sizeof(err) ? err : 0;
 }
 
 int
@@ -237,7 +221,7 @@ spawn_program(char *const argv[], const struct conn *c,
     char *const extra_env[], pid_t *pid)
 {
 	char **env;
-	int sv[2], quiet = log_verbosity() < LOG_NORMAL;
+	int sv[2], errp[2], err, quiet = log_verbosity() < LOG_NORMAL;
 
 	if ((env = env_build(c, extra_env)) == NULL) {
 		log_warnx("conn=%lu: unable to build the environment for %s",
@@ -249,17 +233,36 @@ spawn_program(char *const argv[], const struct conn *c,
 		env_free(env);
 		return -1;
 	}
-	if ((*pid = fork()) == -1) {
-		log_warn("conn=%lu: unable to fork for %s", c->c_id, argv[0]);
+	if (pipe2(errp, O_CLOEXEC) == -1) {
+		log_warn("conn=%lu: unable to create a pipe", c->c_id);
 		close(sv[0]);
 		close(sv[1]);
 		env_free(env);
 		return -1;
 	}
+	if ((*pid = fork()) == -1) {
+		log_warn("conn=%lu: unable to fork for %s", c->c_id, argv[0]);
+		close(sv[0]);
+		close(sv[1]);
+		close(errp[0]);
+		close(errp[1]);
+		env_free(env);
+		return -1;
+	}
 	if (*pid == 0)
-		child(sv[1], argv, env, quiet);
+		child(sv[1], errp[1], argv, env);
 	close(sv[1]);
+	close(errp[1]);
 	env_free(env);
+	if ((err = exec_error(errp[0])) != 0) {
+		if (!quiet)
+			log_warnx("conn=%lu: unable to run %s: %s", c->c_id,
+			    argv[0], strerror(err));
+		(void)waitpid(*pid, NULL, 0);
+		close(sv[0]);
+		errno = err;
+		return -1;
+	}
 	log_debug("conn=%lu: started %s, pid %ld", c->c_id, argv[0],
 	    (long)*pid);
 	return sv[0];

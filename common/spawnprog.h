@@ -16,7 +16,9 @@ struct conn;
 /*
  * Starts argv[0] with execvp().  Returns our end of the socketpair (the
  * program's fds 0 and 1), and the pid in *pid; or -1 with a logged
- * reason.  The child is reaped by spawn_reap() or by the caller.
+ * reason, and errno set to why the exec failed when it did (the child
+ * is then already reaped).  A started child is reaped by spawn_reap() or
+ * by the caller.
  */
 int	spawn_program(char *const argv[], const struct conn *,
 	    char *const extra_env[], pid_t *pid);

@@ -195,7 +195,7 @@ print("me", s.getsockname()[1]); print(f.read(), end="")
 		grep -q 'unable to run' "$T/st.log" && break
 		sleep 0.1
 	done
-	grep -Eqx "serve_test\[[0-9]+\]: warning: unable to run $T/no-such-program: No such file or directory" "$T/st.log"
+	grep -Eqx "serve_test\[[0-9]+\]: warning: conn=[0-9]+: unable to run $T/no-such-program: No such file or directory" "$T/st.log"
 	! grep -q 'error=\|Unknown error' "$T/st.log"
 }
 

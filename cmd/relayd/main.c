@@ -36,7 +36,6 @@
 #define HEAD_OUT_MAX	(HTTP_HEAD_MAX + NET_HOSTLEN + 64)
 #define AUTHORITY_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
 #define REAP_WAIT_MS	2000	/* at exit, a program gets this long */
-#define DEFAULT_PATH	"/bin:/usr/bin"	/* execvp()'s without PATH */
 
 enum {
 	OPT_RAW = OPT_PROGRAM_BASE
@@ -103,8 +102,6 @@ static void	 start_relay(struct session *, int, pid_t, const char *,
 		    size_t);
 static void	 exchange_done(struct conn *, const struct relay_stats *,
 		    void *);
-static int	 runnable(const char *);
-static int	 runnable_in_path(const char *);
 static void	*reaper(void *);
 static void	 reap_later(pid_t);
 static void	 reap_signal_all(int);
@@ -366,26 +363,16 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 {
 	const struct config *cf = se->se_cf;
 	enum net_error err = NET_OK;
-	int fd, rerr;
+	int fd;
 
 	*pid = -1;
 	if (cf->cf_argv != NULL) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
-		/*
-		 * An exec failure shows only in the child, after the fork;
-		 * checking first is what lets the client get a 502.
-		 */
-		if ((rerr = runnable(cf->cf_argv[0])) != 0) {
-			log_warnx("conn=%lu: unable to run %s: %s",
-			    se->se_conn->c_id, cf->cf_argv[0], strerror(rerr));
-			snprintf(detail, dlen, "cannot run %s: %s",
-			    cf->cf_argv[0], strerror(rerr));
-		} else if ((fd = spawn_program(cf->cf_argv, se->se_conn, NULL,
-		    pid)) == -1)
-			snprintf(detail, dlen, "cannot run %s",
-			    cf->cf_argv[0]);
-		else
+		if ((fd = spawn_program(cf->cf_argv, se->se_conn, NULL,
+		    pid)) != -1)
 			return fd;
+		snprintf(detail, dlen, "cannot run %s: %s", cf->cf_argv[0],
+		    strerror(errno));
 		if (!cf->cf_raw)
 			refuse(se, 502, "proxy_internal_error", detail);
 		return -1;
@@ -408,55 +395,6 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 	if (!cf->cf_raw)
 		refuse(se, net_http_status(err), net_proxy_status(err), detail);
 	return -1;
-}
-
-/*
- * Returns 0 if path names an executable regular file, else the errno
- * that execve() would fail with.
- */
-static int
-runnable(const char *path)
-{
-	struct stat st;
-
-	if (strchr(path, '/') == NULL)
-		return runnable_in_path(path);
-	if (access(path, X_OK) == -1)
-		return errno;
-	if (stat(path, &st) == -1)
-		return errno;
-	return S_ISREG(st.st_mode) ? 0 : EACCES;
-}
-
-/*
- * Returns 0 if execvp() would find an executable name in PATH, else
- * ENOENT (or EACCES if only unexecutable ones were found).
- */
-static int
-runnable_in_path(const char *name)
-{
-	const char *dirs = getenv("PATH"), *d, *end;
-	char path[4096];
-	int n, err = ENOENT, e;
-
-	if (dirs == NULL)
-		dirs = DEFAULT_PATH;
-	for (d = dirs; ; d = end + 1) {
-		end = strchr(d, ':');
-		if (end == NULL)
-			end = d + strlen(d);
-		/* An empty entry is the current directory, as for execvp(). */
-		n = snprintf(path, sizeof(path), "%.*s%s%s", (int)(end - d), d,
-		    end > d ? "/" : "", name);
-		if (n > 0 && (size_t)n < sizeof(path)) {
-			if ((e = runnable(path)) == 0)
-				return 0;
-			if (e == EACCES)
-				err = EACCES;
-		}
-		if (*end == '\0')
-			return err;
-	}
 }
 
 /* Waits for one program in a thread of its own: no zombies. */
