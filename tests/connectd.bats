@@ -36,17 +36,6 @@ raw() {
 	socat -t 20 - TCP:127.0.0.1:"$1"
 }
 
-# wait_log PATTERN FILE: waits up to 10 s until FILE has a line matching.
-wait_log() {
-	local i
-	for i in $(seq 100); do
-		grep -qE -- "$1" "$2" && return 0
-		sleep 0.1
-	done
-	echo "no line matching '$1' in $2 after 10 s" >&2
-	return 1
-}
-
 @test "curl tunnels HTTPS through connectd to an allowed loopback origin" {
 	https_origin
 	P=$(free_port)

@@ -43,16 +43,6 @@ raw() {
 	socat -t 20 - TCP:127.0.0.1:"$HP"
 }
 
-wait_log() {
-	local i
-	for i in $(seq 100); do
-		grep -qE -- "$1" "$2" && return 0
-		sleep 0.1
-	done
-	echo "no line matching '$1' in $2 after 10 s" >&2
-	return 1
-}
-
 # --- core file tests, run against both servers ---
 
 get_file() {

@@ -14,17 +14,6 @@ echo_origin() {
 	wait_port "$EPORT"
 }
 
-# wait_log PATTERN FILE: waits up to 10 s until FILE has a line matching.
-wait_log() {
-	local i
-	for i in $(seq 100); do
-		grep -q "$1" "$2" && return 0
-		sleep 0.1
-	done
-	echo "no line matching $1 in $2" >&2
-	return 1
-}
-
 # hold PORT REQUEST SECS: sends REQUEST (printf escapes) to 127.0.0.1:PORT
 # and prints what comes back until the server closes; exits 1, printing
 # TIMEOUT, if the server has not closed within SECS.

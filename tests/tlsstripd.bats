@@ -84,17 +84,6 @@ sclient() {
 		"$@" < /dev/null 2>&1
 }
 
-# wait_log PATTERN FILE: waits up to 10 s for a line matching PATTERN.
-wait_log() {
-	local i
-	for i in $(seq 100); do
-		grep -qE -- "$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "no line matching '$1' in $2 after 10 s" >&2
-	return 1
-}
-
 @test "a request over TLS reaches nginx through -c, and the access line says how" {
 	pki
 	origin

@@ -204,17 +204,6 @@ wrapd() {
 		--allow-port "${NPORT:-443},${OPORT:-443}" "$@"
 }
 
-# wait_log PATTERN FILE: waits up to 10 s until FILE has a matching line.
-wait_log() {
-	local i
-	for i in $(seq 100); do
-		grep -q -- "$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "no line matching '$1' in $2" >&2
-	return 1
-}
-
 @test "a proxy-form GET goes out as verified HTTPS over HTTP/2 and comes back with Via" {
 	tls_nginx localhost
 	wrapd --cacert "$PKI/ca.pem"

@@ -59,6 +59,18 @@ wait_port() {
 	return 1
 }
 
+# wait_log PATTERN FILE: waits up to 10 s until FILE has a line matching
+# the extended regular expression PATTERN.
+wait_log() {
+	local i
+	for i in $(seq 100); do
+		grep -qE -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "no line matching '$1' in $2 after 10 s" >&2
+	return 1
+}
+
 # wait_file PATH: waits up to 10 s until PATH exists.
 wait_file() {
 	local i
