@@ -4,8 +4,8 @@
  * Per connection (in its own thread, serve.c): the TLS handshake within
  * --header-timeout, then a connection to -c HOST:PORT or the program
  * after "--" (with the UCSPI and SSL_* variables), a PROXY header or
- * rewritten request heads if asked for, and the relay (tlsio.c) until
- * both directions are done.  One access line per connection, also for
+ * rewritten request heads if asked for, and the relay (tlsio.c; for -c,
+ * in a shared event loop, loop.c) until both directions are done.  One access line per connection, also for
  * the ones that fail their handshake: there is no HTTP to answer those
  * with, only a log line.
  */
@@ -290,7 +290,28 @@ access_line(const struct session *se)
 	    se->se_reason != NULL ? se->se_reason : "done");
 }
 
-/* Serves one client connection from handshake to access line. */
+/* Logs the session's access line and frees it, closing the backend. */
+void
+session_end(struct session *se)
+{
+	access_line(se);
+	SSL_free(se->se_ssl);
+	if (se->se_up != -1)
+		close(se->se_up);
+	if (se->se_pid > 0)
+		reap(se->se_pid);
+	if (se->se_fwd != NULL)
+		fwd_free(se->se_fwd);
+	free(se->se_ubuf);
+	free(se->se_dbuf);
+	free(se->se_rbuf);
+	free(se);
+}
+
+/*
+ * Serves one client connection from handshake to access line, or
+ * until a shared loop takes it over (tlsio_relay()).
+ */
 static void
 handle(struct conn *c, void *arg)
 {
@@ -327,20 +348,11 @@ handle(struct conn *c, void *arg)
 	if (open_upstream(se) == -1 || (se->se_cf->cf_proxy_protocol != 0 &&
 	    proxy_header(se) == -1))
 		goto done;
-	(void)tlsio_relay(se);
+	if (tlsio_relay(se) == 1)
+		goto handed;
 done:
-	access_line(se);
-	SSL_free(se->se_ssl);
-	if (se->se_up != -1)
-		close(se->se_up);
-	if (se->se_pid > 0)
-		reap(se->se_pid);
-	if (se->se_fwd != NULL)
-		fwd_free(se->se_fwd);
-	free(se->se_ubuf);
-	free(se->se_dbuf);
-	free(se->se_rbuf);
-	free(se);
+	session_end(se);
+handed:
 	/*
 	 * OpenSSL's per-thread state (error queue, random generators) would
 	 * otherwise stay with a pooled thread until it exits, or forever if

@@ -2,19 +2,26 @@
  * tlsio.c - the TLS side of a connection: the handshake within its
  * deadline, then the relay between TLS and the plaintext backend.
  *
- * Each connection has a thread of its own (serve.c), so blocking in
- * poll() here costs no other connection anything.  The relay is
- * skarnet's stls_run(): every fd non-blocking, each of the four
+ * The handshake runs in the connection's own thread (serve.c), so its
+ * blocking poll() and its CPU cost no other connection anything.  The
+ * relay is skarnet's stls_run(): every fd non-blocking, each of the four
  * operations (SSL_read, write to the backend, read from the backend,
- * SSL_write) tried until none makes progress, then one poll() on what
- * the blocked operations wait for.  An SSL operation may wait for the
- * other direction (a TLS 1.3 key update, a close_notify in flight), so
- * its wait is kept as WAIT_READ or WAIT_WRITE on the client, not
- * assumed from the operation.  Half-close: the client's close_notify or
- * FIN becomes shutdown(SHUT_WR) towards the backend once everything
- * read has been written; the backend's FIN becomes a close_notify (and
- * a FIN) once everything has been sent; the relay ends when both have
- * happened, on an error, or after --idle-timeout without progress.
+ * SSL_write) tried until none makes progress, then a wait for what the
+ * blocked operations wait for.  An SSL operation may wait for the other
+ * direction (a TLS 1.3 key update, a close_notify in flight), so its
+ * wait is kept as WAIT_READ or WAIT_WRITE on the client, not assumed
+ * from the operation.  Half-close: the client's close_notify or FIN
+ * becomes shutdown(SHUT_WR) towards the backend once everything read
+ * has been written; the backend's FIN becomes a close_notify (and a
+ * FIN) once everything has been sent; the relay ends when both have
+ * happened, on an error, or after --idle-timeout without an event.
+ *
+ * The wait is one of two.  A -c connection from a socket moves to a
+ * shared epoll loop (loop.c): a thread per connection costs a context
+ * switch for every wakeup, which on keep-alive traffic is most of the
+ * CPU spent per request.  A program's connection, or one on a pipe or
+ * a tty, keeps its thread and poll()s here: waiting for a program to
+ * exit must not stall a loop, and those are one connection anyway.
  */
 #include <sys/socket.h>
 
@@ -46,6 +53,7 @@ static int	 step_ssl_write(struct session *);
 static int	 step_cl_shut(struct session *);
 static int	 steps(struct session *);
 static int	 wants(int, int);
+static int	 loop_ok(const struct session *);
 static int	 relay_wait(struct session *);
 
 /* Records why the connection ends, unless a reason is set already. */
@@ -403,6 +411,22 @@ steps(struct session *se)
 	return 0;
 }
 
+/*
+ * Runs the steps after an event.  Returns 0 to wait for more, 1 when
+ * both directions are done, -1 to end the relay on an error.
+ */
+int
+tlsio_steps(struct session *se)
+{
+	if (steps(se) == -1)
+		return -1;
+	if (se->se_up_shut && se->se_cl_shut) {
+		fail(se, "done");
+		return 1;
+	}
+	return 0;
+}
+
 /* The poll events an SSL wait on the client needs on fd slot which. */
 static int
 wants(int wait, int which)
@@ -415,8 +439,50 @@ wants(int wait, int which)
 }
 
 /*
+ * Returns the poll events the blocked steps wait for on the backend, or
+ * on the client (one socket for both directions).
+ */
+int
+tlsio_events(const struct session *se, int backend)
+{
+	if (backend)
+		return (se->se_be_rd_wait ? POLLIN : 0) |
+		    (se->se_be_wr_wait ? POLLOUT : 0);
+	return wants(se->se_rd_wait, P_CLIENT_R) |
+	    wants(se->se_wr_wait, P_CLIENT_R) |
+	    wants(se->se_rd_wait, P_CLIENT_W) |
+	    wants(se->se_wr_wait, P_CLIENT_W);
+}
+
+/*
+ * Clears the waits that events let go on: rrev and wrev came on the
+ * client's read and write fds, brev on the backend.  An error or hangup
+ * wakes everything waiting on that fd, to find out what it was.
+ */
+void
+tlsio_wake(struct session *se, int rrev, int wrev, int brev)
+{
+	if (rrev & (POLLIN | POLLHUP | POLLERR)) {
+		if (se->se_rd_wait == WAIT_READ)
+			se->se_rd_wait = 0;
+		if (se->se_wr_wait == WAIT_READ)
+			se->se_wr_wait = 0;
+	}
+	if (wrev & (POLLOUT | POLLHUP | POLLERR)) {
+		if (se->se_rd_wait == WAIT_WRITE)
+			se->se_rd_wait = 0;
+		if (se->se_wr_wait == WAIT_WRITE)
+			se->se_wr_wait = 0;
+	}
+	if (brev & (POLLIN | POLLHUP | POLLERR))
+		se->se_be_rd_wait = 0;
+	if (brev & (POLLOUT | POLLHUP | POLLERR))
+		se->se_be_wr_wait = 0;
+}
+
+/*
  * Polls what the blocked steps wait for and clears the waits that can
- * go on.  Returns 0, or -1 after --idle-timeout without progress.
+ * go on.  Returns 0, or -1 after --idle-timeout without an event.
  */
 static int
 relay_wait(struct session *se)
@@ -435,8 +501,7 @@ relay_wait(struct session *se)
 		pfd[P_CLIENT_R].events |= pfd[P_CLIENT_W].events;
 		pfd[P_CLIENT_W].events = 0;
 	}
-	pfd[P_BACKEND].events = (se->se_be_rd_wait ? POLLIN : 0) |
-	    (se->se_be_wr_wait ? POLLOUT : 0);
+	pfd[P_BACKEND].events = tlsio_events(se, 1);
 	for (i = 0; i < P_MAX; i++) {
 		if (pfd[i].events == 0)
 			pfd[i].fd = -1;
@@ -455,43 +520,45 @@ relay_wait(struct session *se)
 		return errno == EINTR ? 0 : -1;
 	if (same)
 		pfd[P_CLIENT_W].revents = pfd[P_CLIENT_R].revents;
-	if (pfd[P_CLIENT_R].revents != 0) {
-		if (se->se_rd_wait == WAIT_READ)
-			se->se_rd_wait = 0;
-		if (se->se_wr_wait == WAIT_READ)
-			se->se_wr_wait = 0;
-	}
-	if (pfd[P_CLIENT_W].revents != 0) {
-		if (se->se_rd_wait == WAIT_WRITE)
-			se->se_rd_wait = 0;
-		if (se->se_wr_wait == WAIT_WRITE)
-			se->se_wr_wait = 0;
-	}
-	if (pfd[P_BACKEND].revents & (POLLIN | POLLHUP | POLLERR))
-		se->se_be_rd_wait = 0;
-	if (pfd[P_BACKEND].revents & (POLLOUT | POLLHUP | POLLERR))
-		se->se_be_wr_wait = 0;
+	tlsio_wake(se, pfd[P_CLIENT_R].revents, pfd[P_CLIENT_W].revents,
+	    pfd[P_BACKEND].revents);
 	return 0;
 }
 
+/* 1 if the relay may move to a shared loop (see the top of the file). */
+static int
+loop_ok(const struct session *se)
+{
+	const struct conn *c = se->se_conn;
+
+	return se->se_pid == -1 && c->c_is_socket && c->c_rfd == c->c_wfd;
+}
+
+/*
+ * Relays until both directions are done, in this thread or, once the
+ * first steps are taken, in a shared loop.  Returns 0 when done, -1 on
+ * an error (the reason is set), 1 if the loop has the session now and
+ * ends it there.
+ */
 int
 tlsio_relay(struct session *se)
 {
-	int fl;
+	int fl, r;
 
 	if ((fl = fcntl(se->se_up, F_GETFL)) == -1 ||
 	    fcntl(se->se_up, F_SETFL, fl | O_NONBLOCK) == -1) {
 		fail(se, "unable to make the backend socket non-blocking");
 		return -1;
 	}
+	/* The steps set the waits a loop arms its events from. */
+	if ((r = tlsio_steps(se)) != 0)
+		return r == 1 ? 0 : -1;
+	if (loop_ok(se) && loop_add(se) == 0)
+		return 1;
 	for (;;) {
-		if (steps(se) == -1)
-			return -1;
-		if (se->se_up_shut && se->se_cl_shut) {
-			fail(se, "done");
-			return 0;
-		}
 		if (relay_wait(se) == -1)
 			return -1;
+		if ((r = tlsio_steps(se)) != 0)
+			return r == 1 ? 0 : -1;
 	}
 }

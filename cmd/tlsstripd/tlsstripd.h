@@ -6,6 +6,7 @@
 #define TLSSTRIPD_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,14 @@ struct config {
 };
 
 struct fwd;
+struct loop;
+struct session;
+
+/* What an epoll event names: a session and which of its two fds. */
+struct sev {
+	struct session		*sv_se;
+	int			 sv_backend;
+};
 
 /* One client connection, from accept to the access line. */
 struct session {
@@ -78,6 +87,17 @@ struct session {
 	int			 se_wr_wait;	/* SSL_write/shutdown waits */
 	int			 se_be_rd_wait;
 	int			 se_be_wr_wait;
+
+	/* In a shared event loop (loop.c), once the handshake is done. */
+	struct loop		*se_loop;
+	TAILQ_ENTRY(session)	 se_entry;
+	struct sev		 se_ev[2];	/* client, backend */
+	uint32_t		 se_cl_ev;	/* events armed; 0: not in epoll */
+	uint32_t		 se_be_ev;
+	uint32_t		 se_cl_rev;	/* events seen this round */
+	uint32_t		 se_be_rev;
+	int			 se_ready;	/* on this round's list */
+	uint64_t		 se_last_ms;	/* last event, for --idle-timeout */
 };
 
 #define WAIT_READ	1
@@ -92,10 +112,19 @@ int	 certs_count(void);
 /* tlsctx.c */
 SSL_CTX	*tlsctx_new(const struct config *, char *, size_t);
 
+/* main.c */
+void	 session_end(struct session *);
+
 /* tlsio.c */
 int	 tlsio_handshake(struct session *);
 int	 tlsio_relay(struct session *);
+int	 tlsio_steps(struct session *);
+int	 tlsio_events(const struct session *, int);
+void	 tlsio_wake(struct session *, int, int, int);
 void	 tlsio_fail(struct session *, const char *, int, int);
+
+/* loop.c */
+int	 loop_add(struct session *);
 
 /* forwarded.c */
 struct fwd *fwd_new(const struct conn *, const char *);

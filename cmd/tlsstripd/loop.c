@@ -1,0 +1,270 @@
+/*
+ * loop.c - shared event loops for relays past their handshake.
+ *
+ * One loop thread per CPU, each with an epoll set and the list of its
+ * sessions.  A wakeup serves every connection that is ready, and the
+ * interest of an fd changes only when what its steps wait for does:
+ * on keep-alive traffic both fds wait for input and stay armed as they
+ * are, so a request costs an epoll_wait share and the four reads and
+ * writes, with no thread switch.  Level-triggered: an fd nothing waits
+ * on leaves the set (a hangup would otherwise wake the loop forever),
+ * and comes back when a step waits on it again.
+ *
+ * A session is added from its connection's thread while the loop may
+ * be running: the loop holds its mutex whenever it is not in
+ * epoll_wait(), and loop_add() arms both fds under it, so the loop never
+ * sees a session half armed.  Idle sessions are found by a scan of the
+ * list every SCAN_MS.
+ */
+#include <sys/epoll.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "serve.h"
+#include "tlsstripd.h"
+
+#define LOOPS_MAX	16
+#define LOOP_EVENTS	64
+#define LOOP_STACK	(256 * 1024)
+#define SCAN_MS		1000
+
+struct loop {
+	int			 l_ep;
+	pthread_mutex_t		 l_mu;
+	TAILQ_HEAD(, session)	 l_sessions;
+};
+
+static void	 loops_start(void);
+static void	*loop_main(void *);
+static void	 loop_run(struct session *, uint64_t);
+static void	 loop_idle(struct loop *, uint64_t);
+static void	 loop_end(struct session *);
+static int	 arm(int, int, struct sev *, uint32_t *, uint32_t);
+static int	 loop_arm(struct session *);
+
+static struct loop	 loops[LOOPS_MAX];
+static int		 nloops;
+static unsigned		 next_loop;
+static pthread_once_t	 loops_once = PTHREAD_ONCE_INIT;
+
+/* Starts a loop thread per CPU (fewer if some cannot start). */
+static void
+loops_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	sigset_t all, old;
+	long n;
+	int i;
+
+	if ((n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		n = 1;
+	if (n > LOOPS_MAX)
+		n = LOOPS_MAX;
+	/* Signals stay with the accept loop that waits for them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, LOOP_STACK);
+	for (i = 0; i < n; i++) {
+		if ((loops[i].l_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+			break;
+		pthread_mutex_init(&loops[i].l_mu, NULL);
+		TAILQ_INIT(&loops[i].l_sessions);
+		if (pthread_create(&tid, &attr, loop_main, &loops[i]) != 0) {
+			close(loops[i].l_ep);
+			break;
+		}
+	}
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	nloops = i;
+	if (nloops == 0)
+		log_warn("unable to start an event loop; each connection "
+		    "keeps its thread");
+}
+
+/*
+ * Hands the session, its handshake done and its first steps taken, to
+ * a loop that ends it.  Returns 0, or -1 if it stays with the caller.
+ */
+int
+loop_add(struct session *se)
+{
+	struct loop *l;
+	const char *reason = se->se_reason;
+
+	(void)pthread_once(&loops_once, loops_start);
+	if (nloops == 0)
+		return -1;
+	l = &loops[__atomic_fetch_add(&next_loop, 1, __ATOMIC_RELAXED) %
+	    nloops];
+	se->se_loop = l;
+	se->se_ev[0].sv_se = se->se_ev[1].sv_se = se;
+	se->se_ev[1].sv_backend = 1;
+	se->se_last_ms = now_ms();
+	pthread_mutex_lock(&l->l_mu);
+	if (loop_arm(se) == -1) {
+		if (se->se_cl_ev != 0)
+			(void)epoll_ctl(l->l_ep, EPOLL_CTL_DEL,
+			    se->se_conn->c_rfd, NULL);
+		if (se->se_be_ev != 0)
+			(void)epoll_ctl(l->l_ep, EPOLL_CTL_DEL, se->se_up,
+			    NULL);
+		se->se_cl_ev = se->se_be_ev = 0;
+		se->se_reason = reason;
+		pthread_mutex_unlock(&l->l_mu);
+		return -1;
+	}
+	se->se_conn->c_handed_off = 1;
+	TAILQ_INSERT_TAIL(&l->l_sessions, se, se_entry);
+	pthread_mutex_unlock(&l->l_mu);
+	return 0;
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct loop *l = arg;
+	struct epoll_event ev[LOOP_EVENTS];
+	struct session *ready[LOOP_EVENTS], *se;
+	struct sev *sv;
+	uint64_t now, scan = now_ms() + SCAN_MS;
+	int i, n, nready;
+
+	for (;;) {
+		if ((n = epoll_wait(l->l_ep, ev, LOOP_EVENTS, SCAN_MS)) == -1)
+			n = 0;
+		pthread_mutex_lock(&l->l_mu);
+		now = now_ms();
+		/* Each session runs once a round: it may end in its run. */
+		for (i = nready = 0; i < n; i++) {
+			sv = ev[i].data.ptr;
+			se = sv->sv_se;
+			if (sv->sv_backend)
+				se->se_be_rev |= ev[i].events;
+			else
+				se->se_cl_rev |= ev[i].events;
+			if (!se->se_ready) {
+				se->se_ready = 1;
+				ready[nready++] = se;
+			}
+		}
+		for (i = 0; i < nready; i++)
+			loop_run(ready[i], now);
+		if (now >= scan) {
+			loop_idle(l, now);
+			scan = now + SCAN_MS;
+		}
+		pthread_mutex_unlock(&l->l_mu);
+	}
+	return NULL;
+}
+
+/* Takes the steps the session's events allow, then re-arms or ends it. */
+static void
+loop_run(struct session *se, uint64_t now)
+{
+	int r;
+
+	se->se_ready = 0;
+	se->se_last_ms = now;
+	tlsio_wake(se, (int)se->se_cl_rev, (int)se->se_cl_rev,
+	    (int)se->se_be_rev);
+	se->se_cl_rev = se->se_be_rev = 0;
+	if ((r = tlsio_steps(se)) == 0 && loop_arm(se) == 0)
+		return;
+	loop_end(se);
+}
+
+/* Ends the sessions that saw no event for --idle-timeout. */
+static void
+loop_idle(struct loop *l, uint64_t now)
+{
+	struct session *se, *next;
+	uint64_t idle;
+
+	for (se = TAILQ_FIRST(&l->l_sessions); se != NULL; se = next) {
+		next = TAILQ_NEXT(se, se_entry);
+		idle = (uint64_t)se->se_cf->cf_opts.idle_timeout * 1000;
+		if (now - se->se_last_ms >= idle) {
+			if (se->se_reason == NULL)
+				se->se_reason = "idle timeout";
+			loop_end(se);
+		}
+	}
+}
+
+/* Takes the session out of its loop, logs and frees it. */
+static void
+loop_end(struct session *se)
+{
+	struct loop *l = se->se_loop;
+	struct conn *c = se->se_conn;
+
+	if (se->se_cl_ev != 0)
+		(void)epoll_ctl(l->l_ep, EPOLL_CTL_DEL, c->c_rfd, NULL);
+	if (se->se_be_ev != 0)
+		(void)epoll_ctl(l->l_ep, EPOLL_CTL_DEL, se->se_up, NULL);
+	TAILQ_REMOVE(&l->l_sessions, se, se_entry);
+	session_end(se);
+	conn_end(c);
+}
+
+/*
+ * Makes the fd's interest want (poll events, which epoll shares),
+ * where *cur is what it is now.  Returns 0, or -1 if epoll refused.
+ */
+static int
+arm(int ep, int fd, struct sev *sv, uint32_t *cur, uint32_t want)
+{
+	struct epoll_event ev;
+	int op;
+
+	if (want == *cur)
+		return 0;
+	if (*cur == 0)
+		op = EPOLL_CTL_ADD;
+	else if (want == 0)
+		op = EPOLL_CTL_DEL;
+	else
+		op = EPOLL_CTL_MOD;
+	ev.events = want;
+	ev.data.ptr = sv;
+	if (epoll_ctl(ep, op, fd, &ev) == -1)
+		return -1;
+	*cur = want;
+	return 0;
+}
+
+/* Arms both fds for what the steps wait on; 0, or -1 with the reason. */
+static int
+loop_arm(struct session *se)
+{
+	int ep = se->se_loop->l_ep;
+	uint32_t cl, be;
+
+	cl = (uint32_t)tlsio_events(se, 0);
+	be = (uint32_t)tlsio_events(se, 1);
+	if (cl == 0 && be == 0) {
+		if (se->se_reason == NULL)
+			se->se_reason = "nothing left to wait for";
+		return -1;
+	}
+	if (arm(ep, se->se_conn->c_rfd, &se->se_ev[0], &se->se_cl_ev,
+	    cl) == -1 || arm(ep, se->se_up, &se->se_ev[1], &se->se_be_ev,
+	    be) == -1) {
+		if (se->se_reason == NULL)
+			se->se_reason = "unable to wait for events";
+		return -1;
+	}
+	return 0;
+}
