@@ -8,8 +8,10 @@
  * done.
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,15 @@ struct ftp_handle {
 	ftp_source	 fh_source;
 	void		*fh_arg;
 	int		 fh_sink_failed;
+	int		 fh_lastfd;	/* the last socket libcurl opened */
+	int		 fh_plain;	/* no TLS: the data socket can be taken */
+	unsigned	 fh_ctlport;	/* the server's control port */
+	int		 fh_sizing;	/* SIZE_*: who knows the file's size */
+	int64_t		 fh_size;	/* what SIZE (or the 150) said, or -1 */
 };
+
+/* fh_sizing: libcurl knows the size, or we ask and read the replies */
+enum { SIZE_CURL, SIZE_ASKED, SIZE_KNOWN };
 
 static const struct gateway *gw;
 static struct curlpool *pool;
@@ -47,9 +57,12 @@ static size_t	on_read(char *, size_t, size_t, void *);
 static int	on_progress(void *, curl_off_t, curl_off_t, curl_off_t,
 		    curl_off_t);
 static curl_socket_t on_open(void *, curlsocktype, struct curl_sockaddr *);
+static int	on_close(void *, curl_socket_t);
 static int	setup(struct ftp_handle *, const struct ftp_loc *,
 		    const char *, int, struct ftp_result *);
 static int	perform(struct ftp_handle *, struct ftp_result *);
+static int64_t	reply_size(const char *);
+static unsigned	peer_port(int);
 static int	permission_words(const char *);
 static void	map_result(struct ftp_handle *, struct ftp_result *);
 
@@ -142,24 +155,69 @@ ftp_release(struct ftp_handle *h, int reusable)
 		curlpool_discard(pool, h->fh_curl, h);
 }
 
-/* Keeps the last FTP reply line: its wording tells 403 from 404. */
+/*
+ * Keeps the last FTP reply line: its wording tells 403 from 404.  When
+ * ftp_get asked SIZE itself, the reply just before RETR's 150 (or 125) is
+ * SIZE's; failing that, the 150 may say "(N bytes)", as libcurl reads it.
+ */
 static size_t
 on_header(char *buf, size_t size, size_t n, void *arg)
 {
 	struct ftp_handle *h = arg;
 	size_t len = size * n, k;
+	char *line;
 
 	if (h->fh_res != NULL && len >= 3 && buf[0] >= '1' && buf[0] <= '5' &&
 	    buf[1] >= '0' && buf[1] <= '9' && buf[2] >= '0' && buf[2] <= '9') {
+		line = h->fh_res->fr_reply;
 		k = len;
 		while (k > 0 && (buf[k - 1] == '\r' || buf[k - 1] == '\n'))
 			k--;
 		if (k >= sizeof(h->fh_res->fr_reply))
 			k = sizeof(h->fh_res->fr_reply) - 1;
-		memcpy(h->fh_res->fr_reply, buf, k);
-		h->fh_res->fr_reply[k] = '\0';
+		memcpy(line, buf, k);
+		line[k] = '\0';
+		if (h->fh_sizing != SIZE_ASKED)
+			return len;
+		if (strncmp(line, "213", 3) == 0)
+			h->fh_size = reply_size(line);
+		else if (strncmp(line, "150", 3) == 0 ||
+		    strncmp(line, "125", 3) == 0) {
+			if (h->fh_size < 0)
+				h->fh_size = reply_size(line);
+			h->fh_sizing = SIZE_KNOWN;
+		} else
+			h->fh_size = -1;
 	}
 	return len;
+}
+
+/*
+ * Returns the size in "213 N" (a reply to SIZE) or in "150 ... (N bytes)",
+ * or -1 if the line holds none.
+ */
+static int64_t
+reply_size(const char *line)
+{
+	const char *p;
+	char *end;
+	long long v;
+
+	if (strncmp(line, "213 ", 4) == 0)
+		p = line + 4;
+	else if ((p = strrchr(line, '(')) != NULL)
+		p++;
+	else
+		return -1;
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(p, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (line[0] == '2' ? *end != '\0' : strncmp(end, " bytes)", 7) != 0)
+		return -1;
+	return v;
 }
 
 /* Hands body bytes to the sink; returns n, or 0 to make libcurl stop. */
@@ -233,7 +291,23 @@ on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 			h->fh_res->fr_policy = 1;
 		return CURL_SOCKET_BAD;
 	}
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	h->fh_lastfd = socket(a->family, a->socktype | SOCK_CLOEXEC,
+	    a->protocol);
+	return h->fh_lastfd;
+}
+
+/*
+ * Closes a socket for libcurl, forgetting it as the data socket: its
+ * number may soon be another thread's.  Returns 0 or 1.
+ */
+static int
+on_close(void *arg, curl_socket_t fd)
+{
+	struct ftp_handle *h = arg;
+
+	if (h->fh_lastfd == fd)
+		h->fh_lastfd = -1;
+	return close(fd) == 0 ? 0 : 1;
 }
 
 /* Sets the options every operation shares; returns 0 or -1. */
@@ -250,6 +324,11 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	h->fh_sink = NULL;
 	h->fh_source = NULL;
 	h->fh_sink_failed = 0;
+	h->fh_lastfd = -1;	/* a reused control connection is not it */
+	h->fh_plain = !loc->fl_tls && !gw->gw_ftp_ssl;
+	h->fh_ctlport = loc->fl_port;
+	h->fh_sizing = SIZE_CURL;
+	h->fh_size = -1;
 	if (target_url(loc, path, slash, url, sizeof(url)) == -1) {
 		res->fr_status = 414;
 		snprintf(res->fr_detail, sizeof(res->fr_detail),
@@ -282,6 +361,8 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, h);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, h);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (gw->gw_ftp_ssl)
 		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
@@ -302,6 +383,45 @@ perform(struct ftp_handle *h, struct ftp_result *res)
 		return 0;
 	map_result(h, res);
 	return -1;
+}
+
+/* Returns the port a TCP socket is connected to, or 0. */
+static unsigned
+peer_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/*
+ * Returns the socket of the RETR's data connection, for a sink to move
+ * the rest of the file itself when libcurl flushes between two reads
+ * (all it read is handed over by then, and it reads no more while the
+ * sink runs); -1 if it is under TLS, closed, or cannot be told for sure.
+ * Only a sink called by ftp_get may ask.  Body bytes come on the data
+ * connection, the last socket libcurl opened: a control connection opens
+ * before it, a reused one not at all.
+ */
+int
+ftp_data_socket(struct ftp_handle *h)
+{
+	unsigned port;
+
+	if (!h->fh_plain || h->fh_lastfd < 0)
+		return -1;
+	/* the control connection's port would mean a wrong guess */
+	port = peer_port(h->fh_lastfd);
+	if (port == 0 || port == h->fh_ctlport)
+		return -1;
+	return h->fh_lastfd;
 }
 
 /* Returns 1 if an FTP reply says permission rather than absence. */
@@ -417,10 +537,14 @@ ftp_info(struct ftp_handle *h, struct ftp_stat *st)
 {
 	curl_off_t len = -1, t = -1;
 
-	curl_easy_getinfo(h->fh_curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+	if (h->fh_sizing == SIZE_CURL)
+		curl_easy_getinfo(h->fh_curl,
+		    CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+	else
+		len = h->fh_size;
 	curl_easy_getinfo(h->fh_curl, CURLINFO_FILETIME_T, &t);
-	st->st_size = len;
-	st->st_mtime = t;
+	st->fs_size = len;
+	st->fs_mtime = t;
 }
 
 /* Returns 1 if loc's path is a directory (CWD works), else 0. */
@@ -437,12 +561,22 @@ ftp_is_dir(struct ftp_handle *h, const struct ftp_loc *loc,
 /*
  * RETR of a file (bytes from..to when from >= 0), each piece to sink;
  * returns 0, or -1 with res mapped.
+ *
+ * A whole file is read to the end of its data connection, not to the
+ * size libcurl learnt: a sink may take the rest of it from the data
+ * socket (ftp_data_socket), and libcurl, short of those bytes, would
+ * call the transfer partial and drop the control connection.  So we
+ * send the SIZE ourselves, where libcurl would (just before RETR, the
+ * "*" letting it fail), and read its reply in on_header.
  */
 int
 ftp_get(struct ftp_handle *h, const struct ftp_loc *loc, int64_t from,
     int64_t to, ftp_sink sink, void *arg, struct ftp_result *res)
 {
-	char range[64];
+	struct curl_slist *cmds = NULL;
+	char range[64], cmd[FTP_PATH_MAX + 8];
+	const char *name;
+	int r;
 
 	if (setup(h, loc, loc->fl_path, 0, res) == -1)
 		return -1;
@@ -453,8 +587,24 @@ ftp_get(struct ftp_handle *h, const struct ftp_loc *loc, int64_t from,
 		snprintf(range, sizeof(range), "%lld-%lld", (long long)from,
 		    (long long)to);
 		curl_easy_setopt(h->fh_curl, CURLOPT_RANGE, range);
+	} else {
+		/* RETR runs in the file's directory: SIZE names it alike */
+		name = strrchr(loc->fl_path, '/');
+		name = name != NULL ? name + 1 : loc->fl_path;
+		snprintf(cmd, sizeof(cmd), "*SIZE %s", name);
+		if ((cmds = curl_slist_append(NULL, cmd)) == NULL) {
+			res->fr_status = 500;
+			snprintf(res->fr_detail, sizeof(res->fr_detail),
+			    "out of memory");
+			return -1;
+		}
+		curl_easy_setopt(h->fh_curl, CURLOPT_PREQUOTE, cmds);
+		curl_easy_setopt(h->fh_curl, CURLOPT_IGNORE_CONTENT_LENGTH, 1L);
+		h->fh_sizing = SIZE_ASKED;
 	}
-	return perform(h, res);
+	r = perform(h, res);
+	curl_slist_free_all(cmds);
+	return r;
 }
 
 /*

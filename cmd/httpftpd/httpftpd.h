@@ -3,7 +3,8 @@
  *
  * main.c reads requests and writes responses; target.c turns a request
  * target into an FTP location; ftp.c drives libcurl; listing.c parses and
- * renders directory listings; mime.c names content types.
+ * renders directory listings; mime.c names content types; splice.c moves
+ * a large file's bytes from socket to socket.
  */
 #ifndef HTTPFTPD_H
 #define HTTPFTPD_H
@@ -48,8 +49,8 @@ struct ftp_loc {
 
 /* What a stat (SIZE, MDTM) found. */
 struct ftp_stat {
-	int64_t	 st_size;	/* -1 unknown */
-	time_t	 st_mtime;	/* -1 unknown */
+	int64_t	 fs_size;	/* -1 unknown */
+	time_t	 fs_mtime;	/* -1 unknown */
 };
 
 /* How an FTP operation ended, as HTTP. */
@@ -97,6 +98,7 @@ int	ftp_put(struct ftp_handle *, const struct ftp_loc *, int64_t size,
 int	ftp_delete(struct ftp_handle *, const struct ftp_loc *,
 	    struct ftp_result *);
 void	ftp_info(struct ftp_handle *, struct ftp_stat *);
+int	ftp_data_socket(struct ftp_handle *);
 
 /* listing.c */
 struct entry {
@@ -116,6 +118,10 @@ void	listing_free(struct listing *);
 char	*listing_html(const struct listing *, const char *title, int root,
 	    size_t *len);
 char	*listing_json(const struct listing *, size_t *len);
+
+/* splice.c */
+uint64_t splice_move(int from, int to, uint64_t n, int timeout_ms,
+	    int *to_failed);
 
 /* mime.c */
 void	mime_init(void);

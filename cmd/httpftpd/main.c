@@ -85,6 +85,8 @@ static void	etag(const struct ftp_stat *, char *, size_t);
 static int	not_modified(struct session *);
 static int	parse_range(struct session *);
 static int	body_sink(void *, const char *, size_t);
+static int	can_splice(struct session *);
+static int	splice_rest(struct session *, int);
 static int	file_head(struct session *);
 static void	serve_file(struct session *);
 static void	serve_dir(struct session *);
@@ -402,8 +404,8 @@ add_date(char *out, size_t len, const char *name, time_t t)
 static void
 etag(const struct ftp_stat *st, char *out, size_t len)
 {
-	snprintf(out, len, "\"%llx-%llx\"", (unsigned long long)st->st_size,
-	    (unsigned long long)st->st_mtime);
+	snprintf(out, len, "\"%llx-%llx\"", (unsigned long long)st->fs_size,
+	    (unsigned long long)st->fs_mtime);
 }
 
 /*
@@ -475,15 +477,15 @@ not_modified(struct session *s)
 
 	etag(&s->s_st, tag, sizeof(tag));
 	if ((inm = http_get(&s->s_hd, "If-None-Match")) != NULL) {
-		if (s->s_st.st_size < 0 || s->s_st.st_mtime < 0)
+		if (s->s_st.fs_size < 0 || s->s_st.fs_mtime < 0)
 			return 0;
 		return strcmp(inm, "*") == 0 || strstr(inm, tag) != NULL;
 	}
 	if ((ims = http_get(&s->s_hd, "If-Modified-Since")) != NULL &&
-	    s->s_st.st_mtime >= 0) {
+	    s->s_st.fs_mtime >= 0) {
 		if ((t = curl_getdate(ims, NULL)) == -1)
 			return 0;
-		return s->s_st.st_mtime <= t;
+		return s->s_st.fs_mtime <= t;
 	}
 	return 0;
 }
@@ -498,7 +500,7 @@ parse_range(struct session *s)
 {
 	const char *r, *ifr;
 	char tag[64];
-	long long a = -1, b = -1, size = s->s_st.st_size;
+	long long a = -1, b = -1, size = s->s_st.fs_size;
 	char *end;
 
 	if ((r = http_get(&s->s_hd, "Range")) == NULL || size < 0)
@@ -506,7 +508,7 @@ parse_range(struct session *s)
 	if ((ifr = http_get(&s->s_hd, "If-Range")) != NULL) {
 		etag(&s->s_st, tag, sizeof(tag));
 		if (ifr[0] == '"' ? strcmp(ifr, tag) != 0 :
-		    curl_getdate(ifr, NULL) != s->s_st.st_mtime)
+		    curl_getdate(ifr, NULL) != s->s_st.fs_mtime)
 			return 0;
 	}
 	if (strncasecmp(r, "bytes=", 6) != 0 || strchr(r, ',') != NULL)
@@ -557,11 +559,11 @@ file_head(struct session *s)
 	    mime_type(s->s_loc.fl_path));
 	lines[n++] = ct;
 	lines[n++] = "Accept-Ranges: bytes";
-	if (s->s_st.st_mtime >= 0) {
-		add_date(lm, sizeof(lm), "Last-Modified", s->s_st.st_mtime);
+	if (s->s_st.fs_mtime >= 0) {
+		add_date(lm, sizeof(lm), "Last-Modified", s->s_st.fs_mtime);
 		lines[n++] = lm;
 	}
-	if (s->s_st.st_mtime >= 0 && s->s_st.st_size >= 0) {
+	if (s->s_st.fs_mtime >= 0 && s->s_st.fs_size >= 0) {
 		snprintf(tag, sizeof(tag), "ETag: ");
 		etag(&s->s_st, tag + 6, sizeof(tag) - 6);
 		lines[n++] = tag;
@@ -570,11 +572,11 @@ file_head(struct session *s)
 		status = 206;
 		snprintf(cr, sizeof(cr), "Content-Range: bytes %lld-%lld/%lld",
 		    (long long)s->s_from, (long long)s->s_to,
-		    (long long)s->s_st.st_size);
+		    (long long)s->s_st.fs_size);
 		lines[n++] = cr;
 		s->s_clen = s->s_to - s->s_from + 1;
-	} else if (s->s_st.st_size >= 0)
-		s->s_clen = s->s_st.st_size;
+	} else if (s->s_st.fs_size >= 0)
+		s->s_clen = s->s_st.fs_size;
 	else if (s->s_hd.hd_version >= 11 &&
 	    strcmp(s->s_hd.hd_method, "HEAD") != 0)
 		s->s_chunked = 1;
@@ -612,17 +614,25 @@ out_flush(struct session *s)
 
 /*
  * Takes a piece of the file for the client, the head before the first;
- * n == 0 asks for what is gathered to be written now.  Returns 0 or -1.
+ * n == 0 (libcurl between two reads) asks for what is gathered to be
+ * written now, and is when the rest can be spliced.  Returns 0 or -1.
  */
 static int
 body_sink(void *arg, const char *buf, size_t n)
 {
 	struct session *s = arg;
 	size_t k;
-	int r;
+	int fd, r;
 
-	if (n == 0)
-		return s->s_head_sent ? out_flush(s) : 0;
+	if (n == 0) {
+		if (!s->s_head_sent)
+			return 0;
+		if (out_flush(s) == -1)
+			return -1;
+		if (can_splice(s) && (fd = ftp_data_socket(s->s_fh)) != -1)
+			return splice_rest(s, fd);
+		return 0;
+	}
 	if (!s->s_head_sent) {
 		if (!s->s_have_st) {
 			ftp_info(s->s_fh, &s->s_st);
@@ -648,6 +658,48 @@ body_sink(void *arg, const char *buf, size_t n)
 		n -= k;
 		if (s->s_nout == sizeof(s->s_out) && out_flush(s) == -1)
 			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Returns 1 if the rest of a whole file of known length (past what came
+ * so far) may go from the data socket to a TCP client by splice_rest.
+ */
+static int
+can_splice(struct session *s)
+{
+	int fam = s->s_conn->c_peer.ss_family;
+
+	return s->s_clen >= 0 && s->s_from < 0 &&
+	    s->s_body_sent < (uint64_t)s->s_clen && s->s_conn->c_is_socket &&
+	    (fam == AF_INET || fam == AF_INET6);
+}
+
+/*
+ * Moves the rest of the file from the FTP data socket to the client
+ * without it entering this process (splice.c), which saves the three
+ * copies (recv, s_out, send) that bound the gateway's speed on large
+ * files.  libcurl, whose write callback this runs in, then reads the
+ * data connection's end and the 226.  Returns 0, also when the FTP side
+ * ends or stalls early (libcurl then goes on and reports it), or -1 if
+ * the client fails.
+ */
+static int
+splice_rest(struct session *s, int dfd)
+{
+	uint64_t moved;
+	int failed = 0;
+
+	moved = splice_move(dfd, s->s_conn->c_wfd,
+	    s->s_clen - s->s_body_sent, gw.gw_opts.idle_timeout * 1000,
+	    &failed);
+	s->s_body_sent += moved;
+	s->s_bytes_out += moved;
+	if (failed) {
+		s->s_write_failed = 1;
+		s->s_close = 1;
+		return -1;
 	}
 	return 0;
 }
@@ -714,7 +766,7 @@ serve_file(struct session *s)
 		s->s_have_st = 1;
 		if (not_modified(s)) {
 			add_date(lm, sizeof(lm), "Last-Modified",
-			    s->s_st.st_mtime);
+			    s->s_st.fs_mtime);
 			snprintf(tag, sizeof(tag), "ETag: ");
 			etag(&s->s_st, tag + 6, sizeof(tag) - 6);
 			lines[0] = lm;
@@ -725,7 +777,7 @@ serve_file(struct session *s)
 		if (!head && parse_range(s) == 416) {
 			snprintf(tag, sizeof(tag),
 			    "Content-Range: bytes */%lld",
-			    (long long)s->s_st.st_size);
+			    (long long)s->s_st.fs_size);
 			send_error(s, 416, "http_request_error",
 			    "range not satisfiable", tag);
 			return;
@@ -757,8 +809,8 @@ serve_file(struct session *s)
 		/* an empty file: no write ever came */
 		if (!s->s_have_st)
 			ftp_info(s->s_fh, &s->s_st);
-		if (s->s_st.st_size < 0 && s->s_from < 0)
-			s->s_st.st_size = 0;
+		if (s->s_st.fs_size < 0 && s->s_from < 0)
+			s->s_st.fs_size = 0;
 		if (file_head(s) == -1)
 			return;
 	}
