@@ -13,9 +13,14 @@
  * Events only mark tunnels runnable; they run after the whole batch, so
  * a tunnel that ends cannot be reached by a later event of that batch.
  *
- * Sockets and pipes move with splice(2) through pipes from a per-loop
- * pool (no lock: a loop's pool is its own): a pipe is taken when a source
- * is readable and given back once empty, so an idle tunnel holds none.
+ * Sockets and pipes start with read(2) and write(2) through the loop's
+ * scratch buffer, lent to a direction only until its bytes are written:
+ * the few bytes of a request and its reply then cost two calls, where
+ * splice would cost four and a pipe.  A read that fills the scratch
+ * buffer means bulk data, and that direction moves with splice(2) from
+ * then on, through pipes from a per-loop pool (no lock: a loop's pool is
+ * its own): a pipe is taken when a source is readable and given back
+ * once empty, so an idle tunnel holds none.
  * The pool keeps a few spares and caps how many pipes exist; beyond that,
  * or where splice cannot work, a direction uses a heap buffer that also
  * exists only while it holds data.  Files and ttys use read/write.
@@ -74,6 +79,9 @@ struct dir {
 	unsigned	 d_wsock:1;	/* d_wfd is a socket: shutdown works */
 	unsigned	 d_rready:1;	/* no EAGAIN on d_rfd since its event */
 	unsigned	 d_wready:1;
+	unsigned	 d_hup:1;	/* an event said the source ended */
+	unsigned	 d_bulk:1;	/* a read filled the scratch buffer */
+	unsigned	 d_borrowed:1;	/* d_buf is the loop's scratch */
 	unsigned	 d_eof:1;	/* read nothing more */
 	unsigned	 d_done:1;	/* EOF passed on, or peer gone */
 	struct rpipe	 d_pipe;
@@ -116,6 +124,7 @@ struct loop {
 	int		 l_npipes;	/* in use and spare */
 	int		 l_maxpipes;	/* its share of PIPES_MAX */
 	uint64_t	 l_now;
+	char		 l_scratch[BUF_SMALL];
 };
 
 static uint64_t	 clock_ms(void);
@@ -134,7 +143,10 @@ static void	 tunnel_run(struct loop *, struct tunnel *);
 static void	 tunnel_end(struct loop *, struct tunnel *, const char *);
 static int	 dir_init(struct dir *, int, int);
 static int	 dir_pump(struct loop *, struct tunnel *, struct dir *);
+static int	 dir_move(struct loop *, struct tunnel *, struct dir *);
 static ssize_t	 dir_read(struct loop *, struct dir *);
+static ssize_t	 dir_read_small(struct loop *, struct dir *);
+static int	 dir_unborrow(struct dir *);
 static ssize_t	 dir_write(struct dir *);
 static size_t	 dir_held(const struct dir *);
 static int	 dir_room(const struct dir *);
@@ -420,14 +432,17 @@ static void
 tunnel_event(struct loop *l, uint64_t data, uint32_t e)
 {
 	struct tunnel *t = (struct tunnel *)(uintptr_t)(data & ~(uint64_t)3);
-	int in, out;
+	int in, out, hup;
 
 	in = (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 	out = (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+	hup = (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 	switch (data & 3) {
 	case S_CREAD:
 		if (in)
 			t->t_up.d_rready = 1;
+		if (hup)
+			t->t_up.d_hup = 1;
 		if (out && t->t_efd[S_CWRITE] == -1)
 			t->t_down.d_wready = 1;
 		break;
@@ -438,6 +453,8 @@ tunnel_event(struct loop *l, uint64_t data, uint32_t e)
 	case S_UREAD:
 		if (in)
 			t->t_down.d_rready = 1;
+		if (hup)
+			t->t_down.d_hup = 1;
 		if (out && t->t_efd[S_UWRITE] == -1)
 			t->t_up.d_wready = 1;
 		break;
@@ -468,10 +485,25 @@ tunnel_run(struct loop *l, struct tunnel *t)
 
 /*
  * Returns 1 if the direction spent its budget with work left, 0 if it is
- * blocked or finished, -1 if the tunnel must end (t_reason set).
+ * blocked or finished, -1 if the tunnel must end (t_reason set).  The
+ * scratch buffer goes back to the loop before the next direction runs.
  */
 static int
 dir_pump(struct loop *l, struct tunnel *t, struct dir *d)
+{
+	int rc;
+
+	rc = dir_move(l, t, d);
+	if (d->d_borrowed && dir_unborrow(d) == -1) {
+		t->t_reason = "error";
+		return -1;
+	}
+	return rc;
+}
+
+/* Returns as dir_pump() does, the scratch buffer maybe still lent. */
+static int
+dir_move(struct loop *l, struct tunnel *t, struct dir *d)
 {
 	size_t budget = TURN_BUDGET;
 	ssize_t n;
@@ -538,6 +570,9 @@ dir_read(struct loop *l, struct dir *d)
 {
 	ssize_t n;
 
+	if (d->d_buf == NULL && d->d_splice && !d->d_bulk &&
+	    d->d_pipe.p_fd[0] == -1)
+		return dir_read_small(l, d);
 	if (d->d_buf == NULL && d->d_splice &&
 	    (d->d_pipe.p_fd[0] != -1 || pipe_get(l, &d->d_pipe) == 0)) {
 		n = splice(d->d_rfd, NULL, d->d_pipe.p_fd[1], NULL,
@@ -567,6 +602,56 @@ dir_read(struct loop *l, struct dir *d)
 	else if (n == -1 && errno == EAGAIN)
 		d->d_rready = 0;
 	return n;
+}
+
+/*
+ * Returns what one read into the loop's scratch buffer got, lending it
+ * to d, 0 at EOF, or -1 with errno.  A short read found the source
+ * empty: a later byte raises a new edge, and the one case that would not
+ * (the FIN already reported with this edge) keeps d_rready, so the next
+ * read sees the EOF.  That saves the call that would return EAGAIN.
+ */
+static ssize_t
+dir_read_small(struct loop *l, struct dir *d)
+{
+	ssize_t n;
+
+	n = read(d->d_rfd, l->l_scratch, sizeof(l->l_scratch));
+	if (n > 0) {
+		d->d_buf = l->l_scratch;
+		d->d_borrowed = 1;
+		d->d_off = 0;
+		d->d_len = d->d_size = n;
+		if ((size_t)n == sizeof(l->l_scratch))
+			d->d_bulk = 1;
+		else if (!d->d_hup)
+			d->d_rready = 0;
+	} else if (n == -1 && errno == EAGAIN)
+		d->d_rready = 0;
+	return n;
+}
+
+/*
+ * Gives the scratch buffer back, moving what is still unwritten to a
+ * heap buffer of the direction's own.  Returns 0, or -1 if out of memory.
+ */
+static int
+dir_unborrow(struct dir *d)
+{
+	size_t held = dir_held(d);
+	char *buf = NULL;
+
+	if (held > 0) {
+		if ((buf = malloc(BUF_SMALL)) == NULL)
+			return -1;
+		memcpy(buf, d->d_buf + d->d_off, held);
+	}
+	d->d_buf = buf;
+	d->d_borrowed = 0;
+	d->d_off = 0;
+	d->d_len = held;
+	d->d_size = BUF_SMALL;
+	return 0;
 }
 
 /* Returns what one write moved out of the buffer or pipe, or -1. */
@@ -613,8 +698,10 @@ dir_release(struct loop *l, struct dir *d)
 {
 	pipe_put(l, &d->d_pipe, d->d_inpipe == 0);
 	d->d_inpipe = 0;
-	free(d->d_buf);
+	if (!d->d_borrowed)
+		free(d->d_buf);
 	d->d_buf = NULL;
+	d->d_borrowed = 0;
 	d->d_off = d->d_len = 0;
 }
 
