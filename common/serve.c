@@ -5,12 +5,16 @@
  * of which a handler touches a few pages).  A thread lets every program
  * write its protocol as straight-line blocking code - the same code that
  * serves one inetd connection on fds 0 and 1 - with no per-connection
- * state anywhere but the stack and struct conn.  The cost is a thread
- * start per connection, and even that is mostly saved: a thread whose
- * connection ended waits a few seconds for the next one, so under load a
- * connection costs a futex wake, not a clone, an mmap and an exit.  That
- * fits the target of twice tinyproxy's CONNECT setup rate (~30,000/s at
- * concurrency 64 on 2 cores), which a forking server would miss.
+ * state anywhere but the stack and struct conn.  What a thread costs is
+ * mostly saved: the thread that accepts a connection is the one that
+ * serves it, and then goes back to accepting, so under load a connection
+ * costs no clone, no hand-off and no wake-up but the accept's own.  The
+ * accepting threads each wait on every listener with EPOLLEXCLUSIVE, so
+ * a new connection wakes one of them; one that accepts leaves a new one
+ * behind if it was the last, and one idle for a few seconds while others
+ * wait ends.  That fits the target of twice tinyproxy's CONNECT setup
+ * rate (~30,000/s at concurrency 64 on 2 cores), which a forking server
+ * or a hand-off between an accept loop and workers would miss.
  *
  * Threads would not do for the other target, 5,000 idle tunnels under
  * 8 KiB each: so a tunnel's thread lives only while its request is
@@ -20,11 +24,13 @@
  * their work (a child process, an FTP transfer) costs anyway.
  *
  * Signals are events (skarnet's selfpipe): the handlers write a byte to
- * a pipe that the accept loop polls with the listeners, and the loop does
- * the work.  Connection threads block those signals so that their reads
- * are never interrupted.
+ * a pipe that the main thread polls, and it does the work.  Connection
+ * threads block those signals so that their reads are never interrupted;
+ * an eventfd in every accepting thread's set tells them to stop.
  */
 #include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -66,11 +72,10 @@
 
 #define MAX_LISTENERS	64
 #define BACKLOG		1024
-#define ACCEPT_BURST	64	/* accepts per listener per poll round */
 #define EMFILE_PAUSE_MS	200	/* out of fds: stop accepting this long */
 #define SD_FIRST_FD	3	/* SD_LISTEN_FDS_START */
-#define WAKE_CONN	'c'	/* self-pipe byte: a connection ended */
-#define IDLE_THREAD_S	10	/* a finished thread waits this long for more */
+#define IDLE_THREAD_S	10	/* a spare accepting thread ends after this */
+#define ACCEPT_EVENTS	8
 
 struct listener {
 	int		 l_fd;
@@ -84,7 +89,6 @@ struct sconn {
 	struct conn	 sc_conn;	/* first: a struct conn * is ours */
 	int		 sc_in_handler;	/* the handler has not returned */
 	int		 sc_ended;	/* conn_end() was called */
-	struct sconn	*sc_next;	/* in the queue for idle threads */
 };
 
 struct server {
@@ -94,21 +98,23 @@ struct server {
 	struct listener	 s_ls[MAX_LISTENERS];
 	int		 s_nls;
 	struct ifaddrs	*s_ifs;		/* for wildcard listeners */
-	int		 s_pipe[2];	/* self-pipe: signals, wake-ups */
+	int		 s_pipe[2];	/* self-pipe: signals */
+	int		 s_stopfd;	/* eventfd: accepting threads end */
 	int		 s_single;	/* one client: the environment is its */
 	pthread_mutex_t	 s_mu;
-	pthread_cond_t	 s_cv;		/* s_live went down */
-	pthread_cond_t	 s_work;	/* s_queue has a connection */
-	struct sconn	*s_queue;	/* accepted, for an idle thread */
-	int		 s_idle;	/* idle threads minus queued conns */
-	int		 s_live;
-	int		 s_paused;	/* at --max-conns: wake the loop */
+	pthread_cond_t	 s_cv;		/* s_live or s_accepting went down */
+	pthread_cond_t	 s_room;	/* s_live went below --max-conns */
+	int		 s_live;	/* connections, and places taken */
+	int		 s_accepting;	/* threads waiting for a connection */
+	int		 s_waitroom;	/* threads waiting for s_room */
+	int		 s_starved;	/* out of fds: said so once */
 	void		(*s_hup)(void *);
 	void		*s_hup_arg;
 };
 
 static struct server srv = {
 	.s_pipe = { -1, -1 },
+	.s_stopfd = -1,
 	.s_mu = PTHREAD_MUTEX_INITIALIZER,
 };
 static atomic_int stopping;
@@ -129,12 +135,15 @@ static void	 name_addr(const struct sockaddr_storage *, char *, size_t);
 static int	 drop_privileges(const char *);
 static int	 serve_one(int, int);
 static int	 accept_loop(void);
-static int	 poll_set(struct pollfd *, uint64_t);
-static void	 accept_some(int, uint64_t *);
-static void	 start_thread(struct conn *);
-static int	 give_to_idle(struct conn *);
-static struct sconn *wait_for_work(void);
-static void	*conn_thread(void *);
+static int	 acceptor_start(void);
+static int	 acceptor_epoll(void);
+static void	*acceptor(void *);
+static int	 accept_next(int);
+static int	 accept_one(int);
+static int	 accept_taken(void);
+static int	 accept_leave(int);
+static int	 place_take(void);
+static void	 place_give_locked(void);
 static void	 conn_run(struct conn *);
 static int	 conn_proxy(struct conn *);
 static struct conn *conn_new(int, int);
@@ -146,7 +155,6 @@ static void	 conn_names(struct conn *);
 static void	 on_signal(int);
 static int	 signals_init(void);
 static void	 signals_handle(void);
-static void	 wake(char);
 static void	 stop(void);
 static void	 unmap(const struct sockaddr *, struct sockaddr_storage *);
 static int	 is_local(const struct sockaddr_storage *);
@@ -188,7 +196,7 @@ serve_main(const struct gtr_opts *opts, const char *default_addr,
 	if (pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
 	    pthread_cond_init(&srv.s_cv, &ca) != 0 ||
-	    pthread_cond_init(&srv.s_work, &ca) != 0) {
+	    pthread_cond_init(&srv.s_room, &ca) != 0) {
 		log_error("unable to set up a condition variable");
 		return 1;
 	}
@@ -306,7 +314,7 @@ adopt_listener(int fd)
 {
 	int fl;
 
-	/* The accept loop must never block in accept(). */
+	/* Accepting threads wait in epoll, never in accept(). */
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
 		log_error("unable to use listening fd %d: %s", fd,
@@ -509,6 +517,9 @@ serve_one(int rfd, int wfd)
 
 	if ((c = conn_new(rfd, wfd)) == NULL)
 		return 1;
+	pthread_mutex_lock(&srv.s_mu);
+	srv.s_live++;
+	pthread_mutex_unlock(&srv.s_mu);
 	conn_run(c);
 	/* A handed-off connection ends in another thread. */
 	pthread_mutex_lock(&srv.s_mu);
@@ -518,119 +529,53 @@ serve_one(int rfd, int wfd)
 	return 0;
 }
 
-/* Accepts until SIGTERM/SIGINT, then waits out the grace; returns 0. */
+/*
+ * Starts the accepting threads, then takes signals until SIGTERM or
+ * SIGINT, and waits out the grace; returns 0, or 1 if nothing could
+ * accept.
+ */
 static int
 accept_loop(void)
 {
-	struct pollfd pfd[MAX_LISTENERS + 1];
-	uint64_t now, pause_until = 0;
-	int i, n, nfds;
+	struct pollfd pfd;
 
 	if (signals_init() == -1)
 		return 1;
+	if ((srv.s_stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		log_error("unable to create an eventfd: %s", strerror(errno));
+		return 1;
+	}
+	if (acceptor_start() == -1)
+		return 1;
+	pfd.fd = srv.s_pipe[0];
+	pfd.events = POLLIN;
 	while (!atomic_load(&stopping)) {
-		nfds = poll_set(pfd, pause_until);
-		now = now_ms();
-		n = poll(pfd, nfds, pause_until > now ?
-		    (int)(pause_until - now) : -1);
-		if (n == -1 && errno != EINTR) {
+		if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
-		if (n <= 0)
-			continue;
-		if (pfd[0].revents & POLLIN)
-			signals_handle();
-		for (i = 1; i < nfds && !atomic_load(&stopping); i++)
-			if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
-				accept_some(pfd[i].fd, &pause_until);
+		signals_handle();
 	}
 	stop();
 	return 0;
 }
 
 /*
- * Fills pfd with the self-pipe and, unless at --max-conns or pausing
- * after EMFILE, the listeners.  Returns how many slots it used.
+ * Starts a thread that accepts connections and serves them, with a small
+ * stack and the signals blocked; returns 0, or -1 (logged).
  */
 static int
-poll_set(struct pollfd *pfd, uint64_t pause_until)
-{
-	int i, n = 1, paused;
-
-	pfd[0].fd = srv.s_pipe[0];
-	pfd[0].events = POLLIN;
-	pfd[0].revents = 0;
-	pthread_mutex_lock(&srv.s_mu);
-	paused = srv.s_paused = srv.s_live >= srv.s_opts->max_conns;
-	pthread_mutex_unlock(&srv.s_mu);
-	if (paused || pause_until > now_ms())
-		return n;
-	for (i = 0; i < srv.s_nls; i++) {
-		pfd[n].fd = srv.s_ls[i].l_fd;
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
-		n++;
-	}
-	return n;
-}
-
-/* Accepts what is waiting on a listener, up to the --max-conns bound. */
-static void
-accept_some(int lfd, uint64_t *pause_until)
-{
-	static int starved;	/* out of fds: said so once */
-	struct conn *c;
-	int i, fd, full;
-
-	for (i = 0; i < ACCEPT_BURST; i++) {
-		pthread_mutex_lock(&srv.s_mu);
-		full = srv.s_live >= srv.s_opts->max_conns;
-		pthread_mutex_unlock(&srv.s_mu);
-		if (full)
-			return;
-		if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				/* Retrying at once would spin: back off. */
-				if (!starved)
-					log_warnx("unable to accept: %s; "
-					    "pausing until connections end",
-					    strerror(errno));
-				starved = 1;
-				*pause_until = now_ms() + EMFILE_PAUSE_MS;
-				return;
-			}
-			if (errno == EINTR || errno == ECONNABORTED ||
-			    errno == EPROTO)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_warnx("unable to accept: %s",
-				    strerror(errno));
-			return;
-		}
-		if (starved)
-			log_info("accepting again");
-		starved = 0;
-		if ((c = conn_new(fd, fd)) != NULL)
-			start_thread(c);
-	}
-}
-
-/*
- * Runs the connection in an idle thread, or else in a new detached one
- * with a small stack.
- */
-static void
-start_thread(struct conn *c)
+acceptor_start(void)
 {
 	pthread_attr_t attr;
 	pthread_t t;
 	sigset_t set, old;
-	int rc;
+	int ep, rc;
 
-	if (give_to_idle(c) == 0)
-		return;
+	if ((ep = acceptor_epoll()) == -1) {
+		log_warnx("unable to start accepting: %s", strerror(errno));
+		return -1;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -638,76 +583,204 @@ start_thread(struct conn *c)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, CONN_STACK);
-	/* The new thread inherits the mask: only the loop takes signals. */
+	/* The new thread inherits the mask: only the main thread takes signals. */
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	rc = pthread_create(&t, &attr, conn_thread, c);
+	rc = pthread_create(&t, &attr, acceptor, (void *)(intptr_t)ep);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
-		log_warnx("conn=%lu: unable to start a thread: %s", c->c_id,
-		    strerror(rc));
-		conn_drop(c);
+		log_warnx("unable to start a thread: %s", strerror(rc));
+		close(ep);
+		return -1;
 	}
+	return 0;
 }
 
 /*
- * Queues c for a thread that finished its connection and waits for
- * another (a futex wake instead of a clone and an exit).  Returns 0, or
- * -1 if no thread is idle.
+ * Returns a new epoll set with the stop eventfd and every listener (each
+ * exclusive: a connection wakes one waiting thread, not all), or -1.
  */
 static int
-give_to_idle(struct conn *c)
+acceptor_epoll(void)
 {
-	struct sconn *sc = (struct sconn *)c;
-	int given = 0;
+	struct epoll_event ev;
+	int ep, i;
 
-	pthread_mutex_lock(&srv.s_mu);
-	if (srv.s_idle > 0) {
-		srv.s_idle--;
-		sc->sc_next = srv.s_queue;
-		srv.s_queue = sc;
-		pthread_cond_signal(&srv.s_work);
-		given = 1;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = -1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, srv.s_stopfd, &ev) == -1)
+		goto fail;
+	for (i = 0; i < srv.s_nls; i++) {
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.fd = srv.s_ls[i].l_fd;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) == -1)
+			goto fail;
 	}
-	pthread_mutex_unlock(&srv.s_mu);
-	return given ? 0 : -1;
-}
-
-/*
- * Waits up to IDLE_THREAD_S for a queued connection.  Returns it, or
- * NULL when the thread should end.
- */
-static struct sconn *
-wait_for_work(void)
-{
-	struct sconn *sc = NULL;
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += IDLE_THREAD_S;
-	pthread_mutex_lock(&srv.s_mu);
-	srv.s_idle++;
-	while (srv.s_queue == NULL && !atomic_load(&stopping))
-		if (pthread_cond_timedwait(&srv.s_work, &srv.s_mu, &ts) ==
-		    ETIMEDOUT)
-			break;
-	if ((sc = srv.s_queue) != NULL)
-		srv.s_queue = sc->sc_next;
-	else
-		srv.s_idle--;
-	pthread_mutex_unlock(&srv.s_mu);
-	return sc;
+	return ep;
+fail:
+	close(ep);
+	return -1;
 }
 
 static void *
-conn_thread(void *arg)
+acceptor(void *arg)
 {
-	struct sconn *sc = arg;
+	struct conn *c;
+	int ep = (int)(intptr_t)arg;
+	int fd;
 
-	do
-		conn_run(&sc->sc_conn);
-	while ((sc = wait_for_work()) != NULL);
+	while ((fd = accept_next(ep)) != -1) {
+		if ((c = conn_new(fd, fd)) != NULL)
+			conn_run(c);
+		else {
+			pthread_mutex_lock(&srv.s_mu);
+			place_give_locked();
+			pthread_mutex_unlock(&srv.s_mu);
+		}
+	}
+	close(ep);
 	return NULL;
+}
+
+/*
+ * Takes a place under --max-conns, then waits for a connection on any
+ * listener.  Returns its fd, the place now the connection's, or -1 when
+ * the thread should end: stopping, or idle while others also wait.
+ */
+static int
+accept_next(int ep)
+{
+	struct epoll_event ev[ACCEPT_EVENTS];
+	int i, n, fd;
+
+	if (place_take() == -1)
+		return -1;
+	for (;;) {
+		n = epoll_wait(ep, ev, ACCEPT_EVENTS, IDLE_THREAD_S * 1000);
+		if (atomic_load(&stopping))
+			return accept_leave(0);
+		for (i = 0; i < n; i++)
+			if (ev[i].data.fd != -1 &&
+			    (fd = accept_one(ev[i].data.fd)) != -1) {
+				if (accept_taken())
+					(void)acceptor_start();
+				return fd;
+			}
+		if (n == 0 && accept_leave(1) == -1)
+			return -1;
+	}
+}
+
+/* Returns a connection accepted from the listener, or -1. */
+static int
+accept_one(int lfd)
+{
+	struct pollfd pfd;
+	int fd, starved;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+		pthread_mutex_lock(&srv.s_mu);
+		starved = srv.s_starved;
+		srv.s_starved = 0;
+		pthread_mutex_unlock(&srv.s_mu);
+		if (starved)
+			log_info("accepting again");
+		return fd;
+	}
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		pthread_mutex_lock(&srv.s_mu);
+		starved = srv.s_starved;
+		srv.s_starved = 1;
+		pthread_mutex_unlock(&srv.s_mu);
+		if (!starved)
+			log_warnx("unable to accept: %s; pausing until "
+			    "connections end", strerror(errno));
+		/* Retrying at once would spin: back off, unless stopping. */
+		pfd.fd = srv.s_stopfd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, EMFILE_PAUSE_MS);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR && errno != ECONNABORTED && errno != EPROTO)
+		log_warnx("unable to accept: %s", strerror(errno));
+	return -1;
+}
+
+/*
+ * Counts this thread out of the accepting ones, now that it has a
+ * connection.  Returns 1 if it was the last and another must start.
+ */
+static int
+accept_taken(void)
+{
+	int last;
+
+	pthread_mutex_lock(&srv.s_mu);
+	srv.s_accepting--;
+	last = srv.s_accepting == 0 && srv.s_waitroom == 0 &&
+	    !atomic_load(&stopping);
+	pthread_cond_broadcast(&srv.s_cv);
+	pthread_mutex_unlock(&srv.s_mu);
+	return last;
+}
+
+/*
+ * Counts this thread out of the accepting ones and gives its place back,
+ * if it is stopping, or if idle and not the last one (so one always
+ * waits).  Returns -1 if it left, 0 if it must go on waiting.
+ */
+static int
+accept_leave(int idle)
+{
+	int leave;
+
+	pthread_mutex_lock(&srv.s_mu);
+	leave = !idle || srv.s_accepting > 1;
+	if (leave) {
+		srv.s_accepting--;
+		place_give_locked();
+	}
+	pthread_mutex_unlock(&srv.s_mu);
+	return leave ? -1 : 0;
+}
+
+/*
+ * Takes a place for a connection, waiting while --max-conns are open, and
+ * counts the thread as accepting.  Returns 0, or -1 when stopping.
+ */
+static int
+place_take(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&srv.s_mu);
+	while (srv.s_live >= srv.s_opts->max_conns &&
+	    !atomic_load(&stopping)) {
+		srv.s_waitroom++;
+		pthread_cond_wait(&srv.s_room, &srv.s_mu);
+		srv.s_waitroom--;
+	}
+	if (atomic_load(&stopping))
+		rc = -1;
+	else {
+		srv.s_live++;
+		srv.s_accepting++;
+	}
+	pthread_mutex_unlock(&srv.s_mu);
+	return rc;
+}
+
+/* Gives a place back: a connection ended, or was never accepted. */
+static void
+place_give_locked(void)
+{
+	srv.s_live--;
+	if (srv.s_waitroom > 0)
+		pthread_cond_signal(&srv.s_room);
+	pthread_cond_broadcast(&srv.s_cv);
 }
 
 /* Reads the PROXY header if asked to, then hands c to the program. */
@@ -778,9 +851,6 @@ conn_new(int rfd, int wfd)
 	c->c_srv = &srv;
 	sc->sc_in_handler = 1;
 	conn_addrs(c);
-	pthread_mutex_lock(&srv.s_mu);
-	srv.s_live++;
-	pthread_mutex_unlock(&srv.s_mu);
 	return c;
 }
 
@@ -885,12 +955,7 @@ conn_end(struct conn *c)
 		close(c->c_rfd);
 	c->c_rfd = c->c_wfd = -1;
 	pthread_mutex_lock(&srv.s_mu);
-	srv.s_live--;
-	if (srv.s_paused && srv.s_live < srv.s_opts->max_conns) {
-		srv.s_paused = 0;
-		wake(WAKE_CONN);
-	}
-	pthread_cond_broadcast(&srv.s_cv);
+	place_give_locked();
 	sc->sc_ended = 1;
 	dofree = !sc->sc_in_handler;
 	pthread_mutex_unlock(&srv.s_mu);
@@ -898,21 +963,16 @@ conn_end(struct conn *c)
 		free(sc);
 }
 
-/* Writes one byte to the self-pipe; safe in a signal handler. */
+/* Writes the signal to the self-pipe. */
 static void
-wake(char ch)
+on_signal(int sig)
 {
 	int saved = errno;
+	char ch = (char)sig;
 
 	if (srv.s_pipe[1] != -1)
 		(void)!write(srv.s_pipe[1], &ch, 1);
 	errno = saved;
-}
-
-static void
-on_signal(int sig)
-{
-	wake((char)sig);
 }
 
 /* Sets up the self-pipe and the handlers; 0 or -1. */
@@ -956,13 +1016,24 @@ signals_handle(void)
 	}
 }
 
-/* Closes the listeners and waits up to --grace for connections. */
+/*
+ * Ends the accepting threads, closes the listeners and waits up to
+ * --grace for connections.
+ */
 static void
 stop(void)
 {
 	struct timespec ts;
 	int i, left;
 
+	atomic_store(&stopping, 1);
+	(void)eventfd_write(srv.s_stopfd, 1);
+	pthread_mutex_lock(&srv.s_mu);
+	pthread_cond_broadcast(&srv.s_room);
+	/* They leave at once; then no accept can meet a closed fd. */
+	while (srv.s_accepting > 0)
+		pthread_cond_wait(&srv.s_cv, &srv.s_mu);
+	pthread_mutex_unlock(&srv.s_mu);
 	for (i = 0; i < srv.s_nls; i++) {
 		close(srv.s_ls[i].l_fd);
 		srv.s_ls[i].l_fd = -1;
@@ -973,7 +1044,6 @@ stop(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += srv.s_opts->grace;
 	pthread_mutex_lock(&srv.s_mu);
-	pthread_cond_broadcast(&srv.s_work);	/* idle threads end */
 	while (srv.s_live > 0)
 		if (pthread_cond_timedwait(&srv.s_cv, &srv.s_mu, &ts) ==
 		    ETIMEDOUT)
