@@ -2,7 +2,9 @@
 # connect.sh - CONNECT proxies: short tunnels per second with setup
 # latency at concurrency 1 and 64, then 5,000 idle tunnels held open
 # (resident memory per tunnel, and whether each still works), for
-# connectd against tinyproxy and squid and the direct path.
+# connectd against tinyproxy and squid, the direct path, and the ceiling
+# (`load ceiling`: the least work a CONNECT proxy can do, so the most
+# any proxy reaches on this machine).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -10,7 +12,7 @@ SECS=${CONNECT_SECONDS:-1}
 IDLE=${IDLE_TUNNELS:-5000}
 U=$(free_port)
 declare -A PORT=([connectd]=$(free_port) [tinyproxy]=$(free_port)
-    [squid]=$(free_port))
+    [squid]=$(free_port) [ceiling]=$(free_port))
 
 # Two sockets per tunnel in the proxy, 5,000 tunnels: needs the hard
 # limit (20,000 on the machines this runs on).
@@ -21,6 +23,8 @@ ulimit -n "$(ulimit -Hn)"
 start_proxy() {
 	local P=${PORT[$1]}
 	case $1 in
+	ceiling)
+		peer_start ceiling "$LOAD" ceiling -p "$P" -u "$U" ;;
 	connectd)
 		peer_start connectd "$GTR_BIN/connectd" -q \
 		    -l "127.0.0.1:$P" --allow-dest 127.0.0.1 \
@@ -114,11 +118,11 @@ wait_port "$U" || { bench_fail connect "load echo did not start"; exit 1; }
 # start_all: starts every proxy and sets UP to the ones that listen.
 start_all() {
 	local px
-	for px in connectd tinyproxy squid; do
+	for px in ceiling connectd tinyproxy squid; do
 		[ "$px" = connectd ] && ! have_gtr connectd && continue
 		start_proxy "$px"
 	done
-	for px in connectd tinyproxy squid; do
+	for px in ceiling connectd tinyproxy squid; do
 		[ -n "$(peer_pid "$px")" ] || continue
 		if wait_port "${PORT[$px]}" 2> /dev/null; then
 			UP="$UP $px"
@@ -165,13 +169,13 @@ done
 
 # A fresh proxy for the idle tunnels, alone on the machine.
 for px in $proxies; do
-	[ "$px" = direct ] && continue
+	[ "$px" = direct ] || [ "$px" = ceiling ] && continue
 	start_proxy "$px"
 	wait_port "${PORT[$px]}" 2> /dev/null
 	read -r mem[$px] opened[$px] worked[$px] <<< "$(idle_tunnels "$px")"
 	peer_stop "$px"
 done
-proxies="direct connectd tinyproxy squid"
+proxies="direct ceiling connectd tinyproxy squid"
 
 for c in 1 64; do
 	for px in $proxies; do

@@ -11,6 +11,14 @@
  *	load idle -p PORT -n N [-x PROXYPORT]
  *					open N tunnels, wait for SIGUSR1,
  *					check each one, print how many work
+ *	load ceiling -p PORT -u UPSTREAM
+ *					the least a CONNECT proxy can do
+ *
+ * The ceiling is not a proxy anyone should run: one epoll thread that
+ * takes any head ending in a blank line as a CONNECT to UPSTREAM, checks
+ * nothing, answers 200 before its connect(2) has finished and copies
+ * with read/write.  It shows how fast the kernel lets a proxy set up
+ * short tunnels on this machine, which bounds what connectd can reach.
  *
  * Standalone on purpose: it measures libgtr's programs, so it does not
  * link libgtr.  Everything is on 127.0.0.1.  Streams carry a fixed
@@ -68,6 +76,15 @@ struct tun {
 	char		t_buf[HEADMAX];
 };
 
+/* One side of a ceiling tunnel; a client side with no peer is in its head. */
+struct half {
+	int		 h_fd;
+	int		 h_eof;
+	struct half	*h_peer;
+};
+
+static struct sockaddr_in ceil_up;	/* the ceiling's upstream */
+
 /* Settings and results of a `connect` or `idle` run. */
 struct run {
 	int		r_ep;
@@ -121,6 +138,11 @@ static int	run_check(struct run *);
 static int	cmp_u64(const void *, const void *);
 static int	do_connect(struct run *, int, int);
 static int	do_idle(struct run *, size_t);
+static int	do_ceiling(int, int);
+static void	ceil_event(int, int, struct half *);
+static void	ceil_accept(int, int);
+static void	ceil_head(int, struct half *);
+static void	ceil_close(struct half *);
 
 static void
 usage(void)
@@ -131,7 +153,8 @@ usage(void)
 	    "       load echo -p port\n"
 	    "       load connect -p port -t seconds -c concurrency "
 	    "[-x proxyport]\n"
-	    "       load idle -p port -n tunnels [-x proxyport]\n");
+	    "       load idle -p port -n tunnels [-x proxyport]\n"
+	    "       load ceiling -p port -u upstreamport\n");
 	exit(64);
 }
 
@@ -488,6 +511,134 @@ do_echo(int port)
 	}
 }
 
+/* Runs the ceiling proxy on port for upstream port up, forever. */
+static int
+do_ceiling(int port, int up)
+{
+	struct epoll_event	ev[256];
+	int			ep, lfd, n, i;
+
+	ceil_up.sin_family = AF_INET;
+	ceil_up.sin_port = htons(up);
+	ceil_up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = listen_on(port);
+	if (fcntl(lfd, F_SETFL, O_NONBLOCK) == -1)
+		die("fcntl");
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		die("epoll_create1");
+	ev[0].events = EPOLLIN;
+	ev[0].data.ptr = NULL;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev[0]) == -1)
+		die("epoll_ctl");
+	for (;;) {
+		if ((n = epoll_wait(ep, ev, 256, -1)) == -1) {
+			if (errno == EINTR)
+				continue;
+			die("epoll_wait");
+		}
+		for (i = 0; i < n; i++)
+			ceil_event(ep, lfd, ev[i].data.ptr);
+	}
+}
+
+/* Handles one readiness event of the ceiling proxy (NULL: the listener). */
+static void
+ceil_event(int ep, int lfd, struct half *h)
+{
+	char	buf[16384];
+	ssize_t	n;
+
+	if (h == NULL) {
+		ceil_accept(ep, lfd);
+		return;
+	}
+	if (h->h_peer == NULL) {
+		ceil_head(ep, h);
+		return;
+	}
+	if ((n = read(h->h_fd, buf, sizeof(buf))) == -1 && errno == EAGAIN)
+		return;
+	if (n > 0) {
+		/* Payloads are tiny: a short write shows as a failed echo. */
+		(void)!write(h->h_peer->h_fd, buf, n);
+		return;
+	}
+	h->h_eof = 1;
+	(void)epoll_ctl(ep, EPOLL_CTL_DEL, h->h_fd, NULL);
+	shutdown(h->h_peer->h_fd, SHUT_WR);
+	if (h->h_peer->h_eof)
+		ceil_close(h);
+}
+
+static void
+ceil_accept(int ep, int lfd)
+{
+	struct epoll_event	ev;
+	struct half		*h;
+	int			fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) != -1) {
+		if ((h = calloc(1, sizeof(*h))) == NULL)
+			die("calloc");
+		h->h_fd = fd;
+		ev.events = EPOLLIN;
+		ev.data.ptr = h;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+			die("epoll_ctl");
+	}
+}
+
+/* Reads the client's head in one piece, connects, answers 200. */
+static void
+ceil_head(int ep, struct half *h)
+{
+	static const char	ok[] = "HTTP/1.1 200 Connection established"
+				    "\r\n\r\n";
+	struct epoll_event	ev;
+	struct half		*u;
+	char			buf[HEADMAX];
+	ssize_t			n;
+	int			one = 1;
+
+	if ((n = read(h->h_fd, buf, sizeof(buf))) == -1 && errno == EAGAIN)
+		return;
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		die("calloc");
+	u->h_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	h->h_peer = u;
+	u->h_peer = h;
+	if (n <= 0 || memmem(buf, n, "\r\n\r\n", 4) == NULL ||
+	    u->h_fd == -1) {
+		ceil_close(h);
+		return;
+	}
+	(void)setsockopt(u->h_fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one));
+	(void)connect(u->h_fd, (struct sockaddr *)&ceil_up, sizeof(ceil_up));
+	ev.events = EPOLLIN;
+	ev.data.ptr = u;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, u->h_fd, &ev) == -1 ||
+	    write(h->h_fd, ok, sizeof(ok) - 1) != sizeof(ok) - 1)
+		ceil_close(h);
+}
+
+/* Closes both sides of a ceiling tunnel (close also leaves epoll). */
+static void
+ceil_close(struct half *h)
+{
+	struct half	*u = h->h_peer;
+
+	if (u != NULL) {
+		if (u->h_fd != -1)
+			close(u->h_fd);
+		free(u);
+	}
+	close(h->h_fd);
+	free(h);
+}
+
 /* Sets the events a tunnel waits for; add is set on its first call. */
 static void
 tun_watch(struct run *r, struct tun *t, uint32_t events, int add)
@@ -805,7 +956,7 @@ main(int argc, char *argv[])
 	struct run	 run;
 	const char	*mode;
 	long long	 bytes = 0;
-	int		 ch, port = 0, both = 0, conc = 1, secs = 3;
+	int		 ch, port = 0, both = 0, conc = 1, secs = 3, up = 0;
 
 	if (argc < 2)
 		usage();
@@ -813,7 +964,7 @@ main(int argc, char *argv[])
 	argc--;
 	argv++;
 	memset(&run, 0, sizeof(run));
-	while ((ch = getopt(argc, argv, "2c:n:p:t:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "2c:n:p:t:u:x:")) != -1) {
 		switch (ch) {
 		case '2':
 			both = 1;
@@ -830,6 +981,9 @@ main(int argc, char *argv[])
 		case 't':
 			secs = parsenum(optarg, 1, 3600);
 			break;
+		case 'u':
+			up = parsenum(optarg, 1, 65535);
+			break;
 		case 'x':
 			run.r_target = parsenum(optarg, 1, 65535);
 			break;
@@ -845,6 +999,8 @@ main(int argc, char *argv[])
 		return do_sink(port);
 	if (strcmp(mode, "echo") == 0)
 		return do_echo(port);
+	if (strcmp(mode, "ceiling") == 0 && up > 0)
+		return do_ceiling(port, up);
 	if (strcmp(mode, "throughput") == 0 && bytes > 0)
 		return do_throughput(port, bytes, both);
 	if ((run.r_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
