@@ -91,6 +91,7 @@ static int	parse_length(const char *, uint64_t *);
 static int	parse_codings(const char *, int *, int *);
 static int	is_host_value(const char *);
 static int	decide_framing(struct http_head *, int, const char *);
+static int	bad(struct http_head *, const char *);
 static int	parse_head(char *, size_t, int, const char *,
 		    struct http_head *);
 static int	may_end(const char *, size_t, size_t);
@@ -422,14 +423,14 @@ parse_field(char *line, size_t n, struct http_head *hd)
 	size_t i;
 
 	if (line[0] == ' ' || line[0] == '\t')
-		return 400;		/* obs-fold */
+		return bad(hd, "folded header field line");
 	if ((colon = memchr(line, ':', n)) == NULL)
-		return 400;
-	if (!is_token_n(line, colon - line))
-		return 400;		/* also space before the colon */
+		return bad(hd, "header field line without a colon");
+	if (!is_token_n(line, colon - line))	/* also space before ':' */
+		return bad(hd, "malformed header field name");
 	for (i = colon + 1 - line; i < n; i++)
 		if (!is_field_vchar((unsigned char)line[i]))
-			return 400;
+			return bad(hd, "control character in a field value");
 	if (hd->hd_nfields == HTTP_FIELDS_MAX)
 		return 431;
 	v = colon + 1;
@@ -549,30 +550,35 @@ decide_framing(struct http_head *hd, int is_request, const char *req_method)
 	for (i = 0; i < hd->hd_nfields; i++) {
 		f = &hd->hd_fields[i];
 		if (strcasecmp(f->name, "Content-Length") == 0) {
-			if (parse_length(f->value, &l) == -1 ||
-			    (ncl > 0 && l != len))
-				return 400;
+			if (parse_length(f->value, &l) == -1)
+				return bad(hd, "invalid Content-Length");
+			if (ncl > 0 && l != len)
+				return bad(hd, "conflicting Content-Length fields");
 			len = l;
 			ncl++;
 		} else if (strcasecmp(f->name, "Transfer-Encoding") == 0) {
 			n = parse_codings(f->value, &nchunked, &last_chunked);
 			if (n == -1)
-				return 400;
+				return bad(hd, "invalid Transfer-Encoding");
 			nte += n;
 		} else if (strcasecmp(f->name, "Host") == 0) {
 			if (is_request && !is_host_value(f->value))
-				return 400;
+				return bad(hd, "invalid Host field");
 			nhost++;
 		}
 	}
 	if (nte == 0 && http_get(hd, "Transfer-Encoding") != NULL)
-		return 400;		/* present but empty */
-	if ((nte > 0 && ncl > 0) || nchunked > 1)
-		return 400;
-	if (nte > 0 && hd->hd_version == 10)
-		return 400;		/* RFC 9112 6.1: faulty framing */
-	if (is_request && (nhost > 1 || (nhost == 0 && hd->hd_version == 11)))
-		return 400;
+		return bad(hd, "empty Transfer-Encoding");
+	if (nte > 0 && ncl > 0)
+		return bad(hd, "both Transfer-Encoding and Content-Length");
+	if (nchunked > 1)
+		return bad(hd, "chunked applied more than once");
+	if (nte > 0 && hd->hd_version == 10)	/* RFC 9112 6.1 */
+		return bad(hd, "Transfer-Encoding in an HTTP/1.0 message");
+	if (is_request && nhost > 1)
+		return bad(hd, "more than one Host field");
+	if (is_request && nhost == 0 && hd->hd_version == 11)
+		return bad(hd, "no Host field");
 	if (hd->hd_version == 11)
 		hd->hd_keep_alive = !http_has_token(hd, "Connection", "close");
 	else
@@ -607,6 +613,14 @@ decide_framing(struct http_head *hd, int is_request, const char *req_method)
 	return 0;
 }
 
+/* Notes why a head is rejected; returns 400. */
+static int
+bad(struct http_head *hd, const char *why)
+{
+	hd->hd_error = why;
+	return 400;
+}
+
 /* Parses a head of either kind; returns as http_parse_request(). */
 static int
 parse_head(char *buf, size_t len, int is_request, const char *req_method,
@@ -616,13 +630,18 @@ parse_head(char *buf, size_t len, int is_request, const char *req_method,
 	int rc;
 
 	memset(hd, 0, sizeof(*hd));
-	if ((rc = scan_head(buf, len, is_request, &skip, &size)) != 0)
+	rc = scan_head(buf, len, is_request, &skip, &size);
+	if (rc == 400)
+		return bad(hd, "bare CR in the head");
+	if (rc != 0)
 		return rc;
 	eol = line_end(buf, skip, size, &next);
 	if (is_request)
 		rc = parse_request_line(buf + skip, eol - skip, hd);
 	else
 		rc = parse_status_line(buf + skip, eol - skip, hd);
+	if (rc == 400 && is_request)
+		return bad(hd, "malformed request line");
 	if (rc != 0)
 		return rc;
 	for (pos = next; pos < size; pos = next) {
@@ -1309,8 +1328,10 @@ http_send_error(int fd, int version, int status, const char *proxy_error,
 }
 
 const char *
-http_head_error(int status)
+http_head_error(const struct http_head *hd, int status)
 {
+	if (status == 400 && hd->hd_error != NULL)
+		return hd->hd_error;
 	switch (status) {
 	case 408:
 		return "request head not complete in time";

@@ -46,6 +46,7 @@ struct http_head {
 	int	 hd_keep_alive;		/* version default and Connection */
 	int	 hd_expect_continue;	/* Expect: 100-continue */
 	size_t	 hd_size;		/* bytes of buf the head took */
+	const char *hd_error;		/* why it was rejected with 400 */
 };
 
 /*
@@ -84,9 +85,9 @@ int	http_is_token(const char *s);
 
 /*
  * The one-line reason, for a response body and the log, of a status
- * http_read_head() rejected a request head with.
+ * http_read_head() rejected the request head hd with.
  */
-const char *http_head_error(int status);
+const char *http_head_error(const struct http_head *hd, int status);
 
 /* The standard reason phrase for a status ("Not Found"), or "Unknown". */
 const char *http_reason(int status);

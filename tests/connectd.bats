@@ -141,6 +141,12 @@ raw() {
 	[[ "$output" == "HTTP/1.1 505 "* ]]
 	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[[ "$output" == *"folded header field line"* ]]
+	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	[[ "$output" == *"no Host field"* ]]
+	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n')
+	[[ "$output" == *"more than one Host field"* ]]
 	run raw "$P" < <(printf 'CONNECT a:443 HTTP/1.1\r\nHost: x\r\nX : a\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 400 "* ]]
 	run raw "$P" < <(printf 'CONNECT %s:443 HTTP/1.1\r\nHost: x\r\n\r\n' "$(head -c 9000 /dev/zero | tr '\0' a)")

@@ -279,8 +279,8 @@ serve_head(struct session *se)
 		snprintf(se->se_target, sizeof(se->se_target), "%s",
 		    hd->hd_target);
 	if (rc != 0)
-		return refuse(se, rc, "http_request_error", http_head_error(rc),
-		    NULL, 0);
+		return refuse(se, rc, "http_request_error",
+		    http_head_error(hd, rc), NULL, 0);
 	debug_head(se);
 	if (strcmp(hd->hd_method, "CONNECT") != 0)
 		return refuse(se, 405, "http_request_denied",

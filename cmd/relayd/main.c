@@ -592,7 +592,7 @@ serve_http(struct session *se)
 		snprintf(se->se_target, sizeof(se->se_target), "%s",
 		    hd->hd_target);
 	if (rc != 0) {
-		refuse(se, rc, "http_request_error", http_head_error(rc));
+		refuse(se, rc, "http_request_error", http_head_error(hd, rc));
 		return;
 	}
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
