@@ -72,6 +72,24 @@ binary_file() {
 @test "pyftpdlib: binary and empty files arrive byte for byte" { binary_file pyftpd; }
 @test "vsftpd: binary and empty files arrive byte for byte" { binary_file vsftpd; }
 
+# Past its first piece a large file goes from the data connection to the
+# client by splice: every byte in order, and the FTP login still good.
+large_file() {
+	ftp_up "$1"
+	head -c 9000001 /dev/urandom > "$T/root/large.bin"
+	px -o "$T/got1" "$U/large.bin" -o "$T/got2" "$U/large.bin" \
+		-o "$T/got3" "$U/a.txt"
+	cmp "$T/got1" "$T/root/large.bin"
+	cmp "$T/got2" "$T/root/large.bin"
+	[ "$(cat "$T/got3")" = hello ]
+	[ "$(grep -c "target=$U/large.bin ftp=226 status=200 bytes_in=0 bytes_out=9000001 " \
+		"$T/httpftpd.log")" -eq 2 ]
+	[ "$(ftplog | grep -c 'USER anonymous')" -eq 1 ]
+	! grep -q 'broken\|FTP sent' "$T/httpftpd.log"
+}
+@test "pyftpdlib: a large file arrives byte for byte twice on one FTP login" { large_file pyftpd; }
+@test "vsftpd: a large file arrives byte for byte twice on one FTP login" { large_file vsftpd; }
+
 origin_form() {
 	origin_up "$1" sub
 	run curl -sS "http://127.0.0.1:$HP/b.txt"
@@ -429,6 +447,12 @@ def serve(c):
             say("229 Entering Extended Passive Mode (|||%d|)" % data.getsockname()[1])
         elif verb == "RETR" and mode == "stall":
             time.sleep(60)
+        elif verb == "RETR" and mode == "sized150":
+            say("150 Opening BINARY mode data connection for f.bin (100000 bytes).")
+            d, _ = data.accept()
+            d.sendall(b"x" * 100000)
+            d.close()
+            say("226 done")
         elif verb == "RETR":
             say("150 here it comes")
             d, _ = data.accept()
@@ -519,6 +543,42 @@ PY
 	wait_log 'transfer broken' "$T/httpftpd.log"
 }
 
+@test "without SIZE the length comes from the 150 reply's byte count" {
+	HP=$(free_port)
+	fake_ftpd sized150
+	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$P"
+	run px -D "$T/h" -o "$T/got" "ftp://127.0.0.1:$P/f.bin"
+	[ "$status" -eq 0 ]
+	grep -qi '^Content-Length: 100000' "$T/h"
+	! grep -qi '^Transfer-Encoding' "$T/h"
+	[ "$(stat -c %s "$T/got")" -eq 100000 ]
+	grep -q 'SIZE f.bin' "$T/fake.log"
+}
+
+@test "a client reading slowly gets a large file byte for byte" {
+	ftp_up vsftpd
+	head -c 3000000 /dev/urandom > "$T/root/large.bin"
+	px --limit-rate 1500K -o "$T/got" "$U/large.bin"
+	cmp "$T/got" "$T/root/large.bin"
+}
+
+@test "a client that stops reading a large file is dropped after --idle-timeout" {
+	ftp_up vsftpd ro --idle-timeout 1
+	truncate -s 300M "$T/root/big.bin"
+	# asks, then reads nothing for 30 s
+	bg stuck "$FTP_PY" -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(("GET %s/big.bin HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2]).encode())
+time.sleep(30)' "$HP" "$U"
+	wait_log "target=$U/big.bin .*result=aborted" "$T/httpftpd.log"
+	# and the gateway serves on
+	run px "$U/a.txt"
+	[ "$output" = hello ]
+}
+
 @test "an FTP server that stops answering after login gives 504 after --idle-timeout" {
 	HP=$(free_port)
 	fake_ftpd stall
@@ -577,6 +637,12 @@ PY
 	run raw < <(printf 'GET ftps://localhost:%s/sub/b.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$FP")
 	[[ "$output" == "HTTP/1.1 200 "*inside ]]
 	grep -q 'RETR b.txt' "$T/vsftpd/vsftpd.log"
+	# a large file under TLS is not spliced, and arrives whole
+	head -c 3000000 /dev/urandom > "$T/root/large.bin"
+	printf 'GET ftps://localhost:%s/large.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$FP" |
+		socat -t 20 - TCP:127.0.0.1:"$HP" > "$T/resp"
+	tail -c 3000000 "$T/resp" | cmp - "$T/root/large.bin"
+	grep -q '^Content-Length: 3000000' "$T/resp"
 }
 
 @test "the access line has method, URL, FTP code, status and bytes" {
