@@ -532,6 +532,54 @@ ocsp_response() {
 	[[ "$output" == *"subject=CN = localhost"* ]]
 }
 
+@test "SIGHUP re-reads --client-ca: the new CA's clients get in, and a session from a dropped CA is not resumed" {
+	pki
+	origin
+	cp "$T/cca/ca.pem" "$T/clients.pem"
+	strip --cert "$T/pki/localhost.pem" --client-ca "$T/clients.pem" \
+		-c "127.0.0.1:$NPORT"
+	run sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client \
+		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem \
+		-cert $T/cca/alice.pem -sess_out $T/sess 2>&1"
+	[[ "$output" == *"hello from nginx"* ]]
+	run https / --cert "$T/pki/bob.pem"
+	[ "$status" -ne 0 ]
+	cp "$T/pki/ca.pem" "$T/clients.pem"
+	kill -HUP "$tlsstripd_pid"
+	wait_log 'SIGHUP: reloaded 1 certificate and the client CAs' \
+		"$T/tlsstripd.log"
+	run https / --cert "$T/pki/bob.pem"
+	[ "$output" = "hello from nginx" ]
+	run https / --cert "$T/cca/alice.pem"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"hello"* ]]
+	run sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client \
+		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem \
+		-cert $T/cca/alice.pem -sess_in $T/sess 2>&1"
+	[[ "$output" != *"Reused"* ]]
+	[[ "$output" != *"hello from nginx"* ]]
+}
+
+@test "a TCP health check that connects and closes is logged only with -v" {
+	pki
+	origin
+	# strip's wait_port connects and closes too: a second check.
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	socat -u /dev/null "TCP:127.0.0.1:$TPORT"
+	run https /
+	[ "$output" = "hello from nginx" ]
+	wait_log 'reason="done"' "$T/tlsstripd.log"
+	[ "$(grep -c 'client=' "$T/tlsstripd.log")" -eq 1 ]
+	run ! grep 'closed before\|handshake failed' "$T/tlsstripd.log"
+	VPORT=$(free_port)
+	bg verbose "$GTR_BIN/tlsstripd" -v --cert "$T/pki/localhost.pem" \
+		-l "127.0.0.1:$VPORT" -c "127.0.0.1:$NPORT"
+	wait_port "$VPORT"
+	wait_log 'debug: client=127.0.0.1:[0-9]+ sni=- protocol=- .*reason="closed before the handshake"' \
+		"$T/verbose.log"
+	run ! grep 'handshake failed' "$T/verbose.log"
+}
+
 @test "plain HTTP sent to the TLS port closes that connection with a log line" {
 	pki
 	origin

@@ -1,12 +1,15 @@
 /*
  * certs.c - the certificates: loading, choosing one by SNI, reloading.
  *
- * The certificates in use form one set, swapped whole on SIGHUP.  A
- * connection holds a reference to the set it started with (released
- * when its SSL is freed), so a reload never changes a handshake under
- * way and never frees what an open connection points to.  The SSL_CTX
- * itself (protocols, session cache, ticket keys) lives for the whole
- * run: sessions survive a reload.  The certificate is picked per
+ * The certificates in use, and the --client-ca CAs, form one set,
+ * swapped whole on SIGHUP.  A connection holds a reference to the set
+ * it started with (released when its SSL is freed), so a reload never
+ * changes a handshake under way and never frees what an open
+ * connection points to.  The SSL_CTX itself (protocols, session cache,
+ * ticket keys) lives for the whole run: sessions survive a reload,
+ * except with --client-ca, where each set has a session context of its
+ * own: a client certificate verified against CAs since removed must
+ * not come back in a resumed session.  The certificate is picked per
  * handshake in the cert callback, which OpenSSL calls once the
  * ClientHello (and its server name) is known, before the cipher choice.
  */
@@ -41,12 +44,16 @@ struct certset {
 	atomic_int	 cs_refs;
 	int		 cs_n;
 	struct cert	*cs_certs;
+	X509_STORE	*cs_ca;		/* --client-ca, or NULL */
+	STACK_OF(X509_NAME) *cs_ca_names;
+	char		 cs_sid[32];	/* the session context with cs_ca */
 };
 
 static const struct config *certs_cf;
 static pthread_mutex_t certs_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct certset *certs_cur;
 static int certs_idx = -1;
+static unsigned certs_gen;	/* sets built, for their session contexts */
 
 static const char *ssl_errstr(void);
 static int	 cert_load(const char *, const char *, struct cert *, char *,
@@ -58,6 +65,8 @@ static int	 set_add(struct certset *, const struct cert_src *, char *,
 		    size_t);
 static int	 set_add_dir(struct certset *, const char *, char *, size_t);
 static int	 pem_name(const struct dirent *);
+static int	 ca_load(struct certset *, const char *, char *, size_t);
+static int	 ssl_use_ca(SSL *, const struct certset *);
 static struct certset *set_build(const struct config *, char *, size_t);
 static void	 set_release(struct certset *);
 static struct certset *set_acquire(void);
@@ -272,6 +281,56 @@ set_add_dir(struct certset *set, const char *dir, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Reads the client CAs in file into the set: the store to verify with
+ * and the names to ask for.  Returns 0, or -1 with err set.
+ */
+static int
+ca_load(struct certset *set, const char *file, char *err, size_t errlen)
+{
+	FILE *f;
+
+	/* Name the file and the errno: OpenSSL's reason would not. */
+	if ((f = fopen(file, "r")) == NULL) {
+		snprintf(err, errlen, "unable to read client CA %s: %s", file,
+		    strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	ERR_clear_error();
+	if ((set->cs_ca = X509_STORE_new()) == NULL ||
+	    !X509_STORE_load_file(set->cs_ca, file) ||
+	    (set->cs_ca_names = SSL_load_client_CA_file(file)) == NULL) {
+		snprintf(err, errlen, "unable to read client CA %s: no PEM "
+		    "certificate in it", file);
+		ERR_clear_error();
+		return -1;
+	}
+	/* Sessions made with other CAs are not resumed (see the top). */
+	snprintf(set->cs_sid, sizeof(set->cs_sid), "tlsstripd-ca-%u",
+	    __atomic_add_fetch(&certs_gen, 1, __ATOMIC_RELAXED));
+	return 0;
+}
+
+/*
+ * Makes the SSL verify client certificates with the set's CAs, and
+ * resume only sessions made with them.  Returns 1, or 0 on an error.
+ */
+static int
+ssl_use_ca(SSL *ssl, const struct certset *set)
+{
+	STACK_OF(X509_NAME) *names;
+
+	if (set->cs_ca == NULL)
+		return 1;
+	if ((names = SSL_dup_CA_list(set->cs_ca_names)) == NULL)
+		return 0;
+	SSL_set_client_CA_list(ssl, names);
+	return SSL_set1_verify_cert_store(ssl, set->cs_ca) &&
+	    SSL_set_session_id_context(ssl,
+	    (const unsigned char *)set->cs_sid, strlen(set->cs_sid));
+}
+
 /* Returns a new set (one reference) from the configuration, or NULL. */
 static struct certset *
 set_build(const struct config *cf, char *err, size_t errlen)
@@ -292,6 +351,8 @@ set_build(const struct config *cf, char *err, size_t errlen)
 		snprintf(err, errlen, "no certificate in %s", cf->cf_cert_dir);
 		rc = -1;
 	}
+	if (rc == 0 && cf->cf_client_ca != NULL)
+		rc = ca_load(set, cf->cf_client_ca, err, errlen);
 	if (rc == -1) {
 		set_release(set);
 		return NULL;
@@ -310,6 +371,8 @@ set_release(struct certset *set)
 	for (i = 0; i < set->cs_n; i++)
 		cert_free(&set->cs_certs[i]);
 	free(set->cs_certs);
+	X509_STORE_free(set->cs_ca);
+	sk_X509_NAME_pop_free(set->cs_ca_names, X509_NAME_free);
 	free(set);
 }
 
@@ -465,8 +528,9 @@ certs_reload(void *arg)
 	certs_cur = set;
 	pthread_mutex_unlock(&certs_mu);
 	set_release(old);
-	log_info("SIGHUP: reloaded %d certificate%s", set->cs_n,
-	    set->cs_n == 1 ? "" : "s");
+	log_info("SIGHUP: reloaded %d certificate%s%s", set->cs_n,
+	    set->cs_n == 1 ? "" : "s", set->cs_ca != NULL ?
+	    " and the client CAs" : "");
 }
 
 SSL *
@@ -480,6 +544,11 @@ certs_new_ssl(SSL_CTX *ctx)
 	set = set_acquire();
 	if (!SSL_set_ex_data(ssl, certs_idx, set)) {
 		set_release(set);
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* The set is the SSL's now: SSL_free() releases it. */
+	if (!ssl_use_ca(ssl, set)) {
 		SSL_free(ssl);
 		return NULL;
 	}

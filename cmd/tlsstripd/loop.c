@@ -35,19 +35,23 @@
 #define LOOP_STACK	(256 * 1024)
 #define SCAN_MS		1000
 
+TAILQ_HEAD(sessions, session);
+
 struct loop {
 	int			 l_ep;
 	pthread_mutex_t		 l_mu;
-	TAILQ_HEAD(, session)	 l_sessions;
+	struct sessions		 l_sessions;
+	struct sessions		 l_ready;	/* events seen, or work left */
 };
 
 static void	 loops_start(void);
 static void	*loop_main(void *);
+static void	 loop_gather(struct loop *, struct epoll_event *, int);
 static void	 loop_run(struct session *, uint64_t);
 static void	 loop_idle(struct loop *, uint64_t);
 static void	 loop_end(struct session *);
 static int	 arm(int, int, struct sev *, uint32_t *, uint32_t);
-static int	 loop_arm(struct session *);
+static int	 loop_arm(struct session *, int);
 
 static struct loop	 loops[LOOPS_MAX];
 static int		 nloops;
@@ -79,6 +83,7 @@ loops_start(void)
 			break;
 		pthread_mutex_init(&loops[i].l_mu, NULL);
 		TAILQ_INIT(&loops[i].l_sessions);
+		TAILQ_INIT(&loops[i].l_ready);
 		if (pthread_create(&tid, &attr, loop_main, &loops[i]) != 0) {
 			close(loops[i].l_ep);
 			break;
@@ -112,7 +117,7 @@ loop_add(struct session *se)
 	se->se_ev[1].sv_backend = 1;
 	se->se_last_ms = now_ms();
 	pthread_mutex_lock(&l->l_mu);
-	if (loop_arm(se) == -1) {
+	if (loop_arm(se, 0) == -1) {
 		if (se->se_cl_ev != 0)
 			(void)epoll_ctl(l->l_ep, EPOLL_CTL_DEL,
 			    se->se_conn->c_rfd, NULL);
@@ -135,31 +140,25 @@ loop_main(void *arg)
 {
 	struct loop *l = arg;
 	struct epoll_event ev[LOOP_EVENTS];
-	struct session *ready[LOOP_EVENTS], *se;
-	struct sev *sv;
+	struct sessions run;
+	struct session *se;
 	uint64_t now, scan = now_ms() + SCAN_MS;
-	int i, n, nready;
+	int n;
 
 	for (;;) {
-		if ((n = epoll_wait(l->l_ep, ev, LOOP_EVENTS, SCAN_MS)) == -1)
-			n = 0;
+		n = epoll_wait(l->l_ep, ev, LOOP_EVENTS,
+		    TAILQ_EMPTY(&l->l_ready) ? SCAN_MS : 0);
 		pthread_mutex_lock(&l->l_mu);
 		now = now_ms();
-		/* Each session runs once a round: it may end in its run. */
-		for (i = nready = 0; i < n; i++) {
-			sv = ev[i].data.ptr;
-			se = sv->sv_se;
-			if (sv->sv_backend)
-				se->se_be_rev |= ev[i].events;
-			else
-				se->se_cl_rev |= ev[i].events;
-			if (!se->se_ready) {
-				se->se_ready = 1;
-				ready[nready++] = se;
-			}
+		loop_gather(l, ev, n);
+		/* Each session runs once a round: one with work left waits. */
+		TAILQ_INIT(&run);
+		TAILQ_CONCAT(&run, &l->l_ready, se_rentry);
+		while ((se = TAILQ_FIRST(&run)) != NULL) {
+			TAILQ_REMOVE(&run, se, se_rentry);
+			se->se_ready = 0;
+			loop_run(se, now);
 		}
-		for (i = 0; i < nready; i++)
-			loop_run(ready[i], now);
 		if (now >= scan) {
 			loop_idle(l, now);
 			scan = now + SCAN_MS;
@@ -169,18 +168,46 @@ loop_main(void *arg)
 	return NULL;
 }
 
-/* Takes the steps the session's events allow, then re-arms or ends it. */
+/* Notes the n events on their sessions, and those as ready. */
+static void
+loop_gather(struct loop *l, struct epoll_event *ev, int n)
+{
+	struct session *se;
+	struct sev *sv;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		sv = ev[i].data.ptr;
+		se = sv->sv_se;
+		if (sv->sv_backend)
+			se->se_be_rev |= ev[i].events;
+		else
+			se->se_cl_rev |= ev[i].events;
+		if (!se->se_ready) {
+			se->se_ready = 1;
+			TAILQ_INSERT_TAIL(&l->l_ready, se, se_rentry);
+		}
+	}
+}
+
+/*
+ * Takes the steps the session's events allow, then re-arms it (and
+ * queues it for the next round if it has work left) or ends it.
+ */
 static void
 loop_run(struct session *se, uint64_t now)
 {
 	int r;
 
-	se->se_ready = 0;
 	se->se_last_ms = now;
 	tlsio_wake(se, (int)se->se_cl_rev, (int)se->se_cl_rev,
 	    (int)se->se_be_rev);
 	se->se_cl_rev = se->se_be_rev = 0;
-	if ((r = tlsio_steps(se)) == 0 && loop_arm(se) == 0)
+	if ((r = tlsio_steps(se)) == 2) {
+		se->se_ready = 1;
+		TAILQ_INSERT_TAIL(&se->se_loop->l_ready, se, se_rentry);
+	}
+	if ((r == 0 || r == 2) && loop_arm(se, r == 2) == 0)
 		return;
 	loop_end(se);
 }
@@ -215,6 +242,8 @@ loop_end(struct session *se)
 	if (se->se_be_ev != 0)
 		(void)epoll_ctl(l->l_ep, EPOLL_CTL_DEL, se->se_up, NULL);
 	TAILQ_REMOVE(&l->l_sessions, se, se_entry);
+	if (se->se_ready)
+		TAILQ_REMOVE(&l->l_ready, se, se_rentry);
 	session_end(se);
 	conn_end(c);
 }
@@ -245,16 +274,19 @@ arm(int ep, int fd, struct sev *sv, uint32_t *cur, uint32_t want)
 	return 0;
 }
 
-/* Arms both fds for what the steps wait on; 0, or -1 with the reason. */
+/*
+ * Arms both fds for what the steps wait on; more says the session runs
+ * again anyway.  Returns 0, or -1 with the reason set.
+ */
 static int
-loop_arm(struct session *se)
+loop_arm(struct session *se, int more)
 {
 	int ep = se->se_loop->l_ep;
 	uint32_t cl, be;
 
 	cl = (uint32_t)tlsio_events(se, 0);
 	be = (uint32_t)tlsio_events(se, 1);
-	if (cl == 0 && be == 0) {
+	if (cl == 0 && be == 0 && !more) {
 		if (se->se_reason == NULL)
 			se->se_reason = "nothing left to wait for";
 		return -1;

@@ -267,7 +267,7 @@ reap(pid_t pid)
 	(void)spawn_reap(pid);
 }
 
-/* The connection's one access line. */
+/* The connection's one access line; a health check's only with -v. */
 static void
 access_line(const struct session *se)
 {
@@ -277,7 +277,8 @@ access_line(const struct session *se)
 	if (se->se_fwd != NULL)
 		snprintf(reqs, sizeof(reqs), " requests=%lu",
 		    fwd_requests(se->se_fwd));
-	log_info("client=%s:%s sni=%s protocol=%s cipher=%s upstream=%s "
+	(se->se_quiet ? log_debug : log_info)("client=%s:%s sni=%s "
+	    "protocol=%s cipher=%s upstream=%s "
 	    "resumed=%s%s bytes_in=%llu bytes_out=%llu ms=%llu reason=\"%s\"",
 	    c->c_peer_ip, c->c_peer_port, se->se_sni[0] != '\0' ? se->se_sni :
 	    "-", se->se_proto != NULL ? se->se_proto : "-",

@@ -8,7 +8,6 @@
  * most two periods, and a stolen key stops being useful soon after.
  * The keys never leave memory, so tickets do not outlive the process.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,7 +54,6 @@ static int	 ticket_cb(SSL *, unsigned char *, unsigned char *,
 		    EVP_CIPHER_CTX *, EVP_MAC_CTX *, int);
 static int	 alpn_cb(SSL *, const unsigned char **, unsigned char *,
 		    const unsigned char *, unsigned int, void *);
-static int	 client_ca(SSL_CTX *, const char *, char *, size_t);
 
 /* Makes a new current key when the old one is due; 0 or -1. */
 static int
@@ -157,34 +155,6 @@ alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_NOACK;
 }
 
-/* Requires client certificates signed by a CA in file; 0 or -1 (err). */
-static int
-client_ca(SSL_CTX *ctx, const char *file, char *err, size_t errlen)
-{
-	STACK_OF(X509_NAME) *names;
-	FILE *f;
-
-	/* Name the file and the errno: OpenSSL's reason would not. */
-	if ((f = fopen(file, "r")) == NULL) {
-		snprintf(err, errlen, "unable to read client CA %s: %s", file,
-		    strerror(errno));
-		return -1;
-	}
-	fclose(f);
-	ERR_clear_error();
-	if (!SSL_CTX_load_verify_locations(ctx, file, NULL) ||
-	    (names = SSL_load_client_CA_file(file)) == NULL) {
-		snprintf(err, errlen, "unable to read client CA %s: no PEM "
-		    "certificate in it", file);
-		ERR_clear_error();
-		return -1;
-	}
-	SSL_CTX_set_client_CA_list(ctx, names);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-	return 0;
-}
-
 SSL_CTX *
 tlsctx_new(const struct config *cf, char *err, size_t errlen)
 {
@@ -220,10 +190,9 @@ tlsctx_new(const struct config *cf, char *err, size_t errlen)
 	SSL_CTX_sess_set_cache_size(ctx, CACHE_SIZE);
 	SSL_CTX_set_timeout(ctx, TICKET_ROTATE_S);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
-	if (cf->cf_client_ca != NULL &&
-	    client_ca(ctx, cf->cf_client_ca, err, errlen) == -1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
+	/* The CAs themselves come with the certificates (certs.c). */
+	if (cf->cf_client_ca != NULL)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	return ctx;
 }

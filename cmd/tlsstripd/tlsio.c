@@ -41,9 +41,12 @@
 #include "serve.h"
 #include "tlsstripd.h"
 
+#define STEP_ROUNDS	16	/* up to 1 MiB each way per turn */
+
 enum { P_CLIENT_R, P_CLIENT_W, P_BACKEND, P_MAX };
 
 static void	 fail(struct session *, const char *);
+static int	 quiet_close(struct session *, int);
 static int	 step_ssl_read(struct session *);
 static int	 step_forward(struct session *);
 static int	 step_up_write(struct session *);
@@ -94,6 +97,18 @@ tlsio_fail(struct session *se, const char *what, int e, int ret)
 	ERR_clear_error();
 }
 
+/*
+ * Returns 1 if the client closed without sending a byte, as a TCP
+ * health check does, given the handshake's SSL_get_error() e.
+ */
+static int
+quiet_close(struct session *se, int e)
+{
+	return (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) &&
+	    ERR_peek_last_error() == 0 &&
+	    BIO_number_read(SSL_get_rbio(se->se_ssl)) == 0;
+}
+
 int
 tlsio_handshake(struct session *se)
 {
@@ -115,6 +130,10 @@ tlsio_handshake(struct session *se)
 		} else if (e == SSL_ERROR_WANT_WRITE) {
 			pfd.fd = c->c_wfd;
 			pfd.events = POLLOUT;
+		} else if (quiet_close(se, e)) {
+			se->se_quiet = 1;
+			fail(se, "closed before the handshake");
+			return -1;
 		} else {
 			tlsio_fail(se, "handshake failed", e, r);
 			return -1;
@@ -384,13 +403,18 @@ step_cl_shut(struct session *se)
 	return 1;
 }
 
-/* Runs every step until none progresses; 0, or -1 to end the relay. */
+/*
+ * Runs every step until none progresses, at most STEP_ROUNDS times: a
+ * fast transfer must not keep a shared loop from its other sessions.
+ * Returns 0, 2 if there may be more to do at once, or -1 to end the
+ * relay.
+ */
 static int
 steps(struct session *se)
 {
-	int p, r;
+	int i, p, r;
 
-	do {
+	for (i = 0; i < STEP_ROUNDS; i++) {
 		p = 0;
 		if ((r = step_ssl_read(se)) == -1)
 			return -1;
@@ -407,24 +431,29 @@ steps(struct session *se)
 			return -1;
 		p |= r;
 		p |= step_cl_shut(se);
-	} while (p);
-	return 0;
+		if (!p)
+			return 0;
+	}
+	return 2;
 }
 
 /*
  * Runs the steps after an event.  Returns 0 to wait for more, 1 when
- * both directions are done, -1 to end the relay on an error.
+ * both directions are done, 2 to be run again without waiting, -1 to
+ * end the relay on an error.
  */
 int
 tlsio_steps(struct session *se)
 {
-	if (steps(se) == -1)
+	int r;
+
+	if ((r = steps(se)) == -1)
 		return -1;
 	if (se->se_up_shut && se->se_cl_shut) {
 		fail(se, "done");
 		return 1;
 	}
-	return 0;
+	return r;
 }
 
 /* The poll events an SSL wait on the client needs on fd slot which. */
@@ -551,14 +580,18 @@ tlsio_relay(struct session *se)
 		return -1;
 	}
 	/* The steps set the waits a loop arms its events from. */
-	if ((r = tlsio_steps(se)) != 0)
+	while ((r = tlsio_steps(se)) == 2)
+		continue;
+	if (r != 0)
 		return r == 1 ? 0 : -1;
 	if (loop_ok(se) && loop_add(se) == 0)
 		return 1;
 	for (;;) {
 		if (relay_wait(se) == -1)
 			return -1;
-		if ((r = tlsio_steps(se)) != 0)
+		while ((r = tlsio_steps(se)) == 2)
+			continue;
+		if (r != 0)
 			return r == 1 ? 0 : -1;
 	}
 }

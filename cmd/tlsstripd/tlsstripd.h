@@ -69,6 +69,7 @@ struct session {
 	uint64_t		 se_out;	/* plaintext to the client */
 	const char		*se_reason;
 	char			 se_reasonbuf[REASON_MAX];
+	int			 se_quiet;	/* a health check: log with -v */
 
 	/* The relay: client -> backend (u), backend -> client (d). */
 	char			*se_ubuf;
@@ -90,13 +91,14 @@ struct session {
 
 	/* In a shared event loop (loop.c), once the handshake is done. */
 	struct loop		*se_loop;
-	TAILQ_ENTRY(session)	 se_entry;
+	TAILQ_ENTRY(session)	 se_entry;	/* the loop's sessions */
+	TAILQ_ENTRY(session)	 se_rentry;	/* to run this round */
 	struct sev		 se_ev[2];	/* client, backend */
 	uint32_t		 se_cl_ev;	/* events armed; 0: not in epoll */
 	uint32_t		 se_be_ev;
 	uint32_t		 se_cl_rev;	/* events seen this round */
 	uint32_t		 se_be_rev;
-	int			 se_ready;	/* on this round's list */
+	int			 se_ready;	/* on the loop's ready list */
 	uint64_t		 se_last_ms;	/* last event, for --idle-timeout */
 };
 
