@@ -51,6 +51,7 @@
 #define PAYLOAD		"gtr-bench-ping\n"
 #define PAYLEN		(sizeof(PAYLOAD) - 1)
 #define HEADMAX		512
+#define LISTENER	UINT64_MAX	/* epoll data of an event loop's listener */
 
 /* The stream header the throughput client sends first. */
 struct hdr {
@@ -125,8 +126,10 @@ static void	*sender_main(void *);
 static void	*sink_conn(void *);
 static int	do_sink(int);
 static int	do_throughput(int, uint64_t, int);
-static int	do_echo(int);
-static void	echo_event(int, int, int);
+static int	event_loop(int, void (*)(int, int),
+		    void (*)(int, epoll_data_t));
+static void	echo_accept(int, int);
+static void	echo_event(int, epoll_data_t);
 static void	tun_start(struct run *, struct tun *);
 static void	tun_connected(struct run *, struct tun *);
 static void	tun_readable(struct run *, struct tun *);
@@ -139,7 +142,7 @@ static int	cmp_u64(const void *, const void *);
 static int	do_connect(struct run *, int, int);
 static int	do_idle(struct run *, size_t);
 static int	do_ceiling(int, int);
-static void	ceil_event(int, int, struct half *);
+static void	ceil_event(int, epoll_data_t);
 static void	ceil_accept(int, int);
 static void	ceil_head(int, struct half *);
 static void	ceil_close(struct half *);
@@ -457,39 +460,16 @@ do_throughput(int port, uint64_t bytes, int both)
 	return 0;
 }
 
-/* Handles one readiness event of the echo server. */
-static void
-echo_event(int ep, int lfd, int fd)
-{
-	char	buf[4096];
-	ssize_t	n;
-	int	c;
-	struct epoll_event ev;
-
-	if (fd == lfd) {
-		while ((c = accept4(lfd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
-			ev.events = EPOLLIN;
-			ev.data.fd = c;
-			if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev) == -1)
-				close(c);
-		}
-		return;
-	}
-	n = read(fd, buf, sizeof(buf));
-	if (n == -1 && errno == EAGAIN)
-		return;
-	/* Payloads are tiny: a write that does not fit is a failure. */
-	if (n <= 0 || write(fd, buf, n) != n)
-		close(fd);
-}
-
-/* Echoes every connection's bytes back forever. */
+/*
+ * Accepts on port forever: each new connection goes to on_accept, each
+ * event of what that watches to on_event.
+ */
 static int
-do_echo(int port)
+event_loop(int port, void (*on_accept)(int, int),
+    void (*on_event)(int, epoll_data_t))
 {
 	struct epoll_event	ev[256];
-	int			ep, lfd, n, i;
+	int			ep, lfd, fd, n, i;
 
 	lfd = listen_on(port);
 	if (fcntl(lfd, F_SETFL, O_NONBLOCK) == -1)
@@ -497,7 +477,7 @@ do_echo(int port)
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1");
 	ev[0].events = EPOLLIN;
-	ev[0].data.fd = lfd;
+	ev[0].data.u64 = LISTENER;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev[0]) == -1)
 		die("epoll_ctl");
 	for (;;) {
@@ -506,52 +486,65 @@ do_echo(int port)
 				continue;
 			die("epoll_wait");
 		}
-		for (i = 0; i < n; i++)
-			echo_event(ep, lfd, ev[i].data.fd);
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.u64 != LISTENER) {
+				on_event(ep, ev[i].data);
+				continue;
+			}
+			while ((fd = accept4(lfd, NULL, NULL,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1)
+				on_accept(ep, fd);
+		}
 	}
+}
+
+/* Watches a new echo connection. */
+static void
+echo_accept(int ep, int fd)
+{
+	struct epoll_event ev;
+
+	ev.events = EPOLLIN;
+	ev.data.u64 = 0;
+	ev.data.fd = fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		close(fd);
+}
+
+/* Echoes what one connection sent. */
+static void
+echo_event(int ep, epoll_data_t data)
+{
+	char	buf[4096];
+	ssize_t	n;
+
+	(void)ep;
+	n = read(data.fd, buf, sizeof(buf));
+	if (n == -1 && errno == EAGAIN)
+		return;
+	/* Payloads are tiny: a write that does not fit is a failure. */
+	if (n <= 0 || write(data.fd, buf, n) != n)
+		close(data.fd);
 }
 
 /* Runs the ceiling proxy on port for upstream port up, forever. */
 static int
 do_ceiling(int port, int up)
 {
-	struct epoll_event	ev[256];
-	int			ep, lfd, n, i;
-
 	ceil_up.sin_family = AF_INET;
 	ceil_up.sin_port = htons(up);
 	ceil_up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	lfd = listen_on(port);
-	if (fcntl(lfd, F_SETFL, O_NONBLOCK) == -1)
-		die("fcntl");
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		die("epoll_create1");
-	ev[0].events = EPOLLIN;
-	ev[0].data.ptr = NULL;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev[0]) == -1)
-		die("epoll_ctl");
-	for (;;) {
-		if ((n = epoll_wait(ep, ev, 256, -1)) == -1) {
-			if (errno == EINTR)
-				continue;
-			die("epoll_wait");
-		}
-		for (i = 0; i < n; i++)
-			ceil_event(ep, lfd, ev[i].data.ptr);
-	}
+	return event_loop(port, ceil_accept, ceil_event);
 }
 
-/* Handles one readiness event of the ceiling proxy (NULL: the listener). */
+/* Handles one readiness event of a ceiling tunnel. */
 static void
-ceil_event(int ep, int lfd, struct half *h)
+ceil_event(int ep, epoll_data_t data)
 {
-	char	buf[16384];
-	ssize_t	n;
+	struct half	*h = data.ptr;
+	char		 buf[16384];
+	ssize_t		 n;
 
-	if (h == NULL) {
-		ceil_accept(ep, lfd);
-		return;
-	}
 	if (h->h_peer == NULL) {
 		ceil_head(ep, h);
 		return;
@@ -570,23 +563,20 @@ ceil_event(int ep, int lfd, struct half *h)
 		ceil_close(h);
 }
 
+/* Watches a new ceiling client for its head. */
 static void
-ceil_accept(int ep, int lfd)
+ceil_accept(int ep, int fd)
 {
 	struct epoll_event	ev;
 	struct half		*h;
-	int			fd;
 
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) != -1) {
-		if ((h = calloc(1, sizeof(*h))) == NULL)
-			die("calloc");
-		h->h_fd = fd;
-		ev.events = EPOLLIN;
-		ev.data.ptr = h;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
-			die("epoll_ctl");
-	}
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		die("calloc");
+	h->h_fd = fd;
+	ev.events = EPOLLIN;
+	ev.data.ptr = h;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		die("epoll_ctl");
 }
 
 /* Reads the client's head in one piece, connects, answers 200. */
@@ -998,7 +988,7 @@ main(int argc, char *argv[])
 	if (strcmp(mode, "sink") == 0)
 		return do_sink(port);
 	if (strcmp(mode, "echo") == 0)
-		return do_echo(port);
+		return event_loop(port, echo_accept, echo_event);
 	if (strcmp(mode, "ceiling") == 0 && up > 0)
 		return do_ceiling(port, up);
 	if (strcmp(mode, "throughput") == 0 && bytes > 0)
