@@ -663,6 +663,11 @@ time.sleep(30)' "$HP" "$U"
 		< <(printf 'GET /b.txt HTTP/1.0\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 200"* ]]
 	[[ "$output" == *inside ]]
+	# a large file to a pipe, which is never spliced to
+	head -c 3000000 /dev/urandom > "$T/root/sub/large.bin"
+	httpftpd -c "ftp://127.0.0.1:$FP/sub/" \
+		< <(printf 'GET /large.bin HTTP/1.0\r\n\r\n') 2> /dev/null |
+		tail -c 3000000 | cmp - "$T/root/sub/large.bin"
 }
 
 @test "usage errors exit 64 and --help matches the options" {

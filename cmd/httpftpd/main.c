@@ -54,6 +54,7 @@ struct session {
 	uint64_t	 s_bytes_in;
 	uint64_t	 s_bytes_out;
 	int		 s_close;	/* close after this exchange */
+	int		 s_tcp;		/* the client's c_wfd is a TCP socket */
 	int		 s_head_sent;
 	int		 s_defer;	/* send_head puts the head in s_out */
 	size_t		 s_nhead;	/* head bytes at the start of s_out */
@@ -203,10 +204,12 @@ handle(struct conn *c, void *arg)
 		return;
 	}
 	s->s_conn = c;
-	/* heads and bodies are separate writes: Nagle would hold the second */
-	if (c->c_is_socket)
-		(void)setsockopt(c->c_wfd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
+	/*
+	 * Heads and bodies are separate writes: Nagle would hold the second.
+	 * Only on TCP does this work, and only to TCP does splice_rest go.
+	 */
+	s->s_tcp = setsockopt(c->c_wfd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) == 0;
 	http_in_init(&s->s_in, c->c_rfd);
 	deadline = c->c_start_ms + gw.gw_opts.header_timeout * 1000ULL;
 	for (;;) {
@@ -669,11 +672,8 @@ body_sink(void *arg, const char *buf, size_t n)
 static int
 can_splice(struct session *s)
 {
-	int fam = s->s_conn->c_peer.ss_family;
-
-	return s->s_clen >= 0 && s->s_from < 0 &&
-	    s->s_body_sent < (uint64_t)s->s_clen && s->s_conn->c_is_socket &&
-	    (fam == AF_INET || fam == AF_INET6);
+	return s->s_tcp && s->s_clen >= 0 && s->s_from < 0 &&
+	    s->s_body_sent < (uint64_t)s->s_clen;
 }
 
 /*
