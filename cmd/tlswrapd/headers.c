@@ -14,7 +14,8 @@
 
 static int	parse_authority(const char *, size_t, char *, size_t,
 		    unsigned *);
-static int	add_field(struct curl_slist **, const char *, const char *);
+static int	add_field(struct session *, int *, size_t *, const char *,
+		    const char *);
 static int	rbuf_add(struct session *, const char *, size_t);
 static void	add_trailer(struct session *, const char *, size_t);
 
@@ -121,38 +122,50 @@ target_url(const struct gateway *g, const struct http_head *hd, char *url,
 	return r < 0 || (size_t)r >= len ? -1 : 0;
 }
 
-/* Appends "Name: value" (or "Name;" for an empty value); 0 or -1. */
+/*
+ * Appends "Name: value" (or "Name;" for an empty value) to the session's
+ * field list, without a malloc: libcurl only reads the list.  Returns 0,
+ * or -1 when the fields do not fit.
+ */
 static int
-add_field(struct curl_slist **l, const char *name, const char *value)
+add_field(struct session *s, int *n, size_t *off, const char *name,
+    const char *value)
 {
-	struct curl_slist *n;
-	char *line;
+	size_t left = sizeof(s->s_fbuf) - *off;
+	int r;
 
-	if (value[0] == '\0') {
-		if (asprintf(&line, "%s;", name) == -1)
-			return -1;
-	} else if (asprintf(&line, "%s: %s", name, value) == -1)
+	if (*n >= FIELDS_MAX)
 		return -1;
-	n = curl_slist_append(*l, line);
-	free(line);
-	if (n == NULL)
+	if (value == NULL)
+		r = snprintf(s->s_fbuf + *off, left, "%s", name);
+	else if (value[0] == '\0')
+		r = snprintf(s->s_fbuf + *off, left, "%s;", name);
+	else
+		r = snprintf(s->s_fbuf + *off, left, "%s: %s", name, value);
+	if (r < 0 || (size_t)r >= left)
 		return -1;
-	*l = n;
+	s->s_fields[*n].data = s->s_fbuf + *off;
+	s->s_fields[*n].next = NULL;
+	if (*n > 0)
+		s->s_fields[*n - 1].next = &s->s_fields[*n];
+	(*n)++;
+	*off += r + 1;
 	return 0;
 }
 
 /*
- * Returns the request fields for libcurl: the client's end-to-end ones
- * and our Via; libcurl writes Host and the body's framing itself, and
- * must add neither Expect nor an Accept the client did not send.  NULL
- * when out of memory.
+ * Sets the request fields for libcurl in s_fields: the client's
+ * end-to-end ones and our Via; libcurl writes Host and the body's
+ * framing itself, and must add neither Expect nor an Accept the client
+ * did not send.  Returns 0, or -1 when they do not fit.
  */
-struct curl_slist *
-request_fields(const struct http_head *hd)
+int
+request_fields(struct session *s)
 {
-	struct curl_slist *l = NULL;
+	const struct http_head *hd = &s->s_hd;
 	const char *name;
-	int i;
+	size_t off = 0;
+	int i, n = 0;
 
 	for (i = 0; i < hd->hd_nfields; i++) {
 		name = hd->hd_fields[i].name;
@@ -161,20 +174,16 @@ request_fields(const struct http_head *hd)
 		    strcasecmp(name, "Content-Length") == 0 ||
 		    strcasecmp(name, "Expect") == 0)
 			continue;
-		if (add_field(&l, name, hd->hd_fields[i].value) == -1)
-			goto fail;
+		if (add_field(s, &n, &off, name, hd->hd_fields[i].value) == -1)
+			return -1;
 	}
-	if (add_field(&l, "Via", VIA) == -1)
-		goto fail;
-	if ((l = curl_slist_append(l, "Expect:")) == NULL)
-		goto fail;
+	if (add_field(s, &n, &off, "Via", VIA) == -1 ||
+	    add_field(s, &n, &off, "Expect:", NULL) == -1)
+		return -1;
 	if (http_get(hd, "Accept") == NULL &&
-	    (l = curl_slist_append(l, "Accept:")) == NULL)
-		goto fail;
-	return l;
-fail:
-	curl_slist_free_all(l);
-	return NULL;
+	    add_field(s, &n, &off, "Accept:", NULL) == -1)
+		return -1;
+	return 0;
 }
 
 /* Adds bytes to the response head being collected; 0 or -1 if too big. */

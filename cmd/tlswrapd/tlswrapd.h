@@ -1,13 +1,16 @@
 /*
  * tlswrapd.h - what the files of the HTTP/HTTPS gateway share.
  *
- * main.c reads requests and runs exchanges; headers.c turns a request
- * target into an https URL and filters heads both ways; upstream.c
- * drives libcurl, with easy handles (and their connections) taken from a
- * curlpool per exchange.
+ * main.c takes the options and hands each client connection to the
+ * event loop of loop.c, which owns it from then on; session.c reads its
+ * requests and writes its responses without blocking; headers.c turns a
+ * request target into an https URL and filters heads both ways;
+ * upstream.c drives libcurl's multi interface for the exchanges.
  */
 #ifndef TLSWRAPD_H
 #define TLSWRAPD_H
+
+#include <sys/uio.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +25,7 @@
 #define URL_MAX		(HTTP_LINE_MAX + NET_HOSTLEN + 32)
 #define TRAILER_MAX	4096
 #define VIA		"1.1 tlswrapd"
-#define COALESCE_MAX	16384	/* body bytes sent with the head */
+#define FIELDS_MAX	(HTTP_FIELDS_MAX + 4)	/* the client's, Via, ... */
 
 /* Settings fixed at start, read by every connection. */
 struct gateway {
@@ -36,14 +39,37 @@ struct gateway {
 	char		 gw_base_path[HTTP_LINE_MAX];	/* "" or "/api" */
 };
 
+/* What an epoll event points at: one side of a client connection. */
+struct evsrc {
+	struct session	*ev_s;
+	int		 ev_write;	/* the client's write fd */
+};
+
+enum sstate {
+	S_HEAD,		/* waiting for a request head */
+	S_XFER,		/* an exchange runs in libcurl */
+	S_DRAIN		/* the response is complete; writing what is held */
+};
+
 /* One client connection and the exchange in progress on it. */
 struct session {
+	struct evsrc	 s_rsrc;
+	struct evsrc	 s_wsrc;
 	struct conn	*s_conn;
+	struct session	*s_prev, *s_next;	/* every live session */
+	enum sstate	 s_state;
+	int		 s_dead;	/* ended; freed after this round */
+	int		 s_watched;	/* fds in the epoll set */
+	int		 s_readable;	/* no short read since the last edge */
+	int		 s_rflags, s_wflags;	/* fd flags to restore, or -1 */
+	uint64_t	 s_deadline;	/* 0, or when waiting on the client ends */
 	struct http_in	 s_in;
+	int		 s_in_eof;	/* the client closed its side */
 	struct http_head s_hd;
-	CURL		*s_curl;	/* the exchange's, from the pool */
-	char		 s_key[NET_HOSTLEN + 32];	/* its pool key */
-	struct curl_slist *s_reqh;	/* request fields for libcurl */
+	CURL		*s_curl;	/* the session's, kept across exchanges */
+	int		 s_in_multi;	/* an exchange runs in the multi handle */
+	struct curl_slist s_fields[FIELDS_MAX];	/* request fields for libcurl */
+	char		 s_fbuf[HTTP_HEAD_MAX + 256];
 	char		 s_url[URL_MAX];
 	char		 s_err[CURL_ERROR_SIZE];
 	/* the request body, pulled by libcurl */
@@ -51,18 +77,24 @@ struct session {
 	int		 s_body_eof;
 	int		 s_body_status;	/* 400/408 when it broke */
 	int		 s_continued;	/* 100 Continue sent */
+	int		 s_read_paused;	/* libcurl waits for the client's body */
+	int		 s_write_paused;	/* libcurl holds body for the client */
 	/* the response head, collected line by line */
 	char		 s_rbuf[HTTP_HEAD_MAX];
 	size_t		 s_rlen;
 	struct http_head s_rh;
 	int		 s_rcode;
 	int		 s_head_done;	/* final head complete */
-	int		 s_head_sent;
+	int		 s_head_sent;	/* and formatted into s_out */
+	size_t		 s_head_at;	/* where in s_out */
+	int		 s_body_started;
 	int		 s_chunked;	/* chunked to the client */
 	int		 s_no_body;	/* HEAD, 204, 304 */
 	int64_t		 s_clen;	/* Content-Length passed on, or -1 */
-	char		 s_out[HTTP_HEAD_MAX + 512 + COALESCE_MAX + 32];
-	size_t		 s_outlen;	/* a head not yet written */
+	/* bytes for the client that the socket did not take yet */
+	char		*s_out;
+	size_t		 s_outcap, s_outoff, s_outlen;
+	int		 s_blocked;	/* s_out waits for the socket */
 	char		 s_trail[TRAILER_MAX];
 	size_t		 s_traillen;
 	/* outcome */
@@ -82,17 +114,34 @@ extern struct gateway gw;
 /* headers.c */
 int	target_url(const struct gateway *, const struct http_head *,
 	    char *, size_t, unsigned *, const char **);
-struct curl_slist *request_fields(const struct http_head *);
+int	request_fields(struct session *);
 int	response_line(struct session *, const char *, size_t);
 int	response_head(struct session *, char *, size_t);
 
+/* loop.c */
+int	loop_add(struct conn *);
+int	loop_watch(struct session *);
+void	loop_unwatch(struct session *);
+void	loop_bury(struct session *);
+CURLM	*loop_multi(void);
+
+/* session.c */
+struct session *session_new(struct conn *);
+void	session_start(struct session *);
+void	session_io(struct session *, int, uint32_t);
+void	session_done(struct session *, CURLcode);
+void	session_sweep(struct session *, uint64_t);
+void	session_free(struct session *);
+int	out_writev(struct session *, struct iovec *, int);
+int	out_hold(struct session *, const char *, size_t);
+uint64_t idle_deadline(void);
+
 /* upstream.c */
 int	upstream_init(const struct gateway *);
-int	upstream_perform(struct session *);
-void	upstream_release(struct session *);
+int	upstream_start(struct session *);
+void	upstream_stop(struct session *);
+void	upstream_unpause(struct session *);
 int	upstream_error(struct session *, CURLcode, const char **,
 	    char *, size_t);
-uint64_t write_deadline(void);
-int	upstream_flush(struct session *);
 
 #endif

@@ -1,21 +1,21 @@
 /*
- * upstream.c - HTTPS through libcurl.
+ * upstream.c - HTTPS through libcurl's multi interface.
  *
- * Each exchange takes an easy handle from a curlpool keyed by the
- * origin's https://host:port and runs its transfer with
- * curl_easy_perform() in the client connection's thread, then gives the
- * handle back.  The handle keeps its upstream connection, so the next
- * exchange with that origin, from this client or another, reuses it
- * without sharing a connection cache between threads (libcurl does not
- * support that).  TLS sessions and DNS answers are shared between
- * handles.  Every handle of the process has the same TLS settings
- * (--cacert, --client-cert, --insecure), so the origin alone is the key.
- * Bodies stream: libcurl pulls the request body from the client as it
- * sends, and each piece of the response goes to the client before
- * libcurl reads the next, so memory stays bounded by the buffers,
- * whatever the size.
+ * Each session has one easy handle, set up once with everything that
+ * does not change between its exchanges; an exchange sets only the URL,
+ * the fields and the method, and joins the loop's multi handle.  The
+ * multi handle keeps the upstream connections (HTTP/2 streams of many
+ * sessions share one), and a share handle keeps TLS sessions across
+ * handles so a new connection resumes.  Every handle of the process has
+ * the same TLS settings (--cacert, --client-cert, --insecure), so
+ * libcurl's own matching of connections by origin is enough.  Bodies
+ * stream: libcurl pulls the request body from the client as it sends,
+ * and pauses while there is nothing; each piece of the response goes to
+ * the client, and libcurl pauses while the client has not taken the
+ * last one.
  */
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <ctype.h>
 #include <stdio.h>
@@ -25,26 +25,19 @@
 
 #include <openssl/x509_vfy.h>
 
-#include "curlpool.h"
 #include "tlswrapd.h"
 #include "log.h"
 
 #define CURL_BUFSIZE	(256 * 1024)
 #define UPLOAD_BUFSIZE	(256 * 1024)
-/*
- * Idle handles (each with its upstream connection) kept, and for how
- * long: enough for busy clients not to pay a new TLS handshake for most
- * requests, and well under the keep-alive time of common origins.
- */
-#define POOL_MAX	128
-#define POOL_IDLE_MS	60000
+/* idle upstream connections are closed well before common origins do */
+#define CONN_MAXAGE_S	60
 
 static const struct gateway *gwp;
-static struct curlpool *pool;
+static CURLSH *share;
 static char *ca_file, *ca_dir;	/* SSL_CERT_FILE, SSL_CERT_DIR */
 
-static void	pool_key(struct session *);
-static void	easy_setup(struct session *, CURL *);
+static CURL	*easy_new(struct session *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
@@ -59,9 +52,12 @@ upstream_init(const struct gateway *g)
 	gwp = g;
 	ca_file = env_path("SSL_CERT_FILE");
 	ca_dir = env_path("SSL_CERT_DIR");
-	if (curlpool_global_init() == -1)
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
 		return -1;
-	if ((pool = curlpool_new(POOL_MAX, POOL_IDLE_MS, NULL)) == NULL)
+	/* one thread uses it: no locks */
+	if ((share = curl_share_init()) == NULL ||
+	    curl_share_setopt(share, CURLSHOPT_SHARE,
+	    CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
 		return -1;
 	return 0;
 }
@@ -85,21 +81,27 @@ env_path(const char *name)
 	return p;
 }
 
-uint64_t
-write_deadline(void)
-{
-	return now_ms() + gwp->gw_opts.idle_timeout * 1000ULL;
-}
-
-/* Sets the options every transfer shares on a handle fresh from the pool. */
-static void
-easy_setup(struct session *s, CURL *c)
+/*
+ * Returns a handle with the options every exchange of the session
+ * shares, or NULL when out of memory.
+ */
+static CURL *
+easy_new(struct session *s)
 {
 	const struct gtr_opts *o = &gwp->gw_opts;
+	CURL *c;
+
+	if ((c = curl_easy_init()) == NULL)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_SHARE, share);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)s);
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, (long)CONN_MAXAGE_S);
 
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
-	    (long)CURL_HTTP_VERSION_2TLS);
+	    getenv("H1") ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, gwp->gw_insecure ? 0L : 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, gwp->gw_insecure ? 0L : 2L);
@@ -137,29 +139,39 @@ easy_setup(struct session *s, CURL *c)
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, s);
 	if (log_verbosity() > LOG_DEBUG)
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+	return c;
 }
 
-/* Keeps the origin of s_url, "https://host:port" in lower case, as key. */
-static void
-pool_key(struct session *s)
-{
-	size_t i, n;
-
-	n = 8 + strcspn(s->s_url + 8, "/");
-	if (n >= sizeof(s->s_key))
-		n = sizeof(s->s_key) - 1;
-	for (i = 0; i < n; i++)
-		s->s_key[i] = tolower((unsigned char)s->s_url[i]);
-	s->s_key[n] = '\0';
-}
-
-/* Gives the exchange's handle back to the pool. */
+/* Takes the transfer out of the multi handle, if it is in. */
 void
-upstream_release(struct session *s)
+upstream_stop(struct session *s)
 {
-	if (s->s_curl != NULL)
-		curlpool_put(pool, s->s_key, s->s_curl, NULL);
-	s->s_curl = NULL;
+	long ver = 0;
+
+	if (!s->s_in_multi)
+		return;
+	s->s_in_multi = 0;
+	curl_multi_remove_handle(loop_multi(), s->s_curl);
+	curl_easy_getinfo(s->s_curl, CURLINFO_HTTP_VERSION, &ver);
+	s->s_proto = ver == CURL_HTTP_VERSION_2_0 ? "h2" :
+	    ver == CURL_HTTP_VERSION_1_0 ? "http/1.0" :
+	    ver == CURL_HTTP_VERSION_3 ? "h3" : ver ? "http/1.1" : "-";
+}
+
+/*
+ * Lets libcurl go on after the client sent more body or took what was
+ * held; ends the exchange if libcurl fails at it.
+ */
+void
+upstream_unpause(struct session *s)
+{
+	CURLcode rc;
+
+	rc = curl_easy_pause(s->s_curl,
+	    (s->s_write_paused ? CURLPAUSE_RECV : 0) |
+	    (s->s_read_paused ? CURLPAUSE_SEND : 0));
+	if (rc != CURLE_OK && s->s_in_multi)
+		session_done(s, rc);
 }
 
 /*
@@ -171,6 +183,7 @@ static size_t
 on_header(char *buf, size_t size, size_t n, void *arg)
 {
 	struct session *s = arg;
+	char out[HTTP_HEAD_MAX + 512];
 	size_t len = size * n;
 	int r, k;
 
@@ -178,37 +191,29 @@ on_header(char *buf, size_t size, size_t n, void *arg)
 		return 0;
 	if (r == 0)
 		return len;
-	if ((k = response_head(s, s->s_out, sizeof(s->s_out) -
-	    COALESCE_MAX - 32)) < 0)
+	if ((k = response_head(s, out, sizeof(out))) < 0)
 		return 0;
+	if (out_hold(s, out, k) == -1) {
+		s->s_fail = "out of memory";
+		return 0;
+	}
 	s->s_status = s->s_rh.hd_status;
 	s->s_head_sent = 1;
-	s->s_outlen = k;
 	return len;
 }
 
-/* Writes a held response head; returns 0 or -1. */
-int
-upstream_flush(struct session *s)
-{
-	size_t n = s->s_outlen;
-
-	s->s_outlen = 0;
-	if (n > 0 && http_write_all(s->s_conn->c_wfd, s->s_out, n,
-	    write_deadline()) == -1) {
-		s->s_write_failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
-/* Response body bytes, straight to the client (after the head). */
+/*
+ * Response body bytes, straight to the client (after the head); libcurl
+ * keeps them while the client has not taken the last ones.
+ */
 static size_t
 on_write(char *buf, size_t size, size_t n, void *arg)
 {
 	struct session *s = arg;
-	size_t len = size * n, k;
-	int r;
+	struct iovec iov[3];
+	size_t len = size * n;
+	char hex[24];
+	int k = 0;
 
 	if (!s->s_head_sent) {
 		s->s_fail = "body before the response head";
@@ -216,31 +221,22 @@ on_write(char *buf, size_t size, size_t n, void *arg)
 	}
 	if (s->s_no_body || len == 0)
 		return len;
-	if (s->s_outlen > 0 && len <= COALESCE_MAX) {
-		k = s->s_outlen;
-		if (s->s_chunked)
-			k += snprintf(s->s_out + k, 24, "%zx\r\n", len);
-		memcpy(s->s_out + k, buf, len);
-		k += len;
-		if (s->s_chunked) {
-			memcpy(s->s_out + k, "\r\n", 2);
-			k += 2;
-		}
-		s->s_outlen = k;
-		if (upstream_flush(s) == -1)
-			return 0;
-		s->s_bytes_out += len;
-		return len;
+	if (s->s_blocked) {
+		s->s_write_paused = 1;
+		return CURL_WRITEFUNC_PAUSE;
 	}
-	if (upstream_flush(s) == -1)
-		return 0;
-	if (s->s_chunked)
-		r = http_write_chunk(s->s_conn->c_wfd, buf, len,
-		    write_deadline());
-	else
-		r = http_write_all(s->s_conn->c_wfd, buf, len,
-		    write_deadline());
-	if (r == -1) {
+	s->s_body_started = 1;
+	if (s->s_chunked) {
+		iov[k].iov_base = hex;
+		iov[k++].iov_len = snprintf(hex, sizeof(hex), "%zx\r\n", len);
+	}
+	iov[k].iov_base = buf;
+	iov[k++].iov_len = len;
+	if (s->s_chunked) {
+		iov[k].iov_base = "\r\n";
+		iov[k++].iov_len = 2;
+	}
+	if (out_writev(s, iov, k) == -1) {
 		s->s_write_failed = 1;
 		return 0;
 	}
@@ -248,27 +244,41 @@ on_write(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Request body bytes, pulled from the client as libcurl sends them. */
+/*
+ * Request body bytes, pulled from what the client sent; libcurl pauses
+ * when there are none yet.
+ */
 static size_t
 on_read(char *buf, size_t size, size_t n, void *arg)
 {
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	struct session *s = arg;
+	struct iovec iov;
 	ssize_t r;
+	int st = 0;
 
 	if (s->s_hd.hd_expect_continue && !s->s_continued &&
 	    !s->s_head_sent) {
 		s->s_continued = 1;
-		if (http_write_all(s->s_conn->c_wfd,
-		    "HTTP/1.1 100 Continue\r\n\r\n", 25,
-		    write_deadline()) == -1) {
+		iov.iov_base = (void *)cont;
+		iov.iov_len = sizeof(cont) - 1;
+		if (out_writev(s, &iov, 1) == -1) {
 			s->s_write_failed = 1;
 			return CURL_READFUNC_ABORT;
 		}
 	}
-	r = http_read_body(&s->s_in, &s->s_body, buf, size * n,
-	    write_deadline(), &s->s_body_status);
-	if (r < 0)
+	/* a deadline already past: nothing waits for the client */
+	r = http_read_body(&s->s_in, &s->s_body, buf, size * n, 1, &st);
+	if (r < 0) {
+		if (st == 408 && !s->s_in_eof) {
+			s->s_readable = 0;
+			s->s_read_paused = 1;
+			s->s_deadline = idle_deadline();
+			return CURL_READFUNC_PAUSE;
+		}
+		s->s_body_status = 400;
 		return CURL_READFUNC_ABORT;
+	}
 	if (r == 0)
 		s->s_body_eof = 1;
 	s->s_bytes_in += r;
@@ -299,42 +309,38 @@ on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 }
 
 /*
- * Runs the exchange in s (URL, fields and request head set) through
- * libcurl; returns its CURLcode.
+ * Starts the exchange in s (URL, fields and request head set) in the
+ * multi handle; returns 0, or -1 when out of memory.
  */
 int
-upstream_perform(struct session *s)
+upstream_start(struct session *s)
 {
 	const struct http_head *hd = &s->s_hd;
 	const char *m = hd->hd_method;
-	CURLcode rc;
-	long ver = 0;
-	void *priv;
+	CURL *c;
+	int body = hd->hd_framing != HTTP_BODY_NONE;
 
-	upstream_release(s);
-	pool_key(s);
-	if ((s->s_curl = curlpool_take(pool, s->s_key, &priv)) == NULL)
-		return CURLE_OUT_OF_MEMORY;
-	s->s_err[0] = '\0';
-	easy_setup(s, s->s_curl);
-	curl_easy_setopt(s->s_curl, CURLOPT_URL, s->s_url);
-	curl_easy_setopt(s->s_curl, CURLOPT_HTTPHEADER, s->s_reqh);
-	if (hd->hd_framing != HTTP_BODY_NONE) {
-		curl_easy_setopt(s->s_curl, CURLOPT_UPLOAD, 1L);
-		if (hd->hd_framing == HTTP_BODY_LENGTH)
-			curl_easy_setopt(s->s_curl, CURLOPT_INFILESIZE_LARGE,
-			    (curl_off_t)hd->hd_length);
-		curl_easy_setopt(s->s_curl, CURLOPT_CUSTOMREQUEST, m);
+	if (s->s_curl == NULL && (s->s_curl = easy_new(s)) == NULL)
+		return -1;
+	c = s->s_curl;
+	curl_easy_setopt(c, CURLOPT_URL, s->s_url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, s->s_fields);
+	/* every method option is set again: the last exchange's stay */
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+		    hd->hd_framing == HTTP_BODY_LENGTH ?
+		    (curl_off_t)hd->hd_length : (curl_off_t)-1);
 	} else if (strcmp(m, "HEAD") == 0)
-		curl_easy_setopt(s->s_curl, CURLOPT_NOBODY, 1L);
-	else if (strcmp(m, "GET") != 0)
-		curl_easy_setopt(s->s_curl, CURLOPT_CUSTOMREQUEST, m);
-	rc = curl_easy_perform(s->s_curl);
-	curl_easy_getinfo(s->s_curl, CURLINFO_HTTP_VERSION, &ver);
-	s->s_proto = ver == CURL_HTTP_VERSION_2_0 ? "h2" :
-	    ver == CURL_HTTP_VERSION_1_0 ? "http/1.0" :
-	    ver == CURL_HTTP_VERSION_3 ? "h3" : ver ? "http/1.1" : "-";
-	return rc;
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+	    body || (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) ?
+	    m : NULL);
+	if (curl_multi_add_handle(loop_multi(), c) != CURLM_OK)
+		return -1;
+	s->s_in_multi = 1;
+	return 0;
 }
 
 /* Names why the origin's certificate failed: expired, unknown CA, host. */

@@ -1,0 +1,691 @@
+/*
+ * session.c - one client connection in the event loop: its requests read
+ * and its responses written without blocking.
+ *
+ * A session waits for a request head (S_HEAD), runs the exchange in
+ * libcurl (S_XFER), then writes what its socket did not take yet
+ * (S_DRAIN) and starts over, or ends.  Keep-alive and pipelining come
+ * from s_in's buffer.  The response head is held until the first body
+ * bytes so both leave in one writev; what the socket does not take waits
+ * in s_out, and libcurl is paused (CURL_WRITEFUNC_PAUSE) until it is
+ * written, so memory stays bounded by one buffer of libcurl's, however
+ * slow the client.  A request body is pulled by libcurl from s_in, and
+ * libcurl pauses (CURL_READFUNC_PAUSE) while the client has sent nothing
+ * more.
+ */
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tlswrapd.h"
+#include "log.h"
+
+#define ALLOW_METHODS	"Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+#define OUT_MIN		16384
+#define IOV_MAX_OUT	8
+
+static int	set_nonblock(int);
+static void	advance(struct session *);
+static int	head_step(struct session *);
+static void	head_error(struct session *, int);
+static void	next_head(struct session *);
+static void	fill(struct session *);
+static int	out_flush(struct session *);
+static int	out_append(struct session *, const void *, size_t);
+static void	exchange(struct session *);
+static void	forward(struct session *);
+static void	finish(struct session *, int);
+static void	send_error(struct session *, int, const char *, const char *,
+		    const char *);
+static void	error_response(struct session *, int, int, const char *,
+		    const char *, const char *);
+static void	access_line(struct session *);
+static void	client_gone(struct session *);
+
+uint64_t
+idle_deadline(void)
+{
+	return now_ms() + gw.gw_opts.idle_timeout * 1000ULL;
+}
+
+/* Returns the fd's old flags, or -1 if it was already non-blocking. */
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1 || (fl & O_NONBLOCK))
+		return -1;
+	(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	return fl;
+}
+
+/*
+ * Returns a session for c, its fds non-blocking, or NULL when out of
+ * memory.  Runs in serve.c's thread.
+ */
+struct session *
+session_new(struct conn *c)
+{
+	struct session *s;
+	int one = 1;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("conn=%lu: unable to allocate a session", c->c_id);
+		return NULL;
+	}
+	s->s_conn = c;
+	s->s_rsrc.ev_s = s->s_wsrc.ev_s = s;
+	s->s_wsrc.ev_write = 1;
+	/* heads and last chunks are small writes: Nagle would hold them */
+	if (c->c_is_socket)
+		(void)setsockopt(c->c_wfd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	/* sockets are ours to close; a pipe or tty goes back as it was */
+	s->s_rflags = set_nonblock(c->c_rfd);
+	s->s_wflags = c->c_wfd != c->c_rfd ? set_nonblock(c->c_wfd) : -1;
+	if (c->c_is_socket)
+		s->s_rflags = s->s_wflags = -1;
+	http_in_init(&s->s_in, c->c_rfd);
+	s->s_readable = 1;
+	return s;
+}
+
+/* Starts a session in the loop's thread: it waits for its first head. */
+void
+session_start(struct session *s)
+{
+	struct conn *c = s->s_conn;
+
+	if (loop_watch(s) == -1) {
+		log_warn("conn=%lu: epoll", c->c_id);
+		session_free(s);
+		return;
+	}
+	s->s_state = S_HEAD;
+	s->s_deadline = c->c_start_ms + gw.gw_opts.header_timeout * 1000ULL;
+	advance(s);
+}
+
+/* Ends the session: its transfer, its fds, its connection. */
+void
+session_free(struct session *s)
+{
+	struct conn *c = s->s_conn;
+
+	if (s->s_dead)
+		return;
+	s->s_dead = 1;
+	upstream_stop(s);
+	if (s->s_curl != NULL)
+		curl_easy_cleanup(s->s_curl);
+	s->s_curl = NULL;
+	loop_unwatch(s);
+	if (s->s_rflags != -1)
+		(void)fcntl(c->c_rfd, F_SETFL, s->s_rflags);
+	if (s->s_wflags != -1)
+		(void)fcntl(c->c_wfd, F_SETFL, s->s_wflags);
+	free(s->s_out);
+	s->s_out = NULL;
+	conn_end(c);
+	s->s_conn = NULL;
+	loop_bury(s);
+}
+
+/* Events on the client's fds (wside: the write fd, when it is its own). */
+void
+session_io(struct session *s, int wside, uint32_t ev)
+{
+	struct conn *c = s->s_conn;
+	int rside = !wside || c->c_rfd == c->c_wfd;
+
+	if (c->c_rfd == c->c_wfd)
+		wside = 1;
+	if (wside && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
+	    s->s_blocked) {
+		if (out_flush(s) == -1) {
+			client_gone(s);
+			return;
+		}
+		if (!s->s_blocked && s->s_state == S_XFER &&
+		    s->s_write_paused) {
+			s->s_write_paused = 0;
+			upstream_unpause(s);
+			if (s->s_dead)
+				return;
+		}
+	}
+	if (rside && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))) {
+		s->s_readable = 1;
+		if (s->s_state == S_XFER && s->s_read_paused) {
+			fill(s);
+			s->s_read_paused = 0;
+			upstream_unpause(s);
+			if (s->s_dead)
+				return;
+		} else if (s->s_state == S_XFER &&
+		    (ev & (EPOLLERR | EPOLLHUP))) {
+			client_gone(s);
+			return;
+		}
+	}
+	advance(s);
+}
+
+/* The client cannot be written to: the exchange (if any) and it end. */
+static void
+client_gone(struct session *s)
+{
+	s->s_write_failed = 1;
+	s->s_close = 1;
+	if (s->s_state == S_XFER)
+		session_done(s, CURLE_WRITE_ERROR);
+	else
+		session_free(s);
+}
+
+/* Ends waits on the client that passed their deadline. */
+void
+session_sweep(struct session *s, uint64_t now)
+{
+	if (s->s_dead)
+		return;
+	if (s->s_state == S_HEAD) {
+		if (s->s_in.in_end == 0 && serve_stopping())
+			session_free(s);
+		else if (now >= s->s_deadline) {
+			/* an idle keep-alive connection just ends */
+			if (s->s_in.in_end == 0)
+				session_free(s);
+			else {
+				head_error(s, 408);
+				advance(s);
+			}
+		}
+		return;
+	}
+	if (!(s->s_blocked || (s->s_state == S_XFER && s->s_read_paused)) ||
+	    now < s->s_deadline)
+		return;
+	if (s->s_blocked) {
+		log_info("conn=%lu: the client took nothing for %d s",
+		    s->s_conn->c_id, gw.gw_opts.idle_timeout);
+		client_gone(s);
+		return;
+	}
+	s->s_body_status = 408;
+	session_done(s, CURLE_ABORTED_BY_CALLBACK);
+}
+
+/* Moves the session on as far as it goes without waiting. */
+static void
+advance(struct session *s)
+{
+	while (!s->s_dead) {
+		if (s->s_state == S_DRAIN) {
+			if (!s->s_write_failed && out_flush(s) == -1)
+				s->s_write_failed = 1;
+			if (s->s_write_failed) {
+				session_free(s);
+				return;
+			}
+			if (s->s_blocked)
+				return;
+			if (s->s_close || serve_stopping()) {
+				session_free(s);
+				return;
+			}
+			next_head(s);
+			continue;
+		}
+		if (s->s_state != S_HEAD || head_step(s) == 0)
+			return;
+	}
+}
+
+/* Makes ready for the next request head: pipelined bytes go first. */
+static void
+next_head(struct session *s)
+{
+	struct http_in *in = &s->s_in;
+	size_t pend = in->in_end - in->in_start;
+
+	if (in->in_start > 0)
+		memmove(in->in_buf, in->in_buf + in->in_start, pend);
+	in->in_start = 0;
+	in->in_end = pend;
+	s->s_state = S_HEAD;
+	s->s_deadline = now_ms() + gw.gw_opts.header_timeout * 1000ULL;
+}
+
+/*
+ * Reads what the client sent into s_in, once: a short read means the
+ * socket is empty until the next edge.
+ */
+static void
+fill(struct session *s)
+{
+	struct http_in *in = &s->s_in;
+	size_t room, floor;
+	ssize_t r;
+
+	if (!s->s_readable || s->s_in_eof)
+		return;
+	/* a body's bytes go above the head, whose strings are in use */
+	if (s->s_state == S_XFER && in->in_start == in->in_end) {
+		floor = s->s_hd.hd_size < sizeof(in->in_buf) ?
+		    s->s_hd.hd_size : 0;
+		in->in_start = in->in_end = floor;
+	}
+	if ((room = sizeof(in->in_buf) - in->in_end) == 0)
+		return;
+	r = read(s->s_conn->c_rfd, in->in_buf + in->in_end, room);
+	if (r > 0) {
+		in->in_end += r;
+		if ((size_t)r < room)
+			s->s_readable = 0;
+	} else if (r == 0)
+		s->s_in_eof = 1;
+	else if (errno == EAGAIN || errno == EWOULDBLOCK)
+		s->s_readable = 0;
+	else if (errno != EINTR)
+		s->s_in_eof = 1;
+}
+
+/*
+ * Parses a request head from s_in, reading what is there; returns 1 when
+ * the session moved on (an exchange, an error, its end), 0 to wait.
+ */
+static int
+head_step(struct session *s)
+{
+	struct http_in *in = &s->s_in;
+	size_t k;
+	int r;
+
+	for (;;) {
+		/* empty lines before a request line are ignored (RFC 9112) */
+		for (k = 0; k < in->in_end && (in->in_buf[k] == '\r' ||
+		    in->in_buf[k] == '\n'); k++)
+			;
+		if (k > 0) {
+			memmove(in->in_buf, in->in_buf + k, in->in_end - k);
+			in->in_end -= k;
+		}
+		r = HTTP_INCOMPLETE;
+		if (in->in_end > 0) {
+			memset(&s->s_hd, 0, sizeof(s->s_hd));
+			r = http_parse_request(in->in_buf, in->in_end,
+			    &s->s_hd);
+		}
+		if (r != HTTP_INCOMPLETE)
+			break;
+		if (s->s_in_eof) {
+			if (in->in_end == 0) {
+				session_free(s);
+				return 1;
+			}
+			r = 400;
+			break;
+		}
+		if (!s->s_readable || in->in_end == sizeof(in->in_buf))
+			return 0;
+		fill(s);
+	}
+	s->s_t0 = now_ms();
+	if (r != 0) {
+		head_error(s, r);
+		return 1;
+	}
+	in->in_start = s->s_hd.hd_size;
+	exchange(s);
+	return 1;
+}
+
+/* Answers a head that could not be read, and closes. */
+static void
+head_error(struct session *s, int r)
+{
+	s->s_t0 = now_ms();
+	s->s_hd.hd_method = NULL;
+	s->s_status = r;
+	s->s_bytes_in = s->s_bytes_out = 0;
+	s->s_proto = "-";
+	s->s_url[0] = '\0';
+	s->s_close = 1;
+	s->s_write_failed = 0;
+	error_response(s, 11, r, "http_request_error",
+	    r == 408 ? "request head too slow" : "malformed request", NULL);
+	access_line(s);
+	s->s_state = S_DRAIN;
+}
+
+/* Appends to s_out; 0, or -1 when out of memory. */
+static int
+out_append(struct session *s, const void *p, size_t n)
+{
+	size_t need, cap;
+	char *o;
+
+	if (n == 0)
+		return 0;
+	if (s->s_outoff > 0 && s->s_outlen + n > s->s_outcap) {
+		memmove(s->s_out, s->s_out + s->s_outoff,
+		    s->s_outlen - s->s_outoff);
+		s->s_outlen -= s->s_outoff;
+		s->s_head_at = s->s_head_at > s->s_outoff ?
+		    s->s_head_at - s->s_outoff : 0;
+		s->s_outoff = 0;
+	}
+	need = s->s_outlen + n;
+	if (need > s->s_outcap) {
+		cap = s->s_outcap > 0 ? s->s_outcap : OUT_MIN;
+		while (cap < need)
+			cap *= 2;
+		if ((o = realloc(s->s_out, cap)) == NULL)
+			return -1;
+		s->s_out = o;
+		s->s_outcap = cap;
+	}
+	memcpy(s->s_out + s->s_outlen, p, n);
+	s->s_outlen += n;
+	return 0;
+}
+
+/*
+ * Writes what s_out holds, then iov, in one writev, and keeps in s_out
+ * whatever the socket did not take (s_blocked until it does).  Nothing
+ * is written while blocked: the bytes only queue.  Returns 0, or -1 when
+ * the client is gone (or memory is).
+ */
+int
+out_writev(struct session *s, struct iovec *iov, int n)
+{
+	struct iovec v[IOV_MAX_OUT + 1];
+	size_t pend = s->s_outlen - s->s_outoff, w = 0, len;
+	ssize_t r = 0;
+	int i, k = 0;
+
+	if (pend > 0) {
+		v[k].iov_base = s->s_out + s->s_outoff;
+		v[k++].iov_len = pend;
+	}
+	for (i = 0; i < n && i < IOV_MAX_OUT; i++)
+		v[k++] = iov[i];
+	if (k == 0)
+		return 0;
+	if (!s->s_blocked) {
+		do
+			r = writev(s->s_conn->c_wfd, v, k);
+		while (r == -1 && errno == EINTR);
+		if (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		w = r > 0 ? (size_t)r : 0;
+	}
+	if (w >= pend) {
+		s->s_outoff = s->s_outlen = 0;
+		s->s_head_at = 0;
+		w -= pend;
+	} else {
+		s->s_outoff += w;
+		w = 0;
+	}
+	for (i = 0; i < n && i < IOV_MAX_OUT; i++) {
+		len = iov[i].iov_len;
+		if (w >= len) {
+			w -= len;
+			continue;
+		}
+		if (out_append(s, (char *)iov[i].iov_base + w, len - w) == -1)
+			return -1;
+		w = 0;
+	}
+	if (s->s_outlen > s->s_outoff) {
+		if (!s->s_blocked || r > 0)
+			s->s_deadline = idle_deadline();
+		s->s_blocked = 1;
+	}
+	return 0;
+}
+
+/* Writes what s_out holds; 0, or -1 when the client is gone. */
+static int
+out_flush(struct session *s)
+{
+	s->s_blocked = 0;
+	return out_writev(s, NULL, 0);
+}
+
+/* Holds bytes (a head) to go out with the next write; 0 or -1. */
+int
+out_hold(struct session *s, const char *p, size_t n)
+{
+	s->s_head_at = s->s_outlen;
+	return out_append(s, p, n);
+}
+
+/* One request: answered here, or started in libcurl. */
+static void
+exchange(struct session *s)
+{
+	struct http_head *hd = &s->s_hd;
+	const char *err;
+	unsigned port;
+
+	s->s_status = 0;
+	s->s_bytes_in = s->s_bytes_out = 0;
+	s->s_head_sent = s->s_head_done = s->s_chunked = s->s_no_body = 0;
+	s->s_write_failed = s->s_policy = s->s_continued = 0;
+	s->s_body_eof = s->s_body_status = s->s_body_started = 0;
+	s->s_read_paused = s->s_write_paused = 0;
+	s->s_rlen = s->s_traillen = 0;
+	s->s_clen = -1;
+	s->s_fail = NULL;
+	s->s_proto = "-";
+	s->s_url[0] = '\0';
+	s->s_err[0] = '\0';
+	s->s_close = !hd->hd_keep_alive;
+	if (gw.gw_insecure)
+		log_warnx("conn=%lu: --insecure: %s is not verified",
+		    s->s_conn->c_id, hd->hd_target);
+	if (strcmp(hd->hd_method, "CONNECT") == 0) {
+		s->s_close = 1;
+		send_error(s, 405, "http_request_error",
+		    "CONNECT is not supported here (connectd tunnels)",
+		    ALLOW_METHODS);
+		goto done;
+	}
+	if (target_url(&gw, hd, s->s_url, sizeof(s->s_url), &port,
+	    &err) == -1) {
+		s->s_close = 1;
+		send_error(s, 400, "http_request_error", err, NULL);
+		goto done;
+	}
+	if (!gw.gw_origin && !policy_port_ok(&gw.gw_opts.policy, port)) {
+		if (hd->hd_framing != HTTP_BODY_NONE)
+			s->s_close = 1;
+		send_error(s, 403, "destination_ip_prohibited",
+		    "destination port refused by policy", NULL);
+		goto done;
+	}
+	forward(s);
+	return;
+done:
+	access_line(s);
+	s->s_state = S_DRAIN;
+}
+
+/* Starts the exchange in libcurl; the loop ends it in session_done(). */
+static void
+forward(struct session *s)
+{
+	http_body_init(&s->s_body, &s->s_hd);
+	s->s_body_eof = s->s_hd.hd_framing == HTTP_BODY_NONE;
+	if (request_fields(s) == -1) {
+		s->s_close = 1;
+		send_error(s, 500, "proxy_internal_error",
+		    "request head too large", NULL);
+		access_line(s);
+		s->s_state = S_DRAIN;
+		return;
+	}
+	s->s_state = S_XFER;
+	if (upstream_start(s) == -1) {
+		s->s_state = S_DRAIN;
+		s->s_close = 1;
+		send_error(s, 500, "proxy_internal_error",
+		    "unable to start a transfer", NULL);
+		access_line(s);
+	}
+}
+
+/* The exchange ended with rc (libcurl's, or ours when we stopped it). */
+void
+session_done(struct session *s, CURLcode rc)
+{
+	upstream_stop(s);
+	s->s_read_paused = s->s_write_paused = 0;
+	/* an unread request body would be taken for the next request */
+	if (!s->s_body_eof)
+		s->s_close = 1;
+	finish(s, rc);
+	access_line(s);
+	s->s_state = S_DRAIN;
+	advance(s);
+}
+
+/* Ends the response after libcurl returned rc. */
+static void
+finish(struct session *s, int rc)
+{
+	char detail[CURL_ERROR_SIZE + 128], last[TRAILER_MAX + 8];
+	struct iovec iov;
+	const char *tok;
+	int st, n;
+
+	if (rc != CURLE_OK && s->s_head_sent && !s->s_body_started &&
+	    !s->s_write_failed) {
+		/* nothing reached the client yet: it gets a whole error */
+		s->s_outlen = s->s_head_at;
+		s->s_head_sent = 0;
+	}
+	if (rc == CURLE_OK && s->s_head_sent && !s->s_write_failed) {
+		if (s->s_chunked) {
+			n = snprintf(last, sizeof(last), "0\r\n%.*s\r\n",
+			    (int)s->s_traillen, s->s_trail);
+			iov.iov_base = last;
+			iov.iov_len = n;
+			if (out_writev(s, &iov, 1) == -1)
+				s->s_write_failed = 1;
+		} else if (s->s_clen >= 0 && !s->s_no_body &&
+		    s->s_bytes_out != (uint64_t)s->s_clen)
+			s->s_close = 1;
+		return;
+	}
+	if (s->s_write_failed) {
+		/* the client went away: nothing to tell it */
+		s->s_close = 1;
+		s->s_status = 499;
+		return;
+	}
+	if (s->s_head_sent) {
+		/* the client must not take a cut body for a whole one */
+		log_info("conn=%lu: response broken after %llu bytes: %s",
+		    s->s_conn->c_id, (unsigned long long)s->s_bytes_out,
+		    s->s_body_status ? "request body broken" :
+		    s->s_err[0] ? s->s_err : curl_easy_strerror(rc));
+		s->s_close = 1;
+		return;
+	}
+	if (s->s_body_status != 0) {
+		s->s_close = 1;
+		send_error(s, s->s_body_status, "http_request_error",
+		    "request body broken", NULL);
+		return;
+	}
+	if (rc == CURLE_OK)
+		s->s_fail = "no response head";
+	st = upstream_error(s, rc, &tok, detail, sizeof(detail));
+	send_error(s, st, tok, detail, NULL);
+}
+
+/* A complete error response, logged when it is ours to explain. */
+static void
+send_error(struct session *s, int status, const char *token,
+    const char *detail, const char *extra)
+{
+	s->s_status = status;
+	if (status >= 500 || status == 400 || status == 403)
+		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
+	error_response(s, s->s_hd.hd_version, status, token, detail, extra);
+	s->s_head_sent = 1;
+}
+
+/*
+ * Queues an error response as http_send_error() words it: status line,
+ * Content-Type, Content-Length, Proxy-Status, extra, Connection, and the
+ * body "STATUS REASON: detail".
+ */
+static void
+error_response(struct session *s, int version, int status,
+    const char *token, const char *detail, const char *extra)
+{
+	struct iovec iov[4];
+	char head[1024], first[128];
+	const char *conn = "";
+	size_t dlen = strlen(detail);
+	int flen, hlen;
+
+	flen = snprintf(first, sizeof(first), "%d %s: ", status,
+	    http_reason(status));
+	if (s->s_close)
+		conn = "Connection: close\r\n";
+	else if (version == 10)
+		conn = "Connection: keep-alive\r\n";
+	hlen = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Proxy-Status: gtr; error=%s\r\n%s%s%s\r\n", status,
+	    http_reason(status), flen + dlen + 1, token,
+	    extra != NULL ? extra : "", extra != NULL ? "\r\n" : "", conn);
+	if (hlen < 0 || (size_t)hlen >= sizeof(head)) {
+		s->s_write_failed = 1;
+		return;
+	}
+	iov[0].iov_base = head;
+	iov[0].iov_len = hlen;
+	iov[1].iov_base = first;
+	iov[1].iov_len = flen;
+	iov[2].iov_base = (void *)detail;
+	iov[2].iov_len = dlen;
+	iov[3].iov_base = "\n";
+	iov[3].iov_len = 1;
+	if (out_writev(s, iov, 4) == -1)
+		s->s_write_failed = 1;
+}
+
+static void
+access_line(struct session *s)
+{
+	struct conn *c = s->s_conn;
+
+	log_info("client=%s:%s method=%s target=%s status=%d "
+	    "bytes_in=%llu bytes_out=%llu ms=%llu upstream_proto=%s%s",
+	    c->c_peer_ip, c->c_peer_port,
+	    s->s_hd.hd_method ? s->s_hd.hd_method : "-",
+	    s->s_url[0] ? s->s_url : "-", s->s_status,
+	    (unsigned long long)s->s_bytes_in,
+	    (unsigned long long)s->s_bytes_out,
+	    (unsigned long long)(now_ms() - s->s_t0), s->s_proto,
+	    s->s_write_failed ? " result=aborted" : "");
+}
