@@ -365,6 +365,31 @@ print(s.getsockname()[1]); print(s.makefile().read(), end="")
 	exec 5>&-
 }
 
+@test "--max-conns 3 serves exactly three of ten clients, the rest as places free" {
+	port=$(free_port)
+	st_start "$port" --max-conns 3
+	run python3 -c '
+import socket, sys, time
+port = int(sys.argv[1])
+conns = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(10)]
+time.sleep(1)
+def greeted(s):
+    s.settimeout(0.2)
+    try:
+        return s.recv(64).startswith(b"hello")
+    except socket.timeout:
+        return False
+first = [i for i, s in enumerate(conns) if greeted(s)]
+for i in first:
+    conns[i].close()
+time.sleep(1)
+second = [i for i, s in enumerate(conns) if i not in first and greeted(s)]
+print(len(first), "then", len(second))
+' "$port"
+	[ "$status" -eq 0 ]
+	[ "$output" = "3 then 3" ]
+}
+
 @test "fifty clients at once are all served at once" {
 	port=$(free_port)
 	st_start "$port"
