@@ -13,14 +13,14 @@
  * A session is added from its connection's thread while the loop may
  * be running: the loop holds its mutex whenever it is not in
  * epoll_wait(), and loop_add() arms both fds under it, so the loop never
- * sees a session half armed.  Idle sessions are found by a scan of the
- * list every SCAN_MS.
+ * sees a session half armed.  A session runs once a round, for a
+ * bounded number of steps (tlsio.c); one with work left goes on the
+ * ready list for the next round, which then polls without waiting.
+ * Idle sessions are found by a scan of the list every SCAN_MS.
  */
 #include <sys/epoll.h>
 #include <sys/queue.h>
 
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
