@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -108,6 +109,7 @@ struct server {
 	int		 s_accepting;	/* threads waiting for a connection */
 	int		 s_waitroom;	/* threads waiting for s_room */
 	int		 s_starved;	/* out of fds: said so once */
+	int		 s_defer;	/* clients speak first */
 	void		(*s_hup)(void *);
 	void		*s_hup_arg;
 };
@@ -135,6 +137,7 @@ static void	 name_addr(const struct sockaddr_storage *, char *, size_t);
 static int	 drop_privileges(const char *);
 static int	 serve_one(int, int);
 static int	 accept_loop(void);
+static void	 defer_accept(void);
 static int	 acceptor_start(void);
 static int	 acceptor_epoll(void);
 static void	*acceptor(void *);
@@ -174,6 +177,12 @@ int
 serve_stopping(void)
 {
 	return atomic_load(&stopping);
+}
+
+void
+serve_client_speaks_first(void)
+{
+	srv.s_defer = 1;
 }
 
 void
@@ -545,6 +554,8 @@ accept_loop(void)
 		log_error("unable to create an eventfd: %s", strerror(errno));
 		return 1;
 	}
+	if (srv.s_defer)
+		defer_accept();
 	if (acceptor_start() == -1)
 		return 1;
 	pfd.fd = srv.s_pipe[0];
@@ -558,6 +569,25 @@ accept_loop(void)
 	}
 	stop();
 	return 0;
+}
+
+/*
+ * Has the kernel hold each TCP connection until its first bytes are in;
+ * a second is its shortest hold for a silent client (one SYN-ACK resend).
+ */
+static void
+defer_accept(void)
+{
+	int i, secs = 1;
+	sa_family_t af;
+
+	for (i = 0; i < srv.s_nls; i++) {
+		af = srv.s_ls[i].l_addr.ss_family;
+		if ((af == AF_INET || af == AF_INET6) &&
+		    setsockopt(srv.s_ls[i].l_fd, IPPROTO_TCP, TCP_DEFER_ACCEPT,
+		    &secs, sizeof(secs)) == -1)
+			log_warn("%s: TCP_DEFER_ACCEPT", srv.s_ls[i].l_name);
+	}
 }
 
 /*

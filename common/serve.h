@@ -61,10 +61,20 @@ int	serve_is_own_addr(const struct sockaddr *);
 int	serve_stopping(void);
 
 /*
- * Calls fn(arg) from the accept loop's thread each time SIGHUP arrives
+ * Calls fn(arg) from the main thread each time SIGHUP arrives
  * (listen modes only), e.g. to reload certificates.  Set before
  * serve_main(); NULL removes it.
  */
 void	serve_on_hup(void (*fn)(void *), void *arg);
+
+/*
+ * Says that clients speak first (HTTP, TLS): the kernel then hands over
+ * a TCP connection once its first bytes are in (TCP_DEFER_ACCEPT), so no
+ * thread wakes to wait for them, and a probe that connects and closes
+ * costs nothing.  A client that stays silent is handed over after about
+ * a second anyway, and --header-timeout runs from then.  Set before
+ * serve_main(); not for protocols where the server greets first.
+ */
+void	serve_client_speaks_first(void);
 
 #endif

@@ -234,6 +234,7 @@ main(int argc, char *argv[])
 	if ((cf.cf_tmpdir = getenv("TMPDIR")) == NULL)
 		cf.cf_tmpdir = "/tmp";
 	pass_tls_env(&cf);
+	serve_client_speaks_first();
 	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
 }
 

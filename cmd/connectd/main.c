@@ -499,5 +499,6 @@ main(int argc, char *argv[])
 			fatalx(1, "unable to create a lock");
 		serve_on_hup(reload_auth, &cf);
 	}
+	serve_client_speaks_first();
 	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
 }

@@ -710,6 +710,9 @@ main(int argc, char *argv[])
 			    cf.cf_opts.connect);
 		cf.cf_has_fixed = 1;
 	}
+	/* A raw relay may carry a protocol whose server greets first. */
+	if (!cf.cf_raw)
+		serve_client_speaks_first();
 	rc = serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
 	reap_finish();
 	return rc;
