@@ -17,7 +17,8 @@
  * The ceiling is not a proxy anyone should run: one epoll thread that
  * takes any head ending in a blank line as a CONNECT to UPSTREAM, checks
  * nothing, answers 200 before its connect(2) has finished and copies
- * with read/write.  It shows how fast the kernel lets a proxy set up
+ * with read/write (taking connections with TCP_DEFER_ACCEPT, as connectd
+ * does).  It shows how fast the kernel lets a proxy set up
  * short tunnels on this machine, which bounds what connectd can reach.
  *
  * Standalone on purpose: it measures libgtr's programs, so it does not
@@ -126,7 +127,7 @@ static void	*sender_main(void *);
 static void	*sink_conn(void *);
 static int	do_sink(int);
 static int	do_throughput(int, uint64_t, int);
-static int	event_loop(int, void (*)(int, int),
+static int	event_loop(int, int, void (*)(int, int),
 		    void (*)(int, epoll_data_t));
 static void	echo_accept(int, int);
 static void	echo_event(int, epoll_data_t);
@@ -462,10 +463,11 @@ do_throughput(int port, uint64_t bytes, int both)
 
 /*
  * Accepts on port forever: each new connection goes to on_accept, each
- * event of what that watches to on_event.
+ * event of what that watches to on_event.  With defer, a connection
+ * comes only with its first bytes (TCP_DEFER_ACCEPT).
  */
 static int
-event_loop(int port, void (*on_accept)(int, int),
+event_loop(int port, int defer, void (*on_accept)(int, int),
     void (*on_event)(int, epoll_data_t))
 {
 	struct epoll_event	ev[256];
@@ -474,6 +476,9 @@ event_loop(int port, void (*on_accept)(int, int),
 	lfd = listen_on(port);
 	if (fcntl(lfd, F_SETFL, O_NONBLOCK) == -1)
 		die("fcntl");
+	if (defer && setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer,
+	    sizeof(defer)) == -1)
+		die("TCP_DEFER_ACCEPT");
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1");
 	ev[0].events = EPOLLIN;
@@ -534,7 +539,7 @@ do_ceiling(int port, int up)
 	ceil_up.sin_family = AF_INET;
 	ceil_up.sin_port = htons(up);
 	ceil_up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return event_loop(port, ceil_accept, ceil_event);
+	return event_loop(port, 1, ceil_accept, ceil_event);
 }
 
 /* Handles one readiness event of a ceiling tunnel. */
@@ -988,7 +993,7 @@ main(int argc, char *argv[])
 	if (strcmp(mode, "sink") == 0)
 		return do_sink(port);
 	if (strcmp(mode, "echo") == 0)
-		return event_loop(port, echo_accept, echo_event);
+		return event_loop(port, 0, echo_accept, echo_event);
 	if (strcmp(mode, "ceiling") == 0 && up > 0)
 		return do_ceiling(port, up);
 	if (strcmp(mode, "throughput") == 0 && bytes > 0)
