@@ -2,6 +2,7 @@
  * opts.c - parsing of the options every program shares.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,36 @@ opts_common(struct gtr_opts *o, int ch, const char *arg)
 		return 0;
 	}
 	return 1;
+}
+
+int
+opts_next(struct gtr_opts *o, int argc, char *const argv[],
+    const struct option *longopts, void (*help)(void))
+{
+	int ch;
+
+	opterr = 0;
+	for (;;) {
+		ch = getopt_long(argc, argv, "+:" GTR_COMMON_SHORTOPTS,
+		    longopts, NULL);
+		switch (ch) {
+		case ':':
+			fatalx(EXIT_USAGE, "%s needs a value",
+			    argv[optind - 1]);
+		case '?':
+			fatalx(EXIT_USAGE, "unknown option %s (see -h)",
+			    argv[optind - 1]);
+		case 'h':
+			help();
+			exit(0);
+		case 'V':
+			printf("%s %s\n", log_progname(), GTR_VERSION);
+			exit(0);
+		default:
+			if (ch == -1 || !opts_common(o, ch, optarg))
+				return ch;
+		}
+	}
 }
 
 void

@@ -1,9 +1,9 @@
 /*
  * opts.h - the options every program shares (DESIGN.md, "Common options").
  *
- * Each program keeps its own getopt_long() loop with its own options and
- * passes every character it does not know to opts_common(); the long
- * option table ends with GTR_COMMON_LONGOPTS.
+ * Each program loops over opts_next(), which takes the common options,
+ * -h, -V and every mistake itself and returns only the program's own; the
+ * long option table ends with GTR_COMMON_LONGOPTS.
  */
 #ifndef GTR_OPTS_H
 #define GTR_OPTS_H
@@ -76,6 +76,16 @@ void	opts_init(struct gtr_opts *, const char *default_ports);
  * a bad value.  -h and -V are left to the program (0).
  */
 int	opts_common(struct gtr_opts *, int ch, const char *arg);
+
+/*
+ * getopt_long(3) over GTR_COMMON_SHORTOPTS and longopts, stopping at the
+ * first operand or "--".  Takes the common options into o; -h calls help
+ * and exits 0; -V prints the program's name and version and exits 0; a
+ * missing value or an unknown option exits 64 with a message.  Returns
+ * the program's next own option, or -1 at the end (optind says where).
+ */
+int	opts_next(struct gtr_opts *o, int argc, char *const argv[],
+	    const struct option *longopts, void (*help)(void));
 
 /* Parses a decimal number in [min, max]; returns 0, or -1 if it is not. */
 int	opts_number(const char *, long long min, long long max, long long *);

@@ -166,19 +166,9 @@ main(int argc, char *argv[])
 	cf.cf_path = DEFAULT_PATH;
 	cf.cf_cgi_timeout = 30;
 	cf.cf_max_body = DEFAULT_MAXBODY;
-	while ((ch = getopt_long(argc, argv, "+" GTR_COMMON_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = opts_next(&cf.cf_opts, argc, argv, longopts,
+	    help)) != -1) {
 		switch (ch) {
-		case 'c':
-			log_error("-c: cgid has no upstream; name a program "
-			    "after -- or use --root");
-			usage();
-		case 'h':
-			help();
-			exit(0);
-		case 'V':
-			printf("cgid %s\n", GTR_VERSION);
-			exit(0);
 		case OPT_AUTH:
 			authfile = optarg;
 			break;
@@ -201,14 +191,17 @@ main(int argc, char *argv[])
 			root = optarg;
 			break;
 		default:
-			if (!opts_common(&cf.cf_opts, ch, optarg))
-				usage();
-			break;
+			usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	log_init("cgid", cf.cf_opts.verbosity);
+	if (cf.cf_opts.connect != NULL) {
+		log_error("-c: cgid has no upstream; name a program after -- "
+		    "or use --root");
+		usage();
+	}
 	if ((root == NULL) == (argc == 0)) {
 		log_error("name either --root DIR or a program after --");
 		usage();

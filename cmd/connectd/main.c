@@ -442,22 +442,9 @@ main(int argc, char *argv[])
 
 	log_init(argv[0], LOG_NORMAL);
 	opts_init(&cf.cf_opts, "443");
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":" GTR_COMMON_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = opts_next(&cf.cf_opts, argc, argv, longopts,
+	    help)) != -1) {
 		switch (ch) {
-		case ':':
-			fatalx(EXIT_USAGE, "%s needs a value",
-			    argv[optind - 1]);
-		case '?':
-			fatalx(EXIT_USAGE, "unknown option %s (see -h)",
-			    argv[optind - 1]);
-		case 'V':
-			printf("connectd %s\n", GTR_VERSION);
-			exit(0);
-		case 'h':
-			help();
-			exit(0);
 		case OPT_AUTH:
 			cf.cf_auth_path = optarg;
 			break;
@@ -465,9 +452,7 @@ main(int argc, char *argv[])
 			realm = optarg;
 			break;
 		default:
-			if (!opts_common(&cf.cf_opts, ch, optarg))
-				usage();
-			break;
+			usage();
 		}
 	}
 	if (optind < argc)
