@@ -678,12 +678,12 @@ can_splice(struct session *s)
 
 /*
  * Moves the rest of the file from the FTP data socket to the client
- * without it entering this process (splice.c), which saves the three
- * copies (recv, s_out, send) that bound the gateway's speed on large
- * files.  libcurl, whose write callback this runs in, then reads the
- * data connection's end and the 226.  Returns 0, also when the FTP side
- * ends or stalls early (libcurl then goes on and reports it), or -1 if
- * the client fails.
+ * without it entering this process (splice.c): the three copies (recv,
+ * s_out, send) were most of the gateway's CPU time on large files.
+ * libcurl, whose progress callback this runs in, then reads the data
+ * connection's end and the 226.  Returns 0, also when the FTP side ends
+ * or stalls early (libcurl then goes on and reports it), or -1 if the
+ * client fails.
  */
 static int
 splice_rest(struct session *s, int dfd)
