@@ -5,9 +5,9 @@
  * --header-timeout, then a connection to -c HOST:PORT or the program
  * after "--" (with the UCSPI and SSL_* variables), a PROXY header or
  * rewritten request heads if asked for, and the relay (tlsio.c; for -c,
- * in a shared event loop, loop.c) until both directions are done.  One access line per connection, also for
- * the ones that fail their handshake: there is no HTTP to answer those
- * with, only a log line.
+ * in a shared event loop, loop.c) until both directions are done.  One
+ * access line per connection, also for the ones that fail their
+ * handshake: there is no HTTP to answer those with, only a log line.
  */
 #include <sys/types.h>
 #include <sys/wait.h>

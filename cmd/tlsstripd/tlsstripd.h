@@ -69,7 +69,7 @@ struct session {
 	uint64_t		 se_out;	/* plaintext to the client */
 	const char		*se_reason;
 	char			 se_reasonbuf[REASON_MAX];
-	int			 se_quiet;	/* a health check: log with -v */
+	int			 se_quiet;	/* a health check: log at -v */
 
 	/* The relay: client -> backend (u), backend -> client (d). */
 	char			*se_ubuf;
@@ -94,12 +94,13 @@ struct session {
 	TAILQ_ENTRY(session)	 se_entry;	/* the loop's sessions */
 	TAILQ_ENTRY(session)	 se_rentry;	/* to run this round */
 	struct sev		 se_ev[2];	/* client, backend */
-	uint32_t		 se_cl_ev;	/* events armed; 0: not in epoll */
+	uint32_t		 se_cl_ev;	/* events armed, 0: none */
 	uint32_t		 se_be_ev;
 	uint32_t		 se_cl_rev;	/* events seen this round */
 	uint32_t		 se_be_rev;
 	int			 se_ready;	/* on the loop's ready list */
-	uint64_t		 se_last_ms;	/* last event, for --idle-timeout */
+	int			 se_bulk;	/* moved a buffer in a turn */
+	uint64_t		 se_last_ms;	/* for --idle-timeout */
 };
 
 #define WAIT_READ	1
