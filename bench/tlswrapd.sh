@@ -3,7 +3,9 @@
 # verifying), nginx (proxy_pass https with upstream keepalive) and
 # haproxy (server ... ssl verify required, http-reuse always), with wrk
 # over HTTPS straight to the nginx origin as the limit: keep-alive
-# requests/s of a 1 KiB file, then MB/s of a 1 MiB file.
+# requests/s of a 1 KiB file, then MB/s of a 1 MiB file, and the CPU
+# time each gateway spent per request (steadier than the rates on a
+# shared machine).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -143,12 +145,32 @@ url() {
 	esac
 }
 
+# cpu_ticks NAME: CPU clock ticks (user and system) spent so far by
+# NAME's processes (its process group), or 0 for the limit.
+cpu_ticks() {
+	local p pid t=0
+	[ "$1" = limit ] && { echo 0; return; }
+	pid=$(peer_pid "$1")
+	for p in $(pgrep -g "$pid"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" \
+		    2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
 # rps NAME FILE: requests per second through NAME, or FAILED(why) when
-# wrk saw non-2xx answers or socket errors.
+# wrk saw non-2xx answers or socket errors.  NAME's CPU microseconds per
+# request go to $T/cpu.NAME.FILE.
 rps() {
-	local out
+	local out t0 t1 n
+	t0=$(cpu_ticks "$1")
 	out=$(wrk -t 2 -c "$CONNS" -d "${SECS}s" --timeout 10s \
 	    "$(url "$1" "$2")" 2>&1)
+	t1=$(cpu_ticks "$1")
+	n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<< "$out")
+	awk -v t="$((t1 - t0))" -v n="${n:-0}" -v hz="$(getconf CLK_TCK)" \
+	    'BEGIN { if (n > 0 && t > 0) printf "%.0f\n", t * 1e6 / hz / n;
+	    else print "-" }' > "$T/cpu.$1.$2"
 	if grep -q 'Non-2xx' <<< "$out"; then
 		echo "FAILED(non-2xx)"
 		return
@@ -212,6 +234,12 @@ done
 for name in $NAMES; do
 	bench_row tlswrapd "$(label "$name")" "1MiB MB/s c$CONNS" \
 	    "${BIG[$name]}" "$(ratio "${BIG[$name]}" "${BIG[limit]}")"
+done
+for name in $NAMES; do
+	[ "$name" = limit ] && continue
+	bench_row tlswrapd "$(label "$name")" "CPU us/1KiB req" \
+	    "$(cat "$T/cpu.$name.1k")" "$(ratio "$(cat "$T/cpu.$name.1k")" \
+	    "$(cat "$T/cpu.tlswrapd.1k")")" "last run"
 done
 bench_note "tlswrapd: nginx origin over TLS 1.3 (ECDSA P-256, h2 offered)" \
     "on loopback; ratios to wrk straight to it; tlswrapd RSS after the" \

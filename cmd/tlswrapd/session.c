@@ -293,7 +293,7 @@ fill(struct session *s)
 	r = read(s->s_conn->c_rfd, in->in_buf + in->in_end, room);
 	if (r > 0) {
 		in->in_end += r;
-		if ((size_t)r < room)
+		if ((size_t)r < room && !s->s_rfile)
 			s->s_readable = 0;
 	} else if (r == 0)
 		s->s_in_eof = 1;

@@ -56,10 +56,14 @@ struct session {
 	struct evsrc	 s_rsrc;
 	struct evsrc	 s_wsrc;
 	struct conn	*s_conn;
-	struct session	*s_prev, *s_next;	/* every live session */
+	struct loop	*s_loop;
+	struct session	*s_prev, *s_next;	/* the loop's live sessions */
 	enum sstate	 s_state;
 	int		 s_dead;	/* ended; freed after this round */
-	int		 s_watched;	/* fds in the epoll set */
+	int		 s_watched;	/* fds in the epoll set: WATCH_* */
+#define WATCH_R		1
+#define WATCH_W		2
+	int		 s_rfile;	/* fd 0 is a file: always readable */
 	int		 s_readable;	/* no short read since the last edge */
 	int		 s_rflags, s_wflags;	/* fd flags to restore, or -1 */
 	uint64_t	 s_deadline;	/* 0, or when waiting on the client ends */
@@ -123,7 +127,7 @@ int	loop_add(struct conn *);
 int	loop_watch(struct session *);
 void	loop_unwatch(struct session *);
 void	loop_bury(struct session *);
-CURLM	*loop_multi(void);
+CURLM	*loop_multi(struct session *);
 
 /* session.c */
 struct session *session_new(struct conn *);

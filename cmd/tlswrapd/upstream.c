@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,12 @@
 
 static const struct gateway *gwp;
 static CURLSH *share;
+static pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 static char *ca_file, *ca_dir;	/* SSL_CERT_FILE, SSL_CERT_DIR */
 
 static CURL	*easy_new(struct session *);
+static void	share_lock(CURL *, curl_lock_data, curl_lock_access, void *);
+static void	share_unlock(CURL *, curl_lock_data, void *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
@@ -49,17 +53,41 @@ static char	*env_path(const char *);
 int
 upstream_init(const struct gateway *g)
 {
+	int i;
+
 	gwp = g;
 	ca_file = env_path("SSL_CERT_FILE");
 	ca_dir = env_path("SSL_CERT_DIR");
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
 		return -1;
-	/* one thread uses it: no locks */
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_mu[i], NULL);
+	/* the loops' threads share it */
 	if ((share = curl_share_init()) == NULL ||
+	    curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock) ||
+	    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
 	    curl_share_setopt(share, CURLSHOPT_SHARE,
 	    CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
 		return -1;
 	return 0;
+}
+
+/* One mutex per kind of shared data, as libcurl asks. */
+static void
+share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
+{
+	(void)c;
+	(void)a;
+	(void)u;
+	pthread_mutex_lock(&share_mu[d]);
+}
+
+static void
+share_unlock(CURL *c, curl_lock_data d, void *u)
+{
+	(void)c;
+	(void)u;
+	pthread_mutex_unlock(&share_mu[d]);
 }
 
 /*
@@ -101,7 +129,7 @@ easy_new(struct session *s)
 
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
-	    getenv("H1") ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
+	    (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, gwp->gw_insecure ? 0L : 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, gwp->gw_insecure ? 0L : 2L);
@@ -151,7 +179,7 @@ upstream_stop(struct session *s)
 	if (!s->s_in_multi)
 		return;
 	s->s_in_multi = 0;
-	curl_multi_remove_handle(loop_multi(), s->s_curl);
+	curl_multi_remove_handle(loop_multi(s), s->s_curl);
 	curl_easy_getinfo(s->s_curl, CURLINFO_HTTP_VERSION, &ver);
 	s->s_proto = ver == CURL_HTTP_VERSION_2_0 ? "h2" :
 	    ver == CURL_HTTP_VERSION_1_0 ? "http/1.0" :
@@ -268,7 +296,8 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 		}
 	}
 	/* a deadline already past: nothing waits for the client */
-	r = http_read_body(&s->s_in, &s->s_body, buf, size * n, 1, &st);
+	r = http_read_body(&s->s_in, &s->s_body, buf, size * n,
+	    s->s_rfile ? idle_deadline() : 1, &st);
 	if (r < 0) {
 		if (st == 408 && !s->s_in_eof) {
 			s->s_readable = 0;
@@ -337,7 +366,7 @@ upstream_start(struct session *s)
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
 	    body || (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) ?
 	    m : NULL);
-	if (curl_multi_add_handle(loop_multi(), c) != CURLM_OK)
+	if (curl_multi_add_handle(loop_multi(s), c) != CURLM_OK)
 		return -1;
 	s->s_in_multi = 1;
 	return 0;
