@@ -660,6 +660,28 @@ ocsp_response() {
 	wait_log 'reason="done"' "$T/tlsstripd.log"
 }
 
+@test "a backend's FIN after 8 MiB without a length still delivers every byte, then a close_notify" {
+	pki
+	head -c 8388608 /dev/urandom > "$T/body"
+	cat > "$T/backend.sh" <<-EOF
+	#!/bin/sh
+	sed '/^\r*\$/q' > /dev/null
+	printf 'HTTP/1.0 200 OK\r\n\r\n'
+	exec cat "$T/body"
+	EOF
+	chmod +x "$T/backend.sh"
+	BPORT=$(free_port)
+	bg backend socat "TCP-LISTEN:$BPORT,bind=127.0.0.1,reuseaddr,fork" \
+		"EXEC:$T/backend.sh"
+	wait_port "$BPORT"
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$BPORT"
+	run https / -o "$T/got"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(sha256sum < "$T/got")" = "$(sha256sum < "$T/body")" ]
+	wait_log 'bytes_out=8388627 .*reason="done"' "$T/tlsstripd.log"
+}
+
 @test "256 MiB go each way intact: a download from nginx and an upload to it" {
 	pki
 	origin

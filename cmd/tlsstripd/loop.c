@@ -16,7 +16,8 @@
  * keep-alive request where two spent 32.  A session that moves a full
  * buffer in one turn is a bulk transfer, whose encryption is the
  * work: it moves, once, to the next of all the loops, so that large
- * transfers spread over every CPU.
+ * transfers spread over every CPU, and its writes are buffered
+ * (tlsio_bulk()).
  *
  * A session is added from its connection's thread while the loop may
  * be running: the loop holds its mutex whenever it is not in
@@ -258,6 +259,8 @@ loop_move(struct session *se, struct sessions *moving)
 {
 	struct loop *to;
 
+	/* Unbuffered if that fails: slower, still right. */
+	(void)tlsio_bulk(se);
 	se->se_bulk = 1;
 	to = &loops[__atomic_fetch_add(&next_bulk, 1, __ATOMIC_RELAXED) %
 	    nloops];

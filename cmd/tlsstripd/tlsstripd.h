@@ -83,6 +83,7 @@ struct session {
 	int			 se_cl_eof;	/* client close_notify or FIN */
 	int			 se_up_shut;	/* backend got SHUT_WR */
 	int			 se_be_eof;	/* backend FIN */
+	int			 se_notified;	/* close_notify given to OpenSSL */
 	int			 se_cl_shut;	/* client got close_notify */
 	int			 se_rd_wait;	/* SSL_read waits: WAIT_* */
 	int			 se_wr_wait;	/* SSL_write/shutdown waits */
@@ -122,6 +123,7 @@ void	 session_end(struct session *);
 int	 tlsio_handshake(struct session *);
 int	 tlsio_relay(struct session *);
 int	 tlsio_steps(struct session *);
+int	 tlsio_bulk(struct session *);
 int	 tlsio_events(const struct session *, int);
 void	 tlsio_wake(struct session *, int, int, int);
 void	 tlsio_fail(struct session *, const char *, int, int);
