@@ -69,3 +69,8 @@ unit() {
 	[ "$status" -ne 0 ]
 	[[ $output == *"not ok - test group no-such-group exists"* ]]
 }
+
+@test "small writes to an upstream that reads late all arrive, in order" {
+	unit small
+	[[ $output == *"ok - small writes to a late reader: 131072 of 131072 bytes, in order"* ]]
+}

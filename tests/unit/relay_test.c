@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -664,6 +665,58 @@ test_pool(void)
 		close(cl[i]);
 }
 
+static void *
+late_reader(void *arg)
+{
+	usleep(500 * 1000);
+	return reader(arg);
+}
+
+/*
+ * Many small writes towards an upstream that starts reading late: what
+ * the scratch buffer could not write moves to a buffer of the tunnel's
+ * own, and every byte still arrives, in order.
+ */
+static void
+test_small(void)
+{
+	struct result res = { 0 };
+	struct job ur;
+	unsigned char *b = malloc(BLOCK);
+	uint64_t off, total = 128 * 1024;
+	size_t piece = 4096;
+	int cl, crf, ul, ufd, base = ended, one = 1, small = 4096, ok = 1;
+
+	tcp_pair(&cl, &crf);
+	tcp_pair(&ul, &ufd);
+	setsockopt(cl, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(ufd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(ul, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	relay_start(conn_new(crf, crf, 1), ufd, ufd, NULL, 0, 60, on_done,
+	    &res);
+	memset(&ur, 0, sizeof(ur));
+	ur.fd = ul;
+	ur.seed = 77;
+	pthread_create(&ur.tid, NULL, late_reader, &ur);
+	for (off = 0; ok && off < total; off += piece) {
+		if (off % BLOCK == 0)
+			gen_block(77, off / BLOCK, b);
+		ok = write(cl, b + off % BLOCK, piece) == (ssize_t)piece;
+		usleep(200);	/* each read finds less than a scratch buffer */
+	}
+	shutdown(cl, SHUT_WR);
+	job_wait(&ur);
+	check(ok && ur.got == total && !ur.bad,
+	    "small writes to a late reader: %llu of %llu bytes, in order%s",
+	    (unsigned long long)ur.got, (unsigned long long)total,
+	    ur.bad ? ", corrupt" : "");
+	close(ul);
+	check(wait_ended(base + 1) && res.st.rs_up == total,
+	    "the tunnel ends and counts them all");
+	close(cl);
+	free(b);
+}
+
 static void
 test_both_tcp(void)
 {
@@ -690,7 +743,8 @@ static const struct {
 	{ "idle", test_idle },
 	{ "many", test_many },
 	{ "inetd", test_inetd },
-	{ "pool", test_pool }
+	{ "pool", test_pool },
+	{ "small", test_small }
 };
 
 /* relay_test [NAME...]: runs the named groups, or all of them. */
