@@ -552,6 +552,22 @@ wrapd() {
 	[ "$(grep -c '^HTTP/1.1 200 OK' <<< "$output")" -eq 2 ]
 }
 
+@test "pipe mode serves requests from a file on fd 0 and from a pipe, bodies included" {
+	tls_nginx localhost
+	echo two > "$T/www/two.txt"
+	printf 'GET http://localhost:%s/ HTTP/1.1\r\nHost: localhost\r\n\r\nPUT http://localhost:%s/up/put.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nput!\nGET http://localhost:%s/two.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' \
+		"$NPORT" "$NPORT" "$NPORT" > "$T/requests"
+	run -0 timeout 20 "$GTR_BIN/tlswrapd" --cacert "$PKI/ca.pem" \
+		--allow-dest 127.0.0.0/8 --allow-port "$NPORT" < "$T/requests"
+	[[ $output == *"hello over tls"*"201 Created"*"two"* ]]
+	[ "$(cat "$T/www/up/put.txt")" = "put!" ]
+	rm "$T/www/up/put.txt"
+	run -0 bash -c "cat '$T/requests' | timeout 20 '$GTR_BIN/tlswrapd' --cacert '$PKI/ca.pem' --allow-dest 127.0.0.0/8 --allow-port $NPORT 2>/dev/null"
+	[ "$(grep -c '^HTTP/1.1 20[01] ' <<< "$output")" -eq 3 ]
+	[[ $output == *"two"* ]]
+	[ "$(cat "$T/www/up/put.txt")" = "put!" ]
+}
+
 @test "CONNECT gets 405: tunnels are connectd's job" {
 	wrapd --cacert "$PKI/ca.pem"
 	run -0 bash -c "printf 'CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n' | socat -t 5 - TCP:127.0.0.1:$PORT"

@@ -174,8 +174,9 @@ session_io(struct session *s, int wside, uint32_t ev)
 			upstream_unpause(s);
 			if (s->s_dead)
 				return;
-		} else if (s->s_state == S_XFER &&
-		    (ev & (EPOLLERR | EPOLLHUP))) {
+		} else if (s->s_state == S_XFER && ((ev & EPOLLERR) ||
+		    (c->c_is_socket && (ev & EPOLLHUP)))) {
+			/* a pipe's hang-up is only the end of its input */
 			client_gone(s);
 			return;
 		}
@@ -556,8 +557,11 @@ session_done(struct session *s, CURLcode rc)
 {
 	upstream_stop(s);
 	s->s_read_paused = s->s_write_paused = 0;
-	/* an unread request body would be taken for the next request */
-	if (!s->s_body_eof)
+	/*
+	 * An unread request body would be taken for the next request.
+	 * libcurl stops asking once it has Content-Length bytes.
+	 */
+	if (!s->s_body_eof && !s->s_body.bd_done)
 		s->s_close = 1;
 	finish(s, rc);
 	access_line(s);
