@@ -566,6 +566,11 @@ wrapd() {
 	[ "$(grep -c '^HTTP/1.1 20[01] ' <<< "$output")" -eq 3 ]
 	[[ $output == *"two"* ]]
 	[ "$(cat "$T/www/up/put.txt")" = "put!" ]
+	# more than a pipe holds: the body is read as the pipe refills
+	head -c 4194304 /dev/urandom > "$T/big"
+	run -0 bash -c "{ printf 'PUT http://localhost:$NPORT/up/big HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4194304\r\nConnection: close\r\n\r\n'; cat '$T/big'; } | timeout 20 '$GTR_BIN/tlswrapd' --cacert '$PKI/ca.pem' --allow-dest 127.0.0.0/8 --allow-port $NPORT 2>/dev/null"
+	[[ ${lines[0]} == "HTTP/1.1 201 "* ]]
+	cmp "$T/big" "$T/www/up/big"
 }
 
 @test "CONNECT gets 405: tunnels are connectd's job" {

@@ -40,7 +40,6 @@ static void	advance(struct session *);
 static int	head_step(struct session *);
 static void	head_error(struct session *, int);
 static void	next_head(struct session *);
-static void	fill(struct session *);
 static int	out_flush(struct session *);
 static int	out_append(struct session *, const void *, size_t);
 static void	exchange(struct session *);
@@ -169,7 +168,7 @@ session_io(struct session *s, int wside, uint32_t ev)
 	if (rside && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))) {
 		s->s_readable = 1;
 		if (s->s_state == S_XFER && s->s_read_paused) {
-			fill(s);
+			(void)session_fill(s);
 			s->s_read_paused = 0;
 			upstream_unpause(s);
 			if (s->s_dead)
@@ -272,17 +271,18 @@ next_head(struct session *s)
 
 /*
  * Reads what the client sent into s_in, once: a short read means the
- * socket is empty until the next edge.
+ * socket is empty until the next edge.  Returns 1 if it read bytes or
+ * the end, else 0.
  */
-static void
-fill(struct session *s)
+int
+session_fill(struct session *s)
 {
 	struct http_in *in = &s->s_in;
 	size_t room, floor;
 	ssize_t r;
 
 	if (!s->s_readable || s->s_in_eof)
-		return;
+		return 0;
 	/* a body's bytes go above the head, whose strings are in use */
 	if (s->s_state == S_XFER && in->in_start == in->in_end) {
 		floor = s->s_hd.hd_size < sizeof(in->in_buf) ?
@@ -290,18 +290,21 @@ fill(struct session *s)
 		in->in_start = in->in_end = floor;
 	}
 	if ((room = sizeof(in->in_buf) - in->in_end) == 0)
-		return;
+		return 0;
 	r = read(s->s_conn->c_rfd, in->in_buf + in->in_end, room);
 	if (r > 0) {
 		in->in_end += r;
 		if ((size_t)r < room && !s->s_rfile)
 			s->s_readable = 0;
-	} else if (r == 0)
+		return 1;
+	}
+	if (r == 0)
 		s->s_in_eof = 1;
 	else if (errno == EAGAIN || errno == EWOULDBLOCK)
 		s->s_readable = 0;
 	else if (errno != EINTR)
 		s->s_in_eof = 1;
+	return s->s_in_eof;
 }
 
 /*
@@ -342,7 +345,7 @@ head_step(struct session *s)
 		}
 		if (!s->s_readable || in->in_end == sizeof(in->in_buf))
 			return 0;
-		fill(s);
+		(void)session_fill(s);
 	}
 	s->s_t0 = now_ms();
 	if (r != 0) {

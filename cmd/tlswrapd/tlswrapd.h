@@ -136,6 +136,7 @@ void	session_io(struct session *, int, uint32_t);
 void	session_done(struct session *, CURLcode);
 void	session_sweep(struct session *, uint64_t);
 void	session_free(struct session *);
+int	session_fill(struct session *);
 int	out_writev(struct session *, struct iovec *, int);
 int	out_hold(struct session *, const char *, size_t);
 uint64_t idle_deadline(void);

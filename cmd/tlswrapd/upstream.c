@@ -295,16 +295,22 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 			return CURL_READFUNC_ABORT;
 		}
 	}
-	/* a deadline already past: nothing waits for the client */
-	r = http_read_body(&s->s_in, &s->s_body, buf, size * n,
-	    s->s_rfile ? idle_deadline() : 1, &st);
-	if (r < 0) {
-		if (st == 408 && !s->s_in_eof) {
+	for (;;) {
+		/* a deadline already past: nothing waits for the client */
+		r = http_read_body(&s->s_in, &s->s_body, buf, size * n,
+		    s->s_rfile ? idle_deadline() : 1, &st);
+		if (r >= 0 || st != 408 || s->s_in_eof)
+			break;
+		/* a pipe is not read by http_read_body() without waiting */
+		if (s->s_conn->c_is_socket || !s->s_readable ||
+		    session_fill(s) == 0) {
 			s->s_readable = 0;
 			s->s_read_paused = 1;
 			s->s_deadline = idle_deadline();
 			return CURL_READFUNC_PAUSE;
 		}
+	}
+	if (r < 0) {
 		s->s_body_status = 400;
 		return CURL_READFUNC_ABORT;
 	}
