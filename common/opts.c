@@ -146,6 +146,19 @@ opts_next(struct gtr_opts *o, int argc, char *const argv[],
 	}
 }
 
+char **
+opts_program(int argc, char *argv[])
+{
+	int dashes = optind > 0 && strcmp(argv[optind - 1], "--") == 0;
+
+	if (optind < argc && !dashes)
+		fatalx(EXIT_USAGE, "unexpected argument \"%s\" (a program "
+		    "comes after --)", argv[optind]);
+	if (optind == argc && dashes)
+		fatalx(EXIT_USAGE, "no program after --");
+	return optind < argc ? argv + optind : NULL;
+}
+
 void
 opts_help_common(void)
 {

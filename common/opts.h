@@ -87,6 +87,13 @@ int	opts_common(struct gtr_opts *, int ch, const char *arg);
 int	opts_next(struct gtr_opts *o, int argc, char *const argv[],
 	    const struct option *longopts, void (*help)(void));
 
+/*
+ * After opts_next() has returned -1: returns the program named after
+ * "--" (its argv, NULL-terminated), or NULL if there is none.  Exits 64
+ * on an operand without "--" before it, or "--" with nothing after.
+ */
+char	**opts_program(int argc, char *argv[]);
+
 /* Parses a decimal number in [min, max]; returns 0, or -1 if it is not. */
 int	opts_number(const char *, long long min, long long max, long long *);
 

@@ -671,13 +671,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind < argc) {
-		if (strcmp(argv[optind - 1], "--") != 0)
-			fatalx(EXIT_USAGE, "unexpected argument \"%s\" (a "
-			    "program comes after --)", argv[optind]);
-		cf.cf_argv = argv + optind;
-	} else if (optind > 0 && strcmp(argv[optind - 1], "--") == 0)
-		fatalx(EXIT_USAGE, "no program after --");
+	cf.cf_argv = opts_program(argc, argv);
 	log_init(argv[0], cf.cf_opts.verbosity);
 	if (cf.cf_opts.connect != NULL && cf.cf_argv != NULL)
 		fatalx(EXIT_USAGE, "-c and a program after -- exclude each "

@@ -369,22 +369,9 @@ parse_args(struct config *cf, int argc, char *argv[])
 	char err[256];
 	int ch;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:" GTR_COMMON_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = opts_next(&cf->cf_opts, argc, argv, longopts,
+	    help)) != -1) {
 		switch (ch) {
-		case ':':
-			fatalx(EXIT_USAGE, "%s needs a value",
-			    argv[optind - 1]);
-		case '?':
-			fatalx(EXIT_USAGE, "unknown option %s (see -h)",
-			    argv[optind - 1]);
-		case 'h':
-			help();
-			exit(0);
-		case 'V':
-			printf("tlsstripd %s\n", GTR_VERSION);
-			exit(0);
 		case OPT_CERT:
 			if (cf->cf_ncerts == CERTS_MAX)
 				fatalx(EXIT_USAGE, "--cert: at most %d",
@@ -424,18 +411,10 @@ parse_args(struct config *cf, int argc, char *argv[])
 				    "is neither v1 nor v2", optarg);
 			break;
 		default:
-			if (!opts_common(&cf->cf_opts, ch, optarg))
-				usage();
-			break;
+			usage();
 		}
 	}
-	if (optind < argc) {
-		if (strcmp(argv[optind - 1], "--") != 0)
-			fatalx(EXIT_USAGE, "unexpected argument \"%s\" (a "
-			    "program comes after --)", argv[optind]);
-		cf->cf_argv = argv + optind;
-	} else if (optind > 0 && strcmp(argv[optind - 1], "--") == 0)
-		fatalx(EXIT_USAGE, "no program after --");
+	cf->cf_argv = opts_program(argc, argv);
 	if (cf->cf_ncerts == 0 && cf->cf_cert_dir == NULL)
 		fatalx(EXIT_USAGE, "no certificate: give --cert FILE or "
 		    "--cert-dir DIR");
@@ -473,5 +452,6 @@ main(int argc, char *argv[])
 	log_debug("%d certificate%s loaded", certs_count(),
 	    certs_count() == 1 ? "" : "s");
 	serve_on_hup(certs_reload, NULL);
+	serve_client_speaks_first();	/* the ClientHello */
 	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
 }
