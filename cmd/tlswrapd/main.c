@@ -122,15 +122,9 @@ main(int argc, char *argv[])
 
 	log_init(argv[0], LOG_NORMAL);
 	opts_init(&gw.gw_opts, "443");
-	while ((ch = getopt_long(argc, argv, GTR_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
+	while ((ch = opts_next(&gw.gw_opts, argc, argv, longopts,
+	    help)) != -1) {
 		switch (ch) {
-		case 'h':
-			help();
-			break;
-		case 'V':
-			printf("tlswrapd %s\n", GTR_VERSION);
-			exit(0);
 		case OPT_CACERT:
 			gw.gw_cacert = optarg;
 			break;
@@ -144,13 +138,11 @@ main(int argc, char *argv[])
 			gw.gw_insecure = 1;
 			break;
 		default:
-			if (!opts_common(&gw.gw_opts, ch, optarg))
-				usage();
-			break;
+			usage();
 		}
 	}
 	if (optind != argc)
-		usage();
+		fatalx(EXIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	log_init(argv[0], gw.gw_opts.verbosity);
 	if (gw.gw_key != NULL && gw.gw_cert == NULL)
 		fatalx(EXIT_USAGE, "--client-key needs --client-cert");
@@ -165,6 +157,7 @@ main(int argc, char *argv[])
 	if (upstream_init(&gw) == -1)
 		fatalx(1, "unable to initialise libcurl");
 	signal(SIGPIPE, SIG_IGN);
+	serve_client_speaks_first();
 	return serve_main(&gw.gw_opts, DEFAULT_ADDR, handle, NULL);
 }
 
