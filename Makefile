@@ -82,7 +82,12 @@ $(BIN)/%: $$(call prog_objs,$$*) $(B)/libgtr.a
 
 $(B)/unit/%: tests/unit/%.c $(B)/libgtr.a
 	@mkdir -p $(B)/unit
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libgtr.a $(CURL_LIBS) $(SSL_LIBS) -lcrypt
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(B)/libgtr.a \
+	    $(CURL_LIBS) $(SSL_LIBS) -lcrypt
+
+# The pool of libcurl handles is httpftpd's own; so is its unit test.
+$(B)/unit/curlpool_test: $(B)/cmd/httpftpd/curlpool.o
+$(B)/unit/curlpool_test: CFLAGS += -Icmd/httpftpd
 
 units: $(UNITS)
 

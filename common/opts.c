@@ -11,6 +11,10 @@
 #include "net.h"
 #include "opts.h"
 
+static int	number_or_exit(const char *, const char *, long long,
+		    long long);
+static int	opts_common(struct gtr_opts *, int, const char *);
+
 void
 opts_init(struct gtr_opts *o, const char *default_ports)
 {
@@ -57,7 +61,11 @@ number_or_exit(const char *name, const char *arg, long long min,
 	return (int)v;
 }
 
-int
+/*
+ * Takes one common option into o.  Returns 1 if ch was one, 0 if not;
+ * exits 64 with a message on a bad value.
+ */
+static int
 opts_common(struct gtr_opts *o, int ch, const char *arg)
 {
 	char err[128];

@@ -71,13 +71,6 @@ struct gtr_opts {
 void	opts_init(struct gtr_opts *, const char *default_ports);
 
 /*
- * Handles one common option.  Returns 1 if ch was a common option and
- * was valid, 0 if ch is not a common option; exits 64 with a message on
- * a bad value.  -h and -V are left to the program (0).
- */
-int	opts_common(struct gtr_opts *, int ch, const char *arg);
-
-/*
  * getopt_long(3) over GTR_COMMON_SHORTOPTS and longopts, stopping at the
  * first operand or "--".  Takes the common options into o; -h calls help
  * and exits 0; -V prints the program's name and version and exits 0; a

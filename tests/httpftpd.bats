@@ -679,3 +679,9 @@ time.sleep(30)' "$HP" "$U"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--writable"* && "$output" == *"--ftp-ssl"* && "$output" == *"--cacert"* ]]
 }
+
+@test "the pool of idle libcurl handles keeps keys apart, stays bounded and ages handles out" {
+	run -0 "$GTR_BUILD/unit/curlpool_test"
+	[ "${lines[-1]}" = "ok threads" ]
+	[[ $output != *"not ok"* ]]
+}

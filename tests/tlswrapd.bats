@@ -674,12 +674,6 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.
 	[ "$(sed -n 's/.* conn=\([0-9]*\) .*/\1/p' "$T/nginx/access.log" | sort -u | wc -l)" -eq 1 ]
 }
 
-@test "the pool of idle libcurl handles keeps keys apart, stays bounded and ages handles out" {
-	run -0 "$GTR_BUILD/unit/curlpool_test"
-	[ "${lines[-1]}" = "ok threads" ]
-	[[ $output != *"not ok"* ]]
-}
-
 @test "a name that does not resolve is 502 dns_error" {
 	[ "$(id -u)" = 0 ] || skip "needs a mount namespace (root)"
 	echo 'nameserver 127.0.0.1' > "$T/resolv.conf"
