@@ -190,8 +190,7 @@ main(int argc, char *argv[])
 
 	memset(&cfg, 0, sizeof(cfg));
 	opts_init(&opts, NULL);
-	while ((ch = getopt_long(argc, argv, GTR_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
+	while ((ch = opts_next(&opts, argc, argv, longopts, usage)) != -1) {
 		switch (ch) {
 		case OPT_SLEEP:
 			if (opts_number(optarg, 0, 3600, &v) == -1)
@@ -199,9 +198,7 @@ main(int argc, char *argv[])
 			cfg.sleep = (int)v;
 			break;
 		default:
-			if (!opts_common(&opts, ch, optarg))
-				usage();
-			break;
+			usage();
 		}
 	}
 	if (optind < argc)
