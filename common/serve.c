@@ -12,9 +12,14 @@
  * accepting threads each wait on every listener with EPOLLEXCLUSIVE, so
  * a new connection wakes one of them; one that accepts leaves a new one
  * behind if it was the last, and one idle for a few seconds while others
- * wait ends.  That fits the target of twice tinyproxy's CONNECT setup
- * rate (~30,000/s at concurrency 64 on 2 cores), which a forking server
- * or a hand-off between an accept loop and workers would miss.
+ * wait ends.  (This leans on Linux 6.1's epoll, which takes a woken
+ * waiter off the listener's queue at once; before it, a second
+ * connection arriving before the woken thread ran could wait for that
+ * thread to come back.  One shared level-triggered epoll set avoids that
+ * but cost 5-10% more CPU per tunnel here.)  connectd so sets up short
+ * tunnels at 0.8-1.1 of the rate of the least work a CONNECT proxy can
+ * do (bench/RESULTS.md, the ceiling row); a forking server, or a
+ * hand-off from an accept loop to workers, stays well below it.
  *
  * Threads would not do for the other target, 5,000 idle tunnels under
  * 8 KiB each: so a tunnel's thread lives only while its request is
