@@ -36,6 +36,7 @@
 #include <sys/types.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -82,6 +83,7 @@
 #define SD_FIRST_FD	3	/* SD_LISTEN_FDS_START */
 #define IDLE_THREAD_S	10	/* a spare accepting thread ends after this */
 #define ACCEPT_EVENTS	8
+#define LINGER_MS	2000	/* at most, reading away a client's rest */
 
 struct listener {
 	int		 l_fd;
@@ -153,6 +155,7 @@ static int	 accept_leave(int);
 static int	 place_take(void);
 static void	 place_give_locked(void);
 static void	 conn_run(struct conn *);
+static void	 conn_linger(struct conn *);
 static int	 conn_proxy(struct conn *);
 static struct conn *conn_new(int, int);
 static void	 conn_drop(struct conn *);
@@ -607,8 +610,14 @@ acceptor_start(void)
 	sigset_t set, old;
 	int ep, rc;
 
-	if ((ep = acceptor_epoll()) == -1) {
-		log_warnx("unable to start accepting: %s", strerror(errno));
+	/* Under the lock: stop() closes the listeners under it. */
+	pthread_mutex_lock(&srv.s_mu);
+	ep = atomic_load(&stopping) ? -1 : acceptor_epoll();
+	pthread_mutex_unlock(&srv.s_mu);
+	if (ep == -1) {
+		if (!atomic_load(&stopping))
+			log_warnx("unable to start accepting: %s",
+			    strerror(errno));
 		return -1;
 	}
 	sigemptyset(&set);
@@ -838,8 +847,39 @@ conn_run(struct conn *c)
 	pthread_mutex_unlock(&srv.s_mu);
 	if (ended)
 		free(sc);
-	else if (!handed)
+	else if (!handed) {
+		conn_linger(c);
 		conn_end(c);
+	}
+}
+
+/*
+ * Before a connection closes with bytes of its client unread (a refused
+ * request, a body not taken), sends the FIN and reads the rest away for
+ * up to LINGER_MS: a close with unread data sends a RST, which can
+ * destroy the response before the client has read it.  nginx calls this
+ * a lingering close.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	char buf[16 * 1024];
+	struct pollfd pfd;
+	uint64_t end;
+	int64_t left;
+	int n;
+
+	if (!c->c_is_socket || c->c_rfd == -1 || c->c_wfd == -1 ||
+	    ioctl(c->c_rfd, FIONREAD, &n) == -1 || n == 0 ||
+	    shutdown(c->c_wfd, SHUT_WR) == -1)
+		return;
+	end = now_ms() + LINGER_MS;
+	pfd.fd = c->c_rfd;
+	pfd.events = POLLIN;
+	while ((left = (int64_t)(end - now_ms())) > 0 &&
+	    poll(&pfd, 1, (int)left) == 1 &&
+	    read(c->c_rfd, buf, sizeof(buf)) > 0)
+		continue;
 }
 
 /* Takes the client's address from a PROXY header; 0, or -1 if none. */
@@ -1068,7 +1108,6 @@ stop(void)
 	/* They leave at once; then no accept can meet a closed fd. */
 	while (srv.s_accepting > 0)
 		pthread_cond_wait(&srv.s_cv, &srv.s_mu);
-	pthread_mutex_unlock(&srv.s_mu);
 	for (i = 0; i < srv.s_nls; i++) {
 		close(srv.s_ls[i].l_fd);
 		srv.s_ls[i].l_fd = -1;
@@ -1076,6 +1115,7 @@ stop(void)
 			(void)unlink(((struct sockaddr_un *)
 			    &srv.s_ls[i].l_addr)->sun_path);
 	}
+	pthread_mutex_unlock(&srv.s_mu);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += srv.s_opts->grace;
 	pthread_mutex_lock(&srv.s_mu);
