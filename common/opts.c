@@ -15,6 +15,8 @@ static int	number_or_exit(const char *, const char *, long long,
 		    long long);
 static int	opts_common(struct gtr_opts *, int, const char *);
 
+static const char *last_value;	/* the last option's value, or NULL */
+
 void
 opts_init(struct gtr_opts *o, const char *default_ports)
 {
@@ -148,7 +150,11 @@ opts_next(struct gtr_opts *o, int argc, char *const argv[],
 			printf("%s %s\n", log_progname(), GTR_VERSION);
 			exit(0);
 		default:
-			if (ch == -1 || !opts_common(o, ch, optarg))
+			if (ch == -1)
+				return ch;
+			/* opts_program() must not take "-c --" for "--" */
+			last_value = optarg;
+			if (!opts_common(o, ch, optarg))
 				return ch;
 		}
 	}
@@ -157,7 +163,8 @@ opts_next(struct gtr_opts *o, int argc, char *const argv[],
 char **
 opts_program(int argc, char *argv[])
 {
-	int dashes = optind > 0 && strcmp(argv[optind - 1], "--") == 0;
+	int dashes = optind > 0 && strcmp(argv[optind - 1], "--") == 0 &&
+	    argv[optind - 1] != last_value;
 
 	if (optind < argc && !dashes)
 		fatalx(EXIT_USAGE, "unexpected argument \"%s\" (a program "

@@ -257,6 +257,10 @@ raw() {
 	[ "$status" -eq 64 ]
 	run relayd --
 	[ "$status" -eq 64 ]
+	[[ "$output" == *"no program after --"* ]]
+	run relayd -c --
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"-c --: "* ]]
 	run relayd --allow-port nope
 	[ "$status" -eq 64 ]
 	run relayd --bogus
