@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "curlpool.h"
+#include "curlshare.h"
 #include "serve.h"
 
 struct idle {
@@ -31,57 +32,21 @@ struct curlpool {
 };
 
 static CURLSH *share;
-static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
-static void	share_lock(CURL *, curl_lock_data, curl_lock_access, void *);
-static void	share_unlock(CURL *, curl_lock_data, void *);
 static struct idle *unlink_stale(struct curlpool *, uint64_t);
 static void	idle_free(struct curlpool *, struct idle *);
-
-/* One mutex per kind of shared data, as libcurl asks. */
-static void
-share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
-{
-	(void)c;
-	(void)a;
-	(void)u;
-	pthread_mutex_lock(&share_locks[d]);
-}
-
-static void
-share_unlock(CURL *c, curl_lock_data d, void *u)
-{
-	(void)c;
-	(void)u;
-	pthread_mutex_unlock(&share_locks[d]);
-}
 
 /* Returns 0, or -1 if libcurl or the share could not be set up. */
 int
 curlpool_global_init(void)
 {
-	CURLSH *sh;
-	int i;
+	static const curl_lock_data kinds[] = {
+		CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION
+	};
 
-	if (share != NULL)
-		return 0;
-	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-		return -1;
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&share_locks[i], NULL);
-	if ((sh = curl_share_init()) == NULL)
-		return -1;
-	/* never CURL_LOCK_DATA_CONNECT: see curlpool.h */
-	if (curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock) ||
-	    curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
-	    curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
-	    curl_share_setopt(sh, CURLSHOPT_SHARE,
-	    CURL_LOCK_DATA_SSL_SESSION)) {
-		curl_share_cleanup(sh);
-		return -1;
-	}
-	share = sh;
-	return 0;
+	if (share == NULL)
+		share = curlshare_init(kinds, 2);
+	return share != NULL ? 0 : -1;
 }
 
 void

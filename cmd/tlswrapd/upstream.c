@@ -18,7 +18,6 @@
 #include <sys/uio.h>
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "tlswrapd.h"
+#include "curlshare.h"
 #include "log.h"
 
 #define CURL_BUFSIZE	(256 * 1024)
@@ -36,12 +36,9 @@
 
 static const struct gateway *gwp;
 static CURLSH *share;
-static pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 static char *ca_file, *ca_dir;	/* SSL_CERT_FILE, SSL_CERT_DIR */
 
 static CURL	*easy_new(struct session *);
-static void	share_lock(CURL *, curl_lock_data, curl_lock_access, void *);
-static void	share_unlock(CURL *, curl_lock_data, void *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
@@ -53,41 +50,15 @@ static char	*env_path(const char *);
 int
 upstream_init(const struct gateway *g)
 {
-	int i;
+	static const curl_lock_data ssl = CURL_LOCK_DATA_SSL_SESSION;
 
 	gwp = g;
 	ca_file = env_path("SSL_CERT_FILE");
 	ca_dir = env_path("SSL_CERT_DIR");
-	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-		return -1;
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&share_mu[i], NULL);
-	/* the loops' threads share it */
-	if ((share = curl_share_init()) == NULL ||
-	    curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock) ||
-	    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
-	    curl_share_setopt(share, CURLSHOPT_SHARE,
-	    CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+	/* the loops' threads share TLS sessions; each caches its own DNS */
+	if ((share = curlshare_init(&ssl, 1)) == NULL)
 		return -1;
 	return 0;
-}
-
-/* One mutex per kind of shared data, as libcurl asks. */
-static void
-share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
-{
-	(void)c;
-	(void)a;
-	(void)u;
-	pthread_mutex_lock(&share_mu[d]);
-}
-
-static void
-share_unlock(CURL *c, curl_lock_data d, void *u)
-{
-	(void)c;
-	(void)u;
-	pthread_mutex_unlock(&share_mu[d]);
 }
 
 /*
