@@ -7,13 +7,6 @@
 load helpers/common
 bats_require_minimum_version 1.5.0
 
-# echo_origin: an upstream on $EPORT that sends back what it receives.
-echo_origin() {
-	EPORT=$(free_port)
-	bg echo socat TCP-LISTEN:"$EPORT",bind=127.0.0.1,reuseaddr,fork EXEC:cat
-	wait_port "$EPORT"
-}
-
 # hold PORT REQUEST SECS: sends REQUEST (printf escapes) to 127.0.0.1:PORT
 # and prints what comes back until the server closes; exits 1, printing
 # TIMEOUT, if the server has not closed within SECS.
@@ -39,11 +32,6 @@ sys.stdout.buffer.write(out)
 PY
 }
 
-# raw PORT: sends stdin to 127.0.0.1:PORT, half-closes, prints the answer.
-raw() {
-	socat -t 20 - TCP:127.0.0.1:"$1"
-}
-
 # body_length_ok: the Content-Length of the response in $T/resp matches
 # its body.
 body_length_ok() {
@@ -53,20 +41,24 @@ body_length_ok() {
 	[ "$(sed '1,/^\r$/d' "$T/resp" | wc -c)" -eq "$len" ]
 }
 
-# tls_origin: nginx serving $T/www over TLS on $SPORT with a certificate
-# for localhost from the CA in $T/pki.
-tls_origin() {
-	HPORT=$(free_port)
-	SPORT=$(free_port)
+# bad_origins_get_502 RESPONSE...: for each RESPONSE (printf escapes), a
+# TLS origin that sends it makes tlswrapd answer 502 http_protocol_error.
+bad_origins_get_502() {
+	local resp
 	make_ca "$T/pki"
 	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
-	mkdir -p "$T/www"
-	echo "hello over tls" > "$T/www/index.html"
-	chmod go+rx "$T" "$T/www"
-	nginx_start "$HPORT" "listen 127.0.0.1:$SPORT ssl;
-		ssl_certificate $T/pki/localhost.crt;
-		ssl_certificate_key $T/pki/localhost.key;"
-	wait_port "$SPORT"
+	for resp in "$@"; do
+		printf '#!/bin/sh\nhead -c 10 > /dev/null\nprintf "%s"\nsleep 1\n' "$resp" > "$T/bad.sh"
+		chmod +x "$T/bad.sh"
+		Q=$(free_port)
+		bg tlsbad socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 \
+			EXEC:"$T/bad.sh"
+		wait_port "$Q"
+		run -0 --separate-stderr tlswrapd -c "https://localhost:$Q" --cacert "$T/pki/ca.pem" \
+			< <(printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+		[[ "$output" == "HTTP/1.1 502 "* ]]
+		[[ "$output" == *$'Proxy-Status: gtr; error=http_protocol_error\r'* ]]
+	done
 }
 
 # cgi NAME BODY: an executable shell program $T/cgi/NAME.
@@ -947,7 +939,7 @@ cgi() {
 }
 
 @test "tlswrapd: without --cacert, SSL_CERT_FILE or SSL_CERT_DIR names the store certificates are checked against" {
-	tls_origin
+	https_origin
 	run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" \
 		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 502 "* ]]
@@ -966,7 +958,7 @@ cgi() {
 }
 
 @test "tlswrapd: http_proxy is ignored, the origin is reached directly" {
-	tls_origin
+	https_origin
 	http_proxy=http://127.0.0.1:1 run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
 		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 200 "* ]]
@@ -975,7 +967,7 @@ cgi() {
 
 @test "tlswrapd: https_proxy, HTTPS_PROXY, all_proxy and ALL_PROXY are ignored too" {
 	local v
-	tls_origin
+	https_origin
 	for v in https_proxy HTTPS_PROXY all_proxy ALL_PROXY; do
 		env "$v=http://127.0.0.1:1" tlswrapd -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
 			< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n') \
@@ -986,7 +978,7 @@ cgi() {
 }
 
 @test "tlswrapd: the access line names the URL, status, byte counts and upstream_proto; -q drops it" {
-	tls_origin
+	https_origin
 	run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
 		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
 	[[ "$stderr" =~ tlswrapd\[[0-9]+\]:\ info:\ client=-:-\ method=GET\ target=https://localhost:$SPORT/index.html\ status=200\ bytes_in=0\ bytes_out=15\ ms=[0-9]+\ upstream_proto=(h2|http/1.1) ]]
@@ -1020,44 +1012,18 @@ cgi() {
 }
 
 @test "tlswrapd: a malformed response head gets 502 http_protocol_error" {
-	local resp
-	make_ca "$T/pki"
-	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
-	for resp in 'HTTP/1.1 200 OK\\r\\nno colon here\\r\\n\\r\\n' \
-	    'HTTP/1.1 200 OK\\r\\nContent-Length: 5\\r\\nContent-Length: 7\\r\\n\\r\\nhello'; do
-		printf '#!/bin/sh\nhead -c 10 > /dev/null\nprintf "%s"\nsleep 1\n' "$resp" > "$T/bad.sh"
-		chmod +x "$T/bad.sh"
-		Q=$(free_port)
-		bg tlsbad socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 \
-			EXEC:"$T/bad.sh"
-		wait_port "$Q"
-		run -0 --separate-stderr tlswrapd -c "https://localhost:$Q" --cacert "$T/pki/ca.pem" \
-			< <(printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-		[[ "$output" == "HTTP/1.1 502 "* ]]
-		[[ "$output" == *$'Proxy-Status: gtr; error=http_protocol_error\r'* ]]
-	done
+	bad_origins_get_502 \
+	    'HTTP/1.1 200 OK\\r\\nno colon here\\r\\n\\r\\n' \
+	    'HTTP/1.1 200 OK\\r\\nContent-Length: 5\\r\\nContent-Length: 7\\r\\n\\r\\nhello'
 }
 
 @test "tlswrapd: a malformed status line from the origin is a malformed head too: 502 http_protocol_error" {
-	local resp
-	make_ca "$T/pki"
-	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
-	for resp in 'HTTP/1.1 abc\\r\\n\\r\\n' 'HTTP/1.1 2000 OK\\r\\n\\r\\n' 'garbage garbage\\r\\n\\r\\n'; do
-		printf '#!/bin/sh\nhead -c 10 > /dev/null\nprintf "%s"\nsleep 1\n' "$resp" > "$T/bad.sh"
-		chmod +x "$T/bad.sh"
-		Q=$(free_port)
-		bg tlsbad socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 \
-			EXEC:"$T/bad.sh"
-		wait_port "$Q"
-		run -0 --separate-stderr tlswrapd -c "https://localhost:$Q" --cacert "$T/pki/ca.pem" \
-			< <(printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-		[[ "$output" == "HTTP/1.1 502 "* ]]
-		[[ "$output" == *$'Proxy-Status: gtr; error=http_protocol_error\r'* ]]
-	done
+	bad_origins_get_502 'HTTP/1.1 abc\\r\\n\\r\\n' \
+	    'HTTP/1.1 2000 OK\\r\\n\\r\\n' 'garbage garbage\\r\\n\\r\\n'
 }
 
 @test "tlswrapd: an HTTP/1.0 client gets the body until close" {
-	tls_origin
+	https_origin
 	run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
 		< <(printf 'GET /index.html HTTP/1.0\r\n\r\n')
 	[[ "$output" == "HTTP/1."?" 200 "* ]]
@@ -1066,7 +1032,7 @@ cgi() {
 }
 
 @test "tlswrapd: a listening tlswrapd logs 'listening on' and serves curl -x with verified HTTPS" {
-	tls_origin
+	https_origin
 	P=$(free_port)
 	gtr_start tlswrapd "$P" --cacert "$T/pki/ca.pem" --allow-dest 127.0.0.1/32 --allow-port "$SPORT"
 	grep -q "^tlswrapd\[[0-9]*\]: info: listening on 127.0.0.1:$P\$" "$T/tlswrapd.log"

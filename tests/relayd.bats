@@ -21,11 +21,6 @@ origin() {
 		}'
 }
 
-# raw PORT: sends stdin to 127.0.0.1:PORT, half-closes, prints the answer.
-raw() {
-	socat -t 20 - TCP:127.0.0.1:"$1"
-}
-
 @test "a proxy-form request reaches a keep-alive nginx in origin form with Connection: close, and the relay ends" {
 	origin
 	R=$(free_port)

@@ -161,3 +161,32 @@ make_cert() {
 child_count() {
 	ps -o pid= --ppid "$1" | wc -l
 }
+
+# https_origin: nginx serving $T/www over TLS on $SPORT (and plain HTTP on
+# $HPORT), with a certificate for localhost from the CA in $T/pki.
+https_origin() {
+	HPORT=$(free_port)
+	SPORT=$(free_port)
+	make_ca "$T/pki"
+	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
+	mkdir -p "$T/www"
+	echo "hello over tls" > "$T/www/index.html"
+	# nginx workers run as nobody; mktemp -d made $T 0700.
+	chmod go+rx "$T" "$T/www"
+	nginx_start "$HPORT" "listen 127.0.0.1:$SPORT ssl;
+		ssl_certificate $T/pki/localhost.crt;
+		ssl_certificate_key $T/pki/localhost.key;"
+	wait_port "$SPORT"
+}
+
+# echo_origin: an upstream on $EPORT that sends back what it receives.
+echo_origin() {
+	EPORT=$(free_port)
+	bg echo socat TCP-LISTEN:"$EPORT",bind=127.0.0.1,reuseaddr,fork EXEC:cat
+	wait_port "$EPORT"
+}
+
+# raw PORT: sends stdin to 127.0.0.1:PORT, half-closes, prints the answer.
+raw() {
+	socat -t 20 - TCP:127.0.0.1:"$1"
+}
