@@ -115,7 +115,6 @@ struct server {
 	int		 s_live;	/* connections, and places taken */
 	int		 s_accepting;	/* threads waiting for a connection */
 	int		 s_waitroom;	/* threads waiting for s_room */
-	int		 s_starved;	/* out of fds: said so once */
 	int		 s_defer;	/* clients speak first */
 	void		(*s_hup)(void *);
 	void		*s_hup_arg;
@@ -127,6 +126,7 @@ static struct server srv = {
 	.s_mu = PTHREAD_MUTEX_INITIALIZER,
 };
 static atomic_int stopping;
+static atomic_int starved;	/* out of fds: said so once */
 static atomic_ulong next_id;
 
 static int	 start_env(const char *, int *, int *);
@@ -723,24 +723,17 @@ static int
 accept_one(int lfd)
 {
 	struct pollfd pfd;
-	int fd, starved;
+	int fd;
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
-		pthread_mutex_lock(&srv.s_mu);
-		starved = srv.s_starved;
-		srv.s_starved = 0;
-		pthread_mutex_unlock(&srv.s_mu);
-		if (starved)
+		/* a plain load on every accept; a write only after a pause */
+		if (atomic_load(&starved) && atomic_exchange(&starved, 0))
 			log_info("accepting again");
 		return fd;
 	}
 	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 	    errno == ENOMEM) {
-		pthread_mutex_lock(&srv.s_mu);
-		starved = srv.s_starved;
-		srv.s_starved = 1;
-		pthread_mutex_unlock(&srv.s_mu);
-		if (!starved)
+		if (!atomic_exchange(&starved, 1))
 			log_warnx("unable to accept: %s; pausing until "
 			    "connections end", strerror(errno));
 		/* Retrying at once would spin: back off, unless stopping. */
