@@ -150,6 +150,7 @@ static int	 acceptor_epoll(void);
 static void	*acceptor(void *);
 static int	 accept_next(int);
 static int	 accept_one(int);
+static int	 out_of_fds(int);
 static int	 accept_taken(void);
 static int	 accept_leave(int);
 static int	 place_take(void);
@@ -615,7 +616,7 @@ acceptor_start(void)
 	ep = atomic_load(&stopping) ? -1 : acceptor_epoll();
 	pthread_mutex_unlock(&srv.s_mu);
 	if (ep == -1) {
-		if (!atomic_load(&stopping))
+		if (!atomic_load(&stopping) && !out_of_fds(errno))
 			log_warnx("unable to start accepting: %s",
 			    strerror(errno));
 		return -1;
@@ -731,11 +732,7 @@ accept_one(int lfd)
 			log_info("accepting again");
 		return fd;
 	}
-	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-	    errno == ENOMEM) {
-		if (!atomic_exchange(&starved, 1))
-			log_warnx("unable to accept: %s; pausing until "
-			    "connections end", strerror(errno));
+	if (out_of_fds(errno)) {
 		/* Retrying at once would spin: back off, unless stopping. */
 		pfd.fd = srv.s_stopfd;
 		pfd.events = POLLIN;
@@ -744,6 +741,22 @@ accept_one(int lfd)
 	    errno != EINTR && errno != ECONNABORTED && errno != EPROTO)
 		log_warnx("unable to accept: %s", strerror(errno));
 	return -1;
+}
+
+/*
+ * Returns 1 if err says the process is out of descriptors or memory, and
+ * says so once for each pause: whether accept(2) or a new thread's epoll
+ * set ran out first is a race, the pause the operator sees is the same.
+ */
+static int
+out_of_fds(int err)
+{
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return 0;
+	if (!atomic_exchange(&starved, 1))
+		log_warnx("unable to accept: %s; pausing until connections "
+		    "end", strerror(err));
+	return 1;
 }
 
 /*
