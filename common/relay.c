@@ -25,6 +25,11 @@
  * or where splice cannot work, a direction uses a heap buffer that also
  * exists only while it holds data.  Files and ttys use read/write.
  *
+ * TCP urgent data is read inline (SO_OOBINLINE): its byte goes on in its
+ * place in the stream, as an ordinary byte.  Reads stop short at the
+ * urgent mark and splice(2) cannot pass it at all, so an event that says
+ * urgent data arrived (EPOLLPRI) has its direction read(2) until EAGAIN.
+ *
  * A direction that reads EOF passes it on (shutdown, or close of a pipe)
  * once everything it read is written; the tunnel ends when both have.
  * A write that finds its peer gone stops that direction only, so the
@@ -80,6 +85,7 @@ struct dir {
 	unsigned	 d_rready:1;	/* no EAGAIN on d_rfd since its event */
 	unsigned	 d_wready:1;
 	unsigned	 d_hup:1;	/* an event said the source ended */
+	unsigned	 d_urgent:1;	/* urgent data came: read(2) to EAGAIN */
 	unsigned	 d_bulk:1;	/* a read filled the scratch buffer */
 	unsigned	 d_borrowed:1;	/* d_buf is the loop's scratch */
 	unsigned	 d_eof:1;	/* read nothing more */
@@ -396,7 +402,8 @@ tunnel_register(struct loop *l, struct tunnel *t)
 {
 	struct epoll_event ev;
 	uint32_t want[S_MAX] = {
-		EPOLLIN | EPOLLRDHUP, EPOLLOUT, EPOLLIN | EPOLLRDHUP, EPOLLOUT
+		EPOLLIN | EPOLLPRI | EPOLLRDHUP, EPOLLOUT,
+		EPOLLIN | EPOLLPRI | EPOLLRDHUP, EPOLLOUT
 	};
 	int fds[S_MAX], s;
 
@@ -432,17 +439,20 @@ static void
 tunnel_event(struct loop *l, uint64_t data, uint32_t e)
 {
 	struct tunnel *t = (struct tunnel *)(uintptr_t)(data & ~(uint64_t)3);
-	int in, out, hup;
+	int in, out, hup, pri;
 
-	in = (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+	in = (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 	out = (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
 	hup = (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+	pri = (e & EPOLLPRI) != 0;
 	switch (data & 3) {
 	case S_CREAD:
 		if (in)
 			t->t_up.d_rready = 1;
 		if (hup)
 			t->t_up.d_hup = 1;
+		if (pri)
+			t->t_up.d_urgent = 1;
 		if (out && t->t_efd[S_CWRITE] == -1)
 			t->t_down.d_wready = 1;
 		break;
@@ -455,6 +465,8 @@ tunnel_event(struct loop *l, uint64_t data, uint32_t e)
 			t->t_down.d_rready = 1;
 		if (hup)
 			t->t_down.d_hup = 1;
+		if (pri)
+			t->t_down.d_urgent = 1;
 		if (out && t->t_efd[S_UWRITE] == -1)
 			t->t_up.d_wready = 1;
 		break;
@@ -563,17 +575,22 @@ dir_move(struct loop *l, struct tunnel *t, struct dir *d)
  * Returns what one read moved into the pipe or buffer, 0 at EOF, or -1
  * with errno.  EAGAIN clears readiness only when it surely came from the
  * source: into a pipe that already holds bytes, it may mean the pipe is
- * full (it counts pages, not bytes).
+ * full (it counts pages, not bytes).  Past urgent data, reads use a
+ * buffer, once the pipe has emptied (its bytes come first).
  */
 static ssize_t
 dir_read(struct loop *l, struct dir *d)
 {
 	ssize_t n;
 
+	if (d->d_urgent && d->d_inpipe > 0) {
+		errno = EAGAIN;
+		return -1;
+	}
 	if (d->d_buf == NULL && d->d_splice && !d->d_bulk &&
 	    d->d_pipe.p_fd[0] == -1)
 		return dir_read_small(l, d);
-	if (d->d_buf == NULL && d->d_splice &&
+	if (d->d_buf == NULL && d->d_splice && !d->d_urgent &&
 	    (d->d_pipe.p_fd[0] != -1 || pipe_get(l, &d->d_pipe) == 0)) {
 		n = splice(d->d_rfd, NULL, d->d_pipe.p_fd[1], NULL,
 		    d->d_pipe.p_cap - d->d_inpipe,
@@ -600,7 +617,7 @@ dir_read(struct loop *l, struct dir *d)
 	if (n > 0)
 		d->d_len += n;
 	else if (n == -1 && errno == EAGAIN)
-		d->d_rready = 0;
+		d->d_rready = d->d_urgent = 0;
 	return n;
 }
 
@@ -608,8 +625,9 @@ dir_read(struct loop *l, struct dir *d)
  * Returns what one read into the loop's scratch buffer got, lending it
  * to d, 0 at EOF, or -1 with errno.  A short read found the source
  * empty: a later byte raises a new edge, and the one case that would not
- * (the FIN already reported with this edge) keeps d_rready, so the next
- * read sees the EOF.  That saves the call that would return EAGAIN.
+ * (the FIN already reported with this edge, or a read stopped at the
+ * urgent mark) keeps d_rready, so the next read goes on.  That saves the
+ * call that would return EAGAIN.
  */
 static ssize_t
 dir_read_small(struct loop *l, struct dir *d)
@@ -624,10 +642,10 @@ dir_read_small(struct loop *l, struct dir *d)
 		d->d_len = d->d_size = n;
 		if ((size_t)n == sizeof(l->l_scratch))
 			d->d_bulk = 1;
-		else if (!d->d_hup)
+		else if (!d->d_hup && !d->d_urgent)
 			d->d_rready = 0;
 	} else if (n == -1 && errno == EAGAIN)
-		d->d_rready = 0;
+		d->d_rready = d->d_urgent = 0;
 	return n;
 }
 
@@ -777,9 +795,13 @@ static int
 dir_init(struct dir *d, int rfd, int wfd)
 {
 	struct stat rst, wst;
+	int on = 1;
 
 	if (fstat(rfd, &rst) == -1 || fstat(wfd, &wst) == -1)
 		return -1;
+	if (S_ISSOCK(rst.st_mode))
+		(void)setsockopt(rfd, SOL_SOCKET, SO_OOBINLINE, &on,
+		    sizeof(on));
 	d->d_rfd = rfd;
 	d->d_wfd = wfd;
 	d->d_splice = (S_ISSOCK(rst.st_mode) || S_ISFIFO(rst.st_mode)) &&

@@ -195,6 +195,16 @@ origin() {
 	[ "$output" = $'GET http://x/ HTTP/1.1\r\nConnection: keep-alive\r\n\r' ]
 }
 
+@test "--raw carries TCP urgent bytes both ways in their place, in small and spliced traffic" {
+	E=$(free_port)
+	bg origin python3 "$BATS_TEST_DIRNAME/helpers/urgent.py" origin "$E"
+	wait_port "$E"
+	R=$(free_port)
+	gtr_start relayd "$R" --raw -c "127.0.0.1:$E"
+	run timeout 30 python3 "$BATS_TEST_DIRNAME/helpers/urgent.py" client "$R"
+	[ "$output" = "intact answer=!end" ]
+}
+
 @test "a program after -- is the upstream, with the UCSPI variables and the rewritten head" {
 	R=$(free_port)
 	gtr_start relayd "$R" -- sh -c 'IFS= read -r line
