@@ -1327,6 +1327,16 @@ http_send_error(int fd, int version, int status, const char *proxy_error,
 	return writev_all(fd, iov, 4, deadline);
 }
 
+void
+http_head_names(const struct http_head *hd, char *method, size_t mlen,
+    char *target, size_t tlen)
+{
+	snprintf(method, mlen, "%s",
+	    hd->hd_method != NULL ? hd->hd_method : "");
+	snprintf(target, tlen, "%s",
+	    hd->hd_target != NULL ? hd->hd_target : "");
+}
+
 const char *
 http_head_error(const struct http_head *hd, int status)
 {

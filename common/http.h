@@ -89,6 +89,14 @@ int	http_is_token(const char *s);
  */
 const char *http_head_error(const struct http_head *hd, int status);
 
+/*
+ * Copies the request's method and target, as much as fits, for the
+ * access line of a request refused or served: empty where the head had
+ * none (it ended before its request line was whole).
+ */
+void	http_head_names(const struct http_head *hd, char *method,
+	    size_t mlen, char *target, size_t tlen);
+
 /* The standard reason phrase for a status ("Not Found"), or "Unknown". */
 const char *http_reason(int status);
 

@@ -585,12 +585,8 @@ serve_http(struct session *se)
 	rc = http_read_head(&se->se_in, hd, 1, NULL, deadline);
 	if (rc == HTTP_EOF)
 		return;
-	if (hd->hd_method != NULL)
-		snprintf(se->se_method, sizeof(se->se_method), "%s",
-		    hd->hd_method);
-	if (hd->hd_target != NULL)
-		snprintf(se->se_target, sizeof(se->se_target), "%s",
-		    hd->hd_target);
+	http_head_names(hd, se->se_method, sizeof(se->se_method),
+	    se->se_target, sizeof(se->se_target));
 	if (rc != 0) {
 		refuse(se, rc, "http_request_error", http_head_error(hd, rc));
 		return;
