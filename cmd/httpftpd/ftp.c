@@ -63,6 +63,7 @@ static int	setup(struct ftp_handle *, const struct ftp_loc *,
 static int	perform(struct ftp_handle *, struct ftp_result *);
 static int64_t	reply_size(const char *);
 static unsigned	peer_port(int);
+static int	curl_reads_through(void);
 static int	permission_words(const char *);
 static void	map_result(struct ftp_handle *, struct ftp_result *);
 
@@ -402,6 +403,21 @@ peer_port(int fd)
 }
 
 /*
+ * Returns 1 if the running libcurl is one whose reads ftp_data_socket()
+ * was checked against: 7.88 hands every byte it read to the sink before
+ * it flushes.  A later one may keep a read buffer of its own (8.x has
+ * one below its connection filters), whose bytes a splice would skip:
+ * there the whole file goes through the sink, slower but whole.
+ */
+static int
+curl_reads_through(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	return v->version_num >> 8 == 0x0758;
+}
+
+/*
  * Returns the socket of the RETR's data connection, for a sink to move
  * the rest of the file itself when libcurl flushes between two reads
  * (all it read is handed over by then, and it reads no more while the
@@ -415,7 +431,7 @@ ftp_data_socket(struct ftp_handle *h)
 {
 	unsigned port;
 
-	if (!h->fh_plain || h->fh_lastfd < 0)
+	if (!h->fh_plain || h->fh_lastfd < 0 || !curl_reads_through())
 		return -1;
 	/* the control connection's port would mean a wrong guess */
 	port = peer_port(h->fh_lastfd);
