@@ -660,6 +660,16 @@ ocsp_response() {
 	wait_log 'reason="done"' "$T/tlsstripd.log"
 }
 
+@test "a backend's TCP urgent byte reaches the client in its place" {
+	pki
+	B=$(free_port)
+	bg greeter python3 "$BATS_TEST_DIRNAME/helpers/urgent.py" greeter "$B"
+	wait_port "$B"
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$B"
+	run timeout 30 python3 "$BATS_TEST_DIRNAME/helpers/urgent.py" tls "$TPORT"
+	[ "$output" = "before ! after" ]
+}
+
 @test "a backend's FIN after 8 MiB without a length still delivers every byte, then a close_notify" {
 	pki
 	head -c 8388608 /dev/urandom > "$T/body"

@@ -161,7 +161,7 @@ open_upstream(struct session *se)
 	const struct config *cf = se->se_cf;
 	char env[ENV_MAX][SUBJECT_MAX + 32], *envp[ENV_MAX + 1];
 	enum net_error err = NET_OK;
-	int i;
+	int i, on = 1;
 
 	if (cf->cf_argv != NULL) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
@@ -202,6 +202,9 @@ open_upstream(struct session *se)
 		return -1;
 	}
 	set_nodelay(se->se_up);
+	/* An urgent byte read out of band would be lost: keep it in line. */
+	(void)setsockopt(se->se_up, SOL_SOCKET, SO_OOBINLINE, &on,
+	    sizeof(on));
 	return 0;
 }
 

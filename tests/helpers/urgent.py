@@ -5,6 +5,11 @@
 #                           a time; reads each to EOF, answers "sha256 of
 #                           what came", an urgent "!", then "end", and
 #                           closes (a probe that sent nothing just closes)
+#   urgent.py greeter PORT  accepts connections on 127.0.0.1:PORT and
+#                           sends each "before ", an urgent "!", " after",
+#                           then closes
+#   urgent.py tls PORT      reads from 127.0.0.1:PORT over TLS (no
+#                           verification) until the end, and prints it
 #   urgent.py client PORT   connects to 127.0.0.1:PORT, sends a burst with
 #                           an urgent byte in it, 8 MiB, another urgent
 #                           byte and a tail, half-closes, and prints what
@@ -15,7 +20,9 @@
 # stream in its place, which is what a relay that keeps every byte gives.
 import hashlib
 import socket
+import ssl
 import sys
+import time
 
 
 def read_all(s):
@@ -47,6 +54,41 @@ def origin(port):
         s.close()
 
 
+def greeter(port):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(8)
+    while True:
+        s, _ = ls.accept()
+        try:
+            s.sendall(b"before ")
+            time.sleep(0.1)
+            s.send(b"!", socket.MSG_OOB)
+            s.sendall(b" after")
+        except OSError:
+            pass
+        s.close()
+
+
+def tls(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        got = b""
+        try:
+            while True:
+                b = s.recv(1 << 16)
+                if not b:
+                    break
+                got += b
+        except ssl.SSLEOFError:
+            got += b" (no close_notify)"
+        print(got.decode())
+
+
 def client(port):
     bulk = bytes(range(256)) * (8 * 4096)
     s = socket.create_connection(("127.0.0.1", port), timeout=20)
@@ -71,4 +113,6 @@ def client(port):
 
 
 if __name__ == "__main__":
-    {"origin": origin, "client": client}[sys.argv[1]](int(sys.argv[2]))
+    modes = {"origin": origin, "greeter": greeter, "tls": tls,
+             "client": client}
+    modes[sys.argv[1]](int(sys.argv[2]))
