@@ -50,6 +50,7 @@ struct loop {
 	unsigned	 l_nsess;	/* sessions given to it and not ended */
 	pthread_mutex_t	 l_mu;
 	struct conn_item *l_inbox;
+	struct session	*l_batch;	/* output held for the round's end */
 };
 
 static pthread_once_t	 once = PTHREAD_ONCE_INIT;
@@ -340,6 +341,19 @@ dispatch(struct loop *l, struct epoll_event *ev)
 		session_io(src->ev_s, src->ev_write, ev->events);
 }
 
+/* Has the session's held output written once the round is over. */
+void
+loop_batch(struct session *s)
+{
+	struct loop *l = s->s_loop;
+
+	if (s->s_batched)
+		return;
+	s->s_batched = 1;
+	s->s_batch_next = l->l_batch;
+	l->l_batch = s;
+}
+
 /* Moves a session out of the live list; freed once the round is over. */
 void
 loop_bury(struct session *s)
@@ -387,6 +401,12 @@ run(void *arg)
 			    CURL_SOCKET_TIMEOUT, 0, &running);
 		}
 		curl_done(l);
+		while ((s = l->l_batch) != NULL) {
+			l->l_batch = s->s_batch_next;
+			s->s_batched = 0;
+			if (!s->s_dead)
+				out_round_end(s);
+		}
 		if ((now = now_ms()) >= sweep) {
 			for (s = l->l_live; s != NULL; s = next) {
 				next = s->s_next;

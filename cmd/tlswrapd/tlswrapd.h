@@ -99,6 +99,8 @@ struct session {
 	char		*s_out;
 	size_t		 s_outcap, s_outoff, s_outlen;
 	int		 s_blocked;	/* s_out waits for the socket */
+	int		 s_batched;	/* s_out waits for the round's end */
+	struct session	*s_batch_next;	/* the loop's list of those */
 	char		 s_trail[TRAILER_MAX];
 	size_t		 s_traillen;
 	/* outcome */
@@ -127,6 +129,7 @@ int	loop_add(struct conn *);
 int	loop_watch(struct session *);
 void	loop_unwatch(struct session *);
 void	loop_bury(struct session *);
+void	loop_batch(struct session *);
 CURLM	*loop_multi(struct session *);
 
 /* session.c */
@@ -139,6 +142,8 @@ void	session_free(struct session *);
 int	session_fill(struct session *);
 int	out_writev(struct session *, struct iovec *, int);
 int	out_hold(struct session *, const char *, size_t);
+int	out_batch(struct session *, struct iovec *, int);
+void	out_round_end(struct session *);
 uint64_t idle_deadline(void);
 
 /* upstream.c */

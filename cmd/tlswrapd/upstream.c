@@ -202,8 +202,9 @@ on_header(char *buf, size_t size, size_t n, void *arg)
 }
 
 /*
- * Response body bytes, straight to the client (after the head); libcurl
- * keeps them while the client has not taken the last ones.
+ * Response body bytes, to the client (after the head) with the others of
+ * this loop round (out_batch()); libcurl keeps them while the client has
+ * not taken the last ones.
  */
 static size_t
 on_write(char *buf, size_t size, size_t n, void *arg)
@@ -235,7 +236,7 @@ on_write(char *buf, size_t size, size_t n, void *arg)
 		iov[k].iov_base = "\r\n";
 		iov[k++].iov_len = 2;
 	}
-	if (out_writev(s, iov, k) == -1) {
+	if (out_batch(s, iov, k) == -1) {
 		s->s_write_failed = 1;
 		return 0;
 	}
