@@ -4,8 +4,8 @@
 # haproxy (server ... ssl verify required, http-reuse always), with wrk
 # over HTTPS straight to the nginx origin as the limit: keep-alive
 # requests/s of a 1 KiB file, then MB/s of a 1 MiB file, and the CPU
-# time each gateway spent per request (steadier than the rates on a
-# shared machine).
+# time each gateway spent per request of each (steadier than the rates
+# on a shared machine).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -237,9 +237,12 @@ for name in $NAMES; do
 done
 for name in $NAMES; do
 	[ "$name" = limit ] && continue
-	bench_row tlswrapd "$(label "$name")" "CPU us/1KiB req" \
-	    "$(cat "$T/cpu.$name.1k")" "$(ratio "$(cat "$T/cpu.$name.1k")" \
-	    "$(cat "$T/cpu.tlswrapd.1k")")" "last run"
+	for f in 1k 1m; do
+		bench_row tlswrapd "$(label "$name")" "CPU us/$f req" \
+		    "$(cat "$T/cpu.$name.$f")" \
+		    "$(ratio "$(cat "$T/cpu.$name.$f")" \
+		    "$(cat "$T/cpu.tlswrapd.$f")")" "last run"
+	done
 done
 bench_note "tlswrapd: nginx origin over TLS 1.3 (ECDSA P-256, h2 offered)" \
     "on loopback; ratios to wrk straight to it; tlswrapd RSS after the" \

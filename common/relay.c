@@ -27,8 +27,10 @@
  *
  * TCP urgent data is read inline (SO_OOBINLINE): its byte goes on in its
  * place in the stream, as an ordinary byte.  Reads stop short at the
- * urgent mark and splice(2) cannot pass it at all, so an event that says
- * urgent data arrived (EPOLLPRI) has its direction read(2) until EAGAIN.
+ * urgent mark and splice(2) cannot pass it at all (it fails with EAGAIN
+ * there, or reads 0 once the FIN is in), so an event that says urgent
+ * data arrived (EPOLLPRI), or a splice that reads 0, has its direction
+ * read(2) until EAGAIN.
  *
  * A direction that reads EOF passes it on (shutdown, or close of a pipe)
  * once everything it read is written; the tunnel ends when both have.
@@ -603,6 +605,11 @@ dir_read(struct loop *l, struct dir *d)
 			/* a socket type splice cannot read: buffer it */
 			d->d_splice = 0;
 			pipe_put(l, &d->d_pipe, 1);
+			return dir_read(l, d);
+		} else if (n == 0) {
+			/* At an urgent mark behind which the FIN is in, splice
+			 * reads 0 too: only read(2) tells the real EOF. */
+			d->d_urgent = 1;
 			return dir_read(l, d);
 		}
 		return n;

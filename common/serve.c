@@ -145,7 +145,7 @@ static int	 drop_privileges(const char *);
 static int	 serve_one(int, int);
 static int	 accept_loop(void);
 static void	 defer_accept(void);
-static int	 acceptor_start(void);
+static int	 acceptor_start(int);
 static int	 acceptor_epoll(void);
 static void	*acceptor(void *);
 static int	 accept_next(int);
@@ -565,7 +565,7 @@ accept_loop(void)
 	}
 	if (srv.s_defer)
 		defer_accept();
-	if (acceptor_start() == -1)
+	if (acceptor_start(0) == -1)
 		return 1;
 	pfd.fd = srv.s_pipe[0];
 	pfd.events = POLLIN;
@@ -601,10 +601,11 @@ defer_accept(void)
 
 /*
  * Starts a thread that accepts connections and serves them, with a small
- * stack and the signals blocked; returns 0, or -1 (logged).
+ * stack and the signals blocked; returns 0, or -1 (logged: as a pause
+ * when out of fds while serving, when the pause ends with a connection).
  */
 static int
-acceptor_start(void)
+acceptor_start(int serving)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -616,7 +617,7 @@ acceptor_start(void)
 	ep = atomic_load(&stopping) ? -1 : acceptor_epoll();
 	pthread_mutex_unlock(&srv.s_mu);
 	if (ep == -1) {
-		if (!atomic_load(&stopping) && !out_of_fds(errno))
+		if (!atomic_load(&stopping) && !(serving && out_of_fds(errno)))
 			log_warnx("unable to start accepting: %s",
 			    strerror(errno));
 		return -1;
@@ -711,7 +712,7 @@ accept_next(int ep)
 			if (ev[i].data.fd != -1 &&
 			    (fd = accept_one(ev[i].data.fd)) != -1) {
 				if (accept_taken())
-					(void)acceptor_start();
+					(void)acceptor_start(1);
 				return fd;
 			}
 		if (n == 0 && accept_leave(1) == -1)

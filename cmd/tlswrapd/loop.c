@@ -401,12 +401,6 @@ run(void *arg)
 			    CURL_SOCKET_TIMEOUT, 0, &running);
 		}
 		curl_done(l);
-		while ((s = l->l_batch) != NULL) {
-			l->l_batch = s->s_batch_next;
-			s->s_batched = 0;
-			if (!s->s_dead)
-				out_round_end(s);
-		}
 		if ((now = now_ms()) >= sweep) {
 			for (s = l->l_live; s != NULL; s = next) {
 				next = s->s_next;
@@ -414,6 +408,13 @@ run(void *arg)
 			}
 			curl_done(l);
 			sweep = now + SWEEP_MS;
+		}
+		/* last: whatever ran this round may have held output */
+		while ((s = l->l_batch) != NULL) {
+			l->l_batch = s->s_batch_next;
+			s->s_batched = 0;
+			if (!s->s_dead)
+				out_round_end(s);
 		}
 		for (; l->l_dead != NULL; l->l_dead = next) {
 			next = l->l_dead->s_next;

@@ -8,8 +8,8 @@
  * from s_in's buffer.  The response head is held until the first body
  * bytes so both leave in one writev; what the socket does not take waits
  * in s_out, and libcurl is paused (CURL_WRITEFUNC_PAUSE) until it is
- * written, so memory stays bounded by one buffer of libcurl's, however
- * slow the client.  A request body is pulled by libcurl from s_in, and
+ * written, so memory stays bounded by one buffer of libcurl's and one
+ * round's batch of body (OUT_BATCH), however slow the client.  A request body is pulled by libcurl from s_in, and
  * libcurl pauses (CURL_READFUNC_PAUSE) while the client has sent nothing
  * more.
  */
@@ -266,6 +266,12 @@ next_head(struct session *s)
 		memmove(in->in_buf, in->in_buf + in->in_start, pend);
 	in->in_start = 0;
 	in->in_end = pend;
+	/* s_out is empty here: an idle connection keeps no large batch */
+	if (s->s_outcap > OUT_MIN) {
+		free(s->s_out);
+		s->s_out = NULL;
+		s->s_outcap = s->s_outoff = s->s_outlen = 0;
+	}
 	s->s_state = S_HEAD;
 	s->s_deadline = now_ms() + gw.gw_opts.header_timeout * 1000ULL;
 }
@@ -476,7 +482,7 @@ out_flush(struct session *s)
  * Holds body bytes for the end of the loop's round, when they go out in
  * one write, or writes them with what is held if that would pass
  * OUT_BATCH.  libcurl hands an HTTP/2 body over frame by frame, 16 KiB
- * at most: a write each cost a third more CPU per MiB than the copy
+ * typically: a write each cost a third more CPU per MiB than the copy
  * that gathers them.  Returns as out_writev().
  */
 int

@@ -34,7 +34,8 @@ def read_all(s):
         parts.append(b)
 
 
-def origin(port):
+def serve(port, answer):
+    """Accepts connections on 127.0.0.1:port, one at a time, for ever."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", port))
@@ -44,31 +45,25 @@ def origin(port):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
         s.settimeout(20)
         try:
-            got = read_all(s)
-            if got:
-                s.sendall(hashlib.sha256(got).hexdigest().encode() + b" ")
-                s.send(b"!", socket.MSG_OOB)
-                s.sendall(b"end")
+            answer(s)
         except OSError:
             pass
         s.close()
 
 
-def greeter(port):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(8)
-    while True:
-        s, _ = ls.accept()
-        try:
-            s.sendall(b"before ")
-            time.sleep(0.1)
-            s.send(b"!", socket.MSG_OOB)
-            s.sendall(b" after")
-        except OSError:
-            pass
-        s.close()
+def digest(s):
+    got = read_all(s)
+    if got:
+        s.sendall(hashlib.sha256(got).hexdigest().encode() + b" ")
+        s.send(b"!", socket.MSG_OOB)
+        s.sendall(b"end")
+
+
+def greet(s):
+    s.sendall(b"before ")
+    time.sleep(0.1)
+    s.send(b"!", socket.MSG_OOB)
+    s.sendall(b" after")
 
 
 def tls(port):
@@ -113,6 +108,10 @@ def client(port):
 
 
 if __name__ == "__main__":
-    modes = {"origin": origin, "greeter": greeter, "tls": tls,
-             "client": client}
-    modes[sys.argv[1]](int(sys.argv[2]))
+    mode, port = sys.argv[1], int(sys.argv[2])
+    if mode == "origin":
+        serve(port, digest)
+    elif mode == "greeter":
+        serve(port, greet)
+    else:
+        {"tls": tls, "client": client}[mode](port)
