@@ -235,9 +235,9 @@ for name in $NAMES; do
 	bench_row tlswrapd "$(label "$name")" "1MiB MB/s c$CONNS" \
 	    "${BIG[$name]}" "$(ratio "${BIG[$name]}" "${BIG[limit]}")"
 done
-for name in $NAMES; do
-	[ "$name" = limit ] && continue
-	for f in 1k 1m; do
+for f in 1k 1m; do
+	for name in $NAMES; do
+		[ "$name" = limit ] && continue
 		bench_row tlswrapd "$(label "$name")" "CPU us/$f req" \
 		    "$(cat "$T/cpu.$name.$f")" \
 		    "$(ratio "$(cat "$T/cpu.$name.$f")" \
