@@ -9,9 +9,9 @@
  * bytes so both leave in one writev; what the socket does not take waits
  * in s_out, and libcurl is paused (CURL_WRITEFUNC_PAUSE) until it is
  * written, so memory stays bounded by one buffer of libcurl's and one
- * round's batch of body (OUT_BATCH), however slow the client.  A request body is pulled by libcurl from s_in, and
- * libcurl pauses (CURL_READFUNC_PAUSE) while the client has sent nothing
- * more.
+ * round's batch of body (OUT_BATCH), however slow the client.  A request
+ * body is pulled by libcurl from s_in, and libcurl pauses
+ * (CURL_READFUNC_PAUSE) while the client has sent nothing more.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
