@@ -48,6 +48,7 @@ enum { SIZE_CURL, SIZE_ASKED, SIZE_KNOWN };
 
 static const struct gateway *gw;
 static struct curlpool *pool;
+static int may_splice;	/* ftp_data_socket() may hand the socket out */
 
 static int	pool_key(const struct ftp_loc *, char *, size_t);
 static void	handle_free(void *);
@@ -77,6 +78,7 @@ ftp_global_init(const struct gateway *g)
 	if ((pool = curlpool_new(POOL_MAX, POOL_IDLE_MS, handle_free)) ==
 	    NULL)
 		return -1;
+	may_splice = curl_reads_through();
 	return 0;
 }
 
@@ -431,7 +433,7 @@ ftp_data_socket(struct ftp_handle *h)
 {
 	unsigned port;
 
-	if (!h->fh_plain || h->fh_lastfd < 0 || !curl_reads_through())
+	if (!h->fh_plain || h->fh_lastfd < 0 || !may_splice)
 		return -1;
 	/* the control connection's port would mean a wrong guess */
 	port = peer_port(h->fh_lastfd);
