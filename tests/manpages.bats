@@ -45,20 +45,34 @@ body_length_ok() {
 # TLS origin that sends it makes tlswrapd answer 502 http_protocol_error.
 bad_origins_get_502() {
 	local resp
-	make_ca "$T/pki"
-	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
 	for resp in "$@"; do
 		printf '#!/bin/sh\nhead -c 10 > /dev/null\nprintf "%s"\nsleep 1\n' "$resp" > "$T/bad.sh"
 		chmod +x "$T/bad.sh"
-		Q=$(free_port)
-		bg tlsbad socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 \
-			EXEC:"$T/bad.sh"
-		wait_port "$Q"
-		run -0 --separate-stderr tlswrapd -c "https://localhost:$Q" --cacert "$T/pki/ca.pem" \
-			< <(printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-		[[ "$output" == "HTTP/1.1 502 "* ]]
-		[[ "$output" == *$'Proxy-Status: gtr; error=http_protocol_error\r'* ]]
+		scripted_tls_origin tlsbad EXEC:"$T/bad.sh"
+		tlswrapd_gets_502 http_protocol_error
 	done
+}
+
+# scripted_tls_origin NAME ADDRESS: a TLS origin for localhost on $Q (a
+# certificate from $T/pki, made once), socat running its ADDRESS (EXEC:
+# or SYSTEM:) for each connection.
+scripted_tls_origin() {
+	[ -f "$T/pki/localhost.pem" ] || {
+		make_ca "$T/pki"
+		make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
+	}
+	Q=$(free_port)
+	bg "$1" socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 "$2"
+	wait_port "$Q"
+}
+
+# tlswrapd_gets_502 TOKEN: a GET through tlswrapd to the origin on $Q is
+# answered 502 with Proxy-Status error=TOKEN.
+tlswrapd_gets_502() {
+	run -0 --separate-stderr tlswrapd -c "https://localhost:$Q" --cacert "$T/pki/ca.pem" \
+		< <(printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=$1"$'\r'* ]]
 }
 
 # cgi NAME BODY: an executable shell program $T/cgi/NAME.
@@ -224,14 +238,10 @@ cgi() {
 	run -0 --separate-stderr cgid --root "$T/cgi" \
 		< <(printf 'POST /cat.sh HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')
 	[[ "$output" == "HTTP/1.1 400 "* ]]
-	make_ca "$T/pki"
-	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
 	# an origin that answers only once the whole request has come
 	printf '#!/bin/sh\ncat > /dev/null\nprintf "HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok"\n' > "$T/sink.sh"
 	chmod +x "$T/sink.sh"
-	Q=$(free_port)
-	bg sink socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 EXEC:"$T/sink.sh"
-	wait_port "$Q"
+	scripted_tls_origin sink EXEC:"$T/sink.sh"
 	run -0 --separate-stderr tlswrapd -c "https://localhost:$Q" --cacert "$T/pki/ca.pem" \
 		< <(printf 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')
 	[[ "$output" == "HTTP/1.1 400 "* ]]
@@ -999,16 +1009,8 @@ cgi() {
 }
 
 @test "tlswrapd: an origin that closes before a response head gets 502 connection_terminated" {
-	make_ca "$T/pki"
-	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
-	Q=$(free_port)
-	bg tlsclose socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 \
-		SYSTEM:"head -c 10 > /dev/null"
-	wait_port "$Q"
-	run -0 --separate-stderr tlswrapd -c "https://localhost:$Q" --cacert "$T/pki/ca.pem" \
-		< <(printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-	[[ "$output" == "HTTP/1.1 502 "* ]]
-	[[ "$output" == *$'Proxy-Status: gtr; error=connection_terminated\r'* ]]
+	scripted_tls_origin tlsclose SYSTEM:"head -c 10 > /dev/null"
+	tlswrapd_gets_502 connection_terminated
 }
 
 @test "tlswrapd: a malformed response head gets 502 http_protocol_error" {
@@ -1051,13 +1053,9 @@ cgi() {
 }
 
 @test "tlswrapd: a client that goes away before the body is written is logged with status 499" {
-	make_ca "$T/pki"
-	make_cert "$T/pki" localhost "DNS:localhost,IP:127.0.0.1"
 	printf '#!/bin/sh\nhead -c 10 > /dev/null\nsleep 2\nprintf "HTTP/1.1 200 OK\\r\\nContent-Length: 5000000\\r\\n\\r\\n"\nhead -c 5000000 /dev/zero\n' > "$T/slow.sh"
 	chmod +x "$T/slow.sh"
-	Q=$(free_port)
-	bg slow socat OPENSSL-LISTEN:"$Q",bind=127.0.0.1,reuseaddr,fork,cert="$T/pki/localhost.pem",verify=0 EXEC:"$T/slow.sh"
-	wait_port "$Q"
+	scripted_tls_origin slow EXEC:"$T/slow.sh"
 	P=$(free_port)
 	gtr_start tlswrapd "$P" -c "https://localhost:$Q" --cacert "$T/pki/ca.pem"
 	run -1 hold "$P" 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' 0.5
