@@ -158,6 +158,98 @@ log_value(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+static const char *const reason_names[REASON_COUNT] = {
+	[REASON_DONE] = "done",
+	[REASON_CLIENT_CLOSED] = "client_closed",
+	[REASON_UPSTREAM_CLOSED] = "upstream_closed",
+	[REASON_IDLE_TIMEOUT] = "idle_timeout",
+	[REASON_HEADER_TIMEOUT] = "header_timeout",
+	[REASON_GRACE] = "grace",
+	[REASON_POLICY] = "policy",
+	[REASON_AUTH] = "auth",
+	[REASON_BAD_REQUEST] = "bad_request",
+	[REASON_UPSTREAM_ERROR] = "upstream_error",
+	[REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
+	[REASON_TLS_ERROR] = "tls_error",
+	[REASON_INTERNAL_ERROR] = "internal_error",
+};
+
+const char *
+log_reason_name(enum log_reason r)
+{
+	return (unsigned)r < REASON_COUNT ? reason_names[r] : "internal_error";
+}
+
+/* Appends " key=value" (value through log_value) unless value is NULL. */
+static size_t
+access_key(char *buf, size_t len, size_t o, const char *key,
+    const char *value)
+{
+	char v[LOG_VALUE_MAX(512)];
+	int n;
+
+	if (value == NULL || o >= len)
+		return o;
+	n = snprintf(buf + o, len - o, "%s%s=%s", o > 0 ? " " : "", key,
+	    value[0] == '\0' ? "-" : log_value(value, v, sizeof(v)));
+	if (n < 0)
+		return o;
+	return o + (size_t)n < len ? o + (size_t)n : len - 1;
+}
+
+size_t
+log_access_format(char *buf, size_t len, const struct access_line *al)
+{
+	char num[32], client[128];
+	size_t o = 0;
+	int n;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	snprintf(num, sizeof(num), "%lu", al->al_conn);
+	o = access_key(buf, len, o, "conn", num);
+	if (al->al_client_ip != NULL) {
+		/* IPv6 in brackets, as every ADDR:PORT gtr writes. */
+		snprintf(client, sizeof(client),
+		    strchr(al->al_client_ip, ':') != NULL ? "[%s]:%s" : "%s:%s",
+		    al->al_client_ip, al->al_client_port != NULL ?
+		    al->al_client_port : "-");
+		o = access_key(buf, len, o, "client", client);
+	}
+	o = access_key(buf, len, o, "method", al->al_method);
+	o = access_key(buf, len, o, "target", al->al_target);
+	if (al->al_status >= 0) {
+		snprintf(num, sizeof(num), "%d", al->al_status);
+		o = access_key(buf, len, o, "status",
+		    al->al_status > 0 ? num : "");
+	}
+	if (al->al_user != NULL && al->al_user[0] != '\0')
+		o = access_key(buf, len, o, "user", al->al_user);
+	o = access_key(buf, len, o, "upstream", al->al_upstream);
+	n = snprintf(buf + o, len - o, " bytes_in=%llu bytes_out=%llu ms=%llu "
+	    "reason=%s%s", al->al_bytes_in, al->al_bytes_out, al->al_ms,
+	    log_reason_name(al->al_reason),
+	    al->al_extra != NULL ? al->al_extra : "");
+	if (n > 0)
+		o = o + (size_t)n < len ? o + (size_t)n : len - 1;
+	return o;
+}
+
+void
+log_access(const struct access_line *al, int quiet)
+{
+	char line[1800];
+
+	if (log_level < (quiet ? LOG_DEBUG : LOG_NORMAL))
+		return;
+	log_access_format(line, sizeof(line), al);
+	if (quiet)
+		log_debug("%s", line);
+	else
+		log_info("%s", line);
+}
+
 void
 log_assert(const char *file, int line, const char *what)
 {

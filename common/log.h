@@ -37,6 +37,61 @@ void	fatalx(int code, const char *, ...) PRINTFLIKE(2, 3)
 #define LOG_VALUE_MAX(n)	((n) * 4 + 3)
 const char *log_value(const char *s, char *buf, size_t len);
 
+/*
+ * Why an exchange or a tunnel ended: the one vocabulary of the access
+ * line's reason= key in every program (gtr(7) lists it).
+ */
+enum log_reason {
+	REASON_DONE,		/* the exchange completed */
+	REASON_CLIENT_CLOSED,	/* the client closed or reset first */
+	REASON_UPSTREAM_CLOSED,	/* the upstream closed first (cut body) */
+	REASON_IDLE_TIMEOUT,	/* --idle-timeout */
+	REASON_HEADER_TIMEOUT,	/* --header-timeout (408, or a handshake) */
+	REASON_GRACE,		/* cut at the end of --grace */
+	REASON_POLICY,		/* refused by a rule: 403, 405 */
+	REASON_AUTH,		/* credentials missing or wrong: 401, 407 */
+	REASON_BAD_REQUEST,	/* malformed or over a limit: 400, 413, 414... */
+	REASON_UPSTREAM_ERROR,	/* upstream unreachable or broken: 502, 503 */
+	REASON_UPSTREAM_TIMEOUT,/* upstream too slow: 504 */
+	REASON_TLS_ERROR,	/* the client's TLS failed (tlsstripd) */
+	REASON_INTERNAL_ERROR,	/* out of memory, fds...: 500 */
+	REASON_COUNT
+};
+
+/* The reason as its access-line word ("client_closed"). */
+const char *log_reason_name(enum log_reason);
+
+/*
+ * One access line: the keys and order of DESIGN.md.  A NULL string
+ * leaves its key out (it has no meaning in that program); an empty one
+ * is written "-".  al_status 0 is "-", below 0 leaves status= out.
+ * al_extra is the program's own keys, " key=value" each, values already
+ * through log_value().
+ */
+struct access_line {
+	unsigned long	 al_conn;
+	const char	*al_client_ip;
+	const char	*al_client_port;
+	const char	*al_method;
+	const char	*al_target;
+	int		 al_status;
+	const char	*al_user;
+	const char	*al_upstream;
+	unsigned long long al_bytes_in;	/* read from the client */
+	unsigned long long al_bytes_out; /* written to the client */
+	unsigned long long al_ms;
+	enum log_reason	 al_reason;
+	const char	*al_extra;
+};
+
+/*
+ * Formats the line (without "NAME[pid]: info: " and newline) into buf;
+ * returns its length, cut to fit.  log_access() logs it at info level,
+ * or at debug level when quiet is set (a health check's probe).
+ */
+size_t	log_access_format(char *buf, size_t len, const struct access_line *);
+void	log_access(const struct access_line *, int quiet);
+
 /* Invariants: abort with file:line, as hitch's AN/AZ. */
 #define AN(x)	do { if (!(x)) log_assert(__FILE__, __LINE__, #x); } while (0)
 #define AZ(x)	do { if ((x)) log_assert(__FILE__, __LINE__, "!(" #x ")"); } while (0)

@@ -63,3 +63,10 @@ passed() {
 	    "chunked body written by 1, read by 3, then the pipelined request" \
 	    "a body stalled by the client gets 408"
 }
+
+@test "the access line has DESIGN.md's keys in order, escaped" {
+	run "$GTR_BUILD/unit/log_test"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"3 passed, 0 failed"* ]]
+}
