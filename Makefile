@@ -6,6 +6,7 @@
 # make demo         a small loopback scene, driven with curl
 # make bench        each program side by side with its peers
 # make fuzz         libFuzzer harness for the HTTP parser (clang)
+# make lint         layering rules and mandoc -Tlint (tests/lint)
 # make install      PREFIX=/usr/local DESTDIR= MANPREFIX=$(PREFIX)/share/man
 
 VERSION	= 0.1.0
@@ -36,7 +37,12 @@ CURL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 SSL_CFLAGS  = $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 SSL_LIBS    = $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null)
-CFLAGS	+= $(CURL_CFLAGS) $(SSL_CFLAGS)
+
+# OpenSSL and libcurl only for the code that uses them (tests/lint checks
+# the includes; these keep the flags to the same places).
+$(B)/cmd/tlsstripd/%.o: CFLAGS += $(SSL_CFLAGS)
+$(B)/cmd/tlswrapd/%.o: CFLAGS += $(CURL_CFLAGS) $(SSL_CFLAGS)
+$(B)/cmd/httpftpd/%.o $(B)/common/curlshare.o: CFLAGS += $(CURL_CFLAGS)
 
 # What each program links besides libgtr.
 LIBS_connectd	= -lcrypt
@@ -87,7 +93,7 @@ $(B)/unit/%: tests/unit/%.c $(B)/libgtr.a
 
 # The pool of libcurl handles is httpftpd's own; so is its unit test.
 $(B)/unit/curlpool_test: $(B)/cmd/httpftpd/curlpool.o
-$(B)/unit/curlpool_test: CFLAGS += -Icmd/httpftpd
+$(B)/unit/curlpool_test: CFLAGS += -Icmd/httpftpd $(CURL_CFLAGS)
 
 units: $(UNITS)
 
@@ -137,7 +143,7 @@ uninstall:
 	rm -f $(DESTDIR)$(MANPREFIX)/man7/gtr.7
 
 lint:
-	mandoc -Tlint -Wwarning $(MANS)
+	@tests/lint
 
 clean:
 	rm -rf $(BIN) $(B)
