@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "proxyproto.h"
 
 #define V1_PREFIX	"PROXY "
@@ -36,7 +37,6 @@
 #define V2_ADDR4_LEN	12
 #define V2_ADDR6_LEN	36
 
-static uint64_t	 pp_now(void);
 static int	 pp_wait(int, uint64_t);
 static int	 pp_read_exact(int, void *, size_t, uint64_t);
 static int	 pp_read_line(int, char *, size_t, size_t, uint64_t);
@@ -57,15 +57,6 @@ static int	 pp_format_v2(const struct sockaddr *,
 		    const struct sockaddr *, char *, size_t);
 
 /* Returns the monotonic clock in milliseconds. */
-static uint64_t
-pp_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Returns 0 once fd is readable, -1 if the deadline passed first. */
 static int
 pp_wait(int fd, uint64_t deadline)
@@ -75,7 +66,7 @@ pp_wait(int fd, uint64_t deadline)
 	int n;
 
 	for (;;) {
-		now = pp_now();
+		now = now_ms();
 		if (now >= deadline)
 			return -1;
 		pfd.fd = fd;

@@ -55,9 +55,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "conn.h"
 #include "log.h"
 #include "relay.h"
-#include "serve.h"
 
 #define RELAY_MAXLOOPS	16
 #define PIPE_SIZE	(256 * 1024)	/* 256 fill pipe-user-pages-soft */
@@ -135,7 +136,6 @@ struct loop {
 	char		 l_scratch[BUF_SMALL];
 };
 
-static uint64_t	 clock_ms(void);
 static int	 loops_start(void);
 static int	 loop_init(struct loop *);
 static void	*loop_main(void *);
@@ -166,16 +166,6 @@ static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct loop *loops;
 static int nloops;
 static unsigned next_loop;
-
-/* Monotonic milliseconds (serve.c's now_ms would pull serve.o in). */
-static uint64_t
-clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Returns 0 once the loop threads run, -1 if none could be started. */
 static int
@@ -264,7 +254,7 @@ loop_main(void *arg)
 	uint64_t last_tick;
 	int i, n, timeout;
 
-	l->l_now = last_tick = clock_ms();
+	l->l_now = last_tick = now_ms();
 	for (;;) {
 		if (l->l_runq != NULL)
 			timeout = 0;
@@ -273,7 +263,7 @@ loop_main(void *arg)
 		if (timeout < 0)
 			timeout = 0;
 		n = epoll_wait(l->l_ep, ev, MAXEVENTS, timeout);
-		l->l_now = clock_ms();
+		l->l_now = now_ms();
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.u64 == 0)
 				loop_inbox(l);
@@ -788,6 +778,7 @@ tunnel_end(struct loop *l, struct tunnel *t, const char *reason)
 	st.rs_reason = reason != NULL ? reason : "error";
 	if (t->t_done != NULL)
 		t->t_done(c, &st, t->t_arg);
+	c->c_upstream_fd = -1;
 	if (t->t_u_rfd != -1)
 		close(t->t_u_rfd);
 	if (t->t_u_wfd != -1 && t->t_u_wfd != t->t_u_rfd)
@@ -868,6 +859,7 @@ relay_start(struct conn *c, int u_rfd, int u_wfd, const void *pending,
 	(void)set_nonblock(u_rfd);
 	(void)set_nonblock(u_wfd);
 	c->c_handed_off = 1;
+	c->c_upstream_fd = u_rfd;
 
 	l = &loops[__atomic_fetch_add(&next_loop, 1, __ATOMIC_RELAXED) %
 	    nloops];

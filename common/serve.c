@@ -37,6 +37,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -84,6 +85,7 @@
 #define IDLE_THREAD_S	10	/* a spare accepting thread ends after this */
 #define ACCEPT_EVENTS	8
 #define LINGER_MS	2000	/* at most, reading away a client's rest */
+#define CUT_MS		2000	/* at most, for cut connections' last lines */
 
 struct listener {
 	int		 l_fd;
@@ -97,6 +99,7 @@ struct sconn {
 	struct conn	 sc_conn;	/* first: a struct conn * is ours */
 	int		 sc_in_handler;	/* the handler has not returned */
 	int		 sc_ended;	/* conn_end() was called */
+	LIST_ENTRY(sconn) sc_live;	/* in srv.s_conns until conn_end() */
 };
 
 struct server {
@@ -113,6 +116,7 @@ struct server {
 	pthread_cond_t	 s_cv;		/* s_live or s_accepting went down */
 	pthread_cond_t	 s_room;	/* s_live went below --max-conns */
 	int		 s_live;	/* connections, and places taken */
+	LIST_HEAD(, sconn) s_conns;	/* the open connections */
 	int		 s_accepting;	/* threads waiting for a connection */
 	int		 s_waitroom;	/* threads waiting for s_room */
 	int		 s_defer;	/* clients speak first */
@@ -124,8 +128,10 @@ static struct server srv = {
 	.s_pipe = { -1, -1 },
 	.s_stopfd = -1,
 	.s_mu = PTHREAD_MUTEX_INITIALIZER,
+	.s_conns = LIST_HEAD_INITIALIZER(srv.s_conns),
 };
 static atomic_int stopping;
+static atomic_int cutting;	/* --grace is over: open ones are cut */
 static atomic_int starved;	/* out of fds: said so once */
 static atomic_ulong next_id;
 
@@ -168,19 +174,11 @@ static void	 on_signal(int);
 static int	 signals_init(void);
 static void	 signals_handle(void);
 static void	 stop(void);
+static void	 cut_all(void);
 static void	 unmap(const struct sockaddr *, struct sockaddr_storage *);
 static int	 is_local(const struct sockaddr_storage *);
 static int	 is_wildcard(const struct sockaddr_storage *);
 static void	 ifs_load(void);
-
-uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 serve_stopping(void)
@@ -931,8 +929,12 @@ conn_new(int rfd, int wfd)
 	c->c_id = atomic_fetch_add(&next_id, 1) + 1;
 	c->c_start_ms = now_ms();
 	c->c_srv = &srv;
+	c->c_upstream_fd = -1;
 	sc->sc_in_handler = 1;
 	conn_addrs(c);
+	pthread_mutex_lock(&srv.s_mu);
+	LIST_INSERT_HEAD(&srv.s_conns, sc, sc_live);
+	pthread_mutex_unlock(&srv.s_mu);
 	return c;
 }
 
@@ -1031,6 +1033,10 @@ conn_end(struct conn *c)
 	struct sconn *sc = (struct sconn *)c;
 	int dofree;
 
+	/* Off the list first: cut_all() must never shut a reused fd. */
+	pthread_mutex_lock(&srv.s_mu);
+	LIST_REMOVE(sc, sc_live);
+	pthread_mutex_unlock(&srv.s_mu);
 	if (c->c_wfd != c->c_rfd && c->c_wfd != -1)
 		close(c->c_wfd);
 	if (c->c_rfd != -1)
@@ -1132,9 +1138,53 @@ stop(void)
 			break;
 	left = srv.s_live;
 	pthread_mutex_unlock(&srv.s_mu);
-	if (left > 0)
+	if (left > 0) {
 		log_info("grace period over: closing %d open connection%s",
 		    left, left == 1 ? "" : "s");
+		cut_all();
+	}
+}
+
+/*
+ * Cuts every open connection at the end of --grace: both directions of
+ * the client's socket and of its upstream are shut, so the code serving
+ * each one wakes, ends it with reason=grace and writes its access line.
+ * Waits up to CUT_MS for those lines.
+ */
+static void
+cut_all(void)
+{
+	struct timespec ts;
+	struct sconn *sc;
+
+	atomic_store(&cutting, 1);
+	pthread_mutex_lock(&srv.s_mu);
+	LIST_FOREACH(sc, &srv.s_conns, sc_live) {
+		if (sc->sc_conn.c_is_socket) {
+			(void)shutdown(sc->sc_conn.c_rfd, SHUT_RDWR);
+			(void)shutdown(sc->sc_conn.c_wfd, SHUT_RDWR);
+		}
+		if (sc->sc_conn.c_upstream_fd != -1)
+			(void)shutdown(sc->sc_conn.c_upstream_fd, SHUT_RDWR);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += CUT_MS / 1000;
+	while (srv.s_live > 0)
+		if (pthread_cond_timedwait(&srv.s_cv, &srv.s_mu, &ts) ==
+		    ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&srv.s_mu);
+}
+
+void
+conn_access(const struct conn *c, struct access_line *al, int quiet)
+{
+	al->al_conn = c->c_id;
+	al->al_client_ip = c->c_peer_ip;
+	al->al_client_port = c->c_peer_port;
+	if (atomic_load(&cutting))
+		al->al_reason = REASON_GRACE;
+	log_access(al, quiet);
 }
 
 /* Writes sa to out with a v4-mapped IPv6 address turned into IPv4. */

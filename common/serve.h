@@ -10,27 +10,11 @@
 #ifndef GTR_SERVE_H
 #define GTR_SERVE_H
 
-#include <sys/socket.h>
-#include <stdint.h>
-
+#include "clock.h"
+#include "conn.h"
 #include "net.h"
 #include "opts.h"
 
-struct conn {
-	int		 c_rfd;		/* read from the client */
-	int		 c_wfd;		/* write to the client (== c_rfd on sockets) */
-	int		 c_is_socket;	/* c_rfd is a socket: shutdown() works */
-	unsigned long	 c_id;		/* for log lines: "conn=ID" */
-	char		 c_peer_ip[NET_IPLEN];	/* client; "-" if unknown */
-	char		 c_peer_port[NET_PORTLEN];
-	char		 c_local_ip[NET_IPLEN];	/* our side; "-" if unknown */
-	char		 c_local_port[NET_PORTLEN];
-	struct sockaddr_storage c_peer;	/* family AF_UNSPEC if unknown */
-	struct sockaddr_storage c_local;
-	uint64_t	 c_start_ms;	/* monotonic, at accept */
-	int		 c_handed_off;	/* set by whoever takes ownership */
-	void		*c_srv;		/* private to serve.c */
-};
 
 /* Called once per connection; must not exit. */
 typedef void (*serve_handler)(struct conn *, void *arg);
@@ -44,11 +28,6 @@ typedef void (*serve_handler)(struct conn *, void *arg);
 int	serve_main(const struct gtr_opts *, const char *default_addr,
 	    serve_handler, void *arg);
 
-/* Ends a connection: closes its fds and frees it.  For new owners. */
-void	conn_end(struct conn *);
-
-/* Milliseconds on the monotonic clock. */
-uint64_t now_ms(void);
 
 /*
  * Returns 1 if sa is one of the addresses we listen on (a wildcard

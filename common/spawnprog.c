@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "serve.h"
+#include "conn.h"
 #include "spawnprog.h"
 
 #define UCSPI_VARS	5

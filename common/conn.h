@@ -1,0 +1,45 @@
+/*
+ * conn.h - one client connection, as every part of gtr passes it around.
+ *
+ * serve.c creates it and hands it to the program; whoever owns it last
+ * (the program, or relay.c it was handed to) ends it with conn_end().
+ * Its own header, so relay.c and spawnprog.c need not know serve.c.
+ */
+#ifndef GTR_CONN_H
+#define GTR_CONN_H
+
+#include <sys/socket.h>
+#include <stdint.h>
+
+#include "net.h"
+
+struct conn {
+	int		 c_rfd;		/* read from the client */
+	int		 c_wfd;		/* write to the client (== c_rfd on sockets) */
+	int		 c_is_socket;	/* c_rfd is a socket: shutdown() works */
+	unsigned long	 c_id;		/* for log lines: "conn=ID" */
+	char		 c_peer_ip[NET_IPLEN];	/* client; "-" if unknown */
+	char		 c_peer_port[NET_PORTLEN];
+	char		 c_local_ip[NET_IPLEN];	/* our side; "-" if unknown */
+	char		 c_local_port[NET_PORTLEN];
+	struct sockaddr_storage c_peer;	/* family AF_UNSPEC if unknown */
+	struct sockaddr_storage c_local;
+	uint64_t	 c_start_ms;	/* monotonic, at accept */
+	int		 c_handed_off;	/* set by whoever takes ownership */
+	int		 c_upstream_fd;	/* the owner's upstream socket, or -1:
+					   shut with the client's when
+					   --grace is over */
+	void		*c_srv;		/* private to serve.c */
+};
+
+/* Ends a connection: closes its fds and frees it.  For new owners. */
+void	conn_end(struct conn *);
+
+struct access_line;
+/*
+ * Logs an access line of c: fills in conn=, client= and, for a
+ * connection cut at the end of --grace, reason=grace, then log_access().
+ */
+void	conn_access(const struct conn *c, struct access_line *, int quiet);
+
+#endif
