@@ -95,6 +95,10 @@ $(B)/unit/%: tests/unit/%.c $(B)/libgtr.a
 $(B)/unit/curlpool_test: $(B)/cmd/httpftpd/curlpool.o
 $(B)/unit/curlpool_test: CFLAGS += -Icmd/httpftpd $(CURL_CFLAGS)
 
+# tlsstripd writes PROXY headers; the round-trip test reads them back.
+$(B)/unit/proxyproto_test: $(B)/cmd/tlsstripd/proxyhdr.o
+$(B)/unit/proxyproto_test: CFLAGS += -Icmd/tlsstripd
+
 units: $(UNITS)
 
 BENCH_SRC = $(wildcard bench/*.c)

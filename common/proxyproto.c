@@ -1,6 +1,9 @@
 /*
  * proxyproto.c - the PROXY protocol v1 and v2 (haproxy's proxy-protocol.txt).
  *
+ * This is the reader (--accept-proxy, every program); tlsstripd, the only
+ * program that sends a header, writes its own (cmd/tlsstripd/proxyhdr.c).
+ *
  * The reader consumes exactly the header and nothing after it: what
  * follows belongs to the program's own protocol.  On a socket it peeks to
  * find the end of a v1 line; on anything else it reads a byte at a time.
@@ -24,18 +27,6 @@
 #include "clock.h"
 #include "proxyproto.h"
 
-#define V1_PREFIX	"PROXY "
-#define V2_SIG		"\r\n\r\n\0\r\nQUIT\n"
-#define V2_SIGLEN	12
-#define V2_HDRLEN	16
-#define V2_VERSION	0x20
-#define V2_CMD_LOCAL	0x00
-#define V2_CMD_PROXY	0x01
-#define V2_FAM_UNSPEC	0x00
-#define V2_FAM_TCP4	0x11
-#define V2_FAM_TCP6	0x21
-#define V2_ADDR4_LEN	12
-#define V2_ADDR6_LEN	36
 
 static int	 pp_wait(int, uint64_t);
 static int	 pp_read_exact(int, void *, size_t, uint64_t);
@@ -49,12 +40,6 @@ static int	 pp_parse_v1(char *, struct sockaddr_storage *,
 static int	 pp_read_v2(int, const unsigned char *,
 		    struct sockaddr_storage *, struct sockaddr_storage *,
 		    uint64_t);
-static void	 pp_unmap(const struct sockaddr *, struct sockaddr_in6 *);
-static int	 pp_known(const struct sockaddr *, const struct sockaddr *);
-static int	 pp_format_v1(const struct sockaddr *,
-		    const struct sockaddr *, char *, size_t);
-static int	 pp_format_v2(const struct sockaddr *,
-		    const struct sockaddr *, char *, size_t);
 
 /* Returns the monotonic clock in milliseconds. */
 /* Returns 0 once fd is readable, -1 if the deadline passed first. */
@@ -250,7 +235,7 @@ static int
 pp_read_v2(int fd, const unsigned char *start, struct sockaddr_storage *src,
     struct sockaddr_storage *dst, uint64_t deadline)
 {
-	unsigned char hdr[V2_HDRLEN], addr[V2_ADDR6_LEN], skip[512];
+	unsigned char hdr[PROXY_V2_HDRLEN], addr[PROXY_V2_ADDR6_LEN], skip[512];
 	struct sockaddr_in *s4 = (struct sockaddr_in *)src;
 	struct sockaddr_in *d4 = (struct sockaddr_in *)dst;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)src;
@@ -259,21 +244,21 @@ pp_read_v2(int fd, const unsigned char *start, struct sockaddr_storage *src,
 	int cmd, fam;
 
 	memcpy(hdr, start, 6);
-	if (pp_read_exact(fd, hdr + 6, V2_HDRLEN - 6, deadline) == -1 ||
-	    memcmp(hdr, V2_SIG, V2_SIGLEN) != 0 ||
-	    (hdr[12] & 0xf0) != V2_VERSION)
+	if (pp_read_exact(fd, hdr + 6, PROXY_V2_HDRLEN - 6, deadline) == -1 ||
+	    memcmp(hdr, PROXY_V2_SIG, PROXY_V2_SIGLEN) != 0 ||
+	    (hdr[12] & 0xf0) != PROXY_V2_VERSION)
 		return -1;
 	cmd = hdr[12] & 0x0f;
 	fam = hdr[13];
 	len = (size_t)hdr[14] << 8 | hdr[15];
-	if (cmd != V2_CMD_LOCAL && cmd != V2_CMD_PROXY)
+	if (cmd != PROXY_V2_CMD_LOCAL && cmd != PROXY_V2_CMD_PROXY)
 		return -1;
 	alen = 0;
-	if (cmd == V2_CMD_PROXY && fam == V2_FAM_TCP4)
-		alen = V2_ADDR4_LEN;
-	else if (cmd == V2_CMD_PROXY && fam == V2_FAM_TCP6)
-		alen = V2_ADDR6_LEN;
-	else if (cmd == V2_CMD_PROXY && fam != V2_FAM_UNSPEC)
+	if (cmd == PROXY_V2_CMD_PROXY && fam == PROXY_V2_FAM_TCP4)
+		alen = PROXY_V2_ADDR4_LEN;
+	else if (cmd == PROXY_V2_CMD_PROXY && fam == PROXY_V2_FAM_TCP6)
+		alen = PROXY_V2_ADDR6_LEN;
+	else if (cmd == PROXY_V2_CMD_PROXY && fam != PROXY_V2_FAM_UNSPEC)
 		return -1;	/* UDP or unix: not a TCP client */
 	if (len < alen || pp_read_exact(fd, addr, alen, deadline) == -1)
 		return -1;
@@ -285,13 +270,13 @@ pp_read_v2(int fd, const unsigned char *start, struct sockaddr_storage *src,
 	}
 	memset(src, 0, sizeof(*src));
 	memset(dst, 0, sizeof(*dst));
-	if (alen == V2_ADDR4_LEN) {
+	if (alen == PROXY_V2_ADDR4_LEN) {
 		s4->sin_family = d4->sin_family = AF_INET;
 		memcpy(&s4->sin_addr, addr, 4);
 		memcpy(&d4->sin_addr, addr + 4, 4);
 		memcpy(&s4->sin_port, addr + 8, 2);
 		memcpy(&d4->sin_port, addr + 10, 2);
-	} else if (alen == V2_ADDR6_LEN) {
+	} else if (alen == PROXY_V2_ADDR6_LEN) {
 		s6->sin6_family = d6->sin6_family = AF_INET6;
 		memcpy(&s6->sin6_addr, addr, 16);
 		memcpy(&d6->sin6_addr, addr + 16, 16);
@@ -311,10 +296,10 @@ proxy_read(int fd, struct sockaddr_storage *src,
 	/* Six bytes tell the versions apart and fit in either header. */
 	if (pp_read_exact(fd, buf, 6, deadline) == -1)
 		return -1;
-	if (memcmp(buf, V2_SIG, 6) == 0)
+	if (memcmp(buf, PROXY_V2_SIG, 6) == 0)
 		return pp_read_v2(fd, (unsigned char *)buf, src, dst,
 		    deadline);
-	if (memcmp(buf, V1_PREFIX, 6) != 0)
+	if (memcmp(buf, PROXY_V1_PREFIX, 6) != 0)
 		return -1;
 	if ((n = pp_read_line(fd, buf, 6, PROXY_V1_MAX - 1, deadline)) == -1)
 		return -1;
@@ -322,116 +307,4 @@ proxy_read(int fd, struct sockaddr_storage *src,
 	if (strlen(buf) != (size_t)n)
 		return -1;	/* a NUL inside the line */
 	return pp_parse_v1(buf, src, dst);
-}
-
-/* Writes a v4-mapped IPv6 form of an AF_INET or AF_INET6 address. */
-static void
-pp_unmap(const struct sockaddr *sa, struct sockaddr_in6 *out)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-
-	if (sa->sa_family == AF_INET6) {
-		memcpy(out, sa, sizeof(*out));
-		return;
-	}
-	memset(out, 0, sizeof(*out));
-	out->sin6_family = AF_INET6;
-	out->sin6_port = sin->sin_port;
-	out->sin6_addr.s6_addr[10] = 0xff;
-	out->sin6_addr.s6_addr[11] = 0xff;
-	memcpy(&out->sin6_addr.s6_addr[12], &sin->sin_addr, 4);
-}
-
-/* Returns 1 if both addresses are IPv4 or IPv6 (mixed is fine). */
-static int
-pp_known(const struct sockaddr *src, const struct sockaddr *dst)
-{
-	return src != NULL && dst != NULL &&
-	    (src->sa_family == AF_INET || src->sa_family == AF_INET6) &&
-	    (dst->sa_family == AF_INET || dst->sa_family == AF_INET6);
-}
-
-/* Formats a v1 line; its length or -1 if it does not fit. */
-static int
-pp_format_v1(const struct sockaddr *src, const struct sockaddr *dst,
-    char *out, size_t outlen)
-{
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
-	const struct sockaddr_in *d4 = (const struct sockaddr_in *)dst;
-	struct sockaddr_in6 s6, d6;
-	char sip[INET6_ADDRSTRLEN], dip[INET6_ADDRSTRLEN];
-	int n;
-
-	if (!pp_known(src, dst))
-		n = snprintf(out, outlen, "PROXY UNKNOWN\r\n");
-	else if (src->sa_family == AF_INET && dst->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &s4->sin_addr, sip, sizeof(sip));
-		inet_ntop(AF_INET, &d4->sin_addr, dip, sizeof(dip));
-		n = snprintf(out, outlen, "PROXY TCP4 %s %s %u %u\r\n", sip,
-		    dip, ntohs(s4->sin_port), ntohs(d4->sin_port));
-	} else {
-		pp_unmap(src, &s6);
-		pp_unmap(dst, &d6);
-		inet_ntop(AF_INET6, &s6.sin6_addr, sip, sizeof(sip));
-		inet_ntop(AF_INET6, &d6.sin6_addr, dip, sizeof(dip));
-		n = snprintf(out, outlen, "PROXY TCP6 %s %s %u %u\r\n", sip,
-		    dip, ntohs(s6.sin6_port), ntohs(d6.sin6_port));
-	}
-	if (n < 0 || (size_t)n >= outlen)
-		return -1;
-	return n;
-}
-
-/* Formats a v2 header (PROXY command); its length or -1. */
-static int
-pp_format_v2(const struct sockaddr *src, const struct sockaddr *dst,
-    char *out, size_t outlen)
-{
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
-	const struct sockaddr_in *d4 = (const struct sockaddr_in *)dst;
-	struct sockaddr_in6 s6, d6;
-	unsigned char *p = (unsigned char *)out;
-	size_t alen;
-
-	if (!pp_known(src, dst))
-		alen = 0;
-	else if (src->sa_family == AF_INET && dst->sa_family == AF_INET)
-		alen = V2_ADDR4_LEN;
-	else
-		alen = V2_ADDR6_LEN;
-	if (outlen < V2_HDRLEN + alen)
-		return -1;
-	memcpy(p, V2_SIG, V2_SIGLEN);
-	p[12] = V2_VERSION | V2_CMD_PROXY;
-	p[14] = 0;
-	p[15] = (unsigned char)alen;
-	if (alen == 0)
-		p[13] = V2_FAM_UNSPEC;
-	else if (alen == V2_ADDR4_LEN) {
-		p[13] = V2_FAM_TCP4;
-		memcpy(p + 16, &s4->sin_addr, 4);
-		memcpy(p + 20, &d4->sin_addr, 4);
-		memcpy(p + 24, &s4->sin_port, 2);
-		memcpy(p + 26, &d4->sin_port, 2);
-	} else {
-		p[13] = V2_FAM_TCP6;
-		pp_unmap(src, &s6);
-		pp_unmap(dst, &d6);
-		memcpy(p + 16, &s6.sin6_addr, 16);
-		memcpy(p + 32, &d6.sin6_addr, 16);
-		memcpy(p + 48, &s6.sin6_port, 2);
-		memcpy(p + 50, &d6.sin6_port, 2);
-	}
-	return (int)(V2_HDRLEN + alen);
-}
-
-int
-proxy_format(int version, const struct sockaddr *src,
-    const struct sockaddr *dst, char *out, size_t outlen)
-{
-	if (version == 1)
-		return pp_format_v1(src, dst, out, outlen);
-	if (version == 2)
-		return pp_format_v2(src, dst, out, outlen);
-	return -1;
 }

@@ -1,7 +1,7 @@
 /*
- * proxyproto.h - the PROXY protocol, v1 (text) and v2 (binary), both ways:
- * read from a load balancer in front (--accept-proxy), written to a
- * backend (tlsstripd --proxy-protocol).
+ * proxyproto.h - the PROXY protocol, v1 (text) and v2 (binary), read from
+ * a load balancer in front (--accept-proxy).  The wire constants are
+ * here for tlsstripd, which writes headers to its backend.
  */
 #ifndef GTR_PROXYPROTO_H
 #define GTR_PROXYPROTO_H
@@ -13,6 +13,19 @@
 #define PROXY_V1_MAX	108	/* the spec's bound on a v1 line */
 #define PROXY_V2_MAX	(16 + 65535)
 
+#define PROXY_V1_PREFIX	"PROXY "
+#define PROXY_V2_SIG	"\r\n\r\n\0\r\nQUIT\n"
+#define PROXY_V2_SIGLEN	12
+#define PROXY_V2_HDRLEN	16
+#define PROXY_V2_VERSION	0x20
+#define PROXY_V2_CMD_LOCAL	0x00
+#define PROXY_V2_CMD_PROXY	0x01
+#define PROXY_V2_FAM_UNSPEC	0x00
+#define PROXY_V2_FAM_TCP4	0x11
+#define PROXY_V2_FAM_TCP6	0x21
+#define PROXY_V2_ADDR4_LEN	12
+#define PROXY_V2_ADDR6_LEN	36
+
 /*
  * Reads exactly one PROXY header from fd, and not one byte past it,
  * within the deadline (monotonic ms).  On success fills src and dst (family
@@ -22,8 +35,5 @@
 int	proxy_read(int fd, struct sockaddr_storage *src,
 	    struct sockaddr_storage *dst, uint64_t deadline);
 
-/* Formats a v1 or v2 header for src -> dst into out; length or -1. */
-int	proxy_format(int version, const struct sockaddr *src,
-	    const struct sockaddr *dst, char *out, size_t outlen);
 
 #endif

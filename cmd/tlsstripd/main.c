@@ -33,7 +33,7 @@
 #include "log.h"
 #include "net.h"
 #include "opts.h"
-#include "proxyproto.h"
+#include "proxyhdr.h"
 #include "serve.h"
 #include "spawnprog.h"
 #include "tlsstripd.h"

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proxyhdr.h"
 #include "proxyproto.h"
 
 #define AFTER	"GET / HTTP/1.1\r\n"
