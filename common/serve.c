@@ -86,6 +86,7 @@
 #define ACCEPT_EVENTS	8
 #define LINGER_MS	2000	/* at most, reading away a client's rest */
 #define CUT_MS		2000	/* at most, for cut connections' last lines */
+#define MAX_CONNS_SAY_MS 60000	/* "--max-conns reached" once a minute */
 
 struct listener {
 	int		 l_fd;
@@ -122,6 +123,7 @@ struct server {
 	int		 s_defer;	/* clients speak first */
 	void		(*s_hup)(void *);
 	void		*s_hup_arg;
+	uint64_t	 s_started;	/* now_ms() at start, for uptime */
 };
 
 static struct server srv = {
@@ -132,6 +134,16 @@ static struct server srv = {
 };
 static atomic_int stopping;
 static atomic_int cutting;	/* --grace is over: open ones are cut */
+static atomic_int at_max;	/* --max-conns reached: said so */
+static uint64_t at_max_said;	/* when, in now_ms(); under s_mu */
+
+/* What SIGUSR1 reports. */
+static struct {
+	atomic_ulong	 st_served;		/* access lines written */
+	atomic_ulong	 st_class[6];		/* by status / 100; [0]: none */
+	atomic_ulong	 st_reason[REASON_COUNT];
+	atomic_ulong	 st_waits;		/* waits at --max-conns */
+} stats;
 static atomic_int starved;	/* out of fds: said so once */
 static atomic_ulong next_id;
 
@@ -161,6 +173,7 @@ static int	 accept_taken(void);
 static int	 accept_leave(int);
 static int	 place_take(void);
 static void	 place_give_locked(void);
+static void	 max_conns_reached(void);
 static void	 conn_run(struct conn *);
 static void	 conn_linger(struct conn *);
 static int	 conn_proxy(struct conn *);
@@ -175,6 +188,7 @@ static int	 signals_init(void);
 static void	 signals_handle(void);
 static void	 stop(void);
 static void	 cut_all(void);
+static void	 stats_log(void);
 static void	 unmap(const struct sockaddr *, struct sockaddr_storage *);
 static int	 is_local(const struct sockaddr_storage *);
 static int	 is_wildcard(const struct sockaddr_storage *);
@@ -204,9 +218,10 @@ serve_main(const struct gtr_opts *opts, const char *default_addr,
     serve_handler handler, void *arg)
 {
 	pthread_condattr_t ca;
-	int rfd = -1, wfd = -1, rc;
+	int rfd = -1, wfd = -1, rc, i;
 
 	srv.s_opts = opts;
+	srv.s_started = now_ms();
 	srv.s_handler = handler;
 	srv.s_arg = arg;
 	if (pthread_condattr_init(&ca) != 0 ||
@@ -231,6 +246,9 @@ serve_main(const struct gtr_opts *opts, const char *default_addr,
 		return rc;
 	if (rfd != -1)
 		return serve_one(rfd, wfd);
+	/* Only now: a fatal -u must not follow a "listening" line. */
+	for (i = 0; i < srv.s_nls; i++)
+		log_info("listening on %s", srv.s_ls[i].l_name);
 	return accept_loop();
 }
 
@@ -480,7 +498,6 @@ add_listener(int fd, int unlink_at_exit)
 	if (getsockname(fd, (struct sockaddr *)&l->l_addr, &len) == -1)
 		l->l_addr.ss_family = AF_UNSPEC;
 	name_addr(&l->l_addr, l->l_name, sizeof(l->l_name));
-	log_info("listening on %s", l->l_name);
 	return 0;
 }
 
@@ -525,12 +542,20 @@ drop_privileges(const char *user)
 	return 0;
 }
 
-/* Serves the one client in this thread; returns 0 once it has ended. */
+/*
+ * Serves the one client in this thread; returns 0 once it has ended.
+ * SIGHUP (a launcher's session ending, or an operator's reload meant for
+ * a daemon) and SIGUSR1/2 must not end it: there is nothing to reload or
+ * report in a connection of one.
+ */
 static int
 serve_one(int rfd, int wfd)
 {
 	struct conn *c;
 
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	if ((c = conn_new(rfd, wfd)) == NULL)
 		return 1;
 	pthread_mutex_lock(&srv.s_mu);
@@ -808,6 +833,8 @@ place_take(void)
 	pthread_mutex_lock(&srv.s_mu);
 	while (srv.s_live >= srv.s_opts->max_conns &&
 	    !atomic_load(&stopping)) {
+		atomic_fetch_add(&stats.st_waits, 1);
+		max_conns_reached();
 		srv.s_waitroom++;
 		pthread_cond_wait(&srv.s_room, &srv.s_mu);
 		srv.s_waitroom--;
@@ -817,9 +844,31 @@ place_take(void)
 	else {
 		srv.s_live++;
 		srv.s_accepting++;
+		if (atomic_load(&at_max) && atomic_exchange(&at_max, 0))
+			log_info("below --max-conns %d: accepting again",
+			    srv.s_opts->max_conns);
 	}
 	pthread_mutex_unlock(&srv.s_mu);
 	return rc;
+}
+
+/*
+ * Says that --max-conns is reached, once for a while: a server that
+ * hovers at its bound would otherwise log at every connection.  "accepting
+ * again" pairs with each line said.  Called with s_mu held.
+ */
+static void
+max_conns_reached(void)
+{
+	uint64_t now = now_ms();
+
+	if (atomic_load(&at_max) || (at_max_said != 0 &&
+	    now - at_max_said < MAX_CONNS_SAY_MS))
+		return;
+	at_max_said = now;
+	atomic_store(&at_max, 1);
+	log_warnx("--max-conns %d reached: new connections wait in the "
+	    "backlog", srv.s_opts->max_conns);
 }
 
 /* Gives a place back: a connection ended, or was never accepted. */
@@ -1080,6 +1129,8 @@ signals_init(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGUSR2, SIG_IGN);
 	return 0;
 }
 
@@ -1100,6 +1151,8 @@ signals_handle(void)
 				atomic_store(&stopping, 1);
 			} else if (buf[i] == SIGHUP && srv.s_hup != NULL)
 				srv.s_hup(srv.s_hup_arg);
+			else if (buf[i] == SIGUSR1)
+				stats_log();
 		}
 	}
 }
@@ -1184,7 +1237,45 @@ conn_access(const struct conn *c, struct access_line *al, int quiet)
 	al->al_client_port = c->c_peer_port;
 	if (atomic_load(&cutting))
 		al->al_reason = REASON_GRACE;
+	atomic_fetch_add(&stats.st_served, 1);
+	atomic_fetch_add(&stats.st_class[al->al_status >= 100 &&
+	    al->al_status < 600 ? al->al_status / 100 : 0], 1);
+	if ((unsigned)al->al_reason < REASON_COUNT)
+		atomic_fetch_add(&stats.st_reason[al->al_reason], 1);
 	log_access(al, quiet);
+}
+
+/*
+ * SIGUSR1: one logfmt line of what the program has done since it
+ * started; keys with a zero count are left out, but for the first ones.
+ */
+static void
+stats_log(void)
+{
+	char line[1024];
+	unsigned long n;
+	size_t o;
+	int live, i;
+
+	pthread_mutex_lock(&srv.s_mu);
+	live = srv.s_live - srv.s_accepting;
+	pthread_mutex_unlock(&srv.s_mu);
+	o = (size_t)snprintf(line, sizeof(line), "stats open=%d served=%lu "
+	    "max_conns_waits=%lu uptime_s=%llu", live,
+	    atomic_load(&stats.st_served), atomic_load(&stats.st_waits),
+	    (unsigned long long)((now_ms() - srv.s_started) / 1000));
+	if ((n = atomic_load(&stats.st_class[0])) > 0)
+		o += (size_t)snprintf(line + o, sizeof(line) - o,
+		    " status_none=%lu", n);
+	for (i = 1; i < 6 && o < sizeof(line); i++)
+		if ((n = atomic_load(&stats.st_class[i])) > 0)
+			o += (size_t)snprintf(line + o, sizeof(line) - o,
+			    " status_%dxx=%lu", i, n);
+	for (i = 0; i < REASON_COUNT && o < sizeof(line); i++)
+		if ((n = atomic_load(&stats.st_reason[i])) > 0)
+			o += (size_t)snprintf(line + o, sizeof(line) - o,
+			    " reason_%s=%lu", log_reason_name(i), n);
+	log_info("%s", line);
 }
 
 /* Writes sa to out with a v4-mapped IPv6 address turned into IPv4. */

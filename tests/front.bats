@@ -363,6 +363,9 @@ print(s.getsockname()[1]); print(s.makefile().read(), end="")
 	read -t 10 -r second <&5
 	[[ $second == "hello 127.0.0.1 "* ]]
 	exec 5>&-
+	# Reaching the bound is said once, and so is accepting again.
+	wait_log "accepting again" "$T/st.log"
+	[ "$(grep -c -- '--max-conns 1 reached' "$T/st.log")" -eq 1 ]
 }
 
 @test "--max-conns 3 serves exactly three of ten clients, the rest as places free" {
@@ -520,6 +523,47 @@ print("greeted", greeted)
 	run "$ST" -l "127.0.0.1:$port" -u gtr-no-such-user
 	[ "$status" -eq 78 ]
 	[[ $output == *"error: -u gtr-no-such-user: no such user"* ]]
+	[[ $output != *"listening on"* ]]
+}
+
+@test "SIGUSR1 writes one stats line and SIGUSR2 is ignored; serving goes on" {
+	echo_origin
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.0/8 --allow-port "$EPORT"
+	out=$(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nping' \
+	    "$EPORT" | raw "$P")
+	[[ $out == *ping ]]
+	printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | raw "$P" > /dev/null
+	wait_log "status=405" "$T/connectd.log"
+	kill -USR1 "$connectd_pid"
+	wait_log "info: stats " "$T/connectd.log"
+	line=$(grep "info: stats " "$T/connectd.log")
+	echo "$line"
+	[[ $line == *" open=0 served=2 "* ]]
+	[[ $line == *" status_2xx=1 status_4xx=1"* ]]
+	[[ $line == *" reason_done=1 "* ]]
+	[[ $line == *" reason_policy=1"* ]]
+	[[ $line == *" uptime_s="* ]]
+	kill -USR2 "$connectd_pid"
+	sleep 0.3
+	kill -0 "$connectd_pid"
+	out=$(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nagain' \
+	    "$EPORT" | raw "$P")
+	[[ $out == *again ]]
+}
+
+@test "SIGHUP, SIGUSR1 and SIGUSR2 leave a single connection's bytes alone" {
+	echo_origin
+	(printf one; sleep 1.5; printf two) |
+	    "$GTR_BIN/relayd" --raw -c "127.0.0.1:$EPORT" > "$T/out" 2> "$T/relayd.log" 3>&- &
+	echo $! >> "$T/pids"
+	sleep 0.5
+	pid=$(pgrep -n -f "relayd --raw -c 127.0.0.1:$EPORT")
+	kill -HUP "$pid"
+	kill -USR1 "$pid"
+	kill -USR2 "$pid"
+	wait_exit "$pid"
+	[ "$(cat "$T/out")" = onetwo ]
 }
 
 @test "a bad -l address exits 64 with a message" {
