@@ -389,6 +389,74 @@ reuse() {
 	[ -f "$T/root/a.txt" ] && [ -f "$T/root/sub/b.txt" ]
 }
 
+# put_hiding_get PORT TARGET GET-TARGET [FIELD]: sends a PUT of TARGET
+# whose body is a whole GET of GET-TARGET, then half-closes; the answer
+# is in $T/resp.  A gateway that read that body as the next request would
+# answer twice and RETR the file.
+put_hiding_get() {
+	local body
+	printf -v body 'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' "$3"
+	printf 'PUT %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n\r\n%s' \
+		"$2" "${4:+$4$'\r\n'}" "${#body}" "$body" |
+		socat -t 20 - TCP:127.0.0.1:"$1" > "$T/resp"
+}
+
+# refused_put_closed STATUS: $T/resp is that one response, which closed
+# the connection, and the FTP server never sent the hidden file.
+refused_put_closed() {
+	cat "$T/resp"
+	[ "$(grep -c '^HTTP/1.1 ' "$T/resp")" -eq 1 ]
+	grep -q "^HTTP/1.1 $1 " "$T/resp"
+	grep -qi '^Connection: close' "$T/resp"
+	! grep -q topsecret "$T/resp"
+	! grep -q 'RETR' "$T/pyftpd.log"
+}
+
+@test "a PUT refused for its path or its Authorization closes, and a GET in its body is never served" {
+	FP=$(free_port)
+	HP=$(free_port)
+	KIND=pyftpd
+	ftp_tree "$T/root"
+	printf 'topsecret\n' > "$T/root/secret"
+	pyftpd_start "$FP" rw
+	gtr_start httpftpd "$HP" --writable -c "ftp://127.0.0.1:$FP/"
+	put_hiding_get "$HP" '/..%5Cx' /secret
+	refused_put_closed 400
+	put_hiding_get "$HP" /new.txt /secret 'Authorization: Basic !!!'
+	refused_put_closed 400
+	[ ! -e "$T/root/new.txt" ]
+	# the gateway itself serves the file, so the refusals above meant it
+	run curl -sS "http://127.0.0.1:$HP/secret"
+	[ "$output" = topsecret ]
+	# and a PUT whose body was stored keeps its connection
+	run raw < <(printf 'PUT /new.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabc\nGET /secret HTTP/1.1\r\nHost: x\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 201 "*"HTTP/1.1 200 "*topsecret* ]]
+	[ "$(cat "$T/root/new.txt")" = abc ]
+}
+
+@test "a PUT refused by policy (403) closes, and a GET in its body is never served" {
+	ftp_up pyftpd rw --writable
+	printf 'topsecret\n' > "$T/root/secret"
+	put_hiding_get "$HP" "ftp://127.0.0.1:$(free_port)/x" "$U/secret"
+	refused_put_closed 403
+	grep -qi '^Proxy-Status: gtr; error=destination_ip_prohibited' "$T/resp"
+}
+
+@test "a PUT to an FTP server that cannot be reached (502) closes, and a GET in its body is never served" {
+	FP=$(free_port)
+	HP=$(free_port)
+	DEAD=$(free_port)
+	KIND=pyftpd
+	ftp_tree "$T/root"
+	printf 'topsecret\n' > "$T/root/secret"
+	pyftpd_start "$FP" rw
+	gtr_start httpftpd "$HP" --writable --allow-dest 127.0.0.0/8 \
+		--allow-port "$FP,$DEAD"
+	put_hiding_get "$HP" "ftp://127.0.0.1:$DEAD/x" "ftp://127.0.0.1:$FP/secret"
+	refused_put_closed 502
+	grep -qi '^Proxy-Status: gtr; error=connection_refused' "$T/resp"
+}
+
 @test "proxy form refuses loopback without --allow-dest and other ports, before any FTP" {
 	FP=$(free_port)
 	HP=$(free_port)

@@ -54,6 +54,7 @@ struct session {
 	uint64_t	 s_bytes_in;
 	uint64_t	 s_bytes_out;
 	int		 s_close;	/* close after this exchange */
+	struct http_body s_body;	/* the request's, read by PUT only */
 	int		 s_tcp;		/* the client's c_wfd is a TCP socket */
 	int		 s_head_sent;
 	int		 s_defer;	/* send_head puts the head in s_out */
@@ -76,6 +77,7 @@ static void	help(void) __attribute__((noreturn));
 static void	handle(struct conn *, void *);
 static void	exchange(struct session *);
 static void	access_line(struct session *);
+static int	must_close(struct session *);
 static void	send_error(struct session *, int, const char *, const char *,
 		    const char *);
 static void	send_result(struct session *);
@@ -229,7 +231,7 @@ handle(struct conn *c, void *arg)
 			break;
 		}
 		exchange(s);
-		if (s->s_close || serve_stopping())
+		if (must_close(s) || serve_stopping())
 			break;
 		deadline = now_ms() + gw.gw_opts.header_timeout * 1000ULL;
 	}
@@ -264,9 +266,7 @@ exchange(struct session *s)
 	s->s_shown[0] = '\0';
 	memset(&s->s_res, 0, sizeof(s->s_res));
 	s->s_close = !hd->hd_keep_alive;
-	/* a body we do not read would be taken for the next request */
-	if (hd->hd_framing != HTTP_BODY_NONE && strcmp(m, "PUT") != 0)
-		s->s_close = 1;
+	http_body_init(&s->s_body, hd);
 
 	resolved = target_resolve(&gw, hd->hd_target, &s->s_loc, &err) == 0;
 	if (resolved)
@@ -276,8 +276,7 @@ exchange(struct session *s)
 	    !(gw.gw_writable && (strcmp(m, "PUT") == 0 ||
 	    strcmp(m, "DELETE") == 0))) {
 		/* after a CONNECT the client may send tunnel bytes at once */
-		if (hd->hd_framing != HTTP_BODY_NONE ||
-		    strcmp(m, "CONNECT") == 0)
+		if (strcmp(m, "CONNECT") == 0)
 			s->s_close = 1;
 		send_error(s, 405, "http_request_denied", "method not allowed",
 		    gw.gw_writable ? "Allow: GET, HEAD, PUT, DELETE" :
@@ -339,6 +338,20 @@ access_line(struct session *s)
 	    s->s_write_failed ? " result=aborted" : "");
 }
 
+/*
+ * Returns 1 if the connection ends after this exchange, as the client or
+ * an error asked, or because the request has a body not read to its end:
+ * the next read would take that body for a request.  Every response head
+ * asks this, so no refusal, whatever its cause, can leave a body behind.
+ */
+static int
+must_close(struct session *s)
+{
+	if (!s->s_body.bd_done)
+		s->s_close = 1;
+	return s->s_close;
+}
+
 /* A complete error response; a response already begun is cut instead. */
 static void
 send_error(struct session *s, int status, const char *token,
@@ -352,7 +365,7 @@ send_error(struct session *s, int status, const char *token,
 	if (status >= 500 || status == 400)
 		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
 	if (http_send_error(s->s_conn->c_wfd, s->s_hd.hd_version, status,
-	    token, detail, extra, s->s_close, write_deadline()) == -1)
+	    token, detail, extra, must_close(s), write_deadline()) == -1)
 		s->s_close = 1;
 	s->s_head_sent = 1;
 }
@@ -442,7 +455,7 @@ send_head(struct session *s, int status, const char **lines, int n)
 		f[nf].name = "Transfer-Encoding";
 		f[nf++].value = "chunked";
 	}
-	if (s->s_close) {
+	if (must_close(s)) {
 		f[nf].name = "Connection";
 		f[nf++].value = "close";
 	}
@@ -963,7 +976,6 @@ serve_dir(struct session *s)
 /* Request body bytes for STOR. */
 struct upload {
 	struct session	*up_s;
-	struct http_body up_body;
 	int		 up_status;
 };
 
@@ -974,7 +986,7 @@ body_source(void *arg, char *buf, size_t n)
 	struct upload *up = arg;
 	ssize_t r;
 
-	r = http_read_body(&up->up_s->s_in, &up->up_body, buf, n,
+	r = http_read_body(&up->up_s->s_in, &up->up_s->s_body, buf, n,
 	    write_deadline(), &up->up_status);
 	if (r > 0)
 		up->up_s->s_bytes_in += r;
@@ -992,7 +1004,6 @@ serve_put(struct session *s)
 	int existed;
 
 	if (s->s_loc.fl_slash) {
-		s->s_close = 1;
 		send_error(s, 405, "http_request_denied",
 		    "cannot PUT a directory",
 		    "Allow: GET, HEAD");
@@ -1001,7 +1012,6 @@ serve_put(struct session *s)
 	existed = ftp_stat(s->s_fh, &s->s_loc, &st, &probe) == 0;
 	if (!existed && probe.fr_status != 404) {
 		s->s_res = probe;
-		s->s_close = 1;
 		send_result(s);
 		return;
 	}
@@ -1013,7 +1023,6 @@ serve_put(struct session *s)
 	}
 	memset(&up, 0, sizeof(up));
 	up.up_s = s;
-	http_body_init(&up.up_body, &s->s_hd);
 	if (ftp_put(s->s_fh, &s->s_loc, s->s_hd.hd_framing ==
 	    HTTP_BODY_LENGTH ? (int64_t)s->s_hd.hd_length : -1, body_source,
 	    &up, &s->s_res) == -1) {
