@@ -174,6 +174,25 @@ directories() {
 @test "pyftpdlib: a directory without its slash gets 301, with it an HTML listing" { directories pyftpd; }
 @test "vsftpd: a directory without its slash gets 301, with it an HTML listing" { directories vsftpd; }
 
+# In origin form a listing is titled with the path the client asked for,
+# whatever directory -c names on the FTP server.
+origin_titles() {
+	origin_up "$1" sub
+	mkdir -p "$T/root/sub/deeper/most"
+	printf 'deep\n' > "$T/root/sub/deeper/d.txt"
+	run curl -sS "http://127.0.0.1:$HP/deeper/"
+	[[ "$output" == *'<title>Index of /deeper/</title>'* ]]
+	[[ "$output" == *'<h1>Index of /deeper/</h1>'* ]]
+	[[ "$output" == *'href="./d.txt"'* && "$output" == *'href="../"'* ]]
+	run curl -sS "http://127.0.0.1:$HP/deeper/most/"
+	[[ "$output" == *'<title>Index of /deeper/most/</title>'* ]]
+	run curl -sS "http://127.0.0.1:$HP/"
+	[[ "$output" == *'<title>Index of /</title>'* ]]
+	[[ "$output" != *'href="../"'* ]]
+}
+@test "pyftpdlib: an origin-form listing under a -c directory is titled with the client's path" { origin_titles pyftpd; }
+@test "vsftpd: an origin-form listing under a -c directory is titled with the client's path" { origin_titles vsftpd; }
+
 hostile_names() {
 	ftp_up "$1"
 	px -o "$T/list.html" "$U/"

@@ -924,6 +924,7 @@ serve_dir(struct session *s)
 	struct listing l;
 	const char *lines[2];
 	char *body = NULL, title[3 * FTP_PATH_MAX + NET_HOSTLEN + 32];
+	const char *rel;
 	size_t len = 0;
 	int json = wants_json(&s->s_hd), mlsd;
 
@@ -939,12 +940,13 @@ serve_dir(struct session *s)
 		return;
 	}
 	if (listing_parse(rl.rl_p, rl.rl_len, mlsd, time(NULL), &l) == 0) {
-		if (gw.gw_origin)
-			snprintf(title, sizeof(title), "/%s%s",
-			    s->s_loc.fl_path + strlen(gw_base.fl_path),
-			    s->s_loc.fl_path[strlen(gw_base.fl_path)] ? "/" :
-			    "");
-		else
+		if (gw.gw_origin) {
+			/* the client's path: below the base, after its '/' */
+			rel = s->s_loc.fl_path + strlen(gw_base.fl_path);
+			rel += *rel == '/';
+			snprintf(title, sizeof(title), "/%s%s", rel,
+			    *rel != '\0' ? "/" : "");
+		} else
 			target_url(&s->s_loc, s->s_loc.fl_path, 1, title,
 			    sizeof(title));
 		body = json ? listing_json(&l, &len) : listing_html(&l, title,
