@@ -476,6 +476,41 @@ refused_put_closed() {
 	grep -qi '^Proxy-Status: gtr; error=connection_refused' "$T/resp"
 }
 
+@test "a request head of exactly 32 KiB before a chunked PUT body is logged as it came" {
+	FP=$(free_port)
+	HP=$(free_port)
+	KIND=pyftpd
+	ftp_tree "$T/root"
+	pyftpd_start "$FP" rw
+	gtr_start httpftpd "$HP" --writable -c "ftp://127.0.0.1:$FP/"
+	# the head fills the input buffer to its last byte; the body comes
+	# after it, its chunk extension the text a forger would plant
+	"$FTP_PY" - "$T/req" <<'PY'
+import sys
+start = b"PUT /up.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+pad = 32768 - len(start) - 2
+fields = b""
+while pad > 0:
+    n = min(pad, 4000)
+    line = b"X-Pad: " + b"a" * (n - 9) + b"\r\n"
+    if n < 16:
+        line = b"X-P: " + b"a" * (n - 7) + b"\r\n"
+    fields += line
+    pad -= len(line)
+head = start + fields + b"\r\n"
+assert len(head) == 32768, len(head)
+body = b"6;evil=\"forged line\"\r\nhello\n\r\n0\r\n\r\n"
+open(sys.argv[1], "wb").write(head + body)
+PY
+	run raw < "$T/req"
+	[[ "$output" == "HTTP/1.1 201 "* ]]
+	[ "$(cat "$T/root/up.txt")" = hello ]
+	wait_log "method=PUT target=ftp://127.0.0.1:$FP/up.txt .*status=201 " \
+		"$T/httpftpd.log"
+	! grep -q $'\r' "$T/httpftpd.log"
+	! grep -q 'forged' "$T/httpftpd.log"
+}
+
 @test "proxy form refuses loopback without --allow-dest and other ports, before any FTP" {
 	FP=$(free_port)
 	HP=$(free_port)
