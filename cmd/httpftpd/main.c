@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,48 +24,11 @@
 #include "log.h"
 
 #define DEFAULT_ADDR	"127.0.0.1:8021"
-#define HEAD_MAX	4096
-/*
- * libcurl hands the body over in 16 KiB pieces; gathering them into
- * writes this large (flushed whenever libcurl goes back to wait) halves
- * the gateway's system calls on large files.
- */
-#define OUT_MAX		(512 * 1024)
 
 enum {
 	OPT_WRITABLE = OPT_PROGRAM_BASE,
 	OPT_FTP_SSL,
 	OPT_CACERT
-};
-
-struct session {
-	struct conn	*s_conn;
-	struct http_in	 s_in;
-	struct http_head s_hd;
-	/* the exchange in progress */
-	struct ftp_loc	 s_loc;
-	struct ftp_handle *s_fh;
-	struct ftp_result s_res;
-	struct ftp_stat	 s_st;
-	int		 s_have_st;
-	char		 s_shown[3 * FTP_PATH_MAX + NET_HOSTLEN + 32];
-	int		 s_status;
-	uint64_t	 s_bytes_in;
-	uint64_t	 s_bytes_out;
-	int		 s_close;	/* close after this exchange */
-	struct http_body s_body;	/* the request's, read by PUT only */
-	int		 s_tcp;		/* the client's c_wfd is a TCP socket */
-	int		 s_head_sent;
-	int		 s_defer;	/* send_head puts the head in s_out */
-	size_t		 s_nhead;	/* head bytes at the start of s_out */
-	size_t		 s_nout;
-	char		 s_out[HEAD_MAX + OUT_MAX];
-	int		 s_chunked;
-	int64_t		 s_clen;	/* Content-Length sent, or -1 */
-	uint64_t	 s_body_sent;
-	int		 s_write_failed;
-	int64_t		 s_from, s_to;	/* range, from -1 if none */
-	uint64_t	 s_t0;
 };
 
 static struct gateway gw;
@@ -78,15 +40,6 @@ static void	handle(struct conn *, void *);
 static void	exchange(struct session *);
 static void	access_line(struct session *);
 static int	must_close(struct session *);
-static void	send_error(struct session *, int, const char *, const char *,
-		    const char *);
-static void	send_result(struct session *);
-static int	send_head(struct session *, int, const char **, int);
-static uint64_t	write_deadline(void);
-static void	add_date(char *, size_t, const char *, time_t);
-static void	etag(const struct ftp_stat *, char *, size_t);
-static int	not_modified(struct session *);
-static int	parse_range(struct session *);
 static int	body_sink(void *, const char *, size_t);
 static int	can_splice(struct session *);
 static int	splice_rest(struct session *, int);
@@ -95,11 +48,6 @@ static void	serve_file(struct session *);
 static void	serve_dir(struct session *);
 static void	redirect_dir(struct session *);
 static int	maybe_dir(struct session *);
-static int	wants_json(const struct http_head *);
-static double	accept_q(const char *, const char *);
-static void	serve_put(struct session *);
-static ssize_t	body_source(void *, char *, size_t);
-static void	serve_delete(struct session *);
 
 static void
 usage(void)
@@ -240,7 +188,7 @@ handle(struct conn *c, void *arg)
 }
 
 /* The deadline for a write to the client starting now. */
-static uint64_t
+uint64_t
 write_deadline(void)
 {
 	return now_ms() + gw.gw_opts.idle_timeout * 1000ULL;
@@ -353,7 +301,7 @@ must_close(struct session *s)
 }
 
 /* A complete error response; a response already begun is cut instead. */
-static void
+void
 send_error(struct session *s, int status, const char *token,
     const char *detail, const char *extra)
 {
@@ -371,7 +319,7 @@ send_error(struct session *s, int status, const char *token,
 }
 
 /* Answers with what the failed FTP operation in s_res maps to. */
-static void
+void
 send_result(struct session *s)
 {
 	char extra[NET_HOSTLEN + 64];
@@ -397,33 +345,13 @@ send_result(struct session *s)
 	    r->fr_detail[0] ? r->fr_detail : "FTP failed", NULL);
 }
 
-/* Formats "Name: HTTP-date" into out. */
-static void
-add_date(char *out, size_t len, const char *name, time_t t)
-{
-	struct tm tm;
-	char d[64];
-
-	gmtime_r(&t, &tm);
-	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	snprintf(out, len, "%s: %s", name, d);
-}
-
-/* A strong validator from size and modification time. */
-static void
-etag(const struct ftp_stat *st, char *out, size_t len)
-{
-	snprintf(out, len, "\"%llx-%llx\"", (unsigned long long)st->fs_size,
-	    (unsigned long long)st->fs_mtime);
-}
-
 /*
  * Sends a response head with status and the given "Name: value" lines,
  * adding Date, the framing (s_clen or s_chunked) and Connection: close
  * when s_close is set; with s_defer it only stages it in s_out.  Returns
  * 0 or -1.
  */
-static int
+int
 send_head(struct session *s, int status, const char **lines, int n)
 {
 	struct http_field f[24];
@@ -433,7 +361,7 @@ send_head(struct session *s, int status, const char **lines, int n)
 
 	snprintf(start, sizeof(start), "HTTP/1.1 %d %s", status,
 	    http_reason(status));
-	add_date(date, sizeof(date), "Date", time(NULL));
+	date_field(date, sizeof(date), "Date", time(NULL));
 	for (i = 0; i < n && nf < 20; i++) {
 		if ((colon = strchr(lines[i], ':')) == NULL)
 			continue;
@@ -476,83 +404,6 @@ send_head(struct session *s, int status, const char **lines, int n)
 	return 0;
 }
 
-/* Returns 1 if If-None-Match or If-Modified-Since say 304. */
-static int
-not_modified(struct session *s)
-{
-	const char *inm, *ims;
-	char tag[64];
-	time_t t;
-
-	etag(&s->s_st, tag, sizeof(tag));
-	if ((inm = http_get(&s->s_hd, "If-None-Match")) != NULL) {
-		if (s->s_st.fs_size < 0 || s->s_st.fs_mtime < 0)
-			return 0;
-		return strcmp(inm, "*") == 0 || strstr(inm, tag) != NULL;
-	}
-	if ((ims = http_get(&s->s_hd, "If-Modified-Since")) != NULL &&
-	    s->s_st.fs_mtime >= 0) {
-		if ((t = curl_getdate(ims, NULL)) == -1)
-			return 0;
-		return s->s_st.fs_mtime <= t;
-	}
-	return 0;
-}
-
-/*
- * Reads a single "bytes=" Range against the file's size into s_from and
- * s_to.  Returns 0 (serve it, or serve all when s_from stays -1), or 416.
- * Several ranges or a malformed one are ignored, as RFC 9110 allows.
- */
-static int
-parse_range(struct session *s)
-{
-	const char *r, *ifr;
-	char tag[64];
-	long long a = -1, b = -1, size = s->s_st.fs_size;
-	char *end;
-
-	if ((r = http_get(&s->s_hd, "Range")) == NULL || size < 0)
-		return 0;
-	if ((ifr = http_get(&s->s_hd, "If-Range")) != NULL) {
-		etag(&s->s_st, tag, sizeof(tag));
-		if (ifr[0] == '"' ? strcmp(ifr, tag) != 0 :
-		    curl_getdate(ifr, NULL) != s->s_st.fs_mtime)
-			return 0;
-	}
-	if (strncasecmp(r, "bytes=", 6) != 0 || strchr(r, ',') != NULL)
-		return 0;
-	r += 6;
-	if (*r == '-') {
-		b = strtoll(r + 1, &end, 10);
-		if (end == r + 1 || *end != '\0' || b < 0)
-			return 0;
-		if (b == 0 || size == 0)
-			return 416;
-		a = b >= size ? 0 : size - b;
-		b = size - 1;
-	} else {
-		a = strtoll(r, &end, 10);
-		if (end == r || *end != '-' || a < 0)
-			return 0;
-		r = end + 1;
-		if (*r == '\0')
-			b = size - 1;
-		else {
-			b = strtoll(r, &end, 10);
-			if (*end != '\0' || b < a)
-				return 0;
-		}
-		if (a >= size)
-			return 416;
-		if (b >= size)
-			b = size - 1;
-	}
-	s->s_from = a;
-	s->s_to = b;
-	return 0;
-}
-
 /*
  * Sends the head of a file response from s_st (and the range); returns
  * 0 or -1.
@@ -560,31 +411,21 @@ parse_range(struct session *s)
 static int
 file_head(struct session *s)
 {
+	struct file_fields ff;
 	const char *lines[8];
-	char lm[80], tag[80], cr[96], ct[160];
-	int n = 0, status = 200;
+	char ct[160];
+	int i, n = 0, status = s->s_from >= 0 ? 206 : 200;
 
 	snprintf(ct, sizeof(ct), "Content-Type: %s",
 	    mime_type(s->s_loc.fl_path));
 	lines[n++] = ct;
 	lines[n++] = "Accept-Ranges: bytes";
-	if (s->s_st.fs_mtime >= 0) {
-		add_date(lm, sizeof(lm), "Last-Modified", s->s_st.fs_mtime);
-		lines[n++] = lm;
-	}
-	if (s->s_st.fs_mtime >= 0 && s->s_st.fs_size >= 0) {
-		snprintf(tag, sizeof(tag), "ETag: ");
-		etag(&s->s_st, tag + 6, sizeof(tag) - 6);
-		lines[n++] = tag;
-	}
-	if (s->s_from >= 0) {
-		status = 206;
-		snprintf(cr, sizeof(cr), "Content-Range: bytes %lld-%lld/%lld",
-		    (long long)s->s_from, (long long)s->s_to,
-		    (long long)s->s_st.fs_size);
-		lines[n++] = cr;
+	file_fields(&ff, &s->s_st, status, s->s_from, s->s_to);
+	for (i = 0; i < ff.ff_n; i++)
+		lines[n++] = ff.ff_lines[i];
+	if (s->s_from >= 0)
 		s->s_clen = s->s_to - s->s_from + 1;
-	} else if (s->s_st.fs_size >= 0)
+	else if (s->s_st.fs_size >= 0)
 		s->s_clen = s->s_st.fs_size;
 	else if (s->s_hd.hd_version >= 11 &&
 	    strcmp(s->s_hd.hd_method, "HEAD") != 0)
@@ -758,8 +599,7 @@ static void
 serve_file(struct session *s)
 {
 	int head = strcmp(s->s_hd.hd_method, "HEAD") == 0, r;
-	const char *lines[3];
-	char lm[80], tag[80];
+	struct file_fields ff;
 
 	if (head || http_get(&s->s_hd, "Range") != NULL ||
 	    http_get(&s->s_hd, "If-None-Match") != NULL ||
@@ -770,22 +610,17 @@ serve_file(struct session *s)
 			return;
 		}
 		s->s_have_st = 1;
-		if (not_modified(s)) {
-			add_date(lm, sizeof(lm), "Last-Modified",
-			    s->s_st.fs_mtime);
-			snprintf(tag, sizeof(tag), "ETag: ");
-			etag(&s->s_st, tag + 6, sizeof(tag) - 6);
-			lines[0] = lm;
-			lines[1] = tag;
-			send_head(s, 304, lines, 2);
+		r = file_status(&s->s_hd, &s->s_st, !head, &s->s_from,
+		    &s->s_to);
+		if (r == 304 || r == 416)
+			file_fields(&ff, &s->s_st, r, -1, -1);
+		if (r == 304) {
+			send_head(s, 304, ff.ff_lines, ff.ff_n);
 			return;
 		}
-		if (!head && parse_range(s) == 416) {
-			snprintf(tag, sizeof(tag),
-			    "Content-Range: bytes */%lld",
-			    (long long)s->s_st.fs_size);
+		if (r == 416) {
 			send_error(s, 416, "http_request_error",
-			    "range not satisfiable", tag);
+			    "range not satisfiable", ff.ff_lines[0]);
 			return;
 		}
 		if (head) {
@@ -833,89 +668,6 @@ serve_file(struct session *s)
 	}
 }
 
-/* Listing bytes arrive here; bounded so a huge directory cannot grow us. */
-struct rawlist {
-	char	*rl_p;
-	size_t	 rl_len;
-	size_t	 rl_cap;
-};
-
-/* Appends listing bytes; returns 0, or -1 past LISTING_MAX. */
-static int
-list_sink(void *arg, const char *buf, size_t n)
-{
-	struct rawlist *rl = arg;
-	char *p;
-
-	if (buf == NULL)
-		return 0;
-	if (rl->rl_len + n + 1 > LISTING_MAX)
-		return -1;
-	if (rl->rl_len + n + 1 > rl->rl_cap) {
-		rl->rl_cap = (rl->rl_len + n + 1) * 2;
-		if ((p = realloc(rl->rl_p, rl->rl_cap)) == NULL)
-			return -1;
-		rl->rl_p = p;
-	}
-	memcpy(rl->rl_p + rl->rl_len, buf, n);
-	rl->rl_len += n;
-	rl->rl_p[rl->rl_len] = '\0';
-	return 0;
-}
-
-/* Returns the q value the Accept header gives type (exact, a/ *, * / *). */
-static double
-accept_q(const char *accept, const char *type)
-{
-	const char *p, *q, *slash;
-	size_t n, tl = strlen(type);
-	double best = 0, val;
-	int spec, bestspec = -1;
-
-	slash = strchr(type, '/');
-	for (p = accept; *p != '\0'; p += *p == ',') {
-		p += strspn(p, " \t");
-		n = strcspn(p, ",;");
-		q = p + n;
-		val = 1;
-		while (*q == ';') {
-			q++;
-			q += strspn(q, " \t");
-			if (strncasecmp(q, "q=", 2) == 0)
-				val = strtod(q + 2, NULL);
-			q += strcspn(q, ";,");
-		}
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		spec = -1;
-		if (n == tl && strncasecmp(p, type, n) == 0)
-			spec = 2;
-		else if (n == (size_t)(slash - type) + 2 &&
-		    strncasecmp(p, type, slash - type + 1) == 0 &&
-		    p[n - 1] == '*')
-			spec = 1;
-		else if (n == 3 && strncmp(p, "*/*", 3) == 0)
-			spec = 0;
-		if (spec > bestspec) {
-			bestspec = spec;
-			best = val;
-		}
-		p = q + strcspn(q, ",");
-	}
-	return best;
-}
-
-/* Returns 1 if the client's Accept prefers application/json to HTML. */
-static int
-wants_json(const struct http_head *hd)
-{
-	const char *a = http_get(hd, "Accept");
-
-	if (a == NULL)
-		return 0;
-	return accept_q(a, "application/json") > accept_q(a, "text/html");
-}
-
 /* GET or HEAD of a directory: an HTML or JSON listing. */
 static void
 serve_dir(struct session *s)
@@ -928,13 +680,13 @@ serve_dir(struct session *s)
 	size_t len = 0;
 	int json = wants_json(&s->s_hd), mlsd;
 
-	if (ftp_list(s->s_fh, &s->s_loc, &mlsd, list_sink, &rl,
+	if (ftp_list(s->s_fh, &s->s_loc, &mlsd, listing_sink, &rl,
 	    &s->s_res) == -1) {
 		free(rl.rl_p);
 		send_result(s);
 		return;
 	}
-	if (rl.rl_p == NULL && list_sink(&rl, "", 0) == -1) {
+	if (rl.rl_p == NULL && listing_sink(&rl, "", 0) == -1) {
 		send_error(s, 500, "proxy_internal_error", "out of memory",
 		    NULL);
 		return;
@@ -973,87 +725,4 @@ serve_dir(struct session *s)
 			s->s_bytes_out += len;
 	}
 	free(body);
-}
-
-/* Request body bytes for STOR. */
-struct upload {
-	struct session	*up_s;
-	int		 up_status;
-};
-
-/* Reads request body bytes for STOR; returns the count, 0 or -1. */
-static ssize_t
-body_source(void *arg, char *buf, size_t n)
-{
-	struct upload *up = arg;
-	ssize_t r;
-
-	r = http_read_body(&up->up_s->s_in, &up->up_s->s_body, buf, n,
-	    write_deadline(), &up->up_status);
-	if (r > 0)
-		up->up_s->s_bytes_in += r;
-	return r;
-}
-
-/* PUT: STOR the body; 201 for a new file, 204 for a replaced one. */
-static void
-serve_put(struct session *s)
-{
-	struct upload up;
-	struct ftp_result probe;
-	struct ftp_stat st;
-	const char *lines[1];
-	int existed;
-
-	if (s->s_loc.fl_slash) {
-		send_error(s, 405, "http_request_denied",
-		    "cannot PUT a directory",
-		    "Allow: GET, HEAD");
-		return;
-	}
-	existed = ftp_stat(s->s_fh, &s->s_loc, &st, &probe) == 0;
-	if (!existed && probe.fr_status != 404) {
-		s->s_res = probe;
-		send_result(s);
-		return;
-	}
-	if (s->s_hd.hd_expect_continue &&
-	    http_write_all(s->s_conn->c_wfd, "HTTP/1.1 100 Continue\r\n\r\n",
-	    25, write_deadline()) == -1) {
-		s->s_close = 1;
-		return;
-	}
-	memset(&up, 0, sizeof(up));
-	up.up_s = s;
-	if (ftp_put(s->s_fh, &s->s_loc, s->s_hd.hd_framing ==
-	    HTTP_BODY_LENGTH ? (int64_t)s->s_hd.hd_length : -1, body_source,
-	    &up, &s->s_res) == -1) {
-		s->s_close = 1;
-		if (up.up_status != 0)
-			send_error(s, up.up_status, "http_request_error",
-			    "request body broken", NULL);
-		else
-			send_result(s);
-		return;
-	}
-	s->s_clen = existed ? -1 : 0;
-	lines[0] = "Content-Type: text/plain";
-	send_head(s, existed ? 204 : 201, lines, existed ? 0 : 1);
-}
-
-/* DELETE: DELE, 204. */
-static void
-serve_delete(struct session *s)
-{
-	if (s->s_loc.fl_slash) {
-		send_error(s, 405, "http_request_denied",
-		    "cannot DELETE a directory",
-		    "Allow: GET, HEAD");
-		return;
-	}
-	if (ftp_delete(s->s_fh, &s->s_loc, &s->s_res) == -1) {
-		send_result(s);
-		return;
-	}
-	send_head(s, 204, NULL, 0);
 }
