@@ -56,7 +56,8 @@ get_file() {
 	grep -qi '^Last-Modified: Thu, 02 Jan 2020 03:04:05 GMT' "$T/h"
 	grep -qi '^Accept-Ranges: bytes' "$T/h"
 	grep -qi '^ETag: "' "$T/h"
-	wait_log "method=GET target=$U/a.txt ftp=226 status=200 .*bytes_out=6" \
+	# bytes_out: the head curl got and the six bytes of the file
+	wait_log "method=GET target=$U/a.txt status=200 upstream=127.0.0.1:$FP .*bytes_out=$(( $(stat -c %s "$T/h") + 6 )) .*reason=done ftp=226\$" \
 		"$T/httpftpd.log"
 }
 @test "pyftpdlib: a file comes through the proxy form with length, type, date and ETag" { get_file pyftpd; }
@@ -82,7 +83,7 @@ large_file() {
 	cmp "$T/got1" "$T/root/large.bin"
 	cmp "$T/got2" "$T/root/large.bin"
 	[ "$(cat "$T/got3")" = hello ]
-	[ "$(grep -c "target=$U/large.bin ftp=226 status=200 bytes_in=0 bytes_out=9000001 " \
+	[ "$(grep -cE "target=$U/large.bin status=200 .*bytes_out=9000[0-9]{3} .*reason=done ftp=226\$" \
 		"$T/httpftpd.log")" -eq 2 ]
 	[ "$(ftplog | grep -c 'USER anonymous')" -eq 1 ]
 	! grep -q 'broken\|FTP sent' "$T/httpftpd.log"
@@ -322,15 +323,24 @@ reuse() {
 	[ "$(cat "$T/w2")" = hello ]
 }
 
-@test "a user and password from the URL log in and never show in logs" {
+@test "a user and password from the URL log in, the user is logged and the password never" {
 	ftp_up pyftpd
 	run px "ftp://alice:s3cret@127.0.0.1:$FP/a.txt"
 	[ "$output" = hello ]
 	grep -q 'USER alice' "$T/pyftpd.log"
 	run px "ftp://alice:s3cret@127.0.0.1:$FP/"
 	[[ "$output" != *s3cret* ]]
+	wait_log "target=$U/ status=200 user=alice upstream=" "$T/httpftpd.log"
+	[ "$(grep -c ' user=alice ' "$T/httpftpd.log")" -eq 2 ]
 	! grep -q s3cret "$T/httpftpd.log"
-	! grep -q alice "$T/httpftpd.log"
+	! grep -q 'alice[:@]' "$T/httpftpd.log"
+	# anonymous is nobody's login: no user= at all
+	run px "$U/a.txt"
+	wait_log "target=$U/a.txt status=200 upstream=" "$T/httpftpd.log"
+	# a refused login does not name the user it refused
+	run px -o /dev/null "ftp://alice:bad@127.0.0.1:$FP/a.txt"
+	wait_log "target=$U/a.txt status=403 upstream=127.0.0.1:$FP .*reason=auth ftp=530" "$T/httpftpd.log"
+	[ "$(grep -c ' user=alice ' "$T/httpftpd.log")" -eq 2 ]
 }
 
 @test "a pooled FTP login is reused only with the same user and password" {
@@ -606,6 +616,8 @@ PY
 	grep -q '^HTTP/1.1 502' "$T/h"
 	grep -qi 'Proxy-Status: gtr; error=connection_refused' "$T/h"
 	[[ "$output" == "502 Bad Gateway: "* ]]
+	wait_log "target=ftp://127.0.0.1:$P/a.txt status=502 .*reason=upstream_error ftp=0\$" \
+		"$T/httpftpd.log"
 }
 
 @test "an FTP server that accepts and never answers gives 504 after the timeout" {
@@ -616,6 +628,8 @@ PY
 	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
 	grep -q '^HTTP/1.1 504' "$T/h"
 	grep -qi 'Proxy-Status: gtr; error=connection_timeout' "$T/h"
+	wait_log "status=504 upstream=127.0.0.1:$P .*reason=upstream_timeout ftp=0\$" \
+		"$T/httpftpd.log"
 }
 
 @test "an FTP server that says 421 gives 503" {
@@ -625,6 +639,8 @@ PY
 	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
 	grep -q '^HTTP/1.1 503' "$T/h"
 	[[ "$output" == *"421"* ]]
+	wait_log "status=503 upstream=127.0.0.1:$P .*reason=upstream_error ftp=421\$" \
+		"$T/httpftpd.log"
 }
 
 @test "an FTP server killed mid-transfer leaves the client with a short body" {
@@ -642,6 +658,7 @@ PY
 	size=$(stat -c %s "$T/got")
 	[ "$size" -lt $((200 * 1024 * 1024)) ]
 	wait_log 'transfer broken' "$T/httpftpd.log"
+	wait_log "target=$U/big.bin status=200 .*reason=upstream_closed" "$T/httpftpd.log"
 }
 
 @test "without SIZE the body is chunked and ends with the last chunk" {
@@ -695,7 +712,7 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", int(sys.argv[1])))
 s.sendall(("GET %s/big.bin HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2]).encode())
 time.sleep(30)' "$HP" "$U"
-	wait_log "target=$U/big.bin .*result=aborted" "$T/httpftpd.log"
+	wait_log "target=$U/big.bin status=200 .*reason=client_closed" "$T/httpftpd.log"
 	# and the gateway serves on
 	run px "$U/a.txt"
 	[ "$output" = hello ]
@@ -767,13 +784,45 @@ time.sleep(30)' "$HP" "$U"
 	grep -q '^Content-Length: 3000000' "$T/resp"
 }
 
-@test "the access line has method, URL, FTP code, status and bytes" {
-	ftp_up vsftpd
-	px -o /dev/null "$U/rand.bin"
-	wait_log "method=GET target=$U/rand.bin ftp=226 status=200 bytes_in=0 bytes_out=100000 " \
+# line ACCESS-LINE-REGEX: waits for that whole access line in the log.
+line() {
+	wait_log "^httpftpd\[[0-9]+\]: info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ $1\$" \
 		"$T/httpftpd.log"
-	px -o /dev/null "$U/missing"
-	wait_log "method=GET target=$U/missing ftp=550 status=404" "$T/httpftpd.log"
+}
+
+@test "the access line has DESIGN.md's keys in order, every byte both ways, and ftp= last" {
+	ftp_up vsftpd
+	printf 'GET %s/rand.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$U" > "$T/req"
+	raw < "$T/req" > "$T/resp"
+	line "method=GET target=$U/rand.bin status=200 upstream=127\.0\.0\.1:$FP bytes_in=$(stat -c %s "$T/req") bytes_out=$(stat -c %s "$T/resp") ms=[0-9]+ reason=done ftp=226"
+	# the origin's own refusals are answers: done
+	printf 'GET %s/missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$U" > "$T/req"
+	raw < "$T/req" > "$T/resp"
+	line "method=GET target=$U/missing status=404 upstream=127\.0\.0\.1:$FP bytes_in=$(stat -c %s "$T/req") bytes_out=$(stat -c %s "$T/resp") ms=[0-9]+ reason=done ftp=550"
+	# refused before any FTP: a bad path, a port, a method
+	printf 'GET %s/a%%00b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$U" > "$T/req"
+	raw < "$T/req" > "$T/resp"
+	line "method=GET target=- status=400 upstream=- bytes_in=$(stat -c %s "$T/req") bytes_out=$(stat -c %s "$T/resp") ms=[0-9]+ reason=bad_request ftp=0"
+	run px -o /dev/null "ftp://127.0.0.1:$(free_port)/x"
+	line "method=GET target=ftp://127\.0\.0\.1:[0-9]+/x status=403 upstream=- bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+ reason=policy ftp=0"
+	run px -o /dev/null -X POST "$U/a.txt"
+	line "method=POST target=$U/a.txt status=405 upstream=- bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+ reason=policy ftp=0"
+	# a malformed head: no method to speak of
+	printf 'GET / HTTP/1.1\r\nHost: x\r\nBad Field: y\r\n\r\n' > "$T/req"
+	raw < "$T/req" > "$T/resp"
+	[[ "$(head -n 1 "$T/resp")" == "HTTP/1.1 400 "* ]]
+	line "method=- target=- status=400 upstream=- bytes_in=$(stat -c %s "$T/req") bytes_out=$(stat -c %s "$T/resp") ms=[0-9]+ reason=bad_request ftp=0"
+	# one line per request, never a line with a CR or a second key
+	[ "$(grep -c ' reason=' "$T/httpftpd.log")" -eq 6 ]
+	! grep -q $'\r' "$T/httpftpd.log"
+}
+
+@test "a head that misses --header-timeout gets 408 and its line says header_timeout" {
+	HP=$(free_port)
+	gtr_start httpftpd "$HP" --header-timeout 1 -c "ftp://127.0.0.1:$(free_port)/"
+	run socat -t 10 - TCP:127.0.0.1:"$HP" < <(printf 'GET /a'; sleep 4)
+	[[ "$output" == "HTTP/1.1 408 "* ]]
+	line "method=- target=- status=408 upstream=- bytes_in=6 bytes_out=[0-9]+ ms=[0-9]+ reason=header_timeout ftp=0"
 }
 
 @test "a request on stdin is answered on stdout (inetd style)" {

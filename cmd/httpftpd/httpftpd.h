@@ -89,8 +89,13 @@ struct session {
 	int		 s_have_st;
 	char		 s_shown[3 * FTP_PATH_MAX + NET_HOSTLEN + 32];
 	int		 s_status;
-	uint64_t	 s_bytes_in;
-	uint64_t	 s_bytes_out;
+	const char	*s_token;	/* the Proxy-Status error sent, or NULL */
+	const char	*s_user;	/* the FTP user given, or NULL */
+	char		 s_upstream[NET_IPLEN + 16];	/* "" if none */
+	int		 s_cut;		/* the FTP side ended the body short */
+	unsigned long	 s_count;	/* exchanges begun on the connection */
+	uint64_t	 s_bytes_in;	/* read from the client, head included */
+	uint64_t	 s_bytes_out;	/* written to it, heads included */
 	int		 s_close;	/* close after this exchange */
 	struct http_body s_body;	/* the request's, read by PUT only */
 	int		 s_tcp;		/* the client's c_wfd is a TCP socket */
@@ -150,6 +155,7 @@ int	ftp_put(struct ftp_handle *, const struct ftp_loc *, int64_t size,
 int	ftp_delete(struct ftp_handle *, const struct ftp_loc *,
 	    struct ftp_result *);
 void	ftp_info(struct ftp_handle *, struct ftp_stat *);
+void	ftp_upstream(struct ftp_handle *, char *out, size_t len);
 int	ftp_data_socket(struct ftp_handle *);
 
 /* listing.c */

@@ -37,8 +37,12 @@ static struct ftp_loc gw_base;
 static void	usage(void) __attribute__((noreturn));
 static void	help(void) __attribute__((noreturn));
 static void	handle(struct conn *, void *);
+static void	begin(struct session *);
 static void	exchange(struct session *);
+static enum log_reason reason(const struct session *);
 static void	access_line(struct session *);
+static size_t	error_bytes(int, int, const char *, const char *,
+		    const char *, int);
 static int	must_close(struct session *);
 static int	body_sink(void *, const char *, size_t);
 static int	can_splice(struct session *);
@@ -138,6 +142,7 @@ static void
 handle(struct conn *c, void *arg)
 {
 	struct session *s;
+	const char *err;
 	uint64_t deadline;
 	int r, one = 1;
 
@@ -160,7 +165,7 @@ handle(struct conn *c, void *arg)
 		r = http_read_head(&s->s_in, &s->s_hd, 1, NULL, deadline);
 		if (r == HTTP_EOF)
 			break;
-		s->s_t0 = now_ms();
+		begin(s);
 		if (r != 0) {
 			/*
 			 * An idle keep-alive connection just ends, whether
@@ -169,12 +174,19 @@ handle(struct conn *c, void *arg)
 			if ((r == 408 || r == 400) &&
 			    s->s_in.in_start == s->s_in.in_end)
 				break;
-			s->s_status = r;
-			s->s_shown[0] = '\0';
 			s->s_hd.hd_method = NULL;
-			http_send_error(c->c_wfd, 11, r, "http_request_error",
-			    r == 408 ? "request head too slow" :
-			    "malformed request", NULL, 1, write_deadline());
+			s->s_bytes_in = s->s_in.in_end;
+			s->s_status = r;
+			s->s_head_sent = 1;
+			err = r == 408 ? "request head too slow" :
+			    "malformed request";
+			if (http_send_error(c->c_wfd, 11, r,
+			    "http_request_error", err, NULL, 1,
+			    write_deadline()) == 0)
+				s->s_bytes_out = error_bytes(11, r,
+				    "http_request_error", err, NULL, 1);
+			else
+				s->s_write_failed = 1;
 			access_line(s);
 			break;
 		}
@@ -194,16 +206,20 @@ write_deadline(void)
 	return now_ms() + gw.gw_opts.idle_timeout * 1000ULL;
 }
 
-/* One request, start to end; the response is complete or s_close is set. */
+/*
+ * Starts an exchange once its head is read (or refused): the first one's
+ * time counts from the connection's start.
+ */
 static void
-exchange(struct session *s)
+begin(struct session *s)
 {
-	struct http_head *hd = &s->s_hd;
-	const char *err, *auth, *m = hd->hd_method;
-	int resolved;
-
+	s->s_t0 = s->s_count++ == 0 ? s->s_conn->c_start_ms : now_ms();
 	s->s_status = 0;
-	s->s_bytes_in = s->s_bytes_out = 0;
+	s->s_token = s->s_user = NULL;
+	s->s_upstream[0] = '\0';
+	s->s_cut = 0;
+	s->s_bytes_in = s->s_hd.hd_size;
+	s->s_bytes_out = 0;
 	s->s_head_sent = s->s_chunked = s->s_write_failed = 0;
 	s->s_defer = 0;
 	s->s_nhead = s->s_nout = 0;
@@ -213,13 +229,26 @@ exchange(struct session *s)
 	s->s_from = s->s_to = -1;
 	s->s_shown[0] = '\0';
 	memset(&s->s_res, 0, sizeof(s->s_res));
+}
+
+/* One request, start to end; the response is complete or s_close is set. */
+static void
+exchange(struct session *s)
+{
+	struct http_head *hd = &s->s_hd;
+	const char *err, *auth, *m = hd->hd_method;
+	int resolved;
+
 	s->s_close = !hd->hd_keep_alive;
 	http_body_init(&s->s_body, hd);
 
 	resolved = target_resolve(&gw, hd->hd_target, &s->s_loc, &err) == 0;
-	if (resolved)
+	if (resolved) {
 		target_url(&s->s_loc, s->s_loc.fl_path, s->s_loc.fl_slash,
 		    s->s_shown, sizeof(s->s_shown));
+		if (s->s_loc.fl_has_user)
+			s->s_user = s->s_loc.fl_user;
+	}
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 &&
 	    !(gw.gw_writable && (strcmp(m, "PUT") == 0 ||
 	    strcmp(m, "DELETE") == 0))) {
@@ -243,6 +272,8 @@ exchange(struct session *s)
 			    "bad Authorization", NULL);
 			goto done;
 		}
+		if (s->s_loc.fl_has_user)
+			s->s_user = s->s_loc.fl_user;
 	}
 	if (!gw.gw_origin &&
 	    !policy_port_ok(&gw.gw_opts.policy, s->s_loc.fl_port)) {
@@ -263,6 +294,7 @@ exchange(struct session *s)
 		serve_dir(s);
 	else
 		serve_file(s);
+	ftp_upstream(s->s_fh, s->s_upstream, sizeof(s->s_upstream));
 	ftp_release(s->s_fh, 1);
 	s->s_fh = NULL;
 done:
@@ -270,20 +302,104 @@ done:
 	explicit_bzero(s->s_loc.fl_pass, sizeof(s->s_loc.fl_pass));
 }
 
-/* The access line: never with credentials (s_shown has none). */
+/* Returns why the exchange ended, from what was sent and why. */
+static enum log_reason
+reason(const struct session *s)
+{
+	if (s->s_write_failed || s->s_status == 499)
+		return REASON_CLIENT_CLOSED;
+	if (s->s_cut)
+		return REASON_UPSTREAM_CLOSED;
+	switch (s->s_status) {
+	case 401:
+		return REASON_AUTH;
+	case 403:
+		if (s->s_token != NULL &&
+		    strcmp(s->s_token, "destination_ip_prohibited") == 0)
+			return REASON_POLICY;
+		/* a login refused with the password of the URL or -c */
+		if (s->s_res.fr_status == 401)
+			return REASON_AUTH;
+		return REASON_DONE;	/* the FTP server's own refusal */
+	case 405:
+		return REASON_POLICY;
+	case 408:
+		/* a head too slow, or (PUT) a body */
+		return s->s_hd.hd_method == NULL ? REASON_HEADER_TIMEOUT :
+		    REASON_IDLE_TIMEOUT;
+	case 400:
+	case 413:
+	case 414:
+	case 431:
+	case 501:
+	case 505:
+		return REASON_BAD_REQUEST;
+	case 500:
+		return REASON_INTERNAL_ERROR;
+	case 502:
+	case 503:
+		return REASON_UPSTREAM_ERROR;
+	case 504:
+		return REASON_UPSTREAM_TIMEOUT;
+	}
+	return REASON_DONE;
+}
+
+/*
+ * The access line, ended by the last FTP reply code (ftp=): never with a
+ * password (s_shown has no credentials), and with the user only once
+ * the FTP server took it.
+ */
 static void
 access_line(struct session *s)
 {
 	struct conn *c = s->s_conn;
+	struct access_line al;
+	char extra[32];
 
-	log_info("client=%s:%s method=%s target=%s ftp=%ld status=%d "
-	    "bytes_in=%llu bytes_out=%llu ms=%llu%s",
-	    c->c_peer_ip, c->c_peer_port, s->s_hd.hd_method ? s->s_hd.hd_method : "-",
-	    s->s_shown[0] ? s->s_shown : "-", s->s_res.fr_code, s->s_status,
-	    (unsigned long long)s->s_bytes_in,
-	    (unsigned long long)s->s_bytes_out,
-	    (unsigned long long)(now_ms() - s->s_t0),
-	    s->s_write_failed ? " result=aborted" : "");
+	snprintf(extra, sizeof(extra), " ftp=%ld", s->s_res.fr_code);
+	memset(&al, 0, sizeof(al));
+	al.al_conn = c->c_id;
+	al.al_client_ip = c->c_peer_ip;
+	al.al_client_port = c->c_peer_port;
+	al.al_method = s->s_hd.hd_method != NULL ? s->s_hd.hd_method : "";
+	al.al_target = s->s_shown;
+	al.al_status = s->s_head_sent ? s->s_status : 0;
+	al.al_reason = reason(s);
+	al.al_user = al.al_reason == REASON_AUTH ? NULL : s->s_user;
+	al.al_upstream = s->s_upstream;
+	al.al_bytes_in = s->s_bytes_in;
+	al.al_bytes_out = s->s_bytes_out;
+	al.al_ms = now_ms() - s->s_t0;
+	al.al_extra = extra;
+	log_access(&al, 0);
+}
+
+/*
+ * The bytes http_send_error() writes for these arguments, which it does
+ * not say, for bytes_out.  (It goes once common/ formats an error apart
+ * from writing it.)
+ */
+static size_t
+error_bytes(int version, int status, const char *token, const char *detail,
+    const char *extra, int close)
+{
+	int head, body;
+
+	head = snprintf(NULL, 0, "HTTP/1.1 %d %s\r\nContent-Type: text/plain"
+	    "\r\nContent-Length: %d\r\n%s%s%s%s%s%s\r\n", status,
+	    http_reason(status), 0,
+	    token != NULL ? "Proxy-Status: gtr; error=" : "",
+	    token != NULL ? token : "", token != NULL ? "\r\n" : "",
+	    extra != NULL ? extra : "", extra != NULL ? "\r\n" : "",
+	    close ? "Connection: close\r\n" : version == 10 ?
+	    "Connection: keep-alive\r\n" : "");
+	body = snprintf(NULL, 0, "%d %s%s%s\n", status, http_reason(status),
+	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	if (head < 0 || body < 0)
+		return 0;
+	/* the length's digits beyond the one "0" above */
+	return head - 1 + snprintf(NULL, 0, "%d", body) + body;
 }
 
 /*
@@ -310,11 +426,16 @@ send_error(struct session *s, int status, const char *token,
 		s->s_close = 1;
 		return;
 	}
+	s->s_token = token;
 	if (status >= 500 || status == 400)
 		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
 	if (http_send_error(s->s_conn->c_wfd, s->s_hd.hd_version, status,
-	    token, detail, extra, must_close(s), write_deadline()) == -1)
+	    token, detail, extra, must_close(s), write_deadline()) == -1) {
 		s->s_close = 1;
+		s->s_write_failed = 1;
+	} else
+		s->s_bytes_out += error_bytes(s->s_hd.hd_version, status,
+		    token, detail, extra, s->s_close);
 	s->s_head_sent = 1;
 }
 
@@ -394,6 +515,7 @@ send_head(struct session *s, int status, const char **lines, int n)
 	if (s->s_defer) {
 		memcpy(s->s_out, buf, k);
 		s->s_nhead = s->s_nout = k;
+		s->s_bytes_out += k;
 		return 0;
 	}
 	if (http_write_all(s->s_conn->c_wfd, buf, k, write_deadline()) == -1) {
@@ -401,6 +523,7 @@ send_head(struct session *s, int status, const char **lines, int n)
 		s->s_write_failed = 1;
 		return -1;
 	}
+	s->s_bytes_out += k;
 	return 0;
 }
 
@@ -453,6 +576,8 @@ out_flush(struct session *s)
 		if (r == 0)
 			r = http_write_chunk(fd, s->s_out + s->s_nhead, body,
 			    write_deadline());
+		/* the chunk's size line and its CRLF */
+		s->s_bytes_out += snprintf(NULL, 0, "%zx", body) + 4;
 	}
 	s->s_nout = s->s_nhead = 0;
 	if (r == -1) {
@@ -639,6 +764,7 @@ serve_file(struct session *s)
 			    "%s", s->s_conn->c_id,
 			    (unsigned long long)s->s_body_sent,
 			    s->s_res.fr_detail);
+			s->s_cut = 1;
 			s->s_close = 1;
 			return;
 		}
@@ -659,11 +785,14 @@ serve_file(struct session *s)
 		if (http_write_chunk(s->s_conn->c_wfd, NULL, 0,
 		    write_deadline()) == -1)
 			s->s_close = 1;
+		else
+			s->s_bytes_out += 5;
 	}
 	if (s->s_clen >= 0 && s->s_body_sent != (uint64_t)s->s_clen) {
 		log_info("conn=%lu: FTP sent %llu of %lld bytes",
 		    s->s_conn->c_id, (unsigned long long)s->s_body_sent,
 		    (long long)s->s_clen);
+		s->s_cut = 1;
 		s->s_close = 1;
 	}
 }

@@ -50,11 +50,15 @@ serve_put(struct session *s)
 		send_result(s);
 		return;
 	}
-	if (s->s_hd.hd_expect_continue &&
-	    http_write_all(s->s_conn->c_wfd, "HTTP/1.1 100 Continue\r\n\r\n",
-	    25, write_deadline()) == -1) {
-		s->s_close = 1;
-		return;
+	if (s->s_hd.hd_expect_continue) {
+		if (http_write_all(s->s_conn->c_wfd,
+		    "HTTP/1.1 100 Continue\r\n\r\n", 25,
+		    write_deadline()) == -1) {
+			s->s_close = 1;
+			s->s_write_failed = 1;
+			return;
+		}
+		s->s_bytes_out += 25;
 	}
 	memset(&up, 0, sizeof(up));
 	up.up_s = s;
