@@ -1,8 +1,9 @@
 /*
  * httpftpd.h - what the files of the HTTP/FTP gateway share.
  *
- * main.c reads requests and writes responses; writable.c stores and
- * deletes files (PUT, DELETE); negotiate.c reads what a request's
+ * main.c reads requests and writes response heads and errors; get.c
+ * serves files and listings (GET, HEAD); writable.c stores and deletes
+ * files (PUT, DELETE); negotiate.c reads what a request's
  * conditional, Range and Accept fields ask for; target.c turns a request
  * target into an FTP location; ftp.c drives libcurl; listing.c parses and
  * renders directory listings; mime.c names content types; splice.c moves
@@ -79,6 +80,7 @@ struct ftp_handle;
 /* One client connection, and the exchange in progress on it. */
 struct session {
 	struct conn	*s_conn;
+	const struct gateway *s_gw;
 	struct http_in	 s_in;
 	struct http_head s_hd;
 	/* the exchange in progress */
@@ -89,13 +91,13 @@ struct session {
 	int		 s_have_st;
 	char		 s_shown[3 * FTP_PATH_MAX + NET_HOSTLEN + 32];
 	int		 s_status;
-	const char	*s_token;	/* the Proxy-Status error sent, or NULL */
+	const char	*s_token;	/* Proxy-Status error sent, or NULL */
 	const char	*s_user;	/* the FTP user given, or NULL */
 	char		 s_upstream[NET_IPLEN + 16];	/* "" if none */
 	int		 s_cut;		/* the FTP side ended the body short */
 	unsigned long	 s_count;	/* exchanges begun on the connection */
-	uint64_t	 s_bytes_in;	/* read from the client, head included */
-	uint64_t	 s_bytes_out;	/* written to it, heads included */
+	uint64_t	 s_bytes_in;	/* read from the client, head too */
+	uint64_t	 s_bytes_out;	/* written to it, heads too */
 	int		 s_close;	/* close after this exchange */
 	struct http_body s_body;	/* the request's, read by PUT only */
 	int		 s_tcp;		/* the client's c_wfd is a TCP socket */
@@ -123,6 +125,10 @@ int	send_head(struct session *, int status, const char **lines, int n);
 void	send_error(struct session *, int status, const char *token,
 	    const char *detail, const char *extra);
 void	send_result(struct session *);
+
+/* get.c: GET and HEAD */
+void	serve_file(struct session *);
+void	serve_dir(struct session *);
 
 /* writable.c: --writable */
 void	serve_put(struct session *);
