@@ -340,8 +340,8 @@ reason(const struct session *s)
 
 /*
  * The access line, ended by the last FTP reply code (ftp=): never with a
- * password (s_shown has no credentials), and with the user only once
- * the FTP server took it.
+ * password (s_shown has no credentials), nor with the user of a refused
+ * login, which may be a password typed in the wrong field.
  */
 static void
 access_line(struct session *s)
@@ -414,11 +414,12 @@ void
 send_error(struct session *s, int status, const char *token,
     const char *detail, const char *extra)
 {
-	s->s_status = status;
 	if (s->s_head_sent) {
+		/* the client keeps the status it got, with a cut body */
 		s->s_close = 1;
 		return;
 	}
+	s->s_status = status;
 	s->s_token = token;
 	if (status >= 500 || status == 400)
 		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
