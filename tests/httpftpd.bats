@@ -56,7 +56,8 @@ get_file() {
 	grep -qi '^Last-Modified: Thu, 02 Jan 2020 03:04:05 GMT' "$T/h"
 	grep -qi '^Accept-Ranges: bytes' "$T/h"
 	grep -qi '^ETag: "' "$T/h"
-	wait_log "method=GET target=$U/a.txt ftp=226 status=200 .*bytes_out=6" \
+	# bytes_out: the head curl got and the six bytes of the file
+	wait_log "method=GET target=$U/a.txt status=200 upstream=127.0.0.1:$FP .*bytes_out=$(( $(stat -c %s "$T/h") + 6 )) .*reason=done ftp=226\$" \
 		"$T/httpftpd.log"
 }
 @test "pyftpdlib: a file comes through the proxy form with length, type, date and ETag" { get_file pyftpd; }
@@ -82,7 +83,7 @@ large_file() {
 	cmp "$T/got1" "$T/root/large.bin"
 	cmp "$T/got2" "$T/root/large.bin"
 	[ "$(cat "$T/got3")" = hello ]
-	[ "$(grep -c "target=$U/large.bin ftp=226 status=200 bytes_in=0 bytes_out=9000001 " \
+	[ "$(grep -cE "target=$U/large.bin status=200 .*bytes_out=9000[0-9]{3} .*reason=done ftp=226\$" \
 		"$T/httpftpd.log")" -eq 2 ]
 	[ "$(ftplog | grep -c 'USER anonymous')" -eq 1 ]
 	! grep -q 'broken\|FTP sent' "$T/httpftpd.log"
@@ -173,6 +174,25 @@ directories() {
 }
 @test "pyftpdlib: a directory without its slash gets 301, with it an HTML listing" { directories pyftpd; }
 @test "vsftpd: a directory without its slash gets 301, with it an HTML listing" { directories vsftpd; }
+
+# In origin form a listing is titled with the path the client asked for,
+# whatever directory -c names on the FTP server.
+origin_titles() {
+	origin_up "$1" sub
+	mkdir -p "$T/root/sub/deeper/most"
+	printf 'deep\n' > "$T/root/sub/deeper/d.txt"
+	run curl -sS "http://127.0.0.1:$HP/deeper/"
+	[[ "$output" == *'<title>Index of /deeper/</title>'* ]]
+	[[ "$output" == *'<h1>Index of /deeper/</h1>'* ]]
+	[[ "$output" == *'href="./d.txt"'* && "$output" == *'href="../"'* ]]
+	run curl -sS "http://127.0.0.1:$HP/deeper/most/"
+	[[ "$output" == *'<title>Index of /deeper/most/</title>'* ]]
+	run curl -sS "http://127.0.0.1:$HP/"
+	[[ "$output" == *'<title>Index of /</title>'* ]]
+	[[ "$output" != *'href="../"'* ]]
+}
+@test "pyftpdlib: an origin-form listing under a -c directory is titled with the client's path" { origin_titles pyftpd; }
+@test "vsftpd: an origin-form listing under a -c directory is titled with the client's path" { origin_titles vsftpd; }
 
 hostile_names() {
 	ftp_up "$1"
@@ -303,15 +323,24 @@ reuse() {
 	[ "$(cat "$T/w2")" = hello ]
 }
 
-@test "a user and password from the URL log in and never show in logs" {
+@test "a user and password from the URL log in, the user is logged and the password never" {
 	ftp_up pyftpd
 	run px "ftp://alice:s3cret@127.0.0.1:$FP/a.txt"
 	[ "$output" = hello ]
 	grep -q 'USER alice' "$T/pyftpd.log"
 	run px "ftp://alice:s3cret@127.0.0.1:$FP/"
 	[[ "$output" != *s3cret* ]]
+	wait_log "target=$U/ status=200 user=alice upstream=" "$T/httpftpd.log"
+	[ "$(grep -c ' user=alice ' "$T/httpftpd.log")" -eq 2 ]
 	! grep -q s3cret "$T/httpftpd.log"
-	! grep -q alice "$T/httpftpd.log"
+	! grep -q 'alice[:@]' "$T/httpftpd.log"
+	# anonymous is nobody's login: no user= at all
+	run px "$U/a.txt"
+	wait_log "target=$U/a.txt status=200 upstream=" "$T/httpftpd.log"
+	# a refused login does not name the user it refused
+	run px -o /dev/null "ftp://alice:bad@127.0.0.1:$FP/a.txt"
+	wait_log "target=$U/a.txt status=403 upstream=127.0.0.1:$FP .*reason=auth ftp=530" "$T/httpftpd.log"
+	[ "$(grep -c ' user=alice ' "$T/httpftpd.log")" -eq 2 ]
 }
 
 @test "a pooled FTP login is reused only with the same user and password" {
@@ -387,6 +416,109 @@ reuse() {
 	run px -o /dev/null -w '%{http_code}' -X DELETE "$U/sub/new.bin"
 	[ "$output" = 404 ]
 	[ -f "$T/root/a.txt" ] && [ -f "$T/root/sub/b.txt" ]
+}
+
+# put_hiding_get PORT TARGET GET-TARGET [FIELD]: sends a PUT of TARGET
+# whose body is a whole GET of GET-TARGET, then half-closes; the answer
+# is in $T/resp.  A gateway that read that body as the next request would
+# answer twice and RETR the file.
+put_hiding_get() {
+	local body
+	printf -v body 'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' "$3"
+	printf 'PUT %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n\r\n%s' \
+		"$2" "${4:+$4$'\r\n'}" "${#body}" "$body" |
+		socat -t 20 - TCP:127.0.0.1:"$1" > "$T/resp"
+}
+
+# refused_put_closed STATUS: $T/resp is that one response, which closed
+# the connection, and the FTP server never sent the hidden file.
+refused_put_closed() {
+	cat "$T/resp"
+	[ "$(grep -c '^HTTP/1.1 ' "$T/resp")" -eq 1 ]
+	grep -q "^HTTP/1.1 $1 " "$T/resp"
+	grep -qi '^Connection: close' "$T/resp"
+	! grep -q topsecret "$T/resp"
+	! grep -q 'RETR' "$T/pyftpd.log"
+}
+
+@test "a PUT refused for its path or its Authorization closes, and a GET in its body is never served" {
+	FP=$(free_port)
+	HP=$(free_port)
+	KIND=pyftpd
+	ftp_tree "$T/root"
+	printf 'topsecret\n' > "$T/root/secret"
+	pyftpd_start "$FP" rw
+	gtr_start httpftpd "$HP" --writable -c "ftp://127.0.0.1:$FP/"
+	put_hiding_get "$HP" '/..%5Cx' /secret
+	refused_put_closed 400
+	put_hiding_get "$HP" /new.txt /secret 'Authorization: Basic !!!'
+	refused_put_closed 400
+	[ ! -e "$T/root/new.txt" ]
+	# the gateway itself serves the file, so the refusals above meant it
+	run curl -sS "http://127.0.0.1:$HP/secret"
+	[ "$output" = topsecret ]
+	# and a PUT whose body was stored keeps its connection
+	run raw < <(printf 'PUT /new.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabc\nGET /secret HTTP/1.1\r\nHost: x\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 201 "*"HTTP/1.1 200 "*topsecret* ]]
+	[ "$(cat "$T/root/new.txt")" = abc ]
+}
+
+@test "a PUT refused by policy (403) closes, and a GET in its body is never served" {
+	ftp_up pyftpd rw --writable
+	printf 'topsecret\n' > "$T/root/secret"
+	put_hiding_get "$HP" "ftp://127.0.0.1:$(free_port)/x" "$U/secret"
+	refused_put_closed 403
+	grep -qi '^Proxy-Status: gtr; error=destination_ip_prohibited' "$T/resp"
+}
+
+@test "a PUT to an FTP server that cannot be reached (502) closes, and a GET in its body is never served" {
+	FP=$(free_port)
+	HP=$(free_port)
+	DEAD=$(free_port)
+	KIND=pyftpd
+	ftp_tree "$T/root"
+	printf 'topsecret\n' > "$T/root/secret"
+	pyftpd_start "$FP" rw
+	gtr_start httpftpd "$HP" --writable --allow-dest 127.0.0.0/8 \
+		--allow-port "$FP,$DEAD"
+	put_hiding_get "$HP" "ftp://127.0.0.1:$DEAD/x" "ftp://127.0.0.1:$FP/secret"
+	refused_put_closed 502
+	grep -qi '^Proxy-Status: gtr; error=connection_refused' "$T/resp"
+}
+
+@test "a request head of exactly 32 KiB before a chunked PUT body is logged as it came" {
+	FP=$(free_port)
+	HP=$(free_port)
+	KIND=pyftpd
+	ftp_tree "$T/root"
+	pyftpd_start "$FP" rw
+	gtr_start httpftpd "$HP" --writable -c "ftp://127.0.0.1:$FP/"
+	# the head fills the input buffer to its last byte; the body comes
+	# after it, its chunk extension the text a forger would plant
+	"$FTP_PY" - "$T/req" <<'PY'
+import sys
+start = b"PUT /up.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+pad = 32768 - len(start) - 2
+fields = b""
+while pad > 0:
+    n = min(pad, 4000)
+    line = b"X-Pad: " + b"a" * (n - 9) + b"\r\n"
+    if n < 16:
+        line = b"X-P: " + b"a" * (n - 7) + b"\r\n"
+    fields += line
+    pad -= len(line)
+head = start + fields + b"\r\n"
+assert len(head) == 32768, len(head)
+body = b"6;evil=\"forged line\"\r\nhello\n\r\n0\r\n\r\n"
+open(sys.argv[1], "wb").write(head + body)
+PY
+	run raw < "$T/req"
+	[[ "$output" == "HTTP/1.1 201 "* ]]
+	[ "$(cat "$T/root/up.txt")" = hello ]
+	wait_log "method=PUT target=ftp://127.0.0.1:$FP/up.txt .*status=201 " \
+		"$T/httpftpd.log"
+	! grep -q $'\r' "$T/httpftpd.log"
+	! grep -q 'forged' "$T/httpftpd.log"
 }
 
 @test "proxy form refuses loopback without --allow-dest and other ports, before any FTP" {
@@ -484,6 +616,8 @@ PY
 	grep -q '^HTTP/1.1 502' "$T/h"
 	grep -qi 'Proxy-Status: gtr; error=connection_refused' "$T/h"
 	[[ "$output" == "502 Bad Gateway: "* ]]
+	wait_log "target=ftp://127.0.0.1:$P/a.txt status=502 .*reason=upstream_error ftp=0\$" \
+		"$T/httpftpd.log"
 }
 
 @test "an FTP server that accepts and never answers gives 504 after the timeout" {
@@ -494,6 +628,8 @@ PY
 	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
 	grep -q '^HTTP/1.1 504' "$T/h"
 	grep -qi 'Proxy-Status: gtr; error=connection_timeout' "$T/h"
+	wait_log "status=504 upstream=127.0.0.1:$P .*reason=upstream_timeout ftp=0\$" \
+		"$T/httpftpd.log"
 }
 
 @test "an FTP server that says 421 gives 503" {
@@ -503,6 +639,8 @@ PY
 	run px -D "$T/h" "ftp://127.0.0.1:$P/a.txt"
 	grep -q '^HTTP/1.1 503' "$T/h"
 	[[ "$output" == *"421"* ]]
+	wait_log "status=503 upstream=127.0.0.1:$P .*reason=upstream_error ftp=421\$" \
+		"$T/httpftpd.log"
 }
 
 @test "an FTP server killed mid-transfer leaves the client with a short body" {
@@ -520,6 +658,7 @@ PY
 	size=$(stat -c %s "$T/got")
 	[ "$size" -lt $((200 * 1024 * 1024)) ]
 	wait_log 'transfer broken' "$T/httpftpd.log"
+	wait_log "target=$U/big.bin status=200 .*reason=upstream_closed" "$T/httpftpd.log"
 }
 
 @test "without SIZE the body is chunked and ends with the last chunk" {
@@ -573,7 +712,7 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", int(sys.argv[1])))
 s.sendall(("GET %s/big.bin HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2]).encode())
 time.sleep(30)' "$HP" "$U"
-	wait_log "target=$U/big.bin .*result=aborted" "$T/httpftpd.log"
+	wait_log "target=$U/big.bin status=200 .*reason=client_closed" "$T/httpftpd.log"
 	# and the gateway serves on
 	run px "$U/a.txt"
 	[ "$output" = hello ]
@@ -645,13 +784,45 @@ time.sleep(30)' "$HP" "$U"
 	grep -q '^Content-Length: 3000000' "$T/resp"
 }
 
-@test "the access line has method, URL, FTP code, status and bytes" {
-	ftp_up vsftpd
-	px -o /dev/null "$U/rand.bin"
-	wait_log "method=GET target=$U/rand.bin ftp=226 status=200 bytes_in=0 bytes_out=100000 " \
+# line ACCESS-LINE-REGEX: waits for that whole access line in the log.
+line() {
+	wait_log "^httpftpd\[[0-9]+\]: info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ $1\$" \
 		"$T/httpftpd.log"
-	px -o /dev/null "$U/missing"
-	wait_log "method=GET target=$U/missing ftp=550 status=404" "$T/httpftpd.log"
+}
+
+@test "the access line has DESIGN.md's keys in order, every byte both ways, and ftp= last" {
+	ftp_up vsftpd
+	printf 'GET %s/rand.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$U" > "$T/req"
+	raw < "$T/req" > "$T/resp"
+	line "method=GET target=$U/rand.bin status=200 upstream=127\.0\.0\.1:$FP bytes_in=$(stat -c %s "$T/req") bytes_out=$(stat -c %s "$T/resp") ms=[0-9]+ reason=done ftp=226"
+	# the origin's own refusals are answers: done
+	printf 'GET %s/missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$U" > "$T/req"
+	raw < "$T/req" > "$T/resp"
+	line "method=GET target=$U/missing status=404 upstream=127\.0\.0\.1:$FP bytes_in=$(stat -c %s "$T/req") bytes_out=$(stat -c %s "$T/resp") ms=[0-9]+ reason=done ftp=550"
+	# refused before any FTP: a bad path, a port, a method
+	printf 'GET %s/a%%00b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$U" > "$T/req"
+	raw < "$T/req" > "$T/resp"
+	line "method=GET target=- status=400 upstream=- bytes_in=$(stat -c %s "$T/req") bytes_out=$(stat -c %s "$T/resp") ms=[0-9]+ reason=bad_request ftp=0"
+	run px -o /dev/null "ftp://127.0.0.1:$(free_port)/x"
+	line "method=GET target=ftp://127\.0\.0\.1:[0-9]+/x status=403 upstream=- bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+ reason=policy ftp=0"
+	run px -o /dev/null -X POST "$U/a.txt"
+	line "method=POST target=$U/a.txt status=405 upstream=- bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+ reason=policy ftp=0"
+	# a malformed head: no method to speak of
+	printf 'GET / HTTP/1.1\r\nHost: x\r\nBad Field: y\r\n\r\n' > "$T/req"
+	raw < "$T/req" > "$T/resp"
+	[[ "$(head -n 1 "$T/resp")" == "HTTP/1.1 400 "* ]]
+	line "method=- target=- status=400 upstream=- bytes_in=$(stat -c %s "$T/req") bytes_out=$(stat -c %s "$T/resp") ms=[0-9]+ reason=bad_request ftp=0"
+	# one line per request, never a line with a CR or a second key
+	[ "$(grep -c ' reason=' "$T/httpftpd.log")" -eq 6 ]
+	! grep -q $'\r' "$T/httpftpd.log"
+}
+
+@test "a head that misses --header-timeout gets 408 and its line says header_timeout" {
+	HP=$(free_port)
+	gtr_start httpftpd "$HP" --header-timeout 1 -c "ftp://127.0.0.1:$(free_port)/"
+	run socat -t 10 - TCP:127.0.0.1:"$HP" < <(printf 'GET /a'; sleep 4)
+	[[ "$output" == "HTTP/1.1 408 "* ]]
+	line "method=- target=- status=408 upstream=- bytes_in=6 bytes_out=[0-9]+ ms=[0-9]+ reason=header_timeout ftp=0"
 }
 
 @test "a request on stdin is answered on stdout (inetd style)" {

@@ -565,6 +565,26 @@ ftp_info(struct ftp_handle *h, struct ftp_stat *st)
 	st->fs_mtime = t;
 }
 
+/*
+ * Writes the FTP server's ADDR:PORT (IPv6 in brackets) the handle's
+ * control connection went to into out, or "" when it has none.
+ */
+void
+ftp_upstream(struct ftp_handle *h, char *out, size_t len)
+{
+	char *ip = NULL;
+	long port = 0;
+
+	out[0] = '\0';
+	if (curl_easy_getinfo(h->fh_curl, CURLINFO_PRIMARY_IP, &ip) !=
+	    CURLE_OK || ip == NULL || *ip == '\0' ||
+	    curl_easy_getinfo(h->fh_curl, CURLINFO_PRIMARY_PORT, &port) !=
+	    CURLE_OK || port <= 0)
+		return;
+	snprintf(out, len, strchr(ip, ':') != NULL ? "[%s]:%ld" : "%s:%ld",
+	    ip, port);
+}
+
 /* Returns 1 if loc's path is a directory (CWD works), else 0. */
 int
 ftp_is_dir(struct ftp_handle *h, const struct ftp_loc *loc,

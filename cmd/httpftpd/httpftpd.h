@@ -1,7 +1,10 @@
 /*
  * httpftpd.h - what the files of the HTTP/FTP gateway share.
  *
- * main.c reads requests and writes responses; target.c turns a request
+ * main.c reads requests and writes response heads and errors; get.c
+ * serves files and listings (GET, HEAD); writable.c stores and deletes
+ * files (PUT, DELETE); negotiate.c reads what a request's
+ * conditional, Range and Accept fields ask for; target.c turns a request
  * target into an FTP location; ftp.c drives libcurl; listing.c parses and
  * renders directory listings; mime.c names content types; splice.c moves
  * a large file's bytes from socket to socket.
@@ -66,10 +69,70 @@ struct ftp_result {
 
 struct ftp_handle;
 
+#define HEAD_MAX	4096	/* a response head we write */
+/*
+ * libcurl hands the body over in 16 KiB pieces; gathering them into
+ * writes this large (flushed whenever libcurl goes back to wait) halves
+ * the gateway's system calls on large files.
+ */
+#define OUT_MAX		(512 * 1024)
+
+/* One client connection, and the exchange in progress on it. */
+struct session {
+	struct conn	*s_conn;
+	const struct gateway *s_gw;
+	struct http_in	 s_in;
+	struct http_head s_hd;
+	/* the exchange in progress */
+	struct ftp_loc	 s_loc;
+	struct ftp_handle *s_fh;
+	struct ftp_result s_res;
+	struct ftp_stat	 s_st;
+	int		 s_have_st;
+	char		 s_shown[3 * FTP_PATH_MAX + NET_HOSTLEN + 32];
+	int		 s_status;
+	const char	*s_token;	/* Proxy-Status error sent, or NULL */
+	const char	*s_user;	/* the FTP user given, or NULL */
+	char		 s_upstream[NET_IPLEN + 16];	/* "" if none */
+	int		 s_cut;		/* the FTP side ended the body short */
+	unsigned long	 s_count;	/* exchanges begun on the connection */
+	uint64_t	 s_bytes_in;	/* read from the client, head too */
+	uint64_t	 s_bytes_out;	/* written to it, heads too */
+	int		 s_close;	/* close after this exchange */
+	struct http_body s_body;	/* the request's, read by PUT only */
+	int		 s_tcp;		/* the client's c_wfd is a TCP socket */
+	int		 s_head_sent;
+	int		 s_defer;	/* send_head puts the head in s_out */
+	size_t		 s_nhead;	/* head bytes at the start of s_out */
+	size_t		 s_nout;
+	char		 s_out[HEAD_MAX + OUT_MAX];
+	int		 s_chunked;
+	int64_t		 s_clen;	/* Content-Length sent, or -1 */
+	uint64_t	 s_body_sent;
+	int		 s_write_failed;
+	int64_t		 s_from, s_to;	/* range, from -1 if none */
+	uint64_t	 s_t0;
+};
+
 /* Called with each piece of a body or listing; returns 0 or -1 to stop. */
 typedef int (*ftp_sink)(void *arg, const char *buf, size_t n);
 /* Fills buf with upload bytes; returns the count, 0 at end, -1 on error. */
 typedef ssize_t (*ftp_source)(void *arg, char *buf, size_t n);
+
+/* main.c: the response to the exchange in progress */
+uint64_t write_deadline(void);
+int	send_head(struct session *, int status, const char **lines, int n);
+void	send_error(struct session *, int status, const char *token,
+	    const char *detail, const char *extra);
+void	send_result(struct session *);
+
+/* get.c: GET and HEAD */
+void	serve_file(struct session *);
+void	serve_dir(struct session *);
+
+/* writable.c: --writable */
+void	serve_put(struct session *);
+void	serve_delete(struct session *);
 
 /* target.c */
 int	target_parse_url(const char *url, struct ftp_loc *, int decode_path,
@@ -98,6 +161,7 @@ int	ftp_put(struct ftp_handle *, const struct ftp_loc *, int64_t size,
 int	ftp_delete(struct ftp_handle *, const struct ftp_loc *,
 	    struct ftp_result *);
 void	ftp_info(struct ftp_handle *, struct ftp_stat *);
+void	ftp_upstream(struct ftp_handle *, char *out, size_t len);
 int	ftp_data_socket(struct ftp_handle *);
 
 /* listing.c */
@@ -112,12 +176,34 @@ struct listing {
 	size_t		 li_n;
 	size_t		 li_cap;
 };
+/* Listing bytes as they arrive; bounded so a huge directory cannot grow us. */
+struct rawlist {
+	char	*rl_p;
+	size_t	 rl_len;
+	size_t	 rl_cap;
+};
+int	listing_sink(void *rawlist, const char *buf, size_t n);
 int	listing_parse(char *raw, size_t len, int mlsd, time_t now,
 	    struct listing *);
 void	listing_free(struct listing *);
 char	*listing_html(const struct listing *, const char *title, int root,
 	    size_t *len);
 char	*listing_json(const struct listing *, size_t *len);
+
+/* negotiate.c */
+struct file_fields {
+	const char	*ff_lines[3];	/* "Name: value" each */
+	int		 ff_n;
+	char		 ff_lm[80];
+	char		 ff_tag[80];
+	char		 ff_range[96];
+};
+void	date_field(char *out, size_t len, const char *name, time_t);
+int	file_status(const struct http_head *, const struct ftp_stat *,
+	    int ranges, int64_t *from, int64_t *to);
+void	file_fields(struct file_fields *, const struct ftp_stat *, int status,
+	    int64_t from, int64_t to);
+int	wants_json(const struct http_head *);
 
 /* splice.c */
 uint64_t splice_move(int from, int to, uint64_t n, int timeout_ms,

@@ -34,6 +34,29 @@ static void	put_json(struct buf *, const char *);
 static void	put_href(struct buf *, const char *);
 static void	put_time(struct buf *, time_t, int);
 
+/* Appends listing bytes; returns 0, or -1 past LISTING_MAX. */
+int
+listing_sink(void *arg, const char *buf, size_t n)
+{
+	struct rawlist *rl = arg;
+	char *p;
+
+	if (buf == NULL)
+		return 0;
+	if (rl->rl_len + n + 1 > LISTING_MAX)
+		return -1;
+	if (rl->rl_len + n + 1 > rl->rl_cap) {
+		rl->rl_cap = (rl->rl_len + n + 1) * 2;
+		if ((p = realloc(rl->rl_p, rl->rl_cap)) == NULL)
+			return -1;
+		rl->rl_p = p;
+	}
+	memcpy(rl->rl_p + rl->rl_len, buf, n);
+	rl->rl_len += n;
+	rl->rl_p[rl->rl_len] = '\0';
+	return 0;
+}
+
 /* Appends an entry; returns 0 or -1 when out of memory. */
 static int
 add_entry(struct listing *l, const char *name, size_t n, char type,
