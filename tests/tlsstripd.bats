@@ -453,6 +453,101 @@ ocsp_response() {
 		"$T/tlsstripd.log"
 }
 
+# tlsclient: $T/tls.py PORT CA [drip SECONDS | keepalive PAUSE]: a
+# python3 ssl client.  drip sends a request head a byte every SECONDS,
+# stops as soon as an answer comes, and prints what it read; keepalive
+# sends two quick requests PAUSE seconds apart on one connection and
+# prints each status line.
+tlsclient() {
+	cat > "$T/tls.py" <<-'EOF'
+	import select, socket, ssl, sys, time
+	port, ca, mode, arg = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+	ctx = ssl.create_default_context(cafile=ca)
+	s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+	    server_hostname="localhost")
+	def early():
+	    # Session tickets make the socket readable: only data counts.
+	    s.setblocking(False)
+	    try:
+	        b = s.recv(65536)
+	    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+	        b = None
+	    s.setblocking(True)
+	    return b
+	def rest(out=b""):
+	    s.settimeout(20)
+	    while True:
+	        try:
+	            b = s.recv(65536)
+	        except (ssl.SSLError, OSError):
+	            break
+	        if not b:
+	            break
+	        out += b
+	    return out
+	if mode == "drip":
+	    head = b"GET /drip HTTP/1.1\r\nHost: localhost\r\nX-Drip: 1234567890\r\n\r\n"
+	    got = None
+	    for i in range(len(head)):
+	        if select.select([s], [], [], 0)[0] and (got := early()) is not None:
+	            break
+	        s.sendall(head[i:i + 1])
+	        time.sleep(arg)
+	    sys.stdout.write(rest(got or b"").decode("latin-1"))
+	else:
+	    f = s.makefile("rb")
+	    for i in range(2):
+	        if i:
+	            time.sleep(arg)
+	        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	        status = f.readline().decode().strip()
+	        length = 0
+	        while True:
+	            line = f.readline()
+	            if line in (b"\r\n", b""):
+	                break
+	            if line.lower().startswith(b"content-length:"):
+	                length = int(line.split(b":")[1])
+	        f.read(length)
+	        print(status)
+	EOF
+	timeout 60 python3 "$T/tls.py" "$TPORT" "$T/pki/ca.pem" "$@"
+}
+
+@test "--forwarded answers a request head dripped past --header-timeout with 408, and the backend gets none of it" {
+	pki
+	B=$(free_port)
+	# The backend records every byte it is sent.
+	bg backend socat "TCP-LISTEN:$B,bind=127.0.0.1,reuseaddr,fork" \
+		"SYSTEM:cat >> $T/got"
+	wait_port "$B"
+	: > "$T/got"
+	strip --cert "$T/pki/localhost.pem" --forwarded --header-timeout 2 \
+		-c "127.0.0.1:$B"
+	run tlsclient drip 0.3
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "HTTP/1.1 408 Request Timeout"* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=http_request_error"* ]]
+	[[ "$output" == *"Connection: close"* ]]
+	[[ "$output" == *"408 Request Timeout: "* ]]
+	wait_log 'requests=0 .*reason=' "$T/tlsstripd.log"
+	[ ! -s "$T/got" ]
+}
+
+@test "--forwarded: quick requests on a keep-alive connection that outlives --header-timeout are not cut" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded --header-timeout 2 \
+		-c "127.0.0.1:$NPORT"
+	run tlsclient keepalive 3
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "HTTP/1.1 200 OK" ]
+	[ "${lines[1]}" = "HTTP/1.1 200 OK" ]
+	wait_log 'requests=2 ' "$T/tlsstripd.log"
+	[ "$(grep -c 'requests=' "$T/tlsstripd.log")" -eq 1 ]
+	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 2 ]
+}
+
 @test "--forwarded passes the verified client subject as X-Client-Cert-Subject" {
 	pki
 	origin

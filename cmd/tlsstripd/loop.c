@@ -272,7 +272,10 @@ loop_move(struct session *se, struct sessions *moving)
 	TAILQ_INSERT_TAIL(moving, se, se_rentry);
 }
 
-/* Ends the sessions that saw no event for --idle-timeout. */
+/*
+ * Ends the sessions that saw no event for --idle-timeout, and queues
+ * those whose request head missed --header-timeout to send their 408.
+ */
 static void
 loop_idle(struct loop *l, uint64_t now)
 {
@@ -286,6 +289,9 @@ loop_idle(struct loop *l, uint64_t now)
 			if (se->se_reason == NULL)
 				se->se_reason = "idle timeout";
 			loop_end(se);
+		} else if (tlsio_head_timeout(se, now) && !se->se_ready) {
+			se->se_ready = 1;
+			TAILQ_INSERT_TAIL(&l->l_ready, se, se_rentry);
 		}
 	}
 }

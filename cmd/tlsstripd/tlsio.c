@@ -50,6 +50,7 @@ static void	 fail(struct session *, const char *);
 static int	 quiet_close(struct session *, int);
 static int	 step_ssl_read(struct session *);
 static int	 step_forward(struct session *);
+static void	 queue_answer(struct session *);
 static int	 step_up_write(struct session *);
 static int	 step_up_shut(struct session *);
 static int	 step_up_read(struct session *);
@@ -242,10 +243,64 @@ step_forward(struct session *se)
 		se->se_reason = se->se_reasonbuf;
 		se->se_roff = se->se_rend = 0;
 		se->se_cl_eof = 1;
+		queue_answer(se);
 		return 1;
 	}
 	se->se_roff += used;
 	return used > 0 || produced > 0;
+}
+
+/*
+ * --forwarded: once the backend is done, puts the answer to a refused
+ * head after everything it sent, once.
+ */
+static void
+queue_answer(struct session *se)
+{
+	if (se->se_fwd == NULL || se->se_answered || !se->se_be_eof ||
+	    fwd_status(se->se_fwd) == 0)
+		return;
+	if (se->se_dend == se->se_doff)
+		se->se_doff = se->se_dend = 0;
+	se->se_dend += fwd_answer(se->se_fwd, se->se_dbuf + se->se_dend,
+	    RELAY_BUF - se->se_dend);
+	se->se_answered = 1;
+}
+
+/*
+ * --forwarded: the deadline (monotonic ms) of the request head the
+ * client is sending, or 0 when none is under way or the wait is ours
+ * (bytes read and not yet taken, a head not yet passed on).
+ */
+uint64_t
+tlsio_head_deadline(const struct session *se)
+{
+	uint64_t since;
+
+	if (se->se_fwd == NULL || se->se_cl_eof ||
+	    se->se_roff != se->se_rend || fwd_pending(se->se_fwd) ||
+	    (since = fwd_head_since(se->se_fwd)) == 0)
+		return 0;
+	return since + 1000ULL * se->se_cf->cf_opts.header_timeout;
+}
+
+/*
+ * Refuses the head under way if it missed its deadline at now: reading
+ * stops, and the 408 follows the answers to the requests before it.
+ * Returns 1 if it did, 0 if not.
+ */
+int
+tlsio_head_timeout(struct session *se, uint64_t now)
+{
+	uint64_t deadline = tlsio_head_deadline(se);
+
+	if (deadline == 0 || now < deadline)
+		return 0;
+	fwd_timeout(se->se_fwd);
+	fail(se, "request head not received within --header-timeout");
+	se->se_cl_eof = 1;
+	queue_answer(se);
+	return 1;
 }
 
 /* Writes buffered client bytes to the backend; as step_ssl_read(). */
@@ -314,13 +369,7 @@ step_up_read(struct session *se)
 	}
 	if (n == 0) {
 		se->se_be_eof = 1;
-		/* --forwarded: a refused head's answer follows the rest. */
-		if (se->se_fwd != NULL && se->se_dend == se->se_doff)
-			se->se_doff = se->se_dend = 0;
-		if (se->se_fwd != NULL)
-			se->se_dend += fwd_answer(se->se_fwd,
-			    se->se_dbuf + se->se_dend,
-			    RELAY_BUF - se->se_dend);
+		queue_answer(se);
 		return 1;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -570,14 +619,16 @@ tlsio_wake(struct session *se, int rrev, int wrev, int brev)
 
 /*
  * Polls what the blocked steps wait for and clears the waits that can
- * go on.  Returns 0, or -1 after --idle-timeout without an event.
+ * go on, or refuses a request head past its deadline.  Returns 0, or
+ * -1 after --idle-timeout without an event.
  */
 static int
 relay_wait(struct session *se)
 {
 	struct conn *c = se->se_conn;
 	struct pollfd pfd[P_MAX];
-	int i, n, same = c->c_rfd == c->c_wfd;
+	uint64_t deadline, now;
+	int i, n, ms, same = c->c_rfd == c->c_wfd;
 
 	pfd[P_CLIENT_R].fd = c->c_rfd;
 	pfd[P_CLIENT_W].fd = c->c_wfd;
@@ -599,7 +650,17 @@ relay_wait(struct session *se)
 		fail(se, "nothing left to wait for");
 		return -1;
 	}
-	n = poll(pfd, P_MAX, se->se_cf->cf_opts.idle_timeout * 1000);
+	ms = se->se_cf->cf_opts.idle_timeout * 1000;
+	if ((deadline = tlsio_head_deadline(se)) != 0) {
+		now = now_ms();
+		if (deadline <= now)
+			ms = 0;
+		else if (deadline - now < (uint64_t)ms)
+			ms = (int)(deadline - now);
+	}
+	n = poll(pfd, P_MAX, ms);
+	if (n == 0 && tlsio_head_timeout(se, now_ms()))
+		return 0;
 	if (n == 0) {
 		fail(se, "idle timeout");
 		return -1;

@@ -85,6 +85,7 @@ struct session {
 	int			 se_be_eof;	/* backend FIN */
 	int			 se_notified;	/* close_notify given to OpenSSL */
 	int			 se_cl_shut;	/* client got close_notify */
+	int			 se_answered;	/* --forwarded: error answer queued */
 	int			 se_rd_wait;	/* SSL_read waits: WAIT_* */
 	int			 se_wr_wait;	/* SSL_write/shutdown waits */
 	int			 se_be_rd_wait;
@@ -127,6 +128,8 @@ int	 tlsio_bulk(struct session *);
 int	 tlsio_events(const struct session *, int);
 void	 tlsio_wake(struct session *, int, int, int);
 void	 tlsio_fail(struct session *, const char *, int, int);
+uint64_t tlsio_head_deadline(const struct session *);
+int	 tlsio_head_timeout(struct session *, uint64_t);
 
 /* loop.c */
 int	 loop_add(struct session *);
@@ -139,6 +142,9 @@ ssize_t	 fwd_run(struct fwd *, const char *, size_t, char *, size_t,
 int	 fwd_status(const struct fwd *);
 int	 fwd_pending(const struct fwd *);
 size_t	 fwd_answer(const struct fwd *, char *, size_t);
+size_t	 fwd_format_error(char *, size_t, int, const char *, const char *);
+uint64_t fwd_head_since(const struct fwd *);
+void	 fwd_timeout(struct fwd *);
 unsigned long fwd_requests(const struct fwd *);
 
 #endif
