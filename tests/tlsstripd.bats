@@ -49,7 +49,7 @@ expired_cert() {
 }
 
 # origin: nginx on $NPORT; /seen answers with the forwarding headers it
-# got, /big is 256 MiB of random bytes (made on demand), /up/ takes PUT.
+# got, /hop with those and Connection, /big is 256 MiB of random bytes (made on demand), /up/ takes PUT.
 origin() {
 	NPORT=$(free_port)
 	mkdir -p "$T/www/up"
@@ -60,7 +60,11 @@ origin() {
 			default_type text/plain;
 			return 200 "xff=[$http_x_forwarded_for] fwd=[$http_forwarded] proto=[$http_x_forwarded_proto] subject=[$http_x_client_cert_subject] body=[$content_length]\n";
 		}
-		location = /post { return 200 "posted\n"; }'
+		location = /post { return 200 "posted\n"; }
+		location = /hop {
+			default_type text/plain;
+			return 200 "conn=[$http_connection] xff=[$http_x_forwarded_for] fwd=[$http_forwarded] proto=[$http_x_forwarded_proto]\n";
+		}'
 }
 
 # strip ARGS...: tlsstripd on $TPORT with ARGS.
@@ -451,6 +455,20 @@ ocsp_response() {
 	[[ "$output" == *"HTTP/1.1 400 Bad Request"* ]]
 	wait_log 'reason="bad request head from the client \(400\)"' \
 		"$T/tlsstripd.log"
+}
+
+@test "--forwarded drops the client's Connection tokens that name the fields it sets, and keeps the others" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	run https /hop -H 'Connection: X-Forwarded-For, Forwarded, keep-alive, x-forwarded-proto, X-Client-Cert-Subject'
+	[ "$status" -eq 0 ]
+	[ "$output" = "conn=[keep-alive] xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https] proto=[https]" ]
+	run https /hop -H 'Connection: Forwarded,X-Forwarded-For ,X-Forwarded-Proto'
+	[ "$status" -eq 0 ]
+	[ "$output" = "conn=[] xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https] proto=[https]" ]
+	run https /hop -H 'Connection: Upgrade, X-Other'
+	[ "$output" = "conn=[Upgrade, X-Other] xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https] proto=[https]" ]
 }
 
 # tlsclient: $T/tls.py PORT CA [drip SECONDS | keepalive PAUSE]: a

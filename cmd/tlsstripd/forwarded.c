@@ -5,7 +5,8 @@
  * Heads are parsed by http.h's parser on our own buffer and written
  * again with Forwarded, X-Forwarded-For, X-Forwarded-Proto (and
  * X-Client-Cert-Subject for a verified client certificate) set by us and
- * the client's copies removed.  Bodies pass through unchanged, framed by
+ * the client's copies removed, and so are the client's Connection tokens
+ * naming them: the next hop would delete ours.  Bodies pass through unchanged, framed by
  * Content-Length or by a strict scan of the chunked framing, so the next
  * head is found exactly where the backend will look for it: a client
  * cannot hide a second request, with its own X-Forwarded-For, inside
@@ -62,7 +63,8 @@ struct fwd {
 };
 
 static int	 may_end(const char *, size_t, size_t);
-static int	 drop_field(const char *);
+static int	 drop_field(const char *, size_t);
+static int	 drop_conn_tokens(char *);
 static int	 rewrite(struct fwd *);
 static ssize_t	 head_step(struct fwd *, const char *, size_t);
 static int	 hexval(int);
@@ -192,18 +194,56 @@ may_end(const char *buf, size_t from, size_t to)
 	return 0;
 }
 
-/* Returns 1 for the fields we set, whose client copies are dropped. */
+/*
+ * Returns 1 if the len bytes at name are one of the fields we set,
+ * whose client copies are dropped.
+ */
 static int
-drop_field(const char *name)
+drop_field(const char *name, size_t len)
 {
 	static const char *const ours[] = { "Forwarded", "X-Forwarded-For",
 	    "X-Forwarded-Proto", "X-Client-Cert-Subject" };
 	size_t i;
 
 	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-		if (strcasecmp(name, ours[i]) == 0)
+		if (strlen(ours[i]) == len &&
+		    strncasecmp(name, ours[i], len) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * Takes the names of the fields we set out of a Connection value, in
+ * place (what is written never passes what is still to read).  Returns
+ * 1 if tokens are left, 0 if the value is empty now.
+ */
+static int
+drop_conn_tokens(char *v)
+{
+	char *r = v, *w = v, *tok;
+	size_t len;
+
+	for (;;) {
+		while (*r == ',' || *r == ' ' || *r == '\t')
+			r++;
+		if (*r == '\0')
+			break;
+		tok = r;
+		while (*r != '\0' && *r != ',' && *r != ' ' && *r != '\t')
+			r++;
+		len = r - tok;
+		if (drop_field(tok, len))
+			continue;
+		if (w > v) {
+			*w++ = ',';
+			if (w < tok)
+				*w++ = ' ';
+		}
+		memmove(w, tok, len);
+		w += len;
+	}
+	*w = '\0';
+	return w > v;
 }
 
 /* Writes the parsed head again into fw_out; 0, or -1 (too large). */
@@ -219,9 +259,15 @@ rewrite(struct fwd *fw)
 	    hd->hd_target, hd->hd_version == 10 ? 0 : 1);
 	if (len < 0 || (size_t)len >= sizeof(line))
 		return -1;
-	for (i = 0; i < hd->hd_nfields; i++)
-		if (!drop_field(hd->hd_fields[i].name))
-			f[n++] = hd->hd_fields[i];
+	for (i = 0; i < hd->hd_nfields; i++) {
+		if (drop_field(hd->hd_fields[i].name,
+		    strlen(hd->hd_fields[i].name)))
+			continue;
+		if (strcasecmp(hd->hd_fields[i].name, "Connection") == 0 &&
+		    !drop_conn_tokens(hd->hd_fields[i].value))
+			continue;
+		f[n++] = hd->hd_fields[i];
+	}
 	snprintf(fwdv, sizeof(fwdv), "for=%s;proto=https", fw->fw_for);
 	f[n].name = "Forwarded";
 	f[n++].value = fwdv;
