@@ -693,18 +693,53 @@ tlsclient() {
 	run ! grep 'handshake failed' "$T/verbose.log"
 }
 
-@test "plain HTTP sent to the TLS port closes that connection with a log line" {
+@test "plain HTTP sent to the TLS port gets a 400 in clear text and is closed, with or without --forwarded" {
 	pki
 	origin
 	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
-	run curl -sS --max-time 20 "http://127.0.0.1:$TPORT/"
-	[ "$status" -ne 0 ]
-	[[ "$output" != *hello* ]]
-	wait_log 'reason="handshake failed: plain HTTP sent to the TLS port"' \
-		"$T/tlsstripd.log"
+	run curl -sS --max-time 20 -D "$T/h" "http://127.0.0.1:$TPORT/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "400 Bad Request: plain HTTP request sent to the HTTPS port" ]
+	grep -q '^HTTP/1.1 400 Bad Request' "$T/h"
+	grep -q '^Proxy-Status: gtr; error=http_request_error' "$T/h"
+	grep -q '^Connection: close' "$T/h"
+	wait_log 'plain HTTP' "$T/tlsstripd.log"
+	# Neither TLS nor HTTP: closed without an answer, as before.
+	run sh -c "printf 'hello\r\n' | socat -t 10 - TCP:127.0.0.1:$TPORT"
+	[ -z "$output" ]
 	run https /
 	[ "$output" = "hello from nginx" ]
 	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 1 ]
+	[ "$(wc -l < "$T/nginx/access.log")" -eq 1 ]
+	TPORT=$(free_port)
+	bg fwd "$GTR_BIN/tlsstripd" -l "127.0.0.1:$TPORT" --forwarded \
+		--cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	wait_port "$TPORT"
+	run curl -sS --max-time 20 "http://127.0.0.1:$TPORT/"
+	[ "$output" = "400 Bad Request: plain HTTP request sent to the HTTPS port" ]
+	[ "$(wc -l < "$T/nginx/access.log")" -eq 1 ]
+}
+
+@test "--forwarded answers 502 with Proxy-Status when the backend cannot be reached, and closes" {
+	pki
+	B=$(free_port)
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$B"
+	run https / -D "$T/h" -w '%{num_connects}\n' "https://localhost:$TPORT/x"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "502 Bad Gateway: unable to connect to the backend: connection refused" ]
+	[ "${lines[1]}" = 1 ]
+	[ "${lines[3]}" = 1 ]
+	grep -q '^HTTP/1.1 502 Bad Gateway' "$T/h"
+	grep -q '^Proxy-Status: gtr; error=connection_refused' "$T/h"
+	grep -q '^Connection: close' "$T/h"
+	wait_log 'requests=1 .*reason=' "$T/tlsstripd.log"
+	# Without --forwarded there is no HTTP to answer with: it closes.
+	TPORT=$(free_port)
+	bg plain "$GTR_BIN/tlsstripd" -l "127.0.0.1:$TPORT" \
+		--cert "$T/pki/localhost.pem" -c "127.0.0.1:$B"
+	wait_port "$TPORT"
+	run https /
+	[ "$status" -eq 52 ]
 }
 
 @test "a truncated ClientHello closes that connection with a log line" {

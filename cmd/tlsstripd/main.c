@@ -69,7 +69,7 @@ static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
 static void	 handle(struct conn *, void *);
 static void	 session_info(struct session *);
-static int	 open_upstream(struct session *);
+static int	 open_upstream(struct session *, enum net_error *);
 static int	 proxy_header(struct session *);
 static void	 set_nonblock(int);
 static void	 set_nodelay(int);
@@ -153,15 +153,16 @@ session_info(struct session *se)
 
 /*
  * Connects to -c or starts the program.  Returns 0 with se_up set, or
- * -1 with the reason set.
+ * -1 with the reason and *err set.
  */
 static int
-open_upstream(struct session *se)
+open_upstream(struct session *se, enum net_error *err)
 {
 	const struct config *cf = se->se_cf;
 	char env[ENV_MAX][SUBJECT_MAX + 32], *envp[ENV_MAX + 1];
-	enum net_error err = NET_OK;
 	int i, on = 1;
+
+	*err = NET_OK;
 
 	if (cf->cf_argv != NULL) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
@@ -180,6 +181,7 @@ open_upstream(struct session *se)
 		se->se_up = spawn_program(cf->cf_argv, se->se_conn, envp,
 		    &se->se_pid);
 		if (se->se_up == -1) {
+			*err = NET_SYSTEM;
 			snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf),
 			    "unable to run %s", cf->cf_argv[0]);
 			se->se_reason = se->se_reasonbuf;
@@ -189,15 +191,15 @@ open_upstream(struct session *se)
 	}
 	if (cf->cf_fixed.is_unix) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
-		se->se_up = net_connect_unix(cf->cf_fixed.path, &err);
+		se->se_up = net_connect_unix(cf->cf_fixed.path, err);
 	} else
 		se->se_up = net_connect(cf->cf_fixed.host, cf->cf_fixed.port,
 		    NULL, serve_is_own_addr, cf->cf_opts.connect_timeout * 1000,
-		    &err, se->se_upstream);
+		    err, se->se_upstream);
 	if (se->se_up == -1) {
 		snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf),
 		    "unable to connect to %s: %s", cf->cf_opts.connect,
-		    net_strerror(err));
+		    net_strerror(*err));
 		se->se_reason = se->se_reasonbuf;
 		return -1;
 	}
@@ -298,6 +300,9 @@ access_line(const struct session *se)
 void
 session_end(struct session *se)
 {
+	/* Unread input would make the close a reset, lost answer and all. */
+	if (se->se_answered)
+		tlsio_linger(se->se_conn, 0);
 	access_line(se);
 	SSL_free(se->se_ssl);
 	if (se->se_up != -1)
@@ -320,6 +325,8 @@ static void
 handle(struct conn *c, void *arg)
 {
 	struct session *se;
+	enum net_error err;
+	char detail[128];
 
 	if ((se = calloc(1, sizeof(*se))) == NULL) {
 		log_warn("conn=%lu: unable to allocate a session", c->c_id);
@@ -349,8 +356,22 @@ handle(struct conn *c, void *arg)
 		se->se_reason = "out of memory";
 		goto done;
 	}
-	if (open_upstream(se) == -1 || (se->se_cf->cf_proxy_protocol != 0 &&
-	    proxy_header(se) == -1))
+	if (open_upstream(se, &err) == -1) {
+		/* Only with --forwarded do we know there is HTTP to answer. */
+		if (se->se_fwd != NULL) {
+			if (se->se_cf->cf_argv != NULL)
+				snprintf(detail, sizeof(detail), "unable to "
+				    "start the backend program");
+			else
+				snprintf(detail, sizeof(detail), "unable to "
+				    "connect to the backend: %s",
+				    net_strerror(err));
+			(void)tlsio_refuse(se, net_http_status(err),
+			    net_proxy_status(err), detail);
+		}
+		goto done;
+	}
+	if (se->se_cf->cf_proxy_protocol != 0 && proxy_header(se) == -1)
 		goto done;
 	if (tlsio_relay(se) == 1)
 		goto handed;

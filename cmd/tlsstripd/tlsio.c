@@ -3,7 +3,13 @@
  * deadline, then the relay between TLS and the plaintext backend.
  *
  * The handshake runs in the connection's own thread (serve.c), so its
- * blocking poll() and its CPU cost no other connection anything.  The
+ * blocking poll() and its CPU cost no other connection anything.  Its
+ * first byte is looked at first: plain HTTP sent to the TLS port gets
+ * a 400 in clear text, as nginx answers it, and any other byte that
+ * does not start a TLS record is left to OpenSSL to refuse.  Every
+ * answer tlsstripd makes itself ends the connection with a lingering
+ * close: the client's unread bytes would otherwise make the close a
+ * reset, which can destroy the answer before the client reads it.  The
  * relay is skarnet's stls_run(): every fd non-blocking, each of the four
  * operations (SSL_read, write to the backend, read from the backend,
  * SSL_write) tried until none makes progress, then a wait for what the
@@ -37,17 +43,24 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "http.h"
 #include "log.h"
 #include "serve.h"
 #include "tlsstripd.h"
 
 #define STEP_ROUNDS	16	/* up to 1 MiB each way per turn */
 #define BULK_WBUF	(4 * (16384 + 256))	/* four full TLS records */
+#define LINGER_MS	2000	/* reading after an answer, at most */
+#define ANSWER_MAX	512	/* an error response we make */
 
 enum { P_CLIENT_R, P_CLIENT_W, P_BACKEND, P_MAX };
 
 static void	 fail(struct session *, const char *);
 static int	 quiet_close(struct session *, int);
+static int	 plain_http(struct session *, uint64_t);
+static int	 ssl_wait(struct session *, int, uint64_t);
+static int	 ssl_write_all(struct session *, const char *, size_t,
+		    uint64_t);
 static int	 step_ssl_read(struct session *);
 static int	 step_forward(struct session *);
 static void	 queue_answer(struct session *);
@@ -112,15 +125,193 @@ quiet_close(struct session *se, int e)
 	    BIO_number_read(SSL_get_rbio(se->se_ssl)) == 0;
 }
 
+/*
+ * Returns 1 if the client's first byte starts an HTTP method, not a TLS
+ * record (0x16) or anything else: plain HTTP sent to the TLS port.  0
+ * also when nothing came by the deadline, or the client is not on a
+ * socket (there is no peeking at a pipe).
+ */
+static int
+plain_http(struct session *se, uint64_t deadline)
+{
+	struct conn *c = se->se_conn;
+	struct pollfd pfd;
+	uint64_t now;
+	ssize_t n;
+	char b;
+
+	if (!c->c_is_socket)
+		return 0;
+	for (;;) {
+		if ((n = recv(c->c_rfd, &b, 1, MSG_PEEK)) == 1)
+			return b >= 'A' && b <= 'Z';
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			return 0;
+		if ((now = now_ms()) >= deadline)
+			return 0;
+		pfd.fd = c->c_rfd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, (int)(deadline - now));
+	}
+}
+
+/*
+ * Half-closes towards the client and reads what it still sends until it
+ * closes, for ms at most (0: only what has come already).
+ */
+void
+tlsio_linger(struct conn *c, int ms)
+{
+	struct pollfd pfd;
+	char buf[4096];
+	uint64_t deadline, now;
+	ssize_t n;
+
+	if (!c->c_is_socket)
+		return;
+	(void)shutdown(c->c_wfd, SHUT_WR);
+	deadline = now_ms() + ms;
+	for (;;) {
+		if ((n = read(c->c_rfd, buf, sizeof(buf))) > 0)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			return;
+		if ((now = now_ms()) >= deadline)
+			return;
+		pfd.fd = c->c_rfd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, (int)(deadline - now));
+	}
+}
+
+/*
+ * Waits for what an SSL operation wants (POLLIN or POLLOUT on the
+ * client) until the deadline.  Returns 1 to try again, 0 at the
+ * deadline.
+ */
+static int
+ssl_wait(struct session *se, int events, uint64_t deadline)
+{
+	struct conn *c = se->se_conn;
+	struct pollfd pfd;
+	uint64_t now;
+
+	if ((now = now_ms()) >= deadline)
+		return 0;
+	pfd.fd = events == POLLIN ? c->c_rfd : c->c_wfd;
+	pfd.events = events;
+	(void)poll(&pfd, 1, (int)(deadline - now));
+	return 1;
+}
+
+/* Sends all of buf through TLS by the deadline; 0, or -1. */
+static int
+ssl_write_all(struct session *se, const char *buf, size_t len,
+    uint64_t deadline)
+{
+	int r, e;
+
+	while (len > 0) {
+		ERR_clear_error();
+		errno = 0;
+		if ((r = SSL_write(se->se_ssl, buf, (int)len)) > 0) {
+			buf += r;
+			len -= r;
+			se->se_out += r;
+			continue;
+		}
+		e = SSL_get_error(se->se_ssl, r);
+		if ((e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) ||
+		    !ssl_wait(se, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN,
+		    deadline)) {
+			ERR_clear_error();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * --forwarded, when the backend cannot be reached: reads the client's
+ * first request head by its deadline, answers it with status (or the
+ * head with its own 400 or 408) through TLS, and closes.  Returns 0
+ * when the answer went out, -1 if not; the reason is set.
+ */
+int
+tlsio_refuse(struct session *se, int status, const char *proxy_error,
+    const char *detail)
+{
+	struct fwd *fw = se->se_fwd;
+	char ans[ANSWER_MAX];
+	uint64_t deadline;
+	size_t len, off, produced;
+	ssize_t used;
+	int r, e;
+
+	deadline = tlsio_head_deadline(se);
+	while (fwd_requests(fw) == 0 && fwd_status(fw) == 0) {
+		ERR_clear_error();
+		errno = 0;
+		if ((r = SSL_read(se->se_ssl, se->se_rbuf, RAW_BUF)) > 0) {
+			se->se_in += r;
+			/* The head's rewrite is dropped: only its end counts. */
+			for (off = 0; off < (size_t)r && fwd_requests(fw) == 0;
+			    off += used)
+				if ((used = fwd_run(fw, se->se_rbuf + off,
+				    r - off, se->se_ubuf, RELAY_BUF,
+				    &produced)) <= 0)
+					break;
+			continue;
+		}
+		e = SSL_get_error(se->se_ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			return -1;	/* the client left without asking */
+		}
+		if (!ssl_wait(se, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+		    deadline))
+			fwd_timeout(fw);
+	}
+	if (fwd_status(fw) != 0)
+		len = fwd_answer(fw, ans, sizeof(ans));
+	else
+		len = fwd_format_error(ans, sizeof(ans), status, proxy_error,
+		    detail);
+	if (ssl_write_all(se, ans, len, now_ms() +
+	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1)
+		return -1;
+	ERR_clear_error();
+	(void)SSL_shutdown(se->se_ssl);
+	ERR_clear_error();
+	tlsio_linger(se->se_conn, LINGER_MS);
+	return 0;
+}
+
 int
 tlsio_handshake(struct session *se)
 {
 	struct conn *c = se->se_conn;
 	struct pollfd pfd;
+	char ans[ANSWER_MAX];
 	uint64_t deadline, now;
+	size_t len;
 	int r, e;
 
 	deadline = c->c_start_ms + 1000ULL * se->se_cf->cf_opts.header_timeout;
+	if (plain_http(se, deadline)) {
+		fail(se, "plain HTTP sent to the TLS port");
+		len = fwd_format_error(ans, sizeof(ans), 400,
+		    "http_request_error",
+		    "plain HTTP request sent to the HTTPS port");
+		if (http_write_all(c->c_wfd, ans, len, now_ms() +
+		    1000ULL * se->se_cf->cf_opts.header_timeout) == 0) {
+			se->se_out += len;
+			tlsio_linger(c, LINGER_MS);
+		}
+		return -1;
+	}
 	for (;;) {
 		ERR_clear_error();
 		errno = 0;

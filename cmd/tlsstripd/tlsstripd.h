@@ -122,6 +122,8 @@ void	 session_end(struct session *);
 
 /* tlsio.c */
 int	 tlsio_handshake(struct session *);
+int	 tlsio_refuse(struct session *, int, const char *, const char *);
+void	 tlsio_linger(struct conn *, int);
 int	 tlsio_relay(struct session *);
 int	 tlsio_steps(struct session *);
 int	 tlsio_bulk(struct session *);
