@@ -95,7 +95,9 @@ sclient() {
 	run https /
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello from nginx" ]
-	wait_log 'client=127\.0\.0\.1:[0-9]+ sni=localhost protocol=TLSv1\.3 cipher=TLS_AES_128_GCM_SHA256 upstream=127\.0\.0\.1 resumed=no bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason="done"' "$T/tlsstripd.log"
+	wait_log 'info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ status=- upstream=127\.0\.0\.1:'"$NPORT"' bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason=done sni=localhost protocol=TLSv1\.3 cipher=TLS_AES_128_GCM_SHA256 resumed=no$' "$T/tlsstripd.log"
+	# Nothing happened to tell of: the access line is the only line.
+	[ "$(grep -c 'conn=' "$T/tlsstripd.log")" -eq 1 ]
 	grep -q '"GET / HTTP/1.1" 200' "$T/nginx/access.log"
 }
 
@@ -110,7 +112,7 @@ sclient() {
 	[ "${lines[1]}" = 1 ]
 	[ "${lines[2]}" = "xff=[] fwd=[] proto=[] subject=[] body=[]" ]
 	[ "${lines[3]}" = 0 ]
-	wait_log 'reason="done"' "$T/tlsstripd.log"
+	wait_log 'reason=done' "$T/tlsstripd.log"
 	[ "$(grep -c 'protocol=TLS' "$T/tlsstripd.log")" -eq 1 ]
 	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 2 ]
 }
@@ -276,7 +278,9 @@ ocsp_response() {
 	run sclient -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
 	[[ "$output" != *"Cipher is ECDHE"* ]]
 	[[ "$output" == *"alert"* ]]
-	wait_log 'protocol=- .*reason="handshake failed: unsupported protocol"' \
+	wait_log 'info: conn=[0-9]+: handshake failed: unsupported protocol$' \
+		"$T/tlsstripd.log"
+	wait_log 'status=- upstream=- .*reason=tls_error sni=- protocol=- cipher=- resumed=no$' \
 		"$T/tlsstripd.log"
 }
 
@@ -291,7 +295,8 @@ ocsp_response() {
 	run sclient -tls1_2 -cipher \
 		'ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256'
 	[[ "$output" == *"Cipher is ECDHE-RSA-AES128-GCM-SHA256"* ]]
-	wait_log 'reason="handshake failed: no shared cipher"' "$T/tlsstripd.log"
+	wait_log 'conn=[0-9]+: handshake failed: no shared cipher$' "$T/tlsstripd.log"
+	wait_log 'reason=tls_error ' "$T/tlsstripd.log"
 }
 
 @test "ALPN picks http/1.1, and a client offering only h2 still gets through without ALPN" {
@@ -316,8 +321,9 @@ ocsp_response() {
 		-connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>&1"
 	[[ "$output" == *"RENEGOTIATING"* ]]
 	[[ "$output" == *"no renegotiation"* ]]
-	wait_log 'protocol=TLSv1.2 .*reason="reading from the client' \
+	wait_log 'conn=[0-9]+: reading from the client: ' \
 		"$T/tlsstripd.log"
+	wait_log 'reason=tls_error .*protocol=TLSv1\.2 ' "$T/tlsstripd.log"
 }
 
 @test "a saved session is resumed, with TLS 1.3 tickets and with TLS 1.2" {
@@ -362,6 +368,9 @@ ocsp_response() {
 	[[ "$output" == *"TCPREMOTEIP=127.0.0.1"* ]]
 	[[ "$output" == *"PROTO=TCP"* ]]
 	[[ "$output" != *spoofed* ]]
+	# The verified subject is the access line's user.
+	wait_log 'status=- user="CN=alice" upstream=program .*reason=done ' \
+		"$T/tlsstripd.log"
 }
 
 @test "without a client certificate, or with one from another CA, the handshake ends with a log line" {
@@ -372,13 +381,14 @@ ocsp_response() {
 	run https /
 	[ "$status" -ne 0 ]
 	[[ "$output" != *"hello"* ]]
-	wait_log 'reason="handshake failed: peer did not return a certificate"' \
+	wait_log 'conn=[0-9]+: handshake failed: peer did not return a certificate$' \
 		"$T/tlsstripd.log"
+	wait_log 'reason=tls_error ' "$T/tlsstripd.log"
 	run https / --cert "$T/pki/bob.pem"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *"hello"* ]]
 	# Both test CAs are named alike: OpenSSL may report either.
-	wait_log 'reason="handshake failed: (unable to get local issuer certificate|self-signed certificate in certificate chain)"' \
+	wait_log 'conn=[0-9]+: handshake failed: (unable to get local issuer certificate|self-signed certificate in certificate chain)$' \
 		"$T/tlsstripd.log"
 	[ ! -s "$T/nginx/access.log" ]
 	run https / --cert "$T/cca/alice.pem"
@@ -398,7 +408,7 @@ ocsp_response() {
 	[[ "$output" != *6.6.6.6* ]]
 	[[ "$output" != *7.7.7.7* ]]
 	[[ "$output" != *root* ]]
-	wait_log 'requests=2 bytes_in' "$T/tlsstripd.log"
+	wait_log 'status=- .*reason=done .*resumed=no requests=2$' "$T/tlsstripd.log"
 }
 
 @test "--forwarded follows chunked and sized bodies, so a request after a body is rewritten too" {
@@ -441,8 +451,9 @@ ocsp_response() {
 		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>/dev/null"
 	[[ "$output" == "HTTP/1.1 200 OK"*"hello from nginx"*"HTTP/1.1 400 Bad Request"* ]]
 	[ "$(echo "$output" | grep -c 'hello from nginx')" -eq 1 ]
-	wait_log 'requests=1 .*reason="bad request head from the client \(400\)"' \
+	wait_log 'conn=[0-9]+: bad request head from the client \(400\)$' \
 		"$T/tlsstripd.log"
+	wait_log 'status=400 .*reason=bad_request .*requests=1$' "$T/tlsstripd.log"
 }
 
 @test "--forwarded refuses chunked framing with bare LF line ends, which a backend could read otherwise" {
@@ -453,8 +464,7 @@ ocsp_response() {
 	run sh -c "printf '$req' | openssl s_client -quiet \
 		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>/dev/null"
 	[[ "$output" == *"HTTP/1.1 400 Bad Request"* ]]
-	wait_log 'reason="bad request head from the client \(400\)"' \
-		"$T/tlsstripd.log"
+	wait_log 'status=400 .*reason=bad_request ' "$T/tlsstripd.log"
 }
 
 @test "--forwarded drops the client's Connection tokens that name the fields it sets, and keeps the others" {
@@ -548,7 +558,9 @@ tlsclient() {
 	[[ "$output" == *"Proxy-Status: gtr; error=http_request_error"* ]]
 	[[ "$output" == *"Connection: close"* ]]
 	[[ "$output" == *"408 Request Timeout: "* ]]
-	wait_log 'requests=0 .*reason=' "$T/tlsstripd.log"
+	wait_log 'conn=[0-9]+: request head not received within --header-timeout$' \
+		"$T/tlsstripd.log"
+	wait_log 'status=408 .*reason=header_timeout .*requests=0$' "$T/tlsstripd.log"
 	[ ! -s "$T/got" ]
 }
 
@@ -561,7 +573,7 @@ tlsclient() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "HTTP/1.1 200 OK" ]
 	[ "${lines[1]}" = "HTTP/1.1 200 OK" ]
-	wait_log 'requests=2 ' "$T/tlsstripd.log"
+	wait_log 'reason=done .*requests=2$' "$T/tlsstripd.log"
 	[ "$(grep -c 'requests=' "$T/tlsstripd.log")" -eq 1 ]
 	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 2 ]
 }
@@ -625,7 +637,7 @@ tlsclient() {
 	[[ "$output" == *"subject=CN = renewed"* ]]
 	printf 'GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n' >&5
 	exec 5>&-
-	wait_log 'reason="done"' "$T/tlsstripd.log"
+	wait_log 'reason=done' "$T/tlsstripd.log"
 	[ "$(grep -c 'hello from nginx' "$T/held.out")" -eq 2 ]
 }
 
@@ -681,14 +693,15 @@ tlsclient() {
 	socat -u /dev/null "TCP:127.0.0.1:$TPORT"
 	run https /
 	[ "$output" = "hello from nginx" ]
-	wait_log 'reason="done"' "$T/tlsstripd.log"
+	wait_log 'reason=done' "$T/tlsstripd.log"
 	[ "$(grep -c 'client=' "$T/tlsstripd.log")" -eq 1 ]
 	run ! grep 'closed before\|handshake failed' "$T/tlsstripd.log"
 	VPORT=$(free_port)
 	bg verbose "$GTR_BIN/tlsstripd" -v --cert "$T/pki/localhost.pem" \
 		-l "127.0.0.1:$VPORT" -c "127.0.0.1:$NPORT"
 	wait_port "$VPORT"
-	wait_log 'debug: client=127.0.0.1:[0-9]+ sni=- protocol=- .*reason="closed before the handshake"' \
+	wait_log 'debug: conn=[0-9]+: closed before the handshake$' "$T/verbose.log"
+	wait_log 'debug: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ status=- upstream=- .*reason=client_closed sni=- protocol=- ' \
 		"$T/verbose.log"
 	run ! grep 'handshake failed' "$T/verbose.log"
 }
@@ -703,7 +716,9 @@ tlsclient() {
 	grep -q '^HTTP/1.1 400 Bad Request' "$T/h"
 	grep -q '^Proxy-Status: gtr; error=http_request_error' "$T/h"
 	grep -q '^Connection: close' "$T/h"
-	wait_log 'plain HTTP' "$T/tlsstripd.log"
+	wait_log 'conn=[0-9]+: plain HTTP sent to the TLS port$' "$T/tlsstripd.log"
+	wait_log 'status=400 upstream=- bytes_in=0 bytes_out=197 .*reason=bad_request .*protocol=- ' \
+		"$T/tlsstripd.log"
 	# Neither TLS nor HTTP: closed without an answer, as before.
 	run sh -c "printf 'hello\r\n' | socat -t 10 - TCP:127.0.0.1:$TPORT"
 	[ -z "$output" ]
@@ -732,7 +747,10 @@ tlsclient() {
 	grep -q '^HTTP/1.1 502 Bad Gateway' "$T/h"
 	grep -q '^Proxy-Status: gtr; error=connection_refused' "$T/h"
 	grep -q '^Connection: close' "$T/h"
-	wait_log 'requests=1 .*reason=' "$T/tlsstripd.log"
+	wait_log 'warning: conn=[0-9]+: unable to connect to 127\.0\.0\.1:'"$B"': connection refused$' \
+		"$T/tlsstripd.log"
+	wait_log 'status=502 upstream=- .*reason=upstream_error .*requests=1$' \
+		"$T/tlsstripd.log"
 	# Without --forwarded there is no HTTP to answer with: it closes.
 	TPORT=$(free_port)
 	bg plain "$GTR_BIN/tlsstripd" -l "127.0.0.1:$TPORT" \
@@ -749,8 +767,9 @@ tlsclient() {
 	run sh -c "printf '\026\003\001\002\000\001\000\001\374\003\003abc' |
 		socat -t 10 - TCP:127.0.0.1:$TPORT"
 	[ -z "$output" ]
-	wait_log 'protocol=- .*reason="handshake failed: the client closed"' \
+	wait_log 'conn=[0-9]+: handshake failed: the client closed$' \
 		"$T/tlsstripd.log"
+	wait_log 'reason=tls_error .*protocol=- ' "$T/tlsstripd.log"
 	[ ! -s "$T/nginx/access.log" ]
 }
 
@@ -764,8 +783,9 @@ tlsclient() {
 	bg stall socat -u "OPEN:$T/hello,ignoreeof" "TCP:127.0.0.1:$TPORT"
 	run https /
 	[ "$output" = "hello from nginx" ]
-	wait_log 'reason="handshake not done within --header-timeout"' \
+	wait_log 'conn=[0-9]+: handshake not done within --header-timeout$' \
 		"$T/tlsstripd.log"
+	wait_log 'reason=header_timeout .*protocol=- ' "$T/tlsstripd.log"
 	run https /
 	[ "$output" = "hello from nginx" ]
 }
@@ -782,7 +802,7 @@ tlsclient() {
 		-CAfile "$T/pki/ca.pem" < "$T/in"
 	exec 5>&-
 	[ "$status" -ne 124 ]
-	wait_log 'reason="idle timeout"' "$T/tlsstripd.log"
+	wait_log 'reason=idle_timeout ' "$T/tlsstripd.log"
 }
 
 @test "the client's close_notify reaches the program as EOF, and the answer after it arrives whole" {
@@ -794,7 +814,7 @@ tlsclient() {
 	[ "$status" -eq 0 ]
 	[ "$(tail -n 1 "$T/down")" = "read 3000000 bytes" ]
 	seq 1 200000 | cmp - <(head -n 200000 "$T/down")
-	wait_log 'bytes_in=3000000 bytes_out=1288914 .*reason="done"' \
+	wait_log 'upstream=program bytes_in=3000000 bytes_out=1288914 .*reason=done ' \
 		"$T/tlsstripd.log"
 }
 
@@ -805,7 +825,7 @@ tlsclient() {
 	run https /
 	[ "$status" -eq 0 ]
 	[ "$output" = "until close" ]
-	wait_log 'reason="done"' "$T/tlsstripd.log"
+	wait_log 'reason=done' "$T/tlsstripd.log"
 }
 
 @test "a backend's TCP urgent byte reaches the client in its place" {
@@ -837,7 +857,7 @@ tlsclient() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ "$(sha256sum < "$T/got")" = "$(sha256sum < "$T/body")" ]
-	wait_log 'bytes_out=8388627 .*reason="done"' "$T/tlsstripd.log"
+	wait_log 'bytes_out=8388627 .*reason=done ' "$T/tlsstripd.log"
 }
 
 @test "256 MiB go each way intact: a download from nginx and an upload to it" {
@@ -873,7 +893,7 @@ tlsclient() {
 		--resolve "localhost:$TPORT:127.0.0.1" "http://127.0.0.1:$NPORT/"
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello from nginx" ]
-	wait_log 'upstream=program .*reason="done"' "$T/tlsstripd.log"
+	wait_log 'upstream=program .*reason=done ' "$T/tlsstripd.log"
 	grep -q 'connectd.*client=127.0.0.1' "$T/tlsstripd.log"
 }
 

@@ -55,7 +55,8 @@
 
 enum { P_CLIENT_R, P_CLIENT_W, P_BACKEND, P_MAX };
 
-static void	 fail(struct session *, const char *);
+static void	 tls_fail(struct session *, const char *, int, int,
+		    enum log_reason);
 static int	 quiet_close(struct session *, int);
 static int	 plain_http(struct session *, uint64_t);
 static int	 ssl_wait(struct session *, int, uint64_t);
@@ -75,41 +76,36 @@ static int	 wants(int, int);
 static int	 loop_ok(const struct session *);
 static int	 relay_wait(struct session *);
 
-/* Records why the connection ends, unless a reason is set already. */
-static void
-fail(struct session *se, const char *reason)
-{
-	if (se->se_reason == NULL)
-		se->se_reason = reason;
-}
-
 /*
- * Sets the reason for an SSL operation that failed with error e
- * (SSL_get_error()) after ret, naming what was being done.
+ * Records the end of a session whose SSL operation failed with error e
+ * (SSL_get_error()) after ret, naming what was being done: closed is
+ * the reason if the client just went away, tls_error otherwise.
  */
-void
-tlsio_fail(struct session *se, const char *what, int e, int ret)
+static void
+tls_fail(struct session *se, const char *what, int e, int ret,
+    enum log_reason closed)
 {
+	enum log_reason why = REASON_TLS_ERROR;
 	unsigned long code;
 	const char *r = NULL;
 	long vr;
 
 	code = ERR_peek_last_error();
 	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL &&
-	    ret == 0 && errno == 0 && code == 0))
+	    ret == 0 && errno == 0 && code == 0)) {
 		r = "the client closed";
-	else if (e == SSL_ERROR_SYSCALL && code == 0)
+		why = closed;
+	} else if (e == SSL_ERROR_SYSCALL && code == 0) {
 		r = errno != 0 ? strerror(errno) : "the client closed";
-	else if (ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+		why = closed;
+	} else if (ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
 	    (vr = SSL_get_verify_result(se->se_ssl)) != X509_V_OK)
 		r = X509_verify_cert_error_string(vr);
 	else if (ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST)
 		r = "plain HTTP sent to the TLS port";
 	else if (code != 0)
 		r = ERR_reason_error_string(code);
-	snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf), "%s: %s", what,
-	    r != NULL ? r : "unknown error");
-	se->se_reason = se->se_reasonbuf;
+	session_fail(se, why, "%s: %s", what, r != NULL ? r : "unknown error");
 	ERR_clear_error();
 }
 
@@ -282,6 +278,7 @@ tlsio_refuse(struct session *se, int status, const char *proxy_error,
 	if (ssl_write_all(se, ans, len, now_ms() +
 	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1)
 		return -1;
+	se->se_status = fwd_status(fw) != 0 ? fwd_status(fw) : status;
 	ERR_clear_error();
 	(void)SSL_shutdown(se->se_ssl);
 	ERR_clear_error();
@@ -301,13 +298,15 @@ tlsio_handshake(struct session *se)
 
 	deadline = c->c_start_ms + 1000ULL * se->se_cf->cf_opts.header_timeout;
 	if (plain_http(se, deadline)) {
-		fail(se, "plain HTTP sent to the TLS port");
+		session_fail(se, REASON_BAD_REQUEST,
+		    "plain HTTP sent to the TLS port");
 		len = fwd_format_error(ans, sizeof(ans), 400,
 		    "http_request_error",
 		    "plain HTTP request sent to the HTTPS port");
 		if (http_write_all(c->c_wfd, ans, len, now_ms() +
 		    1000ULL * se->se_cf->cf_opts.header_timeout) == 0) {
 			se->se_out += len;
+			se->se_status = 400;
 			tlsio_linger(c, LINGER_MS);
 		}
 		return -1;
@@ -326,19 +325,23 @@ tlsio_handshake(struct session *se)
 			pfd.events = POLLOUT;
 		} else if (quiet_close(se, e)) {
 			se->se_quiet = 1;
-			fail(se, "closed before the handshake");
+			session_fail(se, REASON_CLIENT_CLOSED,
+			    "closed before the handshake");
 			return -1;
 		} else {
-			tlsio_fail(se, "handshake failed", e, r);
+			tls_fail(se, "handshake failed", e, r,
+			    REASON_TLS_ERROR);
 			return -1;
 		}
 		if ((now = now_ms()) >= deadline) {
-			fail(se, "handshake not done within --header-timeout");
+			session_fail(se, REASON_HEADER_TIMEOUT,
+			    "handshake not done within --header-timeout");
 			return -1;
 		}
 		if (poll(&pfd, 1, (int)(deadline - now)) == -1 &&
 		    errno != EINTR) {
-			fail(se, "poll failed");
+			session_fail(se, REASON_INTERNAL_ERROR, "poll: %s",
+			    strerror(errno));
 			return -1;
 		}
 	}
@@ -401,7 +404,8 @@ step_ssl_read(struct session *se)
 			se->se_cl_eof = 1;
 			return 1;
 		}
-		tlsio_fail(se, "reading from the client", e, r);
+		tls_fail(se, "reading from the client", e, r,
+		    REASON_CLIENT_CLOSED);
 		return -1;
 	}
 }
@@ -429,9 +433,8 @@ step_forward(struct session *se)
 	if (used == -1) {
 		/* Stop reading: the error answer follows what is under way. */
 		status = fwd_status(se->se_fwd);
-		snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf),
+		session_fail(se, REASON_BAD_REQUEST,
 		    "bad request head from the client (%d)", status);
-		se->se_reason = se->se_reasonbuf;
 		se->se_roff = se->se_rend = 0;
 		se->se_cl_eof = 1;
 		queue_answer(se);
@@ -448,13 +451,18 @@ step_forward(struct session *se)
 static void
 queue_answer(struct session *se)
 {
+	size_t n;
+
 	if (se->se_fwd == NULL || se->se_answered || !se->se_be_eof ||
 	    fwd_status(se->se_fwd) == 0)
 		return;
 	if (se->se_dend == se->se_doff)
 		se->se_doff = se->se_dend = 0;
-	se->se_dend += fwd_answer(se->se_fwd, se->se_dbuf + se->se_dend,
+	n = fwd_answer(se->se_fwd, se->se_dbuf + se->se_dend,
 	    RELAY_BUF - se->se_dend);
+	se->se_dend += n;
+	if (n > 0)
+		se->se_status = fwd_status(se->se_fwd);
 	se->se_answered = 1;
 }
 
@@ -488,7 +496,8 @@ tlsio_head_timeout(struct session *se, uint64_t now)
 	if (deadline == 0 || now < deadline)
 		return 0;
 	fwd_timeout(se->se_fwd);
-	fail(se, "request head not received within --header-timeout");
+	session_fail(se, REASON_HEADER_TIMEOUT,
+	    "request head not received within --header-timeout");
 	se->se_cl_eof = 1;
 	queue_answer(se);
 	return 1;
@@ -516,7 +525,7 @@ step_up_write(struct session *se)
 	}
 	if (n == -1 && errno == EINTR)
 		return 1;
-	fail(se, "the backend stopped reading");
+	session_fail(se, REASON_UPSTREAM_CLOSED, "the backend stopped reading");
 	return -1;
 }
 
@@ -569,7 +578,8 @@ step_up_read(struct session *se)
 	}
 	if (errno == EINTR)
 		return 1;
-	fail(se, "the backend reset the connection");
+	session_fail(se, REASON_UPSTREAM_CLOSED,
+	    "the backend reset the connection");
 	return -1;
 }
 
@@ -606,7 +616,8 @@ step_ssl_write(struct session *se)
 		se->se_dpend = len;
 		return 0;
 	default:
-		tlsio_fail(se, "writing to the client", e, r);
+		tls_fail(se, "writing to the client", e, r,
+		    REASON_CLIENT_CLOSED);
 		return -1;
 	}
 }
@@ -629,7 +640,7 @@ step_flush(struct session *se)
 		se->se_wr_wait = WAIT_WRITE;
 		return 0;
 	}
-	fail(se, "writing to the client failed");
+	session_fail(se, REASON_CLIENT_CLOSED, "writing to the client failed");
 	return -1;
 }
 
@@ -749,7 +760,7 @@ tlsio_steps(struct session *se)
 	if ((r = steps(se)) == -1)
 		return -1;
 	if (se->se_up_shut && se->se_cl_shut) {
-		fail(se, "done");
+		session_fail(se, REASON_DONE, NULL);
 		return 1;
 	}
 	return r;
@@ -838,7 +849,8 @@ relay_wait(struct session *se)
 		pfd[i].revents = 0;
 	}
 	if (pfd[0].fd == -1 && pfd[1].fd == -1 && pfd[2].fd == -1) {
-		fail(se, "nothing left to wait for");
+		session_fail(se, REASON_INTERNAL_ERROR,
+		    "nothing left to wait for");
 		return -1;
 	}
 	ms = se->se_cf->cf_opts.idle_timeout * 1000;
@@ -853,11 +865,16 @@ relay_wait(struct session *se)
 	if (n == 0 && tlsio_head_timeout(se, now_ms()))
 		return 0;
 	if (n == 0) {
-		fail(se, "idle timeout");
+		session_fail(se, REASON_IDLE_TIMEOUT, NULL);
+		return -1;
+	}
+	if (n == -1 && errno != EINTR) {
+		session_fail(se, REASON_INTERNAL_ERROR, "poll: %s",
+		    strerror(errno));
 		return -1;
 	}
 	if (n == -1)
-		return errno == EINTR ? 0 : -1;
+		return 0;
 	if (same)
 		pfd[P_CLIENT_W].revents = pfd[P_CLIENT_R].revents;
 	tlsio_wake(se, pfd[P_CLIENT_R].revents, pfd[P_CLIENT_W].revents,
@@ -887,7 +904,8 @@ tlsio_relay(struct session *se)
 
 	if ((fl = fcntl(se->se_up, F_GETFL)) == -1 ||
 	    fcntl(se->se_up, F_SETFL, fl | O_NONBLOCK) == -1) {
-		fail(se, "unable to make the backend socket non-blocking");
+		session_fail(se, REASON_INTERNAL_ERROR,
+		    "unable to make the backend socket non-blocking");
 		return -1;
 	}
 	/* The steps set the waits a loop arms its events from. */

@@ -12,6 +12,7 @@
 
 #include <openssl/ssl.h>
 
+#include "log.h"
 #include "net.h"
 #include "opts.h"
 #include "serve.h"
@@ -20,7 +21,7 @@
 #define RELAY_BUF	(64 * 1024)	/* per direction */
 #define RAW_BUF		(16 * 1024)	/* one TLS record, --forwarded */
 #define SUBJECT_MAX	1024
-#define REASON_MAX	256
+#define DETAIL_MAX	256
 #define OCSP_MAX	(64 * 1024)	/* a DER OCSP response */
 
 /* One --cert FILE, with the --key and --ocsp FILEs that followed it. */
@@ -67,8 +68,10 @@ struct session {
 	char			 se_upstream[NET_IPLEN];
 	uint64_t		 se_in;		/* plaintext from the client */
 	uint64_t		 se_out;	/* plaintext to the client */
-	const char		*se_reason;
-	char			 se_reasonbuf[REASON_MAX];
+	int			 se_ended;	/* se_why is set: the first wins */
+	enum log_reason		 se_why;
+	char			 se_detail[DETAIL_MAX];	/* what happened, or "" */
+	int			 se_status;	/* an answer of ours, or 0 */
 	int			 se_quiet;	/* a health check: log at -v */
 
 	/* The relay: client -> backend (u), backend -> client (d). */
@@ -118,7 +121,9 @@ int	 certs_count(void);
 SSL_CTX	*tlsctx_new(const struct config *, char *, size_t);
 
 /* main.c */
-void	 session_end(struct session *);
+void	 session_fail(struct session *, enum log_reason, const char *, ...)
+	    PRINTFLIKE(3, 4);
+void	 session_end(struct session *, enum log_reason);
 
 /* tlsio.c */
 int	 tlsio_handshake(struct session *);
@@ -129,7 +134,6 @@ int	 tlsio_steps(struct session *);
 int	 tlsio_bulk(struct session *);
 int	 tlsio_events(const struct session *, int);
 void	 tlsio_wake(struct session *, int, int, int);
-void	 tlsio_fail(struct session *, const char *, int, int);
 uint64_t tlsio_head_deadline(const struct session *);
 int	 tlsio_head_timeout(struct session *, uint64_t);
 
