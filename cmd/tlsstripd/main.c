@@ -76,7 +76,7 @@ static int	 open_upstream(struct session *, enum net_error *);
 static int	 proxy_header(struct session *);
 static void	 set_nonblock(int);
 static void	 set_nodelay(int);
-static void	 reap(pid_t);
+static void	 reap(pid_t, unsigned long);
 static void	 access_line(const struct session *);
 static void	 detail_line(const struct session *);
 static void	 parse_args(struct config *, int, char *[]);
@@ -250,11 +250,11 @@ set_nodelay(int fd)
 }
 
 /*
- * Waits for the program: it has its EOF and usually exits at once; one
- * that does not within REAP_WAIT_MS gets SIGTERM.
+ * Waits for connection id's program: it has its EOF and usually exits
+ * at once; one that does not within REAP_WAIT_MS gets SIGTERM.
  */
 static void
-reap(pid_t pid)
+reap(pid_t pid, unsigned long id)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int i, status;
@@ -262,11 +262,13 @@ reap(pid_t pid)
 	for (i = 0; i < REAP_WAIT_MS / 10; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-				log_warnx("pid %ld exited with status %d",
-				    (long)pid, WEXITSTATUS(status));
+				log_warnx("conn=%lu: pid %ld exited with "
+				    "status %d", id, (long)pid,
+				    WEXITSTATUS(status));
 			else if (WIFSIGNALED(status))
-				log_warnx("pid %ld killed by signal %d",
-				    (long)pid, WTERMSIG(status));
+				log_warnx("conn=%lu: pid %ld killed by "
+				    "signal %d", id, (long)pid,
+				    WTERMSIG(status));
 			return;
 		}
 		nanosleep(&ts, NULL);
@@ -384,7 +386,7 @@ session_end(struct session *se, enum log_reason why)
 	if (se->se_up != -1)
 		close(se->se_up);
 	if (se->se_pid > 0)
-		reap(se->se_pid);
+		reap(se->se_pid, se->se_conn->c_id);
 	if (se->se_fwd != NULL)
 		fwd_free(se->se_fwd);
 	free(se->se_ubuf);
