@@ -5,15 +5,15 @@
  * Heads are parsed by http.h's parser on our own buffer and written
  * again with Forwarded, X-Forwarded-For, X-Forwarded-Proto (and
  * X-Client-Cert-Subject for a verified client certificate) set by us and
- * the client's copies removed, and so are the client's Connection tokens
- * naming them: the next hop would delete ours.  Bodies pass through unchanged, framed by
- * Content-Length or by a strict scan of the chunked framing, so the next
- * head is found exactly where the backend will look for it: a client
- * cannot hide a second request, with its own X-Forwarded-For, inside
- * what we took for a body.  Anything that does not parse, and a head
- * not whole by its --header-timeout deadline, stops the stream; the
- * client then gets an error answer after the responses to the requests
- * before it.
+ * the client's copies removed, and so are the client's Connection
+ * tokens naming them: the next hop would delete ours.  Bodies pass
+ * through unchanged, framed by Content-Length or by a strict scan of the
+ * chunked framing, so the next head is found exactly where the backend
+ * will look for it: a client cannot hide a second request, with its own
+ * X-Forwarded-For, inside what we took for a body.  Anything that does
+ * not parse, and a head not whole by its --header-timeout deadline,
+ * stops the stream; the client then gets an error answer after the
+ * responses to the requests before it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +54,7 @@ struct fwd {
 	size_t		 fw_ooff, fw_oend;
 	uint64_t	 fw_left;	/* body or chunk bytes to come */
 	size_t		 fw_line;	/* bytes of this chunk line/trailers */
-	uint64_t	 fw_head_ms;	/* the head under way began; 0: none */
+	uint64_t	 fw_head_ms;	/* this head began; 0: none */
 	int		 fw_status;	/* why it failed */
 	unsigned long	 fw_requests;
 	char		 fw_for[NET_IPLEN + 8];

@@ -252,7 +252,7 @@ tlsio_refuse(struct session *se, int status, const char *proxy_error,
 		errno = 0;
 		if ((r = SSL_read(se->se_ssl, se->se_rbuf, RAW_BUF)) > 0) {
 			se->se_in += r;
-			/* The head's rewrite is dropped: only its end counts. */
+			/* Only where the head ends counts: no rewrite. */
 			for (off = 0; off < (size_t)r && fwd_requests(fw) == 0;
 			    off += used)
 				if ((used = fwd_run(fw, se->se_rbuf + off,
