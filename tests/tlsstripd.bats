@@ -49,7 +49,7 @@ expired_cert() {
 }
 
 # origin: nginx on $NPORT; /seen answers with the forwarding headers it
-# got, /big is 256 MiB of random bytes (made on demand), /up/ takes PUT.
+# got, /hop with those and Connection, /big is 256 MiB of random bytes (made on demand), /up/ takes PUT.
 origin() {
 	NPORT=$(free_port)
 	mkdir -p "$T/www/up"
@@ -60,7 +60,11 @@ origin() {
 			default_type text/plain;
 			return 200 "xff=[$http_x_forwarded_for] fwd=[$http_forwarded] proto=[$http_x_forwarded_proto] subject=[$http_x_client_cert_subject] body=[$content_length]\n";
 		}
-		location = /post { return 200 "posted\n"; }'
+		location = /post { return 200 "posted\n"; }
+		location = /hop {
+			default_type text/plain;
+			return 200 "conn=[$http_connection] xff=[$http_x_forwarded_for] fwd=[$http_forwarded] proto=[$http_x_forwarded_proto]\n";
+		}'
 }
 
 # strip ARGS...: tlsstripd on $TPORT with ARGS.
@@ -91,7 +95,9 @@ sclient() {
 	run https /
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello from nginx" ]
-	wait_log 'client=127\.0\.0\.1:[0-9]+ sni=localhost protocol=TLSv1\.3 cipher=TLS_AES_128_GCM_SHA256 upstream=127\.0\.0\.1 resumed=no bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason="done"' "$T/tlsstripd.log"
+	wait_log 'info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ status=- upstream=127\.0\.0\.1:'"$NPORT"' bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason=done sni=localhost protocol=TLSv1\.3 cipher=TLS_AES_128_GCM_SHA256 resumed=no$' "$T/tlsstripd.log"
+	# Nothing happened to tell of: the access line is the only line.
+	[ "$(grep -c 'conn=' "$T/tlsstripd.log")" -eq 1 ]
 	grep -q '"GET / HTTP/1.1" 200' "$T/nginx/access.log"
 }
 
@@ -106,7 +112,7 @@ sclient() {
 	[ "${lines[1]}" = 1 ]
 	[ "${lines[2]}" = "xff=[] fwd=[] proto=[] subject=[] body=[]" ]
 	[ "${lines[3]}" = 0 ]
-	wait_log 'reason="done"' "$T/tlsstripd.log"
+	wait_log 'reason=done' "$T/tlsstripd.log"
 	[ "$(grep -c 'protocol=TLS' "$T/tlsstripd.log")" -eq 1 ]
 	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 2 ]
 }
@@ -272,7 +278,9 @@ ocsp_response() {
 	run sclient -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
 	[[ "$output" != *"Cipher is ECDHE"* ]]
 	[[ "$output" == *"alert"* ]]
-	wait_log 'protocol=- .*reason="handshake failed: unsupported protocol"' \
+	wait_log 'info: conn=[0-9]+: handshake failed: unsupported protocol$' \
+		"$T/tlsstripd.log"
+	wait_log 'status=- upstream=- .*reason=tls_error sni=- protocol=- cipher=- resumed=no$' \
 		"$T/tlsstripd.log"
 }
 
@@ -287,7 +295,8 @@ ocsp_response() {
 	run sclient -tls1_2 -cipher \
 		'ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256'
 	[[ "$output" == *"Cipher is ECDHE-RSA-AES128-GCM-SHA256"* ]]
-	wait_log 'reason="handshake failed: no shared cipher"' "$T/tlsstripd.log"
+	wait_log 'conn=[0-9]+: handshake failed: no shared cipher$' "$T/tlsstripd.log"
+	wait_log 'reason=tls_error ' "$T/tlsstripd.log"
 }
 
 @test "ALPN picks http/1.1, and a client offering only h2 still gets through without ALPN" {
@@ -312,8 +321,9 @@ ocsp_response() {
 		-connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>&1"
 	[[ "$output" == *"RENEGOTIATING"* ]]
 	[[ "$output" == *"no renegotiation"* ]]
-	wait_log 'protocol=TLSv1.2 .*reason="reading from the client' \
+	wait_log 'conn=[0-9]+: reading from the client: ' \
 		"$T/tlsstripd.log"
+	wait_log 'reason=tls_error .*protocol=TLSv1\.2 ' "$T/tlsstripd.log"
 }
 
 @test "a saved session is resumed, with TLS 1.3 tickets and with TLS 1.2" {
@@ -358,6 +368,9 @@ ocsp_response() {
 	[[ "$output" == *"TCPREMOTEIP=127.0.0.1"* ]]
 	[[ "$output" == *"PROTO=TCP"* ]]
 	[[ "$output" != *spoofed* ]]
+	# The verified subject is the access line's user.
+	wait_log 'status=- user="CN=alice" upstream=program .*reason=done ' \
+		"$T/tlsstripd.log"
 }
 
 @test "without a client certificate, or with one from another CA, the handshake ends with a log line" {
@@ -368,13 +381,14 @@ ocsp_response() {
 	run https /
 	[ "$status" -ne 0 ]
 	[[ "$output" != *"hello"* ]]
-	wait_log 'reason="handshake failed: peer did not return a certificate"' \
+	wait_log 'conn=[0-9]+: handshake failed: peer did not return a certificate$' \
 		"$T/tlsstripd.log"
+	wait_log 'reason=tls_error ' "$T/tlsstripd.log"
 	run https / --cert "$T/pki/bob.pem"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *"hello"* ]]
 	# Both test CAs are named alike: OpenSSL may report either.
-	wait_log 'reason="handshake failed: (unable to get local issuer certificate|self-signed certificate in certificate chain)"' \
+	wait_log 'conn=[0-9]+: handshake failed: (unable to get local issuer certificate|self-signed certificate in certificate chain)$' \
 		"$T/tlsstripd.log"
 	[ ! -s "$T/nginx/access.log" ]
 	run https / --cert "$T/cca/alice.pem"
@@ -394,7 +408,7 @@ ocsp_response() {
 	[[ "$output" != *6.6.6.6* ]]
 	[[ "$output" != *7.7.7.7* ]]
 	[[ "$output" != *root* ]]
-	wait_log 'requests=2 bytes_in' "$T/tlsstripd.log"
+	wait_log 'status=- .*reason=done .*resumed=no requests=2$' "$T/tlsstripd.log"
 }
 
 @test "--forwarded follows chunked and sized bodies, so a request after a body is rewritten too" {
@@ -437,8 +451,9 @@ ocsp_response() {
 		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>/dev/null"
 	[[ "$output" == "HTTP/1.1 200 OK"*"hello from nginx"*"HTTP/1.1 400 Bad Request"* ]]
 	[ "$(echo "$output" | grep -c 'hello from nginx')" -eq 1 ]
-	wait_log 'requests=1 .*reason="bad request head from the client \(400\)"' \
+	wait_log 'conn=[0-9]+: bad request head from the client \(400\)$' \
 		"$T/tlsstripd.log"
+	wait_log 'status=400 .*reason=bad_request .*requests=1$' "$T/tlsstripd.log"
 }
 
 @test "--forwarded refuses chunked framing with bare LF line ends, which a backend could read otherwise" {
@@ -449,8 +464,118 @@ ocsp_response() {
 	run sh -c "printf '$req' | openssl s_client -quiet \
 		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>/dev/null"
 	[[ "$output" == *"HTTP/1.1 400 Bad Request"* ]]
-	wait_log 'reason="bad request head from the client \(400\)"' \
+	wait_log 'status=400 .*reason=bad_request ' "$T/tlsstripd.log"
+}
+
+@test "--forwarded drops the client's Connection tokens that name the fields it sets, and keeps the others" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	run https /hop -H 'Connection: X-Forwarded-For, Forwarded, keep-alive, x-forwarded-proto, X-Client-Cert-Subject'
+	[ "$status" -eq 0 ]
+	[ "$output" = "conn=[keep-alive] xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https] proto=[https]" ]
+	run https /hop -H 'Connection: Forwarded,X-Forwarded-For ,X-Forwarded-Proto'
+	[ "$status" -eq 0 ]
+	[ "$output" = "conn=[] xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https] proto=[https]" ]
+	run https /hop -H 'Connection: Upgrade, X-Other'
+	[ "$output" = "conn=[Upgrade, X-Other] xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https] proto=[https]" ]
+}
+
+# tlsclient: $T/tls.py PORT CA [drip SECONDS | keepalive PAUSE]: a
+# python3 ssl client.  drip sends a request head a byte every SECONDS,
+# stops as soon as an answer comes, and prints what it read; keepalive
+# sends two quick requests PAUSE seconds apart on one connection and
+# prints each status line.
+tlsclient() {
+	cat > "$T/tls.py" <<-'EOF'
+	import select, socket, ssl, sys, time
+	port, ca, mode, arg = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+	ctx = ssl.create_default_context(cafile=ca)
+	s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+	    server_hostname="localhost")
+	def early():
+	    # Session tickets make the socket readable: only data counts.
+	    s.setblocking(False)
+	    try:
+	        b = s.recv(65536)
+	    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+	        b = None
+	    s.setblocking(True)
+	    return b
+	def rest(out=b""):
+	    s.settimeout(20)
+	    while True:
+	        try:
+	            b = s.recv(65536)
+	        except (ssl.SSLError, OSError):
+	            break
+	        if not b:
+	            break
+	        out += b
+	    return out
+	if mode == "drip":
+	    head = b"GET /drip HTTP/1.1\r\nHost: localhost\r\nX-Drip: 1234567890\r\n\r\n"
+	    got = None
+	    for i in range(len(head)):
+	        if select.select([s], [], [], 0)[0] and (got := early()) is not None:
+	            break
+	        s.sendall(head[i:i + 1])
+	        time.sleep(arg)
+	    sys.stdout.write(rest(got or b"").decode("latin-1"))
+	else:
+	    f = s.makefile("rb")
+	    for i in range(2):
+	        if i:
+	            time.sleep(arg)
+	        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	        status = f.readline().decode().strip()
+	        length = 0
+	        while True:
+	            line = f.readline()
+	            if line in (b"\r\n", b""):
+	                break
+	            if line.lower().startswith(b"content-length:"):
+	                length = int(line.split(b":")[1])
+	        f.read(length)
+	        print(status)
+	EOF
+	timeout 60 python3 "$T/tls.py" "$TPORT" "$T/pki/ca.pem" "$@"
+}
+
+@test "--forwarded answers a request head dripped past --header-timeout with 408, and the backend gets none of it" {
+	pki
+	B=$(free_port)
+	# The backend records every byte it is sent.
+	bg backend socat "TCP-LISTEN:$B,bind=127.0.0.1,reuseaddr,fork" \
+		"SYSTEM:cat >> $T/got"
+	wait_port "$B"
+	: > "$T/got"
+	strip --cert "$T/pki/localhost.pem" --forwarded --header-timeout 2 \
+		-c "127.0.0.1:$B"
+	run tlsclient drip 0.3
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "HTTP/1.1 408 Request Timeout"* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=http_request_error"* ]]
+	[[ "$output" == *"Connection: close"* ]]
+	[[ "$output" == *"408 Request Timeout: "* ]]
+	wait_log 'conn=[0-9]+: request head not received within --header-timeout$' \
 		"$T/tlsstripd.log"
+	wait_log 'status=408 .*reason=header_timeout .*requests=0$' "$T/tlsstripd.log"
+	[ ! -s "$T/got" ]
+}
+
+@test "--forwarded: quick requests on a keep-alive connection that outlives --header-timeout are not cut" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded --header-timeout 2 \
+		-c "127.0.0.1:$NPORT"
+	run tlsclient keepalive 3
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "HTTP/1.1 200 OK" ]
+	[ "${lines[1]}" = "HTTP/1.1 200 OK" ]
+	wait_log 'reason=done .*requests=2$' "$T/tlsstripd.log"
+	[ "$(grep -c 'requests=' "$T/tlsstripd.log")" -eq 1 ]
+	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 2 ]
 }
 
 @test "--forwarded passes the verified client subject as X-Client-Cert-Subject" {
@@ -510,10 +635,13 @@ ocsp_response() {
 	wait_log 'SIGHUP: reloaded 1 certificate' "$T/tlsstripd.log"
 	run sclient
 	[[ "$output" == *"subject=CN = renewed"* ]]
-	printf 'GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n' >&5
+	echo "second answer" > "$T/www/two.html"
+	printf 'GET /two.html HTTP/1.1\r\nHost: localhost\r\n\r\n' >&5
 	exec 5>&-
-	wait_log 'reason="done"' "$T/tlsstripd.log"
-	[ "$(grep -c 'hello from nginx' "$T/held.out")" -eq 2 ]
+	# -quiet keeps the connection open past its input: wait for the answer.
+	wait_log 'second answer' "$T/held.out"
+	[ "$(grep -c 'hello from nginx' "$T/held.out")" -eq 1 ]
+	run ! grep -E 'bytes_in=[1-9].*reason=' "$T/tlsstripd.log"
 }
 
 @test "SIGHUP with a broken certificate file logs it and keeps the old certificates" {
@@ -568,30 +696,71 @@ ocsp_response() {
 	socat -u /dev/null "TCP:127.0.0.1:$TPORT"
 	run https /
 	[ "$output" = "hello from nginx" ]
-	wait_log 'reason="done"' "$T/tlsstripd.log"
+	wait_log 'reason=done' "$T/tlsstripd.log"
 	[ "$(grep -c 'client=' "$T/tlsstripd.log")" -eq 1 ]
 	run ! grep 'closed before\|handshake failed' "$T/tlsstripd.log"
 	VPORT=$(free_port)
 	bg verbose "$GTR_BIN/tlsstripd" -v --cert "$T/pki/localhost.pem" \
 		-l "127.0.0.1:$VPORT" -c "127.0.0.1:$NPORT"
 	wait_port "$VPORT"
-	wait_log 'debug: client=127.0.0.1:[0-9]+ sni=- protocol=- .*reason="closed before the handshake"' \
+	wait_log 'debug: conn=[0-9]+: closed before the handshake$' "$T/verbose.log"
+	wait_log 'debug: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ status=- upstream=- .*reason=client_closed sni=- protocol=- ' \
 		"$T/verbose.log"
 	run ! grep 'handshake failed' "$T/verbose.log"
 }
 
-@test "plain HTTP sent to the TLS port closes that connection with a log line" {
+@test "plain HTTP sent to the TLS port gets a 400 in clear text and is closed, with or without --forwarded" {
 	pki
 	origin
 	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
-	run curl -sS --max-time 20 "http://127.0.0.1:$TPORT/"
-	[ "$status" -ne 0 ]
-	[[ "$output" != *hello* ]]
-	wait_log 'reason="handshake failed: plain HTTP sent to the TLS port"' \
+	run curl -sS --max-time 20 -D "$T/h" "http://127.0.0.1:$TPORT/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "400 Bad Request: plain HTTP request sent to the HTTPS port" ]
+	grep -q '^HTTP/1.1 400 Bad Request' "$T/h"
+	grep -q '^Proxy-Status: gtr; error=http_request_error' "$T/h"
+	grep -q '^Connection: close' "$T/h"
+	wait_log 'conn=[0-9]+: plain HTTP sent to the TLS port$' "$T/tlsstripd.log"
+	wait_log 'status=400 upstream=- bytes_in=0 bytes_out=197 .*reason=bad_request .*protocol=- ' \
 		"$T/tlsstripd.log"
+	# Neither TLS nor HTTP: closed without an answer, as before.
+	run sh -c "printf 'hello\r\n' | socat -t 10 - TCP:127.0.0.1:$TPORT"
+	[ -z "$output" ]
 	run https /
 	[ "$output" = "hello from nginx" ]
 	[ "$(grep -c 'HTTP/1.1" 200' "$T/nginx/access.log")" -eq 1 ]
+	[ "$(wc -l < "$T/nginx/access.log")" -eq 1 ]
+	TPORT=$(free_port)
+	bg fwd "$GTR_BIN/tlsstripd" -l "127.0.0.1:$TPORT" --forwarded \
+		--cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	wait_port "$TPORT"
+	run curl -sS --max-time 20 "http://127.0.0.1:$TPORT/"
+	[ "$output" = "400 Bad Request: plain HTTP request sent to the HTTPS port" ]
+	[ "$(wc -l < "$T/nginx/access.log")" -eq 1 ]
+}
+
+@test "--forwarded answers 502 with Proxy-Status when the backend cannot be reached, and closes" {
+	pki
+	B=$(free_port)
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$B"
+	run https / -D "$T/h" -w '%{num_connects}\n' "https://localhost:$TPORT/x"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "502 Bad Gateway: unable to connect to the backend: connection refused" ]
+	[ "${lines[1]}" = 1 ]
+	[ "${lines[3]}" = 1 ]
+	grep -q '^HTTP/1.1 502 Bad Gateway' "$T/h"
+	grep -q '^Proxy-Status: gtr; error=connection_refused' "$T/h"
+	grep -q '^Connection: close' "$T/h"
+	wait_log 'warning: conn=[0-9]+: unable to connect to 127\.0\.0\.1:'"$B"': connection refused$' \
+		"$T/tlsstripd.log"
+	wait_log 'status=502 upstream=- .*reason=upstream_error .*requests=1$' \
+		"$T/tlsstripd.log"
+	# Without --forwarded there is no HTTP to answer with: it closes.
+	TPORT=$(free_port)
+	bg plain "$GTR_BIN/tlsstripd" -l "127.0.0.1:$TPORT" \
+		--cert "$T/pki/localhost.pem" -c "127.0.0.1:$B"
+	wait_port "$TPORT"
+	run https /
+	[ "$status" -eq 52 ]
 }
 
 @test "a truncated ClientHello closes that connection with a log line" {
@@ -601,8 +770,9 @@ ocsp_response() {
 	run sh -c "printf '\026\003\001\002\000\001\000\001\374\003\003abc' |
 		socat -t 10 - TCP:127.0.0.1:$TPORT"
 	[ -z "$output" ]
-	wait_log 'protocol=- .*reason="handshake failed: the client closed"' \
+	wait_log 'conn=[0-9]+: handshake failed: the client closed$' \
 		"$T/tlsstripd.log"
+	wait_log 'reason=tls_error .*protocol=- ' "$T/tlsstripd.log"
 	[ ! -s "$T/nginx/access.log" ]
 }
 
@@ -616,8 +786,9 @@ ocsp_response() {
 	bg stall socat -u "OPEN:$T/hello,ignoreeof" "TCP:127.0.0.1:$TPORT"
 	run https /
 	[ "$output" = "hello from nginx" ]
-	wait_log 'reason="handshake not done within --header-timeout"' \
+	wait_log 'conn=[0-9]+: handshake not done within --header-timeout$' \
 		"$T/tlsstripd.log"
+	wait_log 'reason=header_timeout .*protocol=- ' "$T/tlsstripd.log"
 	run https /
 	[ "$output" = "hello from nginx" ]
 }
@@ -634,7 +805,7 @@ ocsp_response() {
 		-CAfile "$T/pki/ca.pem" < "$T/in"
 	exec 5>&-
 	[ "$status" -ne 124 ]
-	wait_log 'reason="idle timeout"' "$T/tlsstripd.log"
+	wait_log 'reason=idle_timeout ' "$T/tlsstripd.log"
 }
 
 @test "the client's close_notify reaches the program as EOF, and the answer after it arrives whole" {
@@ -646,7 +817,7 @@ ocsp_response() {
 	[ "$status" -eq 0 ]
 	[ "$(tail -n 1 "$T/down")" = "read 3000000 bytes" ]
 	seq 1 200000 | cmp - <(head -n 200000 "$T/down")
-	wait_log 'bytes_in=3000000 bytes_out=1288914 .*reason="done"' \
+	wait_log 'upstream=program bytes_in=3000000 bytes_out=1288914 .*reason=done ' \
 		"$T/tlsstripd.log"
 }
 
@@ -657,7 +828,7 @@ ocsp_response() {
 	run https /
 	[ "$status" -eq 0 ]
 	[ "$output" = "until close" ]
-	wait_log 'reason="done"' "$T/tlsstripd.log"
+	wait_log 'reason=done' "$T/tlsstripd.log"
 }
 
 @test "a backend's TCP urgent byte reaches the client in its place" {
@@ -689,7 +860,7 @@ ocsp_response() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ "$(sha256sum < "$T/got")" = "$(sha256sum < "$T/body")" ]
-	wait_log 'bytes_out=8388627 .*reason="done"' "$T/tlsstripd.log"
+	wait_log 'bytes_out=8388627 .*reason=done ' "$T/tlsstripd.log"
 }
 
 @test "256 MiB go each way intact: a download from nginx and an upload to it" {
@@ -725,7 +896,7 @@ ocsp_response() {
 		--resolve "localhost:$TPORT:127.0.0.1" "http://127.0.0.1:$NPORT/"
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello from nginx" ]
-	wait_log 'upstream=program .*reason="done"' "$T/tlsstripd.log"
+	wait_log 'upstream=program .*reason=done ' "$T/tlsstripd.log"
 	grep -q 'connectd.*client=127.0.0.1' "$T/tlsstripd.log"
 }
 

@@ -5,13 +5,15 @@
  * Heads are parsed by http.h's parser on our own buffer and written
  * again with Forwarded, X-Forwarded-For, X-Forwarded-Proto (and
  * X-Client-Cert-Subject for a verified client certificate) set by us and
- * the client's copies removed.  Bodies pass through unchanged, framed by
- * Content-Length or by a strict scan of the chunked framing, so the next
- * head is found exactly where the backend will look for it: a client
- * cannot hide a second request, with its own X-Forwarded-For, inside
- * what we took for a body.  Anything that does not parse stops the
- * stream; the client then gets an error answer after the responses to
- * the requests before it.
+ * the client's copies removed, and so are the client's Connection
+ * tokens naming them: the next hop would delete ours.  Bodies pass
+ * through unchanged, framed by Content-Length or by a strict scan of the
+ * chunked framing, so the next head is found exactly where the backend
+ * will look for it: a client cannot hide a second request, with its own
+ * X-Forwarded-For, inside what we took for a body.  Anything that does
+ * not parse, and a head not whole by its --header-timeout deadline,
+ * stops the stream; the client then gets an error answer after the
+ * responses to the requests before it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,7 @@ struct fwd {
 	size_t		 fw_ooff, fw_oend;
 	uint64_t	 fw_left;	/* body or chunk bytes to come */
 	size_t		 fw_line;	/* bytes of this chunk line/trailers */
+	uint64_t	 fw_head_ms;	/* this head began; 0: none */
 	int		 fw_status;	/* why it failed */
 	unsigned long	 fw_requests;
 	char		 fw_for[NET_IPLEN + 8];
@@ -60,7 +63,8 @@ struct fwd {
 };
 
 static int	 may_end(const char *, size_t, size_t);
-static int	 drop_field(const char *);
+static int	 drop_field(const char *, size_t);
+static int	 drop_conn_tokens(char *);
 static int	 rewrite(struct fwd *);
 static ssize_t	 head_step(struct fwd *, const char *, size_t);
 static int	 hexval(int);
@@ -76,6 +80,8 @@ fwd_new(const struct conn *c, const char *subject)
 	if ((fw = calloc(1, sizeof(*fw))) == NULL)
 		return NULL;
 	fw->fw_state = FW_HEAD;
+	/* The first head's deadline runs from the connection's start. */
+	fw->fw_head_ms = c->c_start_ms;
 	if (strcmp(c->c_peer_ip, "-") == 0)
 		snprintf(fw->fw_for, sizeof(fw->fw_for), "unknown");
 	else if (strchr(c->c_peer_ip, ':') != NULL)
@@ -113,23 +119,59 @@ fwd_pending(const struct fwd *fw)
 	return fw->fw_ooff < fw->fw_oend;
 }
 
+/* When the request head under way began (monotonic ms), 0 if none. */
+uint64_t
+fwd_head_since(const struct fwd *fw)
+{
+	return fw->fw_state == FW_HEAD ? fw->fw_head_ms : 0;
+}
+
+/* Refuses the head under way: it missed its deadline (408). */
+void
+fwd_timeout(struct fwd *fw)
+{
+	fw->fw_status = 408;
+	fw->fw_state = FW_FAILED;
+}
+
+/*
+ * Formats a complete error response as http_send_error() sends it, to
+ * go out through TLS.  Returns its length, or 0 if room is too small.
+ */
+size_t
+fwd_format_error(char *out, size_t room, int status, const char *proxy_error,
+    const char *detail)
+{
+	char body[256];
+	int blen, n;
+
+	blen = snprintf(body, sizeof(body), "%d %s: %s\n", status,
+	    http_reason(status), detail);
+	if (blen < 0 || (size_t)blen >= sizeof(body))
+		return 0;
+	n = snprintf(out, room, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %d\r\n"
+	    "Proxy-Status: gtr; error=%s\r\n"
+	    "Connection: close\r\n\r\n%s", status, http_reason(status),
+	    blen, proxy_error, body);
+	return n > 0 && (size_t)n < room ? (size_t)n : 0;
+}
+
 size_t
 fwd_answer(const struct fwd *fw, char *out, size_t room)
 {
-	char body[128];
-	int blen, n;
+	const char *detail;
 
 	if (fw->fw_state != FW_FAILED)
 		return 0;
-	blen = snprintf(body, sizeof(body), "%d %s: %s\n", fw->fw_status,
-	    http_reason(fw->fw_status), fw->fw_status == 400 ?
-	    "malformed request" : "request head refused");
-	n = snprintf(out, room, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain\r\nContent-Length: %d\r\n"
-	    "Proxy-Status: gtr; error=http_request_error\r\n"
-	    "Connection: close\r\n\r\n%s", fw->fw_status,
-	    http_reason(fw->fw_status), blen, body);
-	return n > 0 && (size_t)n < room ? (size_t)n : 0;
+	if (fw->fw_status == 408)
+		detail = "request head too slow";
+	else if (fw->fw_status == 400)
+		detail = "malformed request";
+	else
+		detail = "request head refused";
+	return fwd_format_error(out, room, fw->fw_status,
+	    "http_request_error", detail);
 }
 
 /*
@@ -152,18 +194,56 @@ may_end(const char *buf, size_t from, size_t to)
 	return 0;
 }
 
-/* Returns 1 for the fields we set, whose client copies are dropped. */
+/*
+ * Returns 1 if the len bytes at name are one of the fields we set,
+ * whose client copies are dropped.
+ */
 static int
-drop_field(const char *name)
+drop_field(const char *name, size_t len)
 {
 	static const char *const ours[] = { "Forwarded", "X-Forwarded-For",
 	    "X-Forwarded-Proto", "X-Client-Cert-Subject" };
 	size_t i;
 
 	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-		if (strcasecmp(name, ours[i]) == 0)
+		if (strlen(ours[i]) == len &&
+		    strncasecmp(name, ours[i], len) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * Takes the names of the fields we set out of a Connection value, in
+ * place (what is written never passes what is still to read).  Returns
+ * 1 if tokens are left, 0 if the value is empty now.
+ */
+static int
+drop_conn_tokens(char *v)
+{
+	char *r = v, *w = v, *tok;
+	size_t len;
+
+	for (;;) {
+		while (*r == ',' || *r == ' ' || *r == '\t')
+			r++;
+		if (*r == '\0')
+			break;
+		tok = r;
+		while (*r != '\0' && *r != ',' && *r != ' ' && *r != '\t')
+			r++;
+		len = r - tok;
+		if (drop_field(tok, len))
+			continue;
+		if (w > v) {
+			*w++ = ',';
+			if (w < tok)
+				*w++ = ' ';
+		}
+		memmove(w, tok, len);
+		w += len;
+	}
+	*w = '\0';
+	return w > v;
 }
 
 /* Writes the parsed head again into fw_out; 0, or -1 (too large). */
@@ -179,9 +259,15 @@ rewrite(struct fwd *fw)
 	    hd->hd_target, hd->hd_version == 10 ? 0 : 1);
 	if (len < 0 || (size_t)len >= sizeof(line))
 		return -1;
-	for (i = 0; i < hd->hd_nfields; i++)
-		if (!drop_field(hd->hd_fields[i].name))
-			f[n++] = hd->hd_fields[i];
+	for (i = 0; i < hd->hd_nfields; i++) {
+		if (drop_field(hd->hd_fields[i].name,
+		    strlen(hd->hd_fields[i].name)))
+			continue;
+		if (strcasecmp(hd->hd_fields[i].name, "Connection") == 0 &&
+		    !drop_conn_tokens(hd->hd_fields[i].value))
+			continue;
+		f[n++] = hd->hd_fields[i];
+	}
 	snprintf(fwdv, sizeof(fwdv), "for=%s;proto=https", fw->fw_for);
 	f[n].name = "Forwarded";
 	f[n++].value = fwdv;
@@ -213,6 +299,9 @@ head_step(struct fwd *fw, const char *in, size_t n)
 	int rc;
 
 	k = n < sizeof(fw->fw_head) - old ? n : sizeof(fw->fw_head) - old;
+	/* A later head's deadline runs from its first byte. */
+	if (fw->fw_head_ms == 0 && k > 0)
+		fw->fw_head_ms = now_ms();
 	memcpy(fw->fw_head + old, in, k);
 	fw->fw_hlen += k;
 	if (!may_end(fw->fw_head, old > 2 ? old - 2 : 0, fw->fw_hlen) &&
@@ -230,6 +319,7 @@ head_step(struct fwd *fw, const char *in, size_t n)
 	}
 	k -= fw->fw_hlen - hd->hd_size;
 	fw->fw_hlen = 0;
+	fw->fw_head_ms = 0;
 	fw->fw_requests++;
 	if (hd->hd_framing == HTTP_BODY_LENGTH && hd->hd_length > 0) {
 		fw->fw_state = FW_LENGTH;

@@ -63,7 +63,7 @@ static void	 loop_run(struct session *, uint64_t, struct sessions *);
 static void	 loop_move(struct session *, struct sessions *);
 static void	 loop_disarm(struct session *);
 static void	 loop_idle(struct loop *, uint64_t);
-static void	 loop_end(struct session *);
+static void	 loop_end(struct session *, enum log_reason);
 static int	 arm(int, int, struct sev *, uint32_t *, uint32_t);
 static int	 loop_arm(struct session *, int);
 
@@ -120,7 +120,6 @@ loops_start(void)
 int
 loop_add(struct session *se)
 {
-	const char *reason = se->se_reason;
 	struct loop *l;
 
 	(void)pthread_once(&loops_once, loops_start);
@@ -135,7 +134,6 @@ loop_add(struct session *se)
 	se->se_conn->c_handed_off = 1;
 	if (loop_put(l, se) == -1) {
 		se->se_conn->c_handed_off = 0;
-		se->se_reason = reason;
 		return -1;
 	}
 	return 0;
@@ -192,7 +190,9 @@ loop_main(void *arg)
 			TAILQ_REMOVE(&moving, se, se_rentry);
 			if (loop_put(se->se_loop, se) == -1) {
 				c = se->se_conn;
-				session_end(se);
+				session_fail(se, REASON_INTERNAL_ERROR,
+				    "unable to wait for events");
+				session_end(se, REASON_INTERNAL_ERROR);
 				conn_end(c);
 			}
 		}
@@ -241,13 +241,18 @@ loop_run(struct session *se, uint64_t now, struct sessions *moving)
 		se->se_ready = 1;
 		TAILQ_INSERT_TAIL(&se->se_loop->l_ready, se, se_rentry);
 	}
-	if ((r == 0 || r == 2) && loop_arm(se, r == 2) == 0) {
-		if (r == 0 && !se->se_bulk &&
-		    se->se_in + se->se_out - before >= RELAY_BUF)
-			loop_move(se, moving);
-		return;
+	if (r == 0 || r == 2) {
+		if (loop_arm(se, r == 2) == 0) {
+			if (r == 0 && !se->se_bulk &&
+			    se->se_in + se->se_out - before >= RELAY_BUF)
+				loop_move(se, moving);
+			return;
+		}
+		session_fail(se, REASON_INTERNAL_ERROR,
+		    "unable to wait for events");
 	}
-	loop_end(se);
+	/* The steps set the reason of an end they found. */
+	loop_end(se, REASON_INTERNAL_ERROR);
 }
 
 /*
@@ -272,7 +277,10 @@ loop_move(struct session *se, struct sessions *moving)
 	TAILQ_INSERT_TAIL(moving, se, se_rentry);
 }
 
-/* Ends the sessions that saw no event for --idle-timeout. */
+/*
+ * Ends the sessions that saw no event for --idle-timeout, and queues
+ * those whose request head missed --header-timeout to send their 408.
+ */
 static void
 loop_idle(struct loop *l, uint64_t now)
 {
@@ -282,17 +290,21 @@ loop_idle(struct loop *l, uint64_t now)
 	for (se = TAILQ_FIRST(&l->l_sessions); se != NULL; se = next) {
 		next = TAILQ_NEXT(se, se_entry);
 		idle = (uint64_t)se->se_cf->cf_opts.idle_timeout * 1000;
-		if (now - se->se_last_ms >= idle) {
-			if (se->se_reason == NULL)
-				se->se_reason = "idle timeout";
-			loop_end(se);
+		if (now - se->se_last_ms >= idle)
+			loop_end(se, REASON_IDLE_TIMEOUT);
+		else if (tlsio_head_timeout(se, now) && !se->se_ready) {
+			se->se_ready = 1;
+			TAILQ_INSERT_TAIL(&l->l_ready, se, se_rentry);
 		}
 	}
 }
 
-/* Takes the session out of its loop, logs and frees it. */
+/*
+ * Takes the session out of its loop and ends it, for why unless a
+ * reason was set before.
+ */
 static void
-loop_end(struct session *se)
+loop_end(struct session *se, enum log_reason why)
 {
 	struct loop *l = se->se_loop;
 	struct conn *c = se->se_conn;
@@ -301,7 +313,7 @@ loop_end(struct session *se)
 	TAILQ_REMOVE(&l->l_sessions, se, se_entry);
 	if (se->se_ready)
 		TAILQ_REMOVE(&l->l_ready, se, se_rentry);
-	session_end(se);
+	session_end(se, why);
 	conn_end(c);
 }
 
@@ -346,7 +358,8 @@ arm(int ep, int fd, struct sev *sv, uint32_t *cur, uint32_t want)
 
 /*
  * Arms both fds for what the steps wait on; more says the session runs
- * again anyway.  Returns 0, or -1 with the reason set.
+ * again anyway.  Returns 0, or -1 if nothing is waited for or epoll
+ * refused.
  */
 static int
 loop_arm(struct session *se, int more)
@@ -356,17 +369,11 @@ loop_arm(struct session *se, int more)
 
 	cl = (uint32_t)tlsio_events(se, 0);
 	be = (uint32_t)tlsio_events(se, 1);
-	if (cl == 0 && be == 0 && !more) {
-		if (se->se_reason == NULL)
-			se->se_reason = "nothing left to wait for";
+	if (cl == 0 && be == 0 && !more)
 		return -1;
-	}
 	if (arm(ep, se->se_conn->c_rfd, &se->se_ev[0], &se->se_cl_ev,
 	    cl) == -1 || arm(ep, se->se_up, &se->se_ev[1], &se->se_be_ev,
-	    be) == -1) {
-		if (se->se_reason == NULL)
-			se->se_reason = "unable to wait for events";
+	    be) == -1)
 		return -1;
-	}
 	return 0;
 }

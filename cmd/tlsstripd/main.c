@@ -5,9 +5,11 @@
  * --header-timeout, then a connection to -c HOST:PORT or the program
  * after "--" (with the UCSPI and SSL_* variables), a PROXY header or
  * rewritten request heads if asked for, and the relay (tlsio.c; for -c,
- * in a shared event loop, loop.c) until both directions are done.  One
- * access line per connection, also for the ones that fail their
- * handshake: there is no HTTP to answer those with, only a log line.
+ * in a shared event loop, loop.c) until both directions are done.  Each
+ * session ends in session_end(), with the reason its first cause
+ * recorded (session_fail()): one access line per connection, after a
+ * line saying what happened when something did, also for the ones that
+ * fail their handshake: there is no HTTP to answer those with.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -19,6 +21,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +72,13 @@ static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
 static void	 handle(struct conn *, void *);
 static void	 session_info(struct session *);
-static int	 open_upstream(struct session *);
+static int	 open_upstream(struct session *, enum net_error *);
 static int	 proxy_header(struct session *);
 static void	 set_nonblock(int);
 static void	 set_nodelay(int);
-static void	 reap(pid_t);
+static void	 reap(pid_t, unsigned long);
 static void	 access_line(const struct session *);
+static void	 detail_line(const struct session *);
 static void	 parse_args(struct config *, int, char *[]);
 
 static void
@@ -153,15 +157,16 @@ session_info(struct session *se)
 
 /*
  * Connects to -c or starts the program.  Returns 0 with se_up set, or
- * -1 with the reason set.
+ * -1 with the reason and *err set.
  */
 static int
-open_upstream(struct session *se)
+open_upstream(struct session *se, enum net_error *err)
 {
 	const struct config *cf = se->se_cf;
 	char env[ENV_MAX][SUBJECT_MAX + 32], *envp[ENV_MAX + 1];
-	enum net_error err = NET_OK;
 	int i, on = 1;
+
+	*err = NET_OK;
 
 	if (cf->cf_argv != NULL) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
@@ -180,25 +185,24 @@ open_upstream(struct session *se)
 		se->se_up = spawn_program(cf->cf_argv, se->se_conn, envp,
 		    &se->se_pid);
 		if (se->se_up == -1) {
-			snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf),
+			*err = NET_SYSTEM;
+			session_fail(se, REASON_UPSTREAM_ERROR,
 			    "unable to run %s", cf->cf_argv[0]);
-			se->se_reason = se->se_reasonbuf;
 			return -1;
 		}
 		return 0;
 	}
 	if (cf->cf_fixed.is_unix) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
-		se->se_up = net_connect_unix(cf->cf_fixed.path, &err);
+		se->se_up = net_connect_unix(cf->cf_fixed.path, err);
 	} else
 		se->se_up = net_connect(cf->cf_fixed.host, cf->cf_fixed.port,
 		    NULL, serve_is_own_addr, cf->cf_opts.connect_timeout * 1000,
-		    &err, se->se_upstream);
+		    err, se->se_upstream);
 	if (se->se_up == -1) {
-		snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf),
-		    "unable to connect to %s: %s", cf->cf_opts.connect,
-		    net_strerror(err));
-		se->se_reason = se->se_reasonbuf;
+		session_fail(se, *err == NET_TIMEOUT ? REASON_UPSTREAM_TIMEOUT :
+		    REASON_UPSTREAM_ERROR, "unable to connect to %s: %s",
+		    cf->cf_opts.connect, net_strerror(*err));
 		return -1;
 	}
 	set_nodelay(se->se_up);
@@ -219,7 +223,8 @@ proxy_header(struct session *se)
 	    (struct sockaddr *)&c->c_peer, (struct sockaddr *)&c->c_local,
 	    se->se_ubuf, RELAY_BUF);
 	if (n < 0) {
-		se->se_reason = "unable to format the PROXY header";
+		session_fail(se, REASON_INTERNAL_ERROR,
+		    "unable to format the PROXY header");
 		return -1;
 	}
 	se->se_uend = n;
@@ -245,11 +250,11 @@ set_nodelay(int fd)
 }
 
 /*
- * Waits for the program: it has its EOF and usually exits at once; one
- * that does not within REAP_WAIT_MS gets SIGTERM.
+ * Waits for connection id's program: it has its EOF and usually exits
+ * at once; one that does not within REAP_WAIT_MS gets SIGTERM.
  */
 static void
-reap(pid_t pid)
+reap(pid_t pid, unsigned long id)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int i, status;
@@ -257,11 +262,13 @@ reap(pid_t pid)
 	for (i = 0; i < REAP_WAIT_MS / 10; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-				log_warnx("pid %ld exited with status %d",
-				    (long)pid, WEXITSTATUS(status));
+				log_warnx("conn=%lu: pid %ld exited with "
+				    "status %d", id, (long)pid,
+				    WEXITSTATUS(status));
 			else if (WIFSIGNALED(status))
-				log_warnx("pid %ld killed by signal %d",
-				    (long)pid, WTERMSIG(status));
+				log_warnx("conn=%lu: pid %ld killed by "
+				    "signal %d", id, (long)pid,
+				    WTERMSIG(status));
 			return;
 		}
 		nanosleep(&ts, NULL);
@@ -270,40 +277,116 @@ reap(pid_t pid)
 	(void)spawn_reap(pid);
 }
 
-/* The connection's one access line; a health check's only with -v. */
+/*
+ * The connection's one access line, a health check's only with -v.
+ * Per connection, not per request: no method or target; status is an
+ * answer tlsstripd made itself ("-" when the backend's answers are all
+ * the client got); user the verified client certificate's subject.
+ */
 static void
 access_line(const struct session *se)
 {
 	const struct conn *c = se->se_conn;
-	char reqs[32] = "";
+	const struct net_addr *fx = &se->se_cf->cf_fixed;
+	struct access_line al;
+	char extra[256], sni[LOG_VALUE_MAX(NET_HOSTLEN)], reqs[32] = "";
+	char up[sizeof(fx->path) + 8];
 
+	memset(&al, 0, sizeof(al));
+	al.al_conn = c->c_id;
+	al.al_client_ip = c->c_peer_ip;
+	al.al_client_port = c->c_peer_port;
+	al.al_status = se->se_status;
+	al.al_user = se->se_subject;
+	/* ADDR:PORT as the client's; the program or the unix socket. */
+	if (se->se_upstream[0] == '\0' || se->se_cf->cf_argv != NULL)
+		snprintf(up, sizeof(up), "%s", se->se_upstream);
+	else if (fx->is_unix)
+		snprintf(up, sizeof(up), "unix:%s", fx->path);
+	else
+		snprintf(up, sizeof(up), strchr(se->se_upstream, ':') != NULL ?
+		    "[%s]:%s" : "%s:%s", se->se_upstream, fx->port);
+	al.al_upstream = up;
+	al.al_bytes_in = se->se_in;
+	al.al_bytes_out = se->se_out;
+	al.al_ms = now_ms() - c->c_start_ms;
+	al.al_reason = se->se_why;
 	if (se->se_fwd != NULL)
 		snprintf(reqs, sizeof(reqs), " requests=%lu",
 		    fwd_requests(se->se_fwd));
-	(se->se_quiet ? log_debug : log_info)("client=%s:%s sni=%s "
-	    "protocol=%s cipher=%s upstream=%s "
-	    "resumed=%s%s bytes_in=%llu bytes_out=%llu ms=%llu reason=\"%s\"",
-	    c->c_peer_ip, c->c_peer_port, se->se_sni[0] != '\0' ? se->se_sni :
-	    "-", se->se_proto != NULL ? se->se_proto : "-",
+	snprintf(extra, sizeof(extra), " sni=%s protocol=%s cipher=%s "
+	    "resumed=%s%s", se->se_sni[0] != '\0' ?
+	    log_value(se->se_sni, sni, sizeof(sni)) : "-",
+	    se->se_proto != NULL ? se->se_proto : "-",
 	    se->se_cipher != NULL ? se->se_cipher : "-",
-	    se->se_upstream[0] != '\0' ?
-	    se->se_upstream : "-", se->se_ssl != NULL &&
-	    SSL_session_reused(se->se_ssl) ? "yes" : "no", reqs,
-	    (unsigned long long)se->se_in, (unsigned long long)se->se_out,
-	    (unsigned long long)(now_ms() - c->c_start_ms),
-	    se->se_reason != NULL ? se->se_reason : "done");
+	    se->se_ssl != NULL && SSL_session_reused(se->se_ssl) ? "yes" : "no",
+	    reqs);
+	al.al_extra = extra;
+	log_access(&al, se->se_quiet);
 }
 
-/* Logs the session's access line and frees it, closing the backend. */
-void
-session_end(struct session *se)
+/*
+ * Says what ended the session, before its access line: a warning when
+ * the backend or tlsstripd failed, as the operator must act on those.
+ */
+static void
+detail_line(const struct session *se)
 {
+	unsigned long id = se->se_conn->c_id;
+
+	if (se->se_detail[0] == '\0')
+		return;
+	if (se->se_quiet)
+		log_debug("conn=%lu: %s", id, se->se_detail);
+	else if (se->se_why == REASON_UPSTREAM_ERROR ||
+	    se->se_why == REASON_UPSTREAM_TIMEOUT ||
+	    se->se_why == REASON_INTERNAL_ERROR)
+		log_warnx("conn=%lu: %s", id, se->se_detail);
+	else
+		log_info("conn=%lu: %s", id, se->se_detail);
+}
+
+/*
+ * Records why the session ends, and what happened for the line before
+ * its access line (fmt NULL: nothing to say), unless a cause was
+ * recorded already: the first one is the reason.
+ */
+void
+session_fail(struct session *se, enum log_reason why, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (se->se_ended)
+		return;
+	se->se_ended = 1;
+	se->se_why = why;
+	se->se_detail[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(se->se_detail, sizeof(se->se_detail), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/*
+ * Ends the session, for why unless an earlier cause was recorded: logs
+ * its lines and frees it, closing the backend.  Every session ends
+ * here, wherever it ran.
+ */
+void
+session_end(struct session *se, enum log_reason why)
+{
+	session_fail(se, why, NULL);
+	/* Unread input would make the close a reset, lost answer and all. */
+	if (se->se_answered)
+		tlsio_linger(se->se_conn, 0);
+	detail_line(se);
 	access_line(se);
 	SSL_free(se->se_ssl);
 	if (se->se_up != -1)
 		close(se->se_up);
 	if (se->se_pid > 0)
-		reap(se->se_pid);
+		reap(se->se_pid, se->se_conn->c_id);
 	if (se->se_fwd != NULL)
 		fwd_free(se->se_fwd);
 	free(se->se_ubuf);
@@ -320,6 +403,8 @@ static void
 handle(struct conn *c, void *arg)
 {
 	struct session *se;
+	enum net_error err;
+	char detail[128];
 
 	if ((se = calloc(1, sizeof(*se))) == NULL) {
 		log_warn("conn=%lu: unable to allocate a session", c->c_id);
@@ -336,7 +421,7 @@ handle(struct conn *c, void *arg)
 	if ((se->se_ssl = certs_new_ssl(ctx)) == NULL ||
 	    !SSL_set_rfd(se->se_ssl, c->c_rfd) ||
 	    !SSL_set_wfd(se->se_ssl, c->c_wfd)) {
-		se->se_reason = "unable to set up TLS";
+		session_fail(se, REASON_INTERNAL_ERROR, "unable to set up TLS");
 		goto done;
 	}
 	if (tlsio_handshake(se) == -1)
@@ -346,16 +431,31 @@ handle(struct conn *c, void *arg)
 	    (se->se_dbuf = malloc(RELAY_BUF)) == NULL ||
 	    (se->se_cf->cf_forwarded && ((se->se_rbuf = malloc(RAW_BUF)) ==
 	    NULL || (se->se_fwd = fwd_new(c, se->se_subject)) == NULL))) {
-		se->se_reason = "out of memory";
+		session_fail(se, REASON_INTERNAL_ERROR, "out of memory");
 		goto done;
 	}
-	if (open_upstream(se) == -1 || (se->se_cf->cf_proxy_protocol != 0 &&
-	    proxy_header(se) == -1))
+	if (open_upstream(se, &err) == -1) {
+		/* Only with --forwarded do we know there is HTTP to answer. */
+		if (se->se_fwd != NULL) {
+			if (se->se_cf->cf_argv != NULL)
+				snprintf(detail, sizeof(detail), "unable to "
+				    "start the backend program");
+			else
+				snprintf(detail, sizeof(detail), "unable to "
+				    "connect to the backend: %s",
+				    net_strerror(err));
+			(void)tlsio_refuse(se, net_http_status(err),
+			    net_proxy_status(err), detail);
+		}
+		goto done;
+	}
+	if (se->se_cf->cf_proxy_protocol != 0 && proxy_header(se) == -1)
 		goto done;
 	if (tlsio_relay(se) == 1)
 		goto handed;
 done:
-	session_end(se);
+	/* Each way here recorded its reason; one that did not is a bug. */
+	session_end(se, REASON_INTERNAL_ERROR);
 handed:
 	/*
 	 * OpenSSL's per-thread state (error queue, random generators) would

@@ -3,7 +3,13 @@
  * deadline, then the relay between TLS and the plaintext backend.
  *
  * The handshake runs in the connection's own thread (serve.c), so its
- * blocking poll() and its CPU cost no other connection anything.  The
+ * blocking poll() and its CPU cost no other connection anything.  Its
+ * first byte is looked at first: plain HTTP sent to the TLS port gets
+ * a 400 in clear text, as nginx answers it, and any other byte that
+ * does not start a TLS record is left to OpenSSL to refuse.  Every
+ * answer tlsstripd makes itself ends the connection with a lingering
+ * close: the client's unread bytes would otherwise make the close a
+ * reset, which can destroy the answer before the client reads it.  The
  * relay is skarnet's stls_run(): every fd non-blocking, each of the four
  * operations (SSL_read, write to the backend, read from the backend,
  * SSL_write) tried until none makes progress, then a wait for what the
@@ -37,19 +43,28 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "http.h"
 #include "log.h"
 #include "serve.h"
 #include "tlsstripd.h"
 
 #define STEP_ROUNDS	16	/* up to 1 MiB each way per turn */
 #define BULK_WBUF	(4 * (16384 + 256))	/* four full TLS records */
+#define LINGER_MS	2000	/* reading after an answer, at most */
+#define ANSWER_MAX	512	/* an error response we make */
 
 enum { P_CLIENT_R, P_CLIENT_W, P_BACKEND, P_MAX };
 
-static void	 fail(struct session *, const char *);
+static void	 tls_fail(struct session *, const char *, int, int,
+		    enum log_reason);
 static int	 quiet_close(struct session *, int);
+static int	 plain_http(struct session *, uint64_t);
+static int	 ssl_wait(struct session *, int, uint64_t);
+static int	 ssl_write_all(struct session *, const char *, size_t,
+		    uint64_t);
 static int	 step_ssl_read(struct session *);
 static int	 step_forward(struct session *);
+static void	 queue_answer(struct session *);
 static int	 step_up_write(struct session *);
 static int	 step_up_shut(struct session *);
 static int	 step_up_read(struct session *);
@@ -61,41 +76,36 @@ static int	 wants(int, int);
 static int	 loop_ok(const struct session *);
 static int	 relay_wait(struct session *);
 
-/* Records why the connection ends, unless a reason is set already. */
-static void
-fail(struct session *se, const char *reason)
-{
-	if (se->se_reason == NULL)
-		se->se_reason = reason;
-}
-
 /*
- * Sets the reason for an SSL operation that failed with error e
- * (SSL_get_error()) after ret, naming what was being done.
+ * Records the end of a session whose SSL operation failed with error e
+ * (SSL_get_error()) after ret, naming what was being done: closed is
+ * the reason if the client just went away, tls_error otherwise.
  */
-void
-tlsio_fail(struct session *se, const char *what, int e, int ret)
+static void
+tls_fail(struct session *se, const char *what, int e, int ret,
+    enum log_reason closed)
 {
+	enum log_reason why = REASON_TLS_ERROR;
 	unsigned long code;
 	const char *r = NULL;
 	long vr;
 
 	code = ERR_peek_last_error();
 	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL &&
-	    ret == 0 && errno == 0 && code == 0))
+	    ret == 0 && errno == 0 && code == 0)) {
 		r = "the client closed";
-	else if (e == SSL_ERROR_SYSCALL && code == 0)
+		why = closed;
+	} else if (e == SSL_ERROR_SYSCALL && code == 0) {
 		r = errno != 0 ? strerror(errno) : "the client closed";
-	else if (ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+		why = closed;
+	} else if (ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
 	    (vr = SSL_get_verify_result(se->se_ssl)) != X509_V_OK)
 		r = X509_verify_cert_error_string(vr);
 	else if (ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST)
 		r = "plain HTTP sent to the TLS port";
 	else if (code != 0)
 		r = ERR_reason_error_string(code);
-	snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf), "%s: %s", what,
-	    r != NULL ? r : "unknown error");
-	se->se_reason = se->se_reasonbuf;
+	session_fail(se, why, "%s: %s", what, r != NULL ? r : "unknown error");
 	ERR_clear_error();
 }
 
@@ -111,15 +121,196 @@ quiet_close(struct session *se, int e)
 	    BIO_number_read(SSL_get_rbio(se->se_ssl)) == 0;
 }
 
+/*
+ * Returns 1 if the client's first byte starts an HTTP method, not a TLS
+ * record (0x16) or anything else: plain HTTP sent to the TLS port.  0
+ * also when nothing came by the deadline, or the client is not on a
+ * socket (there is no peeking at a pipe).
+ */
+static int
+plain_http(struct session *se, uint64_t deadline)
+{
+	struct conn *c = se->se_conn;
+	struct pollfd pfd;
+	uint64_t now;
+	ssize_t n;
+	char b;
+
+	if (!c->c_is_socket)
+		return 0;
+	for (;;) {
+		if ((n = recv(c->c_rfd, &b, 1, MSG_PEEK)) == 1)
+			return b >= 'A' && b <= 'Z';
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			return 0;
+		if ((now = now_ms()) >= deadline)
+			return 0;
+		pfd.fd = c->c_rfd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, (int)(deadline - now));
+	}
+}
+
+/*
+ * Half-closes towards the client and reads what it still sends until it
+ * closes, for ms at most (0: only what has come already).
+ */
+void
+tlsio_linger(struct conn *c, int ms)
+{
+	struct pollfd pfd;
+	char buf[4096];
+	uint64_t deadline, now;
+	ssize_t n;
+
+	if (!c->c_is_socket)
+		return;
+	(void)shutdown(c->c_wfd, SHUT_WR);
+	deadline = now_ms() + ms;
+	for (;;) {
+		if ((n = read(c->c_rfd, buf, sizeof(buf))) > 0)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			return;
+		if ((now = now_ms()) >= deadline)
+			return;
+		pfd.fd = c->c_rfd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, (int)(deadline - now));
+	}
+}
+
+/*
+ * Waits for what an SSL operation wants (POLLIN or POLLOUT on the
+ * client) until the deadline.  Returns 1 to try again, 0 at the
+ * deadline.
+ */
+static int
+ssl_wait(struct session *se, int events, uint64_t deadline)
+{
+	struct conn *c = se->se_conn;
+	struct pollfd pfd;
+	uint64_t now;
+
+	if ((now = now_ms()) >= deadline)
+		return 0;
+	pfd.fd = events == POLLIN ? c->c_rfd : c->c_wfd;
+	pfd.events = events;
+	(void)poll(&pfd, 1, (int)(deadline - now));
+	return 1;
+}
+
+/* Sends all of buf through TLS by the deadline; 0, or -1. */
+static int
+ssl_write_all(struct session *se, const char *buf, size_t len,
+    uint64_t deadline)
+{
+	int r, e;
+
+	while (len > 0) {
+		ERR_clear_error();
+		errno = 0;
+		if ((r = SSL_write(se->se_ssl, buf, (int)len)) > 0) {
+			buf += r;
+			len -= r;
+			se->se_out += r;
+			continue;
+		}
+		e = SSL_get_error(se->se_ssl, r);
+		if ((e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) ||
+		    !ssl_wait(se, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN,
+		    deadline)) {
+			ERR_clear_error();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * --forwarded, when the backend cannot be reached: reads the client's
+ * first request head by its deadline, answers it with status (or the
+ * head with its own 400 or 408) through TLS, and closes.  Returns 0
+ * when the answer went out, -1 if not; the reason is set.
+ */
+int
+tlsio_refuse(struct session *se, int status, const char *proxy_error,
+    const char *detail)
+{
+	struct fwd *fw = se->se_fwd;
+	char ans[ANSWER_MAX];
+	uint64_t deadline;
+	size_t len, off, produced;
+	ssize_t used;
+	int r, e;
+
+	deadline = tlsio_head_deadline(se);
+	while (fwd_requests(fw) == 0 && fwd_status(fw) == 0) {
+		ERR_clear_error();
+		errno = 0;
+		if ((r = SSL_read(se->se_ssl, se->se_rbuf, RAW_BUF)) > 0) {
+			se->se_in += r;
+			/* Only where the head ends counts: no rewrite. */
+			for (off = 0; off < (size_t)r && fwd_requests(fw) == 0;
+			    off += used)
+				if ((used = fwd_run(fw, se->se_rbuf + off,
+				    r - off, se->se_ubuf, RELAY_BUF,
+				    &produced)) <= 0)
+					break;
+			continue;
+		}
+		e = SSL_get_error(se->se_ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			return -1;	/* the client left without asking */
+		}
+		if (!ssl_wait(se, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+		    deadline))
+			fwd_timeout(fw);
+	}
+	if (fwd_status(fw) != 0)
+		len = fwd_answer(fw, ans, sizeof(ans));
+	else
+		len = fwd_format_error(ans, sizeof(ans), status, proxy_error,
+		    detail);
+	if (ssl_write_all(se, ans, len, now_ms() +
+	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1)
+		return -1;
+	se->se_status = fwd_status(fw) != 0 ? fwd_status(fw) : status;
+	ERR_clear_error();
+	(void)SSL_shutdown(se->se_ssl);
+	ERR_clear_error();
+	tlsio_linger(se->se_conn, LINGER_MS);
+	return 0;
+}
+
 int
 tlsio_handshake(struct session *se)
 {
 	struct conn *c = se->se_conn;
 	struct pollfd pfd;
+	char ans[ANSWER_MAX];
 	uint64_t deadline, now;
+	size_t len;
 	int r, e;
 
 	deadline = c->c_start_ms + 1000ULL * se->se_cf->cf_opts.header_timeout;
+	if (plain_http(se, deadline)) {
+		session_fail(se, REASON_BAD_REQUEST,
+		    "plain HTTP sent to the TLS port");
+		len = fwd_format_error(ans, sizeof(ans), 400,
+		    "http_request_error",
+		    "plain HTTP request sent to the HTTPS port");
+		if (http_write_all(c->c_wfd, ans, len, now_ms() +
+		    1000ULL * se->se_cf->cf_opts.header_timeout) == 0) {
+			se->se_out += len;
+			se->se_status = 400;
+			tlsio_linger(c, LINGER_MS);
+		}
+		return -1;
+	}
 	for (;;) {
 		ERR_clear_error();
 		errno = 0;
@@ -134,19 +325,23 @@ tlsio_handshake(struct session *se)
 			pfd.events = POLLOUT;
 		} else if (quiet_close(se, e)) {
 			se->se_quiet = 1;
-			fail(se, "closed before the handshake");
+			session_fail(se, REASON_CLIENT_CLOSED,
+			    "closed before the handshake");
 			return -1;
 		} else {
-			tlsio_fail(se, "handshake failed", e, r);
+			tls_fail(se, "handshake failed", e, r,
+			    REASON_TLS_ERROR);
 			return -1;
 		}
 		if ((now = now_ms()) >= deadline) {
-			fail(se, "handshake not done within --header-timeout");
+			session_fail(se, REASON_HEADER_TIMEOUT,
+			    "handshake not done within --header-timeout");
 			return -1;
 		}
 		if (poll(&pfd, 1, (int)(deadline - now)) == -1 &&
 		    errno != EINTR) {
-			fail(se, "poll failed");
+			session_fail(se, REASON_INTERNAL_ERROR, "poll: %s",
+			    strerror(errno));
 			return -1;
 		}
 	}
@@ -209,7 +404,8 @@ step_ssl_read(struct session *se)
 			se->se_cl_eof = 1;
 			return 1;
 		}
-		tlsio_fail(se, "reading from the client", e, r);
+		tls_fail(se, "reading from the client", e, r,
+		    REASON_CLIENT_CLOSED);
 		return -1;
 	}
 }
@@ -237,15 +433,74 @@ step_forward(struct session *se)
 	if (used == -1) {
 		/* Stop reading: the error answer follows what is under way. */
 		status = fwd_status(se->se_fwd);
-		snprintf(se->se_reasonbuf, sizeof(se->se_reasonbuf),
+		session_fail(se, REASON_BAD_REQUEST,
 		    "bad request head from the client (%d)", status);
-		se->se_reason = se->se_reasonbuf;
 		se->se_roff = se->se_rend = 0;
 		se->se_cl_eof = 1;
+		queue_answer(se);
 		return 1;
 	}
 	se->se_roff += used;
 	return used > 0 || produced > 0;
+}
+
+/*
+ * --forwarded: once the backend is done, puts the answer to a refused
+ * head after everything it sent, once.
+ */
+static void
+queue_answer(struct session *se)
+{
+	size_t n;
+
+	if (se->se_fwd == NULL || se->se_answered || !se->se_be_eof ||
+	    fwd_status(se->se_fwd) == 0)
+		return;
+	if (se->se_dend == se->se_doff)
+		se->se_doff = se->se_dend = 0;
+	n = fwd_answer(se->se_fwd, se->se_dbuf + se->se_dend,
+	    RELAY_BUF - se->se_dend);
+	se->se_dend += n;
+	if (n > 0)
+		se->se_status = fwd_status(se->se_fwd);
+	se->se_answered = 1;
+}
+
+/*
+ * --forwarded: the deadline (monotonic ms) of the request head the
+ * client is sending, or 0 when none is under way or the wait is ours
+ * (bytes read and not yet taken, a head not yet passed on).
+ */
+uint64_t
+tlsio_head_deadline(const struct session *se)
+{
+	uint64_t since;
+
+	if (se->se_fwd == NULL || se->se_cl_eof ||
+	    se->se_roff != se->se_rend || fwd_pending(se->se_fwd) ||
+	    (since = fwd_head_since(se->se_fwd)) == 0)
+		return 0;
+	return since + 1000ULL * se->se_cf->cf_opts.header_timeout;
+}
+
+/*
+ * Refuses the head under way if it missed its deadline at now: reading
+ * stops, and the 408 follows the answers to the requests before it.
+ * Returns 1 if it did, 0 if not.
+ */
+int
+tlsio_head_timeout(struct session *se, uint64_t now)
+{
+	uint64_t deadline = tlsio_head_deadline(se);
+
+	if (deadline == 0 || now < deadline)
+		return 0;
+	fwd_timeout(se->se_fwd);
+	session_fail(se, REASON_HEADER_TIMEOUT,
+	    "request head not received within --header-timeout");
+	se->se_cl_eof = 1;
+	queue_answer(se);
+	return 1;
 }
 
 /* Writes buffered client bytes to the backend; as step_ssl_read(). */
@@ -270,7 +525,7 @@ step_up_write(struct session *se)
 	}
 	if (n == -1 && errno == EINTR)
 		return 1;
-	fail(se, "the backend stopped reading");
+	session_fail(se, REASON_UPSTREAM_CLOSED, "the backend stopped reading");
 	return -1;
 }
 
@@ -314,13 +569,7 @@ step_up_read(struct session *se)
 	}
 	if (n == 0) {
 		se->se_be_eof = 1;
-		/* --forwarded: a refused head's answer follows the rest. */
-		if (se->se_fwd != NULL && se->se_dend == se->se_doff)
-			se->se_doff = se->se_dend = 0;
-		if (se->se_fwd != NULL)
-			se->se_dend += fwd_answer(se->se_fwd,
-			    se->se_dbuf + se->se_dend,
-			    RELAY_BUF - se->se_dend);
+		queue_answer(se);
 		return 1;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -329,7 +578,8 @@ step_up_read(struct session *se)
 	}
 	if (errno == EINTR)
 		return 1;
-	fail(se, "the backend reset the connection");
+	session_fail(se, REASON_UPSTREAM_CLOSED,
+	    "the backend reset the connection");
 	return -1;
 }
 
@@ -366,7 +616,8 @@ step_ssl_write(struct session *se)
 		se->se_dpend = len;
 		return 0;
 	default:
-		tlsio_fail(se, "writing to the client", e, r);
+		tls_fail(se, "writing to the client", e, r,
+		    REASON_CLIENT_CLOSED);
 		return -1;
 	}
 }
@@ -389,7 +640,7 @@ step_flush(struct session *se)
 		se->se_wr_wait = WAIT_WRITE;
 		return 0;
 	}
-	fail(se, "writing to the client failed");
+	session_fail(se, REASON_CLIENT_CLOSED, "writing to the client failed");
 	return -1;
 }
 
@@ -509,7 +760,7 @@ tlsio_steps(struct session *se)
 	if ((r = steps(se)) == -1)
 		return -1;
 	if (se->se_up_shut && se->se_cl_shut) {
-		fail(se, "done");
+		session_fail(se, REASON_DONE, NULL);
 		return 1;
 	}
 	return r;
@@ -570,14 +821,16 @@ tlsio_wake(struct session *se, int rrev, int wrev, int brev)
 
 /*
  * Polls what the blocked steps wait for and clears the waits that can
- * go on.  Returns 0, or -1 after --idle-timeout without an event.
+ * go on, or refuses a request head past its deadline.  Returns 0, or
+ * -1 after --idle-timeout without an event.
  */
 static int
 relay_wait(struct session *se)
 {
 	struct conn *c = se->se_conn;
 	struct pollfd pfd[P_MAX];
-	int i, n, same = c->c_rfd == c->c_wfd;
+	uint64_t deadline, now;
+	int i, n, ms, same = c->c_rfd == c->c_wfd;
 
 	pfd[P_CLIENT_R].fd = c->c_rfd;
 	pfd[P_CLIENT_W].fd = c->c_wfd;
@@ -596,16 +849,32 @@ relay_wait(struct session *se)
 		pfd[i].revents = 0;
 	}
 	if (pfd[0].fd == -1 && pfd[1].fd == -1 && pfd[2].fd == -1) {
-		fail(se, "nothing left to wait for");
+		session_fail(se, REASON_INTERNAL_ERROR,
+		    "nothing left to wait for");
 		return -1;
 	}
-	n = poll(pfd, P_MAX, se->se_cf->cf_opts.idle_timeout * 1000);
+	ms = se->se_cf->cf_opts.idle_timeout * 1000;
+	if ((deadline = tlsio_head_deadline(se)) != 0) {
+		now = now_ms();
+		if (deadline <= now)
+			ms = 0;
+		else if (deadline - now < (uint64_t)ms)
+			ms = (int)(deadline - now);
+	}
+	n = poll(pfd, P_MAX, ms);
+	if (n == 0 && tlsio_head_timeout(se, now_ms()))
+		return 0;
 	if (n == 0) {
-		fail(se, "idle timeout");
+		session_fail(se, REASON_IDLE_TIMEOUT, NULL);
+		return -1;
+	}
+	if (n == -1 && errno != EINTR) {
+		session_fail(se, REASON_INTERNAL_ERROR, "poll: %s",
+		    strerror(errno));
 		return -1;
 	}
 	if (n == -1)
-		return errno == EINTR ? 0 : -1;
+		return 0;
 	if (same)
 		pfd[P_CLIENT_W].revents = pfd[P_CLIENT_R].revents;
 	tlsio_wake(se, pfd[P_CLIENT_R].revents, pfd[P_CLIENT_W].revents,
@@ -635,7 +904,8 @@ tlsio_relay(struct session *se)
 
 	if ((fl = fcntl(se->se_up, F_GETFL)) == -1 ||
 	    fcntl(se->se_up, F_SETFL, fl | O_NONBLOCK) == -1) {
-		fail(se, "unable to make the backend socket non-blocking");
+		session_fail(se, REASON_INTERNAL_ERROR,
+		    "unable to make the backend socket non-blocking");
 		return -1;
 	}
 	/* The steps set the waits a loop arms its events from. */

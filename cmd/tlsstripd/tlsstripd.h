@@ -12,6 +12,7 @@
 
 #include <openssl/ssl.h>
 
+#include "log.h"
 #include "net.h"
 #include "opts.h"
 #include "serve.h"
@@ -20,7 +21,7 @@
 #define RELAY_BUF	(64 * 1024)	/* per direction */
 #define RAW_BUF		(16 * 1024)	/* one TLS record, --forwarded */
 #define SUBJECT_MAX	1024
-#define REASON_MAX	256
+#define DETAIL_MAX	256
 #define OCSP_MAX	(64 * 1024)	/* a DER OCSP response */
 
 /* One --cert FILE, with the --key and --ocsp FILEs that followed it. */
@@ -67,8 +68,10 @@ struct session {
 	char			 se_upstream[NET_IPLEN];
 	uint64_t		 se_in;		/* plaintext from the client */
 	uint64_t		 se_out;	/* plaintext to the client */
-	const char		*se_reason;
-	char			 se_reasonbuf[REASON_MAX];
+	int			 se_ended;	/* se_why is set: the first wins */
+	enum log_reason		 se_why;
+	char			 se_detail[DETAIL_MAX];	/* what happened, or "" */
+	int			 se_status;	/* an answer of ours, or 0 */
 	int			 se_quiet;	/* a health check: log at -v */
 
 	/* The relay: client -> backend (u), backend -> client (d). */
@@ -85,6 +88,7 @@ struct session {
 	int			 se_be_eof;	/* backend FIN */
 	int			 se_notified;	/* close_notify given to OpenSSL */
 	int			 se_cl_shut;	/* client got close_notify */
+	int			 se_answered;	/* --forwarded: error answer queued */
 	int			 se_rd_wait;	/* SSL_read waits: WAIT_* */
 	int			 se_wr_wait;	/* SSL_write/shutdown waits */
 	int			 se_be_rd_wait;
@@ -117,16 +121,21 @@ int	 certs_count(void);
 SSL_CTX	*tlsctx_new(const struct config *, char *, size_t);
 
 /* main.c */
-void	 session_end(struct session *);
+void	 session_fail(struct session *, enum log_reason, const char *, ...)
+	    PRINTFLIKE(3, 4);
+void	 session_end(struct session *, enum log_reason);
 
 /* tlsio.c */
 int	 tlsio_handshake(struct session *);
+int	 tlsio_refuse(struct session *, int, const char *, const char *);
+void	 tlsio_linger(struct conn *, int);
 int	 tlsio_relay(struct session *);
 int	 tlsio_steps(struct session *);
 int	 tlsio_bulk(struct session *);
 int	 tlsio_events(const struct session *, int);
 void	 tlsio_wake(struct session *, int, int, int);
-void	 tlsio_fail(struct session *, const char *, int, int);
+uint64_t tlsio_head_deadline(const struct session *);
+int	 tlsio_head_timeout(struct session *, uint64_t);
 
 /* loop.c */
 int	 loop_add(struct session *);
@@ -139,6 +148,9 @@ ssize_t	 fwd_run(struct fwd *, const char *, size_t, char *, size_t,
 int	 fwd_status(const struct fwd *);
 int	 fwd_pending(const struct fwd *);
 size_t	 fwd_answer(const struct fwd *, char *, size_t);
+size_t	 fwd_format_error(char *, size_t, int, const char *, const char *);
+uint64_t fwd_head_since(const struct fwd *);
+void	 fwd_timeout(struct fwd *);
 unsigned long fwd_requests(const struct fwd *);
 
 #endif
