@@ -352,9 +352,6 @@ access_line(struct session *s)
 
 	snprintf(extra, sizeof(extra), " ftp=%ld", s->s_res.fr_code);
 	memset(&al, 0, sizeof(al));
-	al.al_conn = c->c_id;
-	al.al_client_ip = c->c_peer_ip;
-	al.al_client_port = c->c_peer_port;
 	al.al_method = s->s_hd.hd_method != NULL ? s->s_hd.hd_method : "";
 	al.al_target = s->s_shown;
 	al.al_status = s->s_head_sent ? s->s_status : 0;
@@ -365,7 +362,7 @@ access_line(struct session *s)
 	al.al_bytes_out = s->s_bytes_out;
 	al.al_ms = now_ms() - s->s_t0;
 	al.al_extra = extra;
-	log_access(&al, 0);
+	conn_access(c, &al, 0);
 }
 
 /*

@@ -289,13 +289,10 @@ access_line(const struct session *se)
 	const struct conn *c = se->se_conn;
 	const struct net_addr *fx = &se->se_cf->cf_fixed;
 	struct access_line al;
-	char extra[256], sni[LOG_VALUE_MAX(NET_HOSTLEN)], reqs[32] = "";
+	char extra[256], sni[LOG_VALUE_MAX(NET_HOSTLEN)], reqs[32] = "-";
 	char up[sizeof(fx->path) + 8];
 
 	memset(&al, 0, sizeof(al));
-	al.al_conn = c->c_id;
-	al.al_client_ip = c->c_peer_ip;
-	al.al_client_port = c->c_peer_port;
 	al.al_status = se->se_status;
 	al.al_user = se->se_subject;
 	/* ADDR:PORT as the client's; the program or the unix socket. */
@@ -311,18 +308,18 @@ access_line(const struct session *se)
 	al.al_bytes_out = se->se_out;
 	al.al_ms = now_ms() - c->c_start_ms;
 	al.al_reason = se->se_why;
+	/* The same keys on every line: requests= is - without --forwarded. */
 	if (se->se_fwd != NULL)
-		snprintf(reqs, sizeof(reqs), " requests=%lu",
-		    fwd_requests(se->se_fwd));
+		snprintf(reqs, sizeof(reqs), "%lu", fwd_requests(se->se_fwd));
 	snprintf(extra, sizeof(extra), " sni=%s protocol=%s cipher=%s "
-	    "resumed=%s%s", se->se_sni[0] != '\0' ?
+	    "resumed=%s requests=%s", se->se_sni[0] != '\0' ?
 	    log_value(se->se_sni, sni, sizeof(sni)) : "-",
 	    se->se_proto != NULL ? se->se_proto : "-",
 	    se->se_cipher != NULL ? se->se_cipher : "-",
 	    se->se_ssl != NULL && SSL_session_reused(se->se_ssl) ? "yes" : "no",
 	    reqs);
 	al.al_extra = extra;
-	log_access(&al, se->se_quiet);
+	conn_access(c, &al, se->se_quiet);
 }
 
 /*
