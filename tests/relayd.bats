@@ -34,7 +34,7 @@ origin() {
 	[[ "$output" == *"proxy_connection=[]"* ]]
 	[[ "$output" == *"auth=[]"* ]]
 	# The exchange ends although nginx would keep the connection open.
-	wait_log "method=GET target=http://127.0.0.1:$NPORT/seen status=- upstream=127.0.0.1 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]*" "$T/relayd.log"
+	wait_log "method=GET target=http://127.0.0.1:$NPORT/seen status=200 upstream=127.0.0.1 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]*" "$T/relayd.log"
 	grep -q '"GET /seen HTTP/1.1" 200' "$T/nginx/access.log"
 	! grep -q secret "$T/relayd.log"
 }
@@ -50,7 +50,7 @@ origin() {
 	[[ "$output" == *"connection=[close]"* ]]
 	[[ "$output" == *"keep_alive=[]"* ]]
 	[[ "$output" == *"proxy_connection=[]"* ]]
-	wait_log "target=http://127.0.0.1:$NPORT/seen status=-" "$T/relayd.log"
+	wait_log "target=http://127.0.0.1:$NPORT/seen status=200 " "$T/relayd.log"
 }
 
 @test "the program after -- sees the absolute URI's path, Host and OPTIONS * as an origin would" {
@@ -63,6 +63,36 @@ origin() {
 	[[ "$output" != *Proxy-Authorization* ]]
 	run raw "$R" < <(printf 'GET http://h?q=1 HTTP/1.0\r\n\r\n')
 	[[ "$output" == *$'GET /?q=1 HTTP/1.0\r\nHost: h\r\nConnection: close\r\n\r'* ]]
+}
+
+@test "the access line carries the status the origin answered: 404 and 200, and none with --raw" {
+	origin
+	R=$(free_port)
+	gtr_start relayd "$R" --allow-dest 127.0.0.1/32 --allow-port "$NPORT"
+	run curl -sS --max-time 20 -o /dev/null -w '%{http_code}' \
+		-x "http://127.0.0.1:$R" "http://127.0.0.1:$NPORT/missing"
+	[ "$output" = "404" ]
+	wait_log "target=http://127.0.0.1:$NPORT/missing status=404 " "$T/relayd.log"
+	run curl -sS --max-time 20 -x "http://127.0.0.1:$R" "http://127.0.0.1:$NPORT/"
+	[ "$output" = "hello from nginx" ]
+	wait_log "target=http://127.0.0.1:$NPORT/ status=200 " "$T/relayd.log"
+	! grep -q 'status=-' "$T/relayd.log"
+	# An interim 100 Continue is not what the client ended up with.
+	C=$(free_port)
+	bg cont relayd -l "127.0.0.1:$C" -- sh -c 'printf "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"'
+	wait_port "$C"
+	run curl -sS --max-time 20 -o /dev/null -w '%{http_code}' -T "$T/www/index.html" "http://127.0.0.1:$C/up"
+	[ "$output" = "201" ]
+	wait_log "method=PUT .* status=201 " "$T/cont.log"
+	# --raw carries no HTTP: no status at all.
+	echo_origin
+	W=$(free_port)
+	bg raw relayd -l "127.0.0.1:$W" --raw -c "127.0.0.1:$EPORT"
+	wait_port "$W"
+	run raw "$W" < <(printf 'HTTP/1.1 200 OK\r\n\r\n')
+	[ "$output" = $'HTTP/1.1 200 OK\r\n\r' ]
+	wait_log "upstream=127.0.0.1.* bytes_in=19 " "$T/raw.log"
+	! grep -q 'status=' "$T/raw.log"
 }
 
 @test "an origin-form request goes to the Host it names" {
@@ -216,7 +246,7 @@ origin() {
 	[[ "$output" == *"TCPREMOTEIP=127.0.0.1"* ]]
 	[[ "$output" == *"TCPLOCALPORT=$R"* ]]
 	[[ "$output" == *"PROTO=TCP"* ]]
-	wait_log 'target="http://origin.invalid/x\?y=1" status=- upstream=program' "$T/relayd.log"
+	wait_log 'target="http://origin.invalid/x\?y=1" status=200 upstream=program' "$T/relayd.log"
 	# The program was reaped: no zombie is left under relayd.
 	for i in $(seq 100); do
 		[ "$(child_count "$relayd_pid")" -eq 0 ] && break

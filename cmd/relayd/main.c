@@ -9,6 +9,7 @@
  * would leave the relay waiting for a close that never comes, so the
  * exchange is made to end with the origin's response.  --raw skips HTTP.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -72,6 +73,7 @@ struct exchange {
 	char		 ex_target[LOGTARGET_MAX];
 	char		 ex_upstream[NET_IPLEN];
 	pid_t		 ex_pid;	/* the program's, or -1 */
+	int		 ex_raw;	/* --raw: no status */
 };
 
 /*
@@ -102,6 +104,7 @@ static void	 start_relay(struct session *, int, pid_t, const char *,
 		    size_t);
 static void	 exchange_done(struct conn *, const struct relay_stats *,
 		    void *);
+static int	 response_status(const char *, size_t);
 static void	*reaper(void *);
 static void	 reap_later(pid_t);
 static void	 reap_signal_all(int);
@@ -149,19 +152,24 @@ help(void)
 	opts_help_common();
 }
 
-/* Writes the access line of one exchange; status 0 prints "-". */
+/*
+ * Writes the access line of one exchange; status 0 prints "-", below 0
+ * leaves the key out (--raw: no HTTP).
+ */
 static void
 access_line(const struct conn *c, const char *method, const char *target,
     int status, const char *upstream, uint64_t in, uint64_t out,
     const char *reason)
 {
-	char m[LOGVAL_MAX], t[LOGVAL_MAX], r[LOGVAL_MAX], st[16];
+	char m[LOGVAL_MAX], t[LOGVAL_MAX], r[LOGVAL_MAX], st[24];
 
-	if (status == 0)
-		snprintf(st, sizeof(st), "-");
+	if (status < 0)
+		st[0] = '\0';
+	else if (status == 0)
+		snprintf(st, sizeof(st), " status=-");
 	else
-		snprintf(st, sizeof(st), "%d", status);
-	log_info("client=%s:%s method=%s target=%s status=%s upstream=%s "
+		snprintf(st, sizeof(st), " status=%d", status);
+	log_info("client=%s:%s method=%s target=%s%s upstream=%s "
 	    "bytes_in=%llu bytes_out=%llu ms=%llu reason=%s",
 	    c->c_peer_ip, c->c_peer_port,
 	    log_value(method[0] != '\0' ? method : "-", m, sizeof(m)),
@@ -506,13 +514,47 @@ reap_finish(void)
 	(void)reap_wait_all(REAP_WAIT_MS);
 }
 
+/*
+ * The status the client got, from the first bytes the upstream sent: the
+ * status line, past interim 1xx heads (a 100 Continue before the 201).
+ * Returns 0 when they do not say (not HTTP, cut short, or a final status
+ * past the bytes the relay kept).
+ */
+static int
+response_status(const char *p, size_t n)
+{
+	const char *end = p + n, *e;
+	int st;
+
+	for (;;) {
+		if (end - p < 12 || memcmp(p, "HTTP/", 5) != 0 ||
+		    !isdigit((unsigned char)p[5]) || p[6] != '.' ||
+		    !isdigit((unsigned char)p[7]) || p[8] != ' ' ||
+		    !isdigit((unsigned char)p[9]) ||
+		    !isdigit((unsigned char)p[10]) ||
+		    !isdigit((unsigned char)p[11]) ||
+		    (end - p > 12 && p[12] != ' ' && p[12] != '\r'))
+			return 0;
+		st = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+		if (st < 100)
+			return 0;
+		/* 101: the client switched protocols, as it was told. */
+		if (st >= 200 || st == 101)
+			return st;
+		if ((e = memmem(p, end - p, "\r\n\r\n", 4)) == NULL)
+			return 0;
+		p = e + 4;
+	}
+}
+
 /* Logs the exchange's access line and reaps its program. */
 static void
 exchange_done(struct conn *c, const struct relay_stats *rs, void *arg)
 {
 	struct exchange *ex = arg;
 
-	access_line(c, ex->ex_method, ex->ex_target, 0, ex->ex_upstream,
+	access_line(c, ex->ex_method, ex->ex_target, ex->ex_raw ? -1 :
+	    response_status(rs->rs_first, rs->rs_nfirst), ex->ex_upstream,
 	    rs->rs_up, rs->rs_down, rs->rs_reason != NULL ? rs->rs_reason :
 	    "done");
 	if (ex->ex_pid > 0)
@@ -539,8 +581,9 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 	if ((ex = calloc(1, sizeof(*ex))) == NULL ||
 	    (hlen + npending > 0 &&
 	    (first = malloc(hlen + npending)) == NULL)) {
-		access_line(c, se->se_method, se->se_target, 0,
-		    se->se_upstream, 0, 0, "out of memory");
+		access_line(c, se->se_method, se->se_target,
+		    se->se_cf->cf_raw ? -1 : 0, se->se_upstream, 0, 0,
+		    "out of memory");
 		goto fail;
 	}
 	snprintf(ex->ex_method, sizeof(ex->ex_method), "%s", se->se_method);
@@ -548,6 +591,7 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 	snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "%s",
 	    se->se_upstream);
 	ex->ex_pid = pid;
+	ex->ex_raw = se->se_cf->cf_raw;
 	if (hlen > 0)
 		memcpy(first, head, hlen);
 	if (npending > 0)
@@ -557,8 +601,9 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 		free(first);
 		return;
 	}
-	access_line(c, se->se_method, se->se_target, 0, se->se_upstream, 0,
-	    0, "cannot start relay");
+	access_line(c, se->se_method, se->se_target,
+	    se->se_cf->cf_raw ? -1 : 0, se->se_upstream, 0, 0,
+	    "cannot start relay");
 fail:
 	free(first);
 	free(ex);
@@ -637,7 +682,7 @@ handle(struct conn *c, void *arg)
 			    se->se_cf->cf_opts.connect);
 		if ((fd = open_upstream(se, &pid, detail,
 		    sizeof(detail))) == -1)
-			access_line(c, "-", se->se_target, 0, se->se_upstream,
+			access_line(c, "-", se->se_target, -1, se->se_upstream,
 			    0, 0, detail);
 		else
 			start_relay(se, fd, pid, NULL, 0);
