@@ -245,8 +245,8 @@ PY
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello over tls" ]
 	wait_log "user=alice status=200" "$T/connectd.log"
-	! grep -q 'open sesame' "$T/connectd.log"
-	! grep -q "$(printf 'alice:open sesame' | base64)" "$T/connectd.log"
+	run -1 grep -q 'open sesame' "$T/connectd.log"
+	run -1 grep -q "$(printf 'alice:open sesame' | base64)" "$T/connectd.log"
 }
 
 @test "after a 407 the client's retry is served on the same connection" {
@@ -287,8 +287,29 @@ PY
 	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\n' "$SPORT" "$(printf 'mallory:guessed' | base64)")
 	[[ "$output" == "HTTP/1.1 407 "* ]]
 	[[ "$output" == *"bad proxy credentials"* ]]
-	! grep -q guessed "$T/connectd.log"
-	! grep -q 'user=' "$T/connectd.log"
+	run -1 grep -q guessed "$T/connectd.log"
+	run -1 grep -q 'user=' "$T/connectd.log"
+}
+
+@test "a client that gives up after a 407 is not logged with a 400 it never got" {
+	htpasswd -B -c -b "$T/htpasswd" alice 'open sesame' 2>/dev/null
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port 1-65535 \
+		--auth "$T/htpasswd"
+	# curl with a wrong password closes (often resets) after the 407.
+	for i in 1 2 3; do
+		run curl -sS --max-time 20 -p -x "http://bad:pw@127.0.0.1:$P" \
+			"https://127.0.0.1:1/"
+		[[ "$output" == *"407"* ]]
+	done
+	for i in $(seq 100); do
+		[ "$(grep -c 'status=407' "$T/connectd.log")" -eq 3 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c 'method=CONNECT target=127.0.0.1:1 status=407 .*reason=' "$T/connectd.log")" -eq 3 ]
+	sleep 0.2
+	run -1 grep -q 'status=400' "$T/connectd.log"
+	[ "$(grep -c ' method=' "$T/connectd.log")" -eq 3 ]
 }
 
 @test "--auth accepts SHA-crypt hashes from htpasswd -2 and openssl passwd -6" {
@@ -310,7 +331,7 @@ PY
 	[[ "$output" == *"407"* ]]
 	wait_log "user=bob status=200" "$T/connectd.log"
 	wait_log "user=carol status=200" "$T/connectd.log"
-	! grep -q 'pass' "$T/connectd.log"
+	run -1 grep -q 'pass' "$T/connectd.log"
 }
 
 @test "a missing --auth file stops connectd at start with exit 78 naming it" {

@@ -270,8 +270,17 @@ serve_head(struct session *se)
 	se->se_method[0] = se->se_target[0] = '\0';
 	se->se_upstream[0] = se->se_user[0] = '\0';
 	rc = http_read_head(&se->se_in, hd, 1, NULL, se->se_deadline);
-	if (rc == HTTP_EOF)
+	/*
+	 * A close or a reset before the first byte of a head (curl after a
+	 * 407 it will not retry) ends the connection quietly: no exchange
+	 * began, so there is nothing to answer and no access line.
+	 */
+	if (rc == HTTP_EOF ||
+	    (rc == 400 && http_in_pending(&se->se_in, NULL) == 0)) {
+		log_debug("conn=%lu: the client closed before a head",
+		    se->se_conn->c_id);
 		return 0;
+	}
 	http_head_names(hd, se->se_method, sizeof(se->se_method),
 	    se->se_target, sizeof(se->se_target));
 	if (rc != 0)

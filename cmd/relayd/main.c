@@ -628,8 +628,13 @@ serve_http(struct session *se)
 	deadline = se->se_conn->c_start_ms +
 	    1000ULL * cf->cf_opts.header_timeout;
 	rc = http_read_head(&se->se_in, hd, 1, NULL, deadline);
-	if (rc == HTTP_EOF)
+	/* A close or a reset before any byte: no request, no answer. */
+	if (rc == HTTP_EOF ||
+	    (rc == 400 && http_in_pending(&se->se_in, NULL) == 0)) {
+		log_debug("conn=%lu: the client closed before a head",
+		    se->se_conn->c_id);
 		return;
+	}
 	http_head_names(hd, se->se_method, sizeof(se->se_method),
 	    se->se_target, sizeof(se->se_target));
 	if (rc != 0) {
