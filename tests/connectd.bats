@@ -142,6 +142,19 @@ ESTABLISHED='HTTP/1.1 200 Connection established'
 	wait_log "target=127.0.0.1:$Q status=502 .*reason=" "$T/connectd.log"
 }
 
+@test "with -c, a refused connection names the fixed destination tried, not the one asked for" {
+	Q=$(free_port)
+	P=$(free_port)
+	gtr_start connectd "$P" -c "127.0.0.1:$Q"
+	run raw "$P" < <(printf 'CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=connection_refused"* ]]
+	[[ "$output" == *"cannot connect to 127.0.0.1:$Q"* ]]
+	[[ "$output" != *"a:1"* ]]
+	wait_log "target=a:1 status=502 upstream=127.0.0.1:$Q " "$T/connectd.log"
+	run -1 grep -q 'connect to a:1' "$T/connectd.log"
+}
+
 @test "an upstream that never answers the handshake gets 504 after --connect-timeout" {
 	Q=$(free_port)
 	# A listener with a full accept queue drops further SYNs: the

@@ -163,6 +163,17 @@ origin() {
 	wait_log "status=502" "$T/relayd.log"
 }
 
+@test "with -c, a refused connection names the fixed destination tried, not the Host asked for" {
+	Q=$(free_port)
+	R=$(free_port)
+	gtr_start relayd "$R" -c "127.0.0.1:$Q"
+	run raw "$R" < <(printf 'GET http://a:1/ HTTP/1.1\r\nHost: a:1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *"cannot connect to 127.0.0.1:$Q"* ]]
+	[[ "$output" != *"a:1"* ]]
+	wait_log "target=http://a:1/ status=502 upstream=127.0.0.1:$Q " "$T/relayd.log"
+}
+
 @test "requests relayd cannot place are refused with their status" {
 	R=$(free_port)
 	gtr_start relayd "$R" --allow-dest 127.0.0.1/32

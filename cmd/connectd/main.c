@@ -26,6 +26,7 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:3128"
 #define TARGET_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
+#define UPSTREAM_MAX	(NET_HOSTLEN + NET_PORTLEN + 4) /* unix:PATH fits */
 #define LOGVAL_MAX	LOG_VALUE_MAX(TARGET_MAX)
 #define REALM_MAX	128
 
@@ -38,6 +39,7 @@ struct config {
 	struct gtr_opts	 cf_opts;
 	struct net_addr	 cf_fixed;	/* -c */
 	int		 cf_has_fixed;
+	char		 cf_fixed_name[UPSTREAM_MAX]; /* as "host:port" */
 	const char	*cf_auth_path;	/* --auth, or NULL */
 	struct htpasswd	*cf_auth;	/* its users; swapped on SIGHUP */
 	pthread_rwlock_t cf_auth_lock;
@@ -55,7 +57,7 @@ struct session {
 	char			 se_host[NET_HOSTLEN];
 	char			 se_port[NET_PORTLEN];
 	char			 se_user[HTPASSWD_USER_MAX];
-	char			 se_upstream[NET_IPLEN];
+	char			 se_upstream[UPSTREAM_MAX];
 	uint64_t		 se_deadline;	/* for the current head */
 };
 
@@ -63,7 +65,7 @@ struct session {
 struct tunnel {
 	char		 tu_target[TARGET_MAX];
 	char		 tu_user[HTPASSWD_USER_MAX];
-	char		 tu_upstream[NET_IPLEN];
+	char		 tu_upstream[UPSTREAM_MAX];
 };
 
 static void	 usage(void) __attribute__((noreturn));
@@ -322,7 +324,7 @@ open_tunnel(struct session *se)
 	struct conn *c = se->se_conn;
 	struct tunnel *tu;
 	const char *pending;
-	char detail[TARGET_MAX + 128];
+	char detail[UPSTREAM_MAX + 128];
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 	enum net_error err = NET_OK;
 	size_t npending;
@@ -338,17 +340,22 @@ open_tunnel(struct session *se)
 		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
 		    se->se_upstream);
 	if (fd == -1) {
+		/* With -c, the destination tried is -c's, not the target. */
+		if (cf->cf_has_fixed && !cf->cf_fixed.is_unix)
+			snprintf(se->se_upstream, sizeof(se->se_upstream), "%s",
+			    cf->cf_fixed_name);
 		log_debug("conn=%lu: cannot connect to %s: %s", c->c_id,
-		    cf->cf_has_fixed ? cf->cf_opts.connect : se->se_target,
+		    cf->cf_has_fixed ? cf->cf_fixed_name : se->se_target,
 		    net_strerror(err));
 		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
-		    se->se_target, net_strerror(err));
+		    cf->cf_has_fixed ? cf->cf_fixed_name : se->se_target,
+		    net_strerror(err));
 		refuse(se, net_http_status(err), net_proxy_status(err), detail,
 		    NULL, 0);
 		return;
 	}
 	log_debug("conn=%lu: connected to %s (address %s)", c->c_id,
-	    cf->cf_has_fixed ? cf->cf_opts.connect : se->se_target,
+	    cf->cf_has_fixed ? cf->cf_fixed_name : se->se_target,
 	    se->se_upstream);
 	if ((tu = calloc(1, sizeof(*tu))) == NULL) {
 		close(fd);
@@ -480,6 +487,13 @@ main(int argc, char *argv[])
 			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
 			    cf.cf_opts.connect);
 		cf.cf_has_fixed = 1;
+		if (cf.cf_fixed.is_unix)
+			snprintf(cf.cf_fixed_name, sizeof(cf.cf_fixed_name),
+			    "unix:%s", cf.cf_fixed.path);
+		else
+			snprintf(cf.cf_fixed_name, sizeof(cf.cf_fixed_name),
+			    strchr(cf.cf_fixed.host, ':') != NULL ? "[%s]:%s" :
+			    "%s:%s", cf.cf_fixed.host, cf.cf_fixed.port);
 	}
 	if (cf.cf_auth_path != NULL) {
 		if ((cf.cf_auth = htpasswd_load(cf.cf_auth_path, err,

@@ -36,6 +36,7 @@
 #define LOGVAL_MAX	LOG_VALUE_MAX(LOGTARGET_MAX)
 #define HEAD_OUT_MAX	(HTTP_HEAD_MAX + NET_HOSTLEN + 64)
 #define AUTHORITY_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
+#define UPSTREAM_MAX	(NET_HOSTLEN + NET_PORTLEN + 4) /* unix:PATH fits */
 #define REAP_WAIT_MS	2000	/* at exit, a program gets this long */
 
 enum {
@@ -46,6 +47,7 @@ struct config {
 	struct gtr_opts	 cf_opts;
 	struct net_addr	 cf_fixed;	/* -c */
 	int		 cf_has_fixed;
+	char		 cf_fixed_name[UPSTREAM_MAX]; /* as "host:port" */
 	int		 cf_raw;		/* --raw */
 	char		**cf_argv;	/* after "--", or NULL */
 };
@@ -62,7 +64,7 @@ struct session {
 	char			 se_port[NET_PORTLEN];
 	char			 se_authority[AUTHORITY_MAX];
 	const char		*se_path;	/* origin-form target */
-	char			 se_upstream[NET_IPLEN];
+	char			 se_upstream[UPSTREAM_MAX];
 	struct http_field	 se_fields[HTTP_FIELDS_MAX + 2];
 	char			 se_out[HEAD_OUT_MAX]; /* rewritten head */
 };
@@ -71,7 +73,7 @@ struct session {
 struct exchange {
 	char		 ex_method[32];
 	char		 ex_target[LOGTARGET_MAX];
-	char		 ex_upstream[NET_IPLEN];
+	char		 ex_upstream[UPSTREAM_MAX];
 	pid_t		 ex_pid;	/* the program's, or -1 */
 	int		 ex_raw;	/* --raw: no status */
 };
@@ -396,10 +398,18 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 		    se->se_upstream);
 	if (fd != -1)
 		return fd;
-	snprintf(detail, dlen, "cannot connect to %s:%s: %s",
-	    cf->cf_has_fixed ? cf->cf_fixed.host : se->se_host,
-	    cf->cf_has_fixed ? cf->cf_fixed.port : se->se_port,
-	    net_strerror(err));
+	/* With -c, the destination tried is -c's, not the request's. */
+	if (cf->cf_has_fixed && !cf->cf_fixed.is_unix)
+		snprintf(se->se_upstream, sizeof(se->se_upstream), "%s",
+		    cf->cf_fixed_name);
+	if (cf->cf_has_fixed)
+		snprintf(detail, dlen, "cannot connect to %s: %s",
+		    cf->cf_fixed_name, net_strerror(err));
+	else
+		snprintf(detail, dlen, "cannot connect to %s%s%s:%s: %s",
+		    strchr(se->se_host, ':') != NULL ? "[" : "", se->se_host,
+		    strchr(se->se_host, ':') != NULL ? "]" : "", se->se_port,
+		    net_strerror(err));
 	if (!cf->cf_raw)
 		refuse(se, net_http_status(err), net_proxy_status(err), detail);
 	return -1;
@@ -620,7 +630,7 @@ serve_http(struct session *se)
 {
 	const struct config *cf = se->se_cf;
 	struct http_head *hd = &se->se_head;
-	char detail[NET_HOSTLEN + 128];
+	char detail[UPSTREAM_MAX + 128];
 	uint64_t deadline;
 	pid_t pid;
 	int rc, fd, hlen;
@@ -670,7 +680,7 @@ static void
 handle(struct conn *c, void *arg)
 {
 	struct session *se;
-	char detail[NET_HOSTLEN + 128];
+	char detail[UPSTREAM_MAX + 128];
 	pid_t pid;
 	int fd;
 
@@ -734,6 +744,13 @@ main(int argc, char *argv[])
 			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
 			    cf.cf_opts.connect);
 		cf.cf_has_fixed = 1;
+		if (cf.cf_fixed.is_unix)
+			snprintf(cf.cf_fixed_name, sizeof(cf.cf_fixed_name),
+			    "unix:%s", cf.cf_fixed.path);
+		else
+			snprintf(cf.cf_fixed_name, sizeof(cf.cf_fixed_name),
+			    strchr(cf.cf_fixed.host, ':') != NULL ? "[%s]:%s" :
+			    "%s:%s", cf.cf_fixed.host, cf.cf_fixed.port);
 	}
 	/* A raw relay may carry a protocol whose server greets first. */
 	if (!cf.cf_raw)
