@@ -75,7 +75,6 @@ static int	 serve_head(struct session *);
 static void	 debug_head(const struct session *);
 static int	 refuse(struct session *, int, const char *, const char *,
 		    const char *, int);
-static int	 parse_target(const char *, char *, char *);
 static int	 authorize(struct session *);
 static void	 open_tunnel(struct session *);
 static void	 tunnel_done(struct conn *, const struct relay_stats *,
@@ -174,45 +173,6 @@ refuse(struct session *se, int status, const char *proxy_error,
 }
 
 /*
- * Splits an authority-form target ("host:port", "[v6]:port") into host
- * and port.  Returns 0, or -1 if it is malformed.
- */
-static int
-parse_target(const char *t, char *host, char *port)
-{
-	const char *colon, *h, *p;
-	size_t hlen;
-	long long n;
-
-	if (t[0] == '[') {
-		if ((colon = strstr(t, "]:")) == NULL)
-			return -1;
-		h = t + 1;
-		hlen = colon - h;
-		p = colon + 2;
-		if (hlen == 0 || strspn(h, "0123456789abcdefABCDEF:.") < hlen)
-			return -1;
-	} else {
-		if ((colon = strrchr(t, ':')) == NULL)
-			return -1;
-		h = t;
-		hlen = colon - h;
-		p = colon + 1;
-		if (hlen == 0 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") < hlen ||
-		    h[0] == '.' || h[0] == '-')
-			return -1;
-	}
-	if (hlen >= NET_HOSTLEN || strspn(p, "0123456789") != strlen(p) ||
-	    opts_number(p, 1, 65535, &n) == -1)
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	snprintf(port, NET_PORTLEN, "%lld", n);
-	return 0;
-}
-
-/*
  * Checks Proxy-Authorization.  Returns 1 when the request may go on, 0
  * after a 407 that keeps the connection, -1 after one that closes it.
  */
@@ -297,7 +257,8 @@ serve_head(struct session *se)
 	    http_get(hd, "Transfer-Encoding") != NULL)
 		return refuse(se, 400, "http_request_error",
 		    "a CONNECT request has no body", NULL, 0);
-	if (parse_target(hd->hd_target, se->se_host, se->se_port) == -1)
+	if (net_parse_authority(hd->hd_target, strlen(hd->hd_target), NULL,
+	    se->se_host, se->se_port) == -1)
 		return refuse(se, 400, "http_request_error",
 		    "target is not host:port", NULL, 0);
 	if ((a = authorize(se)) <= 0) {

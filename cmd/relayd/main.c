@@ -97,7 +97,6 @@ static void	 help(void);
 static void	 handle(struct conn *, void *);
 static void	 serve_http(struct session *);
 static void	 refuse(struct session *, int, const char *, const char *);
-static int	 parse_authority(const char *, size_t, char *, char *);
 static int	 find_destination(struct session *);
 static int	 skip_field(const struct http_head *, const char *);
 static int	 rewrite_head(struct session *);
@@ -197,58 +196,6 @@ refuse(struct session *se, int status, const char *proxy_error,
 }
 
 /*
- * Splits an authority ("host", "host:port", "[v6]:port"; len bytes of s)
- * into host and port (80 when absent).  Returns 0, or -1 if malformed.
- */
-static int
-parse_authority(const char *s, size_t len, char *host, char *port)
-{
-	const char *h = s, *end = s + len, *p = NULL, *close;
-	size_t hlen;
-	long long n;
-
-	if (len > 0 && s[0] == '[') {
-		if ((close = memchr(s, ']', len)) == NULL)
-			return -1;
-		h = s + 1;
-		hlen = close - h;
-		if (close + 1 < end) {
-			if (close[1] != ':')
-				return -1;
-			p = close + 2;
-		}
-		if (hlen == 0 || strspn(h, "0123456789abcdefABCDEF:.") < hlen)
-			return -1;
-	} else {
-		if ((p = memchr(s, ':', len)) != NULL)
-			hlen = p++ - s;
-		else
-			hlen = len;
-		if (hlen == 0 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") < hlen ||
-		    h[0] == '.' || h[0] == '-')
-			return -1;
-	}
-	if (hlen >= NET_HOSTLEN)
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	if (p == NULL || p == end) {
-		snprintf(port, NET_PORTLEN, "80");
-		return 0;
-	}
-	if ((size_t)(end - p) >= NET_PORTLEN ||
-	    strspn(p, "0123456789") < (size_t)(end - p))
-		return -1;
-	memcpy(port, p, end - p);
-	port[end - p] = '\0';
-	if (opts_number(port, 1, 65535, &n) == -1)
-		return -1;
-	snprintf(port, NET_PORTLEN, "%lld", n);
-	return 0;
-}
-
-/*
  * Finds the destination and the origin-form target of the request.
  * Returns 0, or the status it was refused with (already answered).
  */
@@ -273,8 +220,8 @@ find_destination(struct session *se)
 	if (strncasecmp(t, "http://", 7) == 0) {
 		t += 7;
 		alen = strcspn(t, "/?#");
-		if (memchr(t, '@', alen) != NULL || parse_authority(t, alen,
-		    se->se_host, se->se_port) == -1) {
+		if (net_parse_authority(t, alen, "80", se->se_host,
+		    se->se_port) == -1) {
 			refuse(se, 400, "http_request_error",
 			    "bad authority in the request URI");
 			return 400;
@@ -298,8 +245,9 @@ find_destination(struct session *se)
 	}
 	if (cf->cf_has_fixed || cf->cf_argv != NULL)
 		return 0;
-	if ((host = http_get(hd, "Host")) == NULL || parse_authority(host,
-	    strlen(host), se->se_host, se->se_port) == -1) {
+	if ((host = http_get(hd, "Host")) == NULL ||
+	    net_parse_authority(host, strlen(host), "80", se->se_host,
+	    se->se_port) == -1) {
 		refuse(se, 400, "http_request_error", host == NULL ?
 		    "no Host and no absolute URI" : "bad Host");
 		return 400;
