@@ -374,6 +374,18 @@ PY
 	[ "$status" -eq 64 ]
 	run connectd -l
 	[ "$status" -eq 64 ]
+	# A bad common value stops at once: nothing listens after it.
+	run timeout 10 connectd --grace soon -l 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'--grace: "soon" is not a number'* ]]
+	for c in 127.0.0.1:0 'a b:80' '-x:80' 'host' '[::1]'; do
+		run timeout 10 connectd -c "$c" -l 127.0.0.1:0
+		echo "-c $c: $output"
+		[ "$status" -eq 64 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"-c $c: "* ]]
+	done
 	run --separate-stderr connectd -h
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--auth FILE"* ]]

@@ -37,9 +37,7 @@ enum {
 
 struct config {
 	struct gtr_opts	 cf_opts;
-	struct net_addr	 cf_fixed;	/* -c */
-	int		 cf_has_fixed;
-	char		 cf_fixed_name[UPSTREAM_MAX]; /* as "host:port" */
+	const struct net_addr *cf_fixed; /* -c, or NULL */
 	const char	*cf_auth_path;	/* --auth, or NULL */
 	struct htpasswd	*cf_auth;	/* its users; swapped on SIGHUP */
 	pthread_rwlock_t cf_auth_lock;
@@ -266,7 +264,7 @@ serve_head(struct session *se)
 		    1000ULL * cf->cf_opts.header_timeout;
 		return a == 0;
 	}
-	if (!cf->cf_has_fixed &&
+	if (cf->cf_fixed == NULL &&
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
 		snprintf(detail, sizeof(detail), "port %s is not allowed",
 		    se->se_port);
@@ -282,6 +280,9 @@ static void
 open_tunnel(struct session *se)
 {
 	const struct config *cf = se->se_cf;
+	const struct net_addr *fx = cf->cf_fixed;
+	const char *dest = fx != NULL ? cf->cf_opts.connect_name :
+	    se->se_target;
 	struct conn *c = se->se_conn;
 	struct tunnel *tu;
 	const char *pending;
@@ -291,32 +292,30 @@ open_tunnel(struct session *se)
 	size_t npending;
 	int fd;
 
-	if (cf->cf_has_fixed && cf->cf_fixed.is_unix) {
-		fd = net_connect_unix(cf->cf_fixed.path, &err);
+	if (fx != NULL && fx->is_unix) {
+		fd = net_connect_unix(fx->path, &err);
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
-	} else
-		fd = net_connect(cf->cf_has_fixed ? cf->cf_fixed.host :
-		    se->se_host, cf->cf_has_fixed ? cf->cf_fixed.port :
-		    se->se_port, cf->cf_has_fixed ? NULL : &cf->cf_opts.policy,
+	} else if (fx != NULL)
+		fd = net_connect(fx->host, fx->port, NULL, serve_is_own_addr,
+		    cf->cf_opts.connect_timeout * 1000, &err, se->se_upstream);
+	else
+		fd = net_connect(se->se_host, se->se_port, &cf->cf_opts.policy,
 		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
 		    se->se_upstream);
 	if (fd == -1) {
 		/* With -c, the destination tried is -c's, not the target. */
-		if (cf->cf_has_fixed && !cf->cf_fixed.is_unix)
+		if (fx != NULL && !fx->is_unix)
 			snprintf(se->se_upstream, sizeof(se->se_upstream), "%s",
-			    cf->cf_fixed_name);
-		log_debug("conn=%lu: cannot connect to %s: %s", c->c_id,
-		    cf->cf_has_fixed ? cf->cf_fixed_name : se->se_target,
+			    dest);
+		log_debug("conn=%lu: cannot connect to %s: %s", c->c_id, dest,
 		    net_strerror(err));
 		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
-		    cf->cf_has_fixed ? cf->cf_fixed_name : se->se_target,
-		    net_strerror(err));
+		    dest, net_strerror(err));
 		refuse(se, net_http_status(err), net_proxy_status(err), detail,
 		    NULL, 0);
 		return;
 	}
-	log_debug("conn=%lu: connected to %s (address %s)", c->c_id,
-	    cf->cf_has_fixed ? cf->cf_fixed_name : se->se_target,
+	log_debug("conn=%lu: connected to %s (address %s)", c->c_id, dest,
 	    se->se_upstream);
 	if ((tu = calloc(1, sizeof(*tu))) == NULL) {
 		close(fd);
@@ -428,6 +427,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	if (cf.cf_opts.exit_code >= 0)
+		return cf.cf_opts.exit_code;
 	if (optind < argc)
 		fatalx(EXIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	log_init(argv[0], cf.cf_opts.verbosity);
@@ -439,23 +440,10 @@ main(int argc, char *argv[])
 		    "without quotes", realm);
 	snprintf(cf.cf_challenge, sizeof(cf.cf_challenge),
 	    "Proxy-Authenticate: Basic realm=\"%s\"", realm);
-	if (cf.cf_opts.connect != NULL) {
-		if (net_addr_parse(cf.cf_opts.connect, "127.0.0.1", NULL,
-		    &cf.cf_fixed, err, sizeof(err)) == -1)
-			fatalx(EXIT_USAGE, "-c %s: %s", cf.cf_opts.connect,
-			    err);
-		if (!cf.cf_fixed.is_unix && cf.cf_fixed.port[0] == '\0')
-			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
-			    cf.cf_opts.connect);
-		cf.cf_has_fixed = 1;
-		if (cf.cf_fixed.is_unix)
-			snprintf(cf.cf_fixed_name, sizeof(cf.cf_fixed_name),
-			    "unix:%s", cf.cf_fixed.path);
-		else
-			snprintf(cf.cf_fixed_name, sizeof(cf.cf_fixed_name),
-			    strchr(cf.cf_fixed.host, ':') != NULL ? "[%s]:%s" :
-			    "%s:%s", cf.cf_fixed.host, cf.cf_fixed.port);
-	}
+	if (opts_connect_hostport(&cf.cf_opts, err, sizeof(err)) == -1)
+		fatalx(EXIT_USAGE, "%s", err);
+	if (cf.cf_opts.connect != NULL)
+		cf.cf_fixed = &cf.cf_opts.connect_addr;
 	if (cf.cf_auth_path != NULL) {
 		if ((cf.cf_auth = htpasswd_load(cf.cf_auth_path, err,
 		    sizeof(err))) == NULL)

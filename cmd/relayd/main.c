@@ -45,9 +45,7 @@ enum {
 
 struct config {
 	struct gtr_opts	 cf_opts;
-	struct net_addr	 cf_fixed;	/* -c */
-	int		 cf_has_fixed;
-	char		 cf_fixed_name[UPSTREAM_MAX]; /* as "host:port" */
+	const struct net_addr *cf_fixed; /* -c, or NULL */
 	int		 cf_raw;		/* --raw */
 	char		**cf_argv;	/* after "--", or NULL */
 };
@@ -243,7 +241,7 @@ find_destination(struct session *se)
 		    "target is neither http://... nor /path");
 		return 400;
 	}
-	if (cf->cf_has_fixed || cf->cf_argv != NULL)
+	if (cf->cf_fixed != NULL || cf->cf_argv != NULL)
 		return 0;
 	if ((host = http_get(hd, "Host")) == NULL ||
 	    net_parse_authority(host, strlen(host), "80", se->se_host,
@@ -320,7 +318,9 @@ static int
 open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 {
 	const struct config *cf = se->se_cf;
+	const struct net_addr *fx = cf->cf_fixed;
 	enum net_error err = NET_OK;
+	char dest[UPSTREAM_MAX];
 	int fd;
 
 	*pid = -1;
@@ -335,29 +335,29 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 			refuse(se, 502, "proxy_internal_error", detail);
 		return -1;
 	}
-	if (cf->cf_has_fixed && cf->cf_fixed.is_unix) {
+	if (fx != NULL && fx->is_unix) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
-		fd = net_connect_unix(cf->cf_fixed.path, &err);
-	} else
-		fd = net_connect(cf->cf_has_fixed ? cf->cf_fixed.host :
-		    se->se_host, cf->cf_has_fixed ? cf->cf_fixed.port :
-		    se->se_port, cf->cf_has_fixed ? NULL : &cf->cf_opts.policy,
+		fd = net_connect_unix(fx->path, &err);
+	} else if (fx != NULL)
+		fd = net_connect(fx->host, fx->port, NULL, serve_is_own_addr,
+		    cf->cf_opts.connect_timeout * 1000, &err, se->se_upstream);
+	else
+		fd = net_connect(se->se_host, se->se_port, &cf->cf_opts.policy,
 		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
 		    se->se_upstream);
 	if (fd != -1)
 		return fd;
 	/* With -c, the destination tried is -c's, not the request's. */
-	if (cf->cf_has_fixed && !cf->cf_fixed.is_unix)
-		snprintf(se->se_upstream, sizeof(se->se_upstream), "%s",
-		    cf->cf_fixed_name);
-	if (cf->cf_has_fixed)
-		snprintf(detail, dlen, "cannot connect to %s: %s",
-		    cf->cf_fixed_name, net_strerror(err));
-	else
-		snprintf(detail, dlen, "cannot connect to %s%s%s:%s: %s",
-		    strchr(se->se_host, ':') != NULL ? "[" : "", se->se_host,
-		    strchr(se->se_host, ':') != NULL ? "]" : "", se->se_port,
-		    net_strerror(err));
+	if (fx != NULL) {
+		snprintf(dest, sizeof(dest), "%s", cf->cf_opts.connect_name);
+		if (!fx->is_unix)
+			snprintf(se->se_upstream, sizeof(se->se_upstream),
+			    "%s", dest);
+	} else
+		(void)net_format_authority(dest, sizeof(dest), se->se_host,
+		    se->se_port);
+	snprintf(detail, dlen, "cannot connect to %s: %s", dest,
+	    net_strerror(err));
 	if (!cf->cf_raw)
 		refuse(se, net_http_status(err), net_proxy_status(err), detail);
 	return -1;
@@ -606,7 +606,7 @@ serve_http(struct session *se)
 	}
 	if (find_destination(se) != 0)
 		return;
-	if (!cf->cf_has_fixed && cf->cf_argv == NULL &&
+	if (cf->cf_fixed == NULL && cf->cf_argv == NULL &&
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
 		snprintf(detail, sizeof(detail), "port %s is not allowed",
 		    se->se_port);
@@ -640,9 +640,9 @@ handle(struct conn *c, void *arg)
 	se->se_cf = arg;
 	if (se->se_cf->cf_raw) {
 		snprintf(se->se_method, sizeof(se->se_method), "-");
-		if (se->se_cf->cf_has_fixed)
+		if (se->se_cf->cf_fixed != NULL)
 			snprintf(se->se_target, sizeof(se->se_target), "%s",
-			    se->se_cf->cf_opts.connect);
+			    se->se_cf->cf_opts.connect_name);
 		if ((fd = open_upstream(se, &pid, detail,
 		    sizeof(detail))) == -1)
 			access_line(c, "-", se->se_target, -1, se->se_upstream,
@@ -676,6 +676,8 @@ main(int argc, char *argv[])
 		}
 	}
 	cf.cf_argv = opts_program(argc, argv);
+	if (cf.cf_opts.exit_code >= 0)
+		return cf.cf_opts.exit_code;
 	log_init(argv[0], cf.cf_opts.verbosity);
 	if (cf.cf_opts.connect != NULL && cf.cf_argv != NULL)
 		fatalx(EXIT_USAGE, "-c and a program after -- exclude each "
@@ -683,23 +685,10 @@ main(int argc, char *argv[])
 	if (cf.cf_raw && cf.cf_opts.connect == NULL && cf.cf_argv == NULL)
 		fatalx(EXIT_USAGE, "--raw needs -c HOST:PORT or a program "
 		    "after --");
-	if (cf.cf_opts.connect != NULL) {
-		if (net_addr_parse(cf.cf_opts.connect, "127.0.0.1", NULL,
-		    &cf.cf_fixed, err, sizeof(err)) == -1)
-			fatalx(EXIT_USAGE, "-c %s: %s", cf.cf_opts.connect,
-			    err);
-		if (!cf.cf_fixed.is_unix && cf.cf_fixed.port[0] == '\0')
-			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
-			    cf.cf_opts.connect);
-		cf.cf_has_fixed = 1;
-		if (cf.cf_fixed.is_unix)
-			snprintf(cf.cf_fixed_name, sizeof(cf.cf_fixed_name),
-			    "unix:%s", cf.cf_fixed.path);
-		else
-			snprintf(cf.cf_fixed_name, sizeof(cf.cf_fixed_name),
-			    strchr(cf.cf_fixed.host, ':') != NULL ? "[%s]:%s" :
-			    "%s:%s", cf.cf_fixed.host, cf.cf_fixed.port);
-	}
+	if (opts_connect_hostport(&cf.cf_opts, err, sizeof(err)) == -1)
+		fatalx(EXIT_USAGE, "%s", err);
+	if (cf.cf_opts.connect != NULL)
+		cf.cf_fixed = &cf.cf_opts.connect_addr;
 	/* A raw relay may carry a protocol whose server greets first. */
 	if (!cf.cf_raw)
 		serve_client_speaks_first();
