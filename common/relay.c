@@ -70,6 +70,9 @@
 #define TICK_MS		1000		/* idle timeouts are checked this often */
 #define LOOP_STACK	(256 * 1024)
 
+/* Which side's reset or error ended a tunnel. */
+enum { SIDE_NONE, SIDE_CLIENT, SIDE_UPSTREAM };
+
 /* epoll slots: which of a tunnel's fds an event is about. */
 enum { S_CREAD, S_CWRITE, S_UREAD, S_UWRITE, S_MAX };
 
@@ -113,6 +116,7 @@ struct tunnel {
 	uint64_t	 t_last;	/* ms of the last byte moved */
 	uint64_t	 t_idle_ms;	/* 0: never */
 	const char	*t_reason;	/* set once something went wrong */
+	int		 t_side;	/* SIDE_*: where it went wrong */
 	char		 t_first[RELAY_FIRST_MAX];	/* from upstream */
 	size_t		 t_nfirst;
 	int		 t_first_end;	/* t_first holds all it will */
@@ -541,6 +545,8 @@ dir_move(struct loop *l, struct tunnel *t, struct dir *d)
 			else if (errno != EAGAIN && errno != EINTR) {
 				t->t_reason = errno == ECONNRESET ? "reset" :
 				    "error";
+				t->t_side = d == &t->t_up ? SIDE_CLIENT :
+				    SIDE_UPSTREAM;
 				if (errno != ECONNRESET)
 					log_debug("relay: conn=%lu: read: %s",
 					    t->t_conn->c_id, strerror(errno));
@@ -556,12 +562,16 @@ dir_move(struct loop *l, struct tunnel *t, struct dir *d)
 			    errno == ECONNRESET)) {
 				/* the peer is gone: only this way is over */
 				t->t_reason = "reset";
+				t->t_side = d == &t->t_up ? SIDE_UPSTREAM :
+				    SIDE_CLIENT;
 				d->d_eof = d->d_done = 1;
 				dir_release(l, d);
 				return 0;
 			} else if (n == -1 && errno != EAGAIN &&
 			    errno != EINTR) {
 				t->t_reason = "error";
+				t->t_side = d == &t->t_up ? SIDE_UPSTREAM :
+				    SIDE_CLIENT;
 				log_debug("relay: conn=%lu: write: %s",
 				    t->t_conn->c_id, strerror(errno));
 				return -1;
@@ -813,6 +823,15 @@ tunnel_end(struct loop *l, struct tunnel *t, const char *reason)
 	st.rs_up = t->t_up.d_bytes;
 	st.rs_down = t->t_down.d_bytes;
 	st.rs_reason = reason != NULL ? reason : "error";
+	if (strcmp(st.rs_reason, "done") == 0)
+		st.rs_end = REASON_DONE;
+	else if (strcmp(st.rs_reason, "idle timeout") == 0)
+		st.rs_end = REASON_IDLE_TIMEOUT;
+	else if (t->t_side != SIDE_NONE)
+		st.rs_end = t->t_side == SIDE_CLIENT ? REASON_CLIENT_CLOSED :
+		    REASON_UPSTREAM_CLOSED;
+	else
+		st.rs_end = REASON_INTERNAL_ERROR;
 	memcpy(st.rs_first, t->t_first, t->t_nfirst);
 	st.rs_nfirst = t->t_nfirst;
 	if (t->t_done != NULL)

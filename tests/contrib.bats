@@ -128,7 +128,7 @@ assert_tunneled() {
 # access_pids LOG PROG: the pids of PROG's access lines in LOG for a
 # tunnel or exchange to the origin, one each.
 access_pids() {
-	sed -n "s/^$2\[\([0-9]*\)\]: info: client=.* target=[^ ]*127\.0\.0\.1:$NP[^ ]* status=.*/\1/p" \
+	sed -n "s/^$2\[\([0-9]*\)\]: info: \(conn=[0-9]* \)\{0,1\}client=.* target=[^ ]*127\.0\.0\.1:$NP[^ ]* status=.*/\1/p" \
 	    "$T/$1.log" | sort -u
 }
 

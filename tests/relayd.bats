@@ -34,7 +34,7 @@ origin() {
 	[[ "$output" == *"proxy_connection=[]"* ]]
 	[[ "$output" == *"auth=[]"* ]]
 	# The exchange ends although nginx would keep the connection open.
-	wait_log "method=GET target=http://127.0.0.1:$NPORT/seen status=200 upstream=127.0.0.1 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]*" "$T/relayd.log"
+	wait_log "method=GET target=http://127.0.0.1:$NPORT/seen status=200 upstream=127.0.0.1:$NPORT bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason=done$" "$T/relayd.log"
 	grep -q '"GET /seen HTTP/1.1" 200' "$T/nginx/access.log"
 	run -1 grep -q secret "$T/relayd.log"
 }
@@ -44,13 +44,16 @@ origin() {
 	R=$(free_port)
 	gtr_start relayd "$R" --allow-dest 127.0.0.1/32 --allow-port "$NPORT"
 	# socat waits for the server to close: it would hang on keep-alive.
-	run sh -c "(printf 'GET http://127.0.0.1:$NPORT/seen HTTP/1.1\r\nHost: 127.0.0.1:$NPORT\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=60\r\nX-Private: 1\r\nProxy-Connection: keep-alive\r\n\r\n'; sleep 30) |
-		socat -t 30 - TCP:127.0.0.1:$R & pid=\$!; wait \$pid"
+	printf -v head 'GET http://127.0.0.1:%s/seen HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=60\r\nX-Private: 1\r\nProxy-Connection: keep-alive\r\n\r\n' "$NPORT" "$NPORT"
+	run sh -c "(printf '%s' '$head'; sleep 30) |
+		socat -t 30 - TCP:127.0.0.1:$R > $T/out & pid=\$!; wait \$pid"
+	run cat "$T/out"
 	[[ "$output" == "HTTP/1.1 200 OK"* ]]
 	[[ "$output" == *"connection=[close]"* ]]
 	[[ "$output" == *"keep_alive=[]"* ]]
 	[[ "$output" == *"proxy_connection=[]"* ]]
-	wait_log "target=http://127.0.0.1:$NPORT/seen status=200 " "$T/relayd.log"
+	# bytes_in is the head as the client sent it, not as rewritten.
+	wait_log "target=http://127.0.0.1:$NPORT/seen status=200 upstream=127.0.0.1:$NPORT bytes_in=${#head} bytes_out=$(stat -c %s "$T/out") ms=[0-9]+ reason=done$" "$T/relayd.log"
 }
 
 @test "the program after -- sees the absolute URI's path, Host and OPTIONS * as an origin would" {
@@ -91,8 +94,8 @@ origin() {
 	wait_port "$W"
 	run raw "$W" < <(printf 'HTTP/1.1 200 OK\r\n\r\n')
 	[ "$output" = $'HTTP/1.1 200 OK\r\n\r' ]
-	wait_log "upstream=127.0.0.1.* bytes_in=19 " "$T/raw.log"
-	run -1 grep -q 'status=' "$T/raw.log"
+	wait_log ": info: conn=[0-9]+ client=127.0.0.1:[0-9]+ upstream=127.0.0.1:$EPORT bytes_in=19 bytes_out=19 ms=[0-9]+ reason=done$" "$T/raw.log"
+	run -1 grep -qE 'status=|method=|target=' "$T/raw.log"
 }
 
 @test "an origin-form request goes to the Host it names" {
@@ -160,7 +163,7 @@ origin() {
 	run curl -sS --max-time 20 -x "http://127.0.0.1:$R" -D - "http://127.0.0.1:$Q/"
 	[[ "$output" == "HTTP/1.1 502 "* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error=connection_refused"* ]]
-	wait_log "status=502" "$T/relayd.log"
+	wait_log "status=502 upstream=- .*reason=upstream_error$" "$T/relayd.log"
 }
 
 @test "with -c, a refused connection names the fixed destination tried, not the Host asked for" {
@@ -205,7 +208,7 @@ origin() {
 	gtr_start relayd "$R" --header-timeout 1
 	run sh -c "(printf 'GET / HTTP/1.1\r\nHost: '; sleep 4) | socat -t 20 - TCP:127.0.0.1:$R"
 	[[ "$output" == "HTTP/1.1 408 "* ]]
-	wait_log "status=408" "$T/relayd.log"
+	wait_log "status=408 .*reason=header_timeout$" "$T/relayd.log"
 }
 
 @test "--raw relays 64 MiB each way byte for byte" {

@@ -33,7 +33,6 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:8080"
 #define LOGTARGET_MAX	512
-#define LOGVAL_MAX	LOG_VALUE_MAX(LOGTARGET_MAX)
 #define HEAD_OUT_MAX	(HTTP_HEAD_MAX + NET_HOSTLEN + 64)
 #define AUTHORITY_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
 #define UPSTREAM_MAX	(NET_HOSTLEN + NET_PORTLEN + 4) /* unix:PATH fits */
@@ -63,6 +62,8 @@ struct session {
 	char			 se_authority[AUTHORITY_MAX];
 	const char		*se_path;	/* origin-form target */
 	char			 se_upstream[UPSTREAM_MAX];
+	uint64_t		 se_nin;	/* bytes of the head */
+	enum log_reason		 se_failed;	/* why open_upstream() failed */
 	struct http_field	 se_fields[HTTP_FIELDS_MAX + 2];
 	char			 se_out[HEAD_OUT_MAX]; /* rewritten head */
 };
@@ -72,8 +73,10 @@ struct exchange {
 	char		 ex_method[32];
 	char		 ex_target[LOGTARGET_MAX];
 	char		 ex_upstream[UPSTREAM_MAX];
+	uint64_t	 ex_nin;	/* the head's bytes as the client sent it */
+	uint64_t	 ex_first;	/* the bytes the relay got to send first */
 	pid_t		 ex_pid;	/* the program's, or -1 */
-	int		 ex_raw;	/* --raw: no status */
+	int		 ex_raw;	/* --raw: no method, target, status */
 };
 
 /*
@@ -94,13 +97,15 @@ static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
 static void	 handle(struct conn *, void *);
 static void	 serve_http(struct session *);
-static void	 refuse(struct session *, int, const char *, const char *);
+static void	 refuse(struct session *, int, enum log_reason, const char *,
+		    const char *);
 static int	 find_destination(struct session *);
 static int	 skip_field(const struct http_head *, const char *);
 static int	 rewrite_head(struct session *);
 static int	 open_upstream(struct session *, pid_t *, char *, size_t);
 static void	 start_relay(struct session *, int, pid_t, const char *,
 		    size_t);
+static void	 relay_failed(const struct session *);
 static void	 exchange_done(struct conn *, const struct relay_stats *,
 		    void *);
 static int	 response_status(const char *, size_t);
@@ -110,7 +115,8 @@ static void	 reap_signal_all(int);
 static int	 reap_wait_all(uint64_t);
 static void	 reap_finish(void);
 static void	 access_line(const struct conn *, const char *, const char *,
-		    int, const char *, uint64_t, uint64_t, const char *);
+		    int, const char *, uint64_t, uint64_t, enum log_reason);
+static enum log_reason net_reason(enum net_error);
 
 static const struct option longopts[] = {
 	{ "raw",	no_argument,	NULL, OPT_RAW },
@@ -152,45 +158,69 @@ help(void)
 }
 
 /*
- * Writes the access line of one exchange; status 0 prints "-", below 0
- * leaves the key out (--raw: no HTTP).
+ * Writes the access line of one exchange.  status 0 prints "-"; with
+ * --raw there is no HTTP: method, target (NULL) and status (-1) are left
+ * out.
  */
 static void
 access_line(const struct conn *c, const char *method, const char *target,
     int status, const char *upstream, uint64_t in, uint64_t out,
-    const char *reason)
+    enum log_reason reason)
 {
-	char m[LOGVAL_MAX], t[LOGVAL_MAX], r[LOGVAL_MAX], st[24];
+	struct access_line al = {
+		.al_conn = c->c_id,
+		.al_client_ip = c->c_peer_ip,
+		.al_client_port = c->c_peer_port,
+		.al_method = method,
+		.al_target = target,
+		.al_status = status,
+		.al_upstream = upstream,
+		.al_bytes_in = in,
+		.al_bytes_out = out,
+		.al_ms = now_ms() - c->c_start_ms,
+		.al_reason = reason
+	};
 
-	if (status < 0)
-		st[0] = '\0';
-	else if (status == 0)
-		snprintf(st, sizeof(st), " status=-");
-	else
-		snprintf(st, sizeof(st), " status=%d", status);
-	log_info("client=%s:%s method=%s target=%s%s upstream=%s "
-	    "bytes_in=%llu bytes_out=%llu ms=%llu reason=%s",
-	    c->c_peer_ip, c->c_peer_port,
-	    log_value(method[0] != '\0' ? method : "-", m, sizeof(m)),
-	    log_value(target[0] != '\0' ? target : "-", t, sizeof(t)), st,
-	    upstream[0] != '\0' ? upstream : "-",
-	    (unsigned long long)in, (unsigned long long)out,
-	    (unsigned long long)(now_ms() - c->c_start_ms),
-	    log_value(reason, r, sizeof(r)));
+	log_access(&al, 0);
 }
 
-/* Answers the request with an error, closing, and logs it. */
+/* The access line's reason for a connection that failed. */
+static enum log_reason
+net_reason(enum net_error err)
+{
+	switch (err) {
+	case NET_TIMEOUT:
+		return REASON_UPSTREAM_TIMEOUT;
+	case NET_POLICY:
+	case NET_LOOP:
+		return REASON_POLICY;
+	default:
+		return REASON_UPSTREAM_ERROR;
+	}
+}
+
+/*
+ * Answers the request with an error, closing, and logs it with its cause
+ * (on a line of its own: the access line says only its reason).
+ */
 static void
-refuse(struct session *se, int status, const char *proxy_error,
-    const char *detail)
+refuse(struct session *se, int status, enum log_reason reason,
+    const char *proxy_error, const char *detail)
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
 
+	/* The relay's own failures matter to its operator; a client's
+	 * mistakes only when debugging. */
+	if (status >= 500)
+		log_info("conn=%lu: %s", c->c_id, detail);
+	else
+		log_debug("conn=%lu: %s", c->c_id, detail);
 	(void)http_send_error(c->c_wfd, version, status, proxy_error, detail,
 	    NULL, 1, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout);
+	/* bytes_out: http_send_error() does not say what it wrote. */
 	access_line(c, se->se_method, se->se_target, status, se->se_upstream,
-	    0, 0, detail);
+	    se->se_nin, 0, reason);
 }
 
 /*
@@ -212,7 +242,8 @@ find_destination(struct session *se)
 		if (strcasecmp(hd->hd_fields[i].name, "Host") == 0)
 			nhost++;
 	if (nhost > 1) {
-		refuse(se, 400, "http_request_error", "more than one Host");
+		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
+		    "more than one Host");
 		return 400;
 	}
 	if (strncasecmp(t, "http://", 7) == 0) {
@@ -220,7 +251,8 @@ find_destination(struct session *se)
 		alen = strcspn(t, "/?#");
 		if (net_parse_authority(t, alen, "80", se->se_host,
 		    se->se_port) == -1) {
-			refuse(se, 400, "http_request_error",
+			refuse(se, 400, REASON_BAD_REQUEST,
+			    "http_request_error",
 			    "bad authority in the request URI");
 			return 400;
 		}
@@ -237,7 +269,7 @@ find_destination(struct session *se)
 		return 0;
 	}
 	if (t[0] != '/' && strcmp(t, "*") != 0) {
-		refuse(se, 400, "http_request_error",
+		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
 		    "target is neither http://... nor /path");
 		return 400;
 	}
@@ -246,8 +278,8 @@ find_destination(struct session *se)
 	if ((host = http_get(hd, "Host")) == NULL ||
 	    net_parse_authority(host, strlen(host), "80", se->se_host,
 	    se->se_port) == -1) {
-		refuse(se, 400, "http_request_error", host == NULL ?
-		    "no Host and no absolute URI" : "bad Host");
+		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
+		    host == NULL ? "no Host and no absolute URI" : "bad Host");
 		return 400;
 	}
 	return 0;
@@ -312,7 +344,8 @@ rewrite_head(struct session *se)
 
 /*
  * Connects to the destination or starts the program.  Returns the
- * upstream fd, or -1 with the error answered (HTTP) or logged (raw).
+ * upstream fd, or -1 with the error answered (HTTP), or in detail and
+ * se_failed (raw).
  */
 static int
 open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
@@ -320,7 +353,7 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 	const struct config *cf = se->se_cf;
 	const struct net_addr *fx = cf->cf_fixed;
 	enum net_error err = NET_OK;
-	char dest[UPSTREAM_MAX];
+	char dest[UPSTREAM_MAX], ip[NET_IPLEN];
 	int fd;
 
 	*pid = -1;
@@ -331,20 +364,25 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 			return fd;
 		snprintf(detail, dlen, "cannot run %s: %s", cf->cf_argv[0],
 		    strerror(errno));
+		se->se_failed = REASON_UPSTREAM_ERROR;
 		if (!cf->cf_raw)
-			refuse(se, 502, "proxy_internal_error", detail);
+			refuse(se, 502, REASON_UPSTREAM_ERROR,
+			    "proxy_internal_error", detail);
 		return -1;
 	}
 	if (fx != NULL && fx->is_unix) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
 		fd = net_connect_unix(fx->path, &err);
-	} else if (fx != NULL)
-		fd = net_connect(fx->host, fx->port, NULL, serve_is_own_addr,
-		    cf->cf_opts.connect_timeout * 1000, &err, se->se_upstream);
-	else
-		fd = net_connect(se->se_host, se->se_port, &cf->cf_opts.policy,
-		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
-		    se->se_upstream);
+	} else {
+		fd = net_connect(fx != NULL ? fx->host : se->se_host,
+		    fx != NULL ? fx->port : se->se_port, fx != NULL ? NULL :
+		    &cf->cf_opts.policy, serve_is_own_addr,
+		    cf->cf_opts.connect_timeout * 1000, &err, ip);
+		if (fd != -1)
+			(void)net_format_authority(se->se_upstream,
+			    sizeof(se->se_upstream), ip, fx != NULL ? fx->port :
+			    se->se_port);
+	}
 	if (fd != -1)
 		return fd;
 	/* With -c, the destination tried is -c's, not the request's. */
@@ -358,8 +396,10 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 		    se->se_port);
 	snprintf(detail, dlen, "cannot connect to %s: %s", dest,
 	    net_strerror(err));
+	se->se_failed = net_reason(err);
 	if (!cf->cf_raw)
-		refuse(se, net_http_status(err), net_proxy_status(err), detail);
+		refuse(se, net_http_status(err), net_reason(err),
+		    net_proxy_status(err), detail);
 	return -1;
 }
 
@@ -505,19 +545,36 @@ response_status(const char *p, size_t n)
 	}
 }
 
-/* Logs the exchange's access line and reaps its program. */
+/*
+ * Logs the exchange's access line and reaps its program.  bytes_in is
+ * the head as the client sent it, the bytes read with it, and what the
+ * relay moved after those.
+ */
 static void
 exchange_done(struct conn *c, const struct relay_stats *rs, void *arg)
 {
 	struct exchange *ex = arg;
 
-	access_line(c, ex->ex_method, ex->ex_target, ex->ex_raw ? -1 :
+	/* In: the head as read and what the relay sent past its own copy. */
+	access_line(c, ex->ex_raw ? NULL : ex->ex_method,
+	    ex->ex_raw ? NULL : ex->ex_target, ex->ex_raw ? -1 :
 	    response_status(rs->rs_first, rs->rs_nfirst), ex->ex_upstream,
-	    rs->rs_up, rs->rs_down, rs->rs_reason != NULL ? rs->rs_reason :
-	    "done");
+	    ex->ex_nin + (rs->rs_up > ex->ex_first ? rs->rs_up - ex->ex_first :
+	    0), rs->rs_down, rs->rs_end);
 	if (ex->ex_pid > 0)
 		reap_later(ex->ex_pid);
 	free(ex);
+}
+
+/* The access line of an exchange the relay could not take. */
+static void
+relay_failed(const struct session *se)
+{
+	int raw = se->se_cf->cf_raw;
+
+	access_line(se->se_conn, raw ? NULL : se->se_method,
+	    raw ? NULL : se->se_target, raw ? -1 : 0, se->se_upstream,
+	    se->se_nin, 0, REASON_INTERNAL_ERROR);
 }
 
 /*
@@ -539,9 +596,8 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 	if ((ex = calloc(1, sizeof(*ex))) == NULL ||
 	    (hlen + npending > 0 &&
 	    (first = malloc(hlen + npending)) == NULL)) {
-		access_line(c, se->se_method, se->se_target,
-		    se->se_cf->cf_raw ? -1 : 0, se->se_upstream, 0, 0,
-		    "out of memory");
+		log_warnx("conn=%lu: out of memory", c->c_id);
+		relay_failed(se);
 		goto fail;
 	}
 	snprintf(ex->ex_method, sizeof(ex->ex_method), "%s", se->se_method);
@@ -550,6 +606,8 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 	    se->se_upstream);
 	ex->ex_pid = pid;
 	ex->ex_raw = se->se_cf->cf_raw;
+	ex->ex_nin = se->se_nin + npending;
+	ex->ex_first = hlen + npending;
 	if (hlen > 0)
 		memcpy(first, head, hlen);
 	if (npending > 0)
@@ -559,9 +617,8 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 		free(first);
 		return;
 	}
-	access_line(c, se->se_method, se->se_target,
-	    se->se_cf->cf_raw ? -1 : 0, se->se_upstream, 0, 0,
-	    "cannot start relay");
+	log_warnx("conn=%lu: cannot start the relay", c->c_id);
+	relay_failed(se);
 fail:
 	free(first);
 	free(ex);
@@ -595,12 +652,16 @@ serve_http(struct session *se)
 	}
 	http_head_names(hd, se->se_method, sizeof(se->se_method),
 	    se->se_target, sizeof(se->se_target));
+	/* The head as read, or what there was of it. */
+	se->se_nin = rc == 0 ? hd->hd_size : http_in_pending(&se->se_in, NULL);
 	if (rc != 0) {
-		refuse(se, rc, "http_request_error", http_head_error(hd, rc));
+		refuse(se, rc, rc == 408 ? REASON_HEADER_TIMEOUT :
+		    REASON_BAD_REQUEST, "http_request_error",
+		    http_head_error(hd, rc));
 		return;
 	}
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
-		refuse(se, 501, "http_request_error",
+		refuse(se, 501, REASON_BAD_REQUEST, "http_request_error",
 		    "CONNECT is not relayed here (connectd tunnels)");
 		return;
 	}
@@ -610,11 +671,12 @@ serve_http(struct session *se)
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
 		snprintf(detail, sizeof(detail), "port %s is not allowed",
 		    se->se_port);
-		refuse(se, 403, "destination_ip_prohibited", detail);
+		refuse(se, 403, REASON_POLICY, "destination_ip_prohibited",
+		    detail);
 		return;
 	}
 	if ((hlen = rewrite_head(se)) == -1) {
-		refuse(se, 431, "http_request_error",
+		refuse(se, 431, REASON_BAD_REQUEST, "http_request_error",
 		    "rewritten request head too large");
 		return;
 	}
@@ -639,15 +701,12 @@ handle(struct conn *c, void *arg)
 	se->se_conn = c;
 	se->se_cf = arg;
 	if (se->se_cf->cf_raw) {
-		snprintf(se->se_method, sizeof(se->se_method), "-");
-		if (se->se_cf->cf_fixed != NULL)
-			snprintf(se->se_target, sizeof(se->se_target), "%s",
-			    se->se_cf->cf_opts.connect_name);
 		if ((fd = open_upstream(se, &pid, detail,
-		    sizeof(detail))) == -1)
-			access_line(c, "-", se->se_target, -1, se->se_upstream,
-			    0, 0, detail);
-		else
+		    sizeof(detail))) == -1) {
+			log_info("conn=%lu: %s", c->c_id, detail);
+			access_line(c, NULL, NULL, -1, se->se_upstream, 0, 0,
+			    se->se_failed);
+		} else
 			start_relay(se, fd, pid, NULL, 0);
 	} else {
 		http_in_init(&se->se_in, c->c_rfd);
