@@ -568,7 +568,7 @@ cgi() {
 	for i in 1 2 3; do
 		run -0 --separate-stderr relayd --raw -- sh -c 'cat > /dev/null; exit 3' < /dev/null
 		[[ "$stderr" == *"reason=done"* ]]
-		[[ "$stderr" =~ relayd\[[0-9]+\]:\ warning:\ pid\ [0-9]+\ exited\ with\ status\ 3 ]]
+		[[ "$stderr" =~ relayd\[[0-9]+\]:\ warning:\ conn=1:\ pid\ [0-9]+\ exited\ with\ status\ 3 ]]
 	done
 	run -0 --separate-stderr relayd -- sh -c 'cat > /dev/null; echo hi; exit 4' \
 		< <(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')

@@ -12,7 +12,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +19,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -79,20 +77,6 @@ struct exchange {
 	int		 ex_raw;	/* --raw: no method, target, status */
 };
 
-/*
- * Programs whose reaper threads are still waiting: main() waits for them
- * before exiting, so a program's exit status is logged even when the
- * connection it served was the only one (a pipe, inetd nowait).
- */
-struct reaping {
-	pid_t		 rp_pid;
-	struct reaping	*rp_next;
-};
-
-static pthread_mutex_t	 reap_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 reap_cv = PTHREAD_COND_INITIALIZER;
-static struct reaping	*reap_list;
-
 static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
 static void	 handle(struct conn *, void *);
@@ -109,11 +93,6 @@ static void	 relay_failed(const struct session *);
 static void	 exchange_done(struct conn *, const struct relay_stats *,
 		    void *);
 static int	 response_status(const char *, size_t);
-static void	*reaper(void *);
-static void	 reap_later(pid_t);
-static void	 reap_signal_all(int);
-static int	 reap_wait_all(uint64_t);
-static void	 reap_finish(void);
 static void	 access_line(const struct conn *, const char *, const char *,
 		    int, const char *, uint64_t, uint64_t, enum log_reason);
 static enum log_reason net_reason(enum net_error);
@@ -403,115 +382,6 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 	return -1;
 }
 
-/* Waits for one program in a thread of its own: no zombies. */
-static void *
-reaper(void *arg)
-{
-	struct reaping *rp = arg, **pp;
-
-	(void)spawn_reap(rp->rp_pid);
-	pthread_mutex_lock(&reap_mu);
-	for (pp = &reap_list; *pp != NULL; pp = &(*pp)->rp_next)
-		if (*pp == rp) {
-			*pp = rp->rp_next;
-			break;
-		}
-	pthread_cond_broadcast(&reap_cv);
-	pthread_mutex_unlock(&reap_mu);
-	free(rp);
-	return NULL;
-}
-
-/* Reaps pid without blocking the caller (the relay's event loop). */
-static void
-reap_later(pid_t pid)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	struct reaping *rp;
-
-	if ((rp = calloc(1, sizeof(*rp))) == NULL)
-		goto inline_reap;
-	if (pthread_attr_init(&attr) != 0) {
-		free(rp);
-		goto inline_reap;
-	}
-	rp->rp_pid = pid;
-	(void)pthread_attr_setstacksize(&attr, 64 * 1024);
-	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_mutex_lock(&reap_mu);
-	if (pthread_create(&t, &attr, reaper, rp) == 0) {
-		rp->rp_next = reap_list;
-		reap_list = rp;
-		pthread_mutex_unlock(&reap_mu);
-		pthread_attr_destroy(&attr);
-		return;
-	}
-	pthread_mutex_unlock(&reap_mu);
-	pthread_attr_destroy(&attr);
-	free(rp);
-inline_reap:
-	log_warnx("cannot start a thread to reap pid %ld; waiting",
-	    (long)pid);
-	(void)kill(pid, SIGTERM);
-	(void)spawn_reap(pid);
-}
-
-/* Sends sig to every program still being waited for. */
-static void
-reap_signal_all(int sig)
-{
-	struct reaping *rp;
-
-	pthread_mutex_lock(&reap_mu);
-	for (rp = reap_list; rp != NULL; rp = rp->rp_next)
-		(void)kill(rp->rp_pid, sig);
-	pthread_mutex_unlock(&reap_mu);
-}
-
-/*
- * Waits until every program has been reaped or ms milliseconds have
- * passed.  Returns 1 if none is left.
- */
-static int
-reap_wait_all(uint64_t ms)
-{
-	struct timespec ts;
-	int none;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&reap_mu);
-	while (reap_list != NULL &&
-	    pthread_cond_timedwait(&reap_cv, &reap_mu, &ts) == 0)
-		;
-	none = reap_list == NULL;
-	pthread_mutex_unlock(&reap_mu);
-	return none;
-}
-
-/*
- * Before exit: the programs have their EOF and usually exit at once, and
- * their statuses are to be logged; one that lingers gets SIGTERM, then
- * SIGKILL, so relayd never hangs on it.
- */
-static void
-reap_finish(void)
-{
-	if (reap_wait_all(REAP_WAIT_MS))
-		return;
-	reap_signal_all(SIGTERM);
-	if (reap_wait_all(REAP_WAIT_MS))
-		return;
-	reap_signal_all(SIGKILL);
-	(void)reap_wait_all(REAP_WAIT_MS);
-}
-
 /*
  * The status the client got, from the first bytes the upstream sent: the
  * status line, past interim 1xx heads (a 100 Continue before the 201).
@@ -562,7 +432,7 @@ exchange_done(struct conn *c, const struct relay_stats *rs, void *arg)
 	    ex->ex_nin + (rs->rs_up > ex->ex_first ? rs->rs_up - ex->ex_first :
 	    0), rs->rs_down, rs->rs_end);
 	if (ex->ex_pid > 0)
-		reap_later(ex->ex_pid);
+		spawn_reap_later(ex->ex_pid, c->c_id);
 	free(ex);
 }
 
@@ -752,6 +622,7 @@ main(int argc, char *argv[])
 	if (!cf.cf_raw)
 		serve_client_speaks_first();
 	rc = serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
-	reap_finish();
+	/* The programs' statuses are logged before relayd exits. */
+	spawn_reap_finish(REAP_WAIT_MS);
 	return rc;
 }
