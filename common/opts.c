@@ -37,8 +37,8 @@ opts_init(struct gtr_opts *o, const char *default_ports)
 	o->connect_timeout = 10;
 	o->idle_timeout = 300;
 	o->header_timeout = 15;
-	if (default_ports != NULL &&
-	    policy_set_ports(&o->policy, default_ports, err, sizeof(err)) == -1) {
+	if (default_ports != NULL && policy_set_ports(&o->policy,
+	    default_ports, err, sizeof(err)) == -1) {
 		log_error("default ports: %s", err);
 		o->exit_code = 1;
 	}

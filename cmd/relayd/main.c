@@ -71,8 +71,8 @@ struct exchange {
 	char		 ex_method[32];
 	char		 ex_target[LOGTARGET_MAX];
 	char		 ex_upstream[UPSTREAM_MAX];
-	uint64_t	 ex_nin;	/* the head's bytes as the client sent it */
-	uint64_t	 ex_first;	/* the bytes the relay got to send first */
+	uint64_t	 ex_nin;	/* the head as the client sent it */
+	uint64_t	 ex_first;	/* what the relay got to send first */
 	pid_t		 ex_pid;	/* the program's, or -1 */
 	int		 ex_raw;	/* --raw: no method, target, status */
 };
