@@ -371,7 +371,7 @@ wait_no_children() {
 	wait_port "$p"
 	relay_get "$p"
 	assert_relayed
-	grep -Eq "^relayd\[[0-9]+\]: info: client=127\.0\.0\.1:[0-9]+ method=GET target=http://127\.0\.0\.1:$NP/hello\.txt " \
+	grep -Eq "^relayd\[[0-9]+\]: info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ method=GET target=http://127\.0\.0\.1:$NP/hello\.txt " \
 	    "$T/tcpserver.log"
 }
 
