@@ -34,10 +34,10 @@ struct special {
 };
 
 static int	 parse_unix(const char *, struct net_addr *, char *, size_t);
-static int	 split_hostport(const char *, const char **, size_t *,
-		    const char **, char *, size_t);
+static int	 authority(const char *, size_t, const char *, unsigned,
+		    char *, char *, char *, size_t);
 static int	 parse_port(const char *, size_t, char *, char *, size_t);
-static int	 parse_host(const char *, size_t, char *, char *, size_t);
+static int	 parse_host(const char *, size_t, char *, size_t);
 static int	 parse_u16(const char *, size_t, uint16_t *);
 static int	 is_v6(const char *, size_t);
 static int	 cidr_parse(const char *, struct cidr *, char *, size_t);
@@ -95,38 +95,54 @@ static const uint8_t nat64_prefix[12] = {
  * Returns 0 with a parsed "PORT", "HOST:PORT", "[V6]:PORT" or "unix:PATH"
  * in *a, or -1 with the reason in err.  Ports are 0-65535: 0 only makes
  * sense for listening (the kernel picks one), and callers that connect
- * reject it themselves.
+ * reject it themselves.  A host is as strict as a request's (see
+ * net_parse_authority()).
  */
 int
 net_addr_parse(const char *s, const char *default_host,
     const char *default_port, struct net_addr *a, char *err, size_t errlen)
 {
-	const char *host, *port;
-	size_t hostlen;
-
 	memset(a, 0, sizeof(*a));
 	if (strncmp(s, "unix:", 5) == 0)
 		return parse_unix(s + 5, a, err, errlen);
-	if (split_hostport(s, &host, &hostlen, &port, err, errlen) == -1)
-		return -1;
-	if (host == NULL || hostlen == 0) {
+	/* "PORT" and ":PORT" listen on the default host. */
+	if (s[0] != '\0' && strspn(s + (s[0] == ':'), "0123456789") ==
+	    strlen(s + (s[0] == ':'))) {
 		if (default_host == NULL) {
 			snprintf(err, errlen, "missing host in %s", s);
 			return -1;
 		}
-		host = default_host;
-		hostlen = strlen(default_host);
-	}
-	if (port == NULL) {
-		if (default_port == NULL) {
-			snprintf(err, errlen, "missing port in %s", s);
+		if (strlen(default_host) >= sizeof(a->host)) {
+			snprintf(err, errlen, "default host too long");
 			return -1;
 		}
-		port = default_port;
+		strcpy(a->host, default_host);
+		s += s[0] == ':';
+		return parse_port(s, strlen(s), a->port, err, errlen);
 	}
-	if (parse_host(host, hostlen, a->host, err, errlen) == -1)
-		return -1;
-	return parse_port(port, strlen(port), a->port, err, errlen);
+	return authority(s, strlen(s), default_port, 0, a->host, a->port, err,
+	    errlen);
+}
+
+int
+net_parse_authority(const char *s, size_t len, const char *default_port,
+    char *host, char *port)
+{
+	char err[8];
+
+	return authority(s, len, default_port, 1, host, port, err,
+	    sizeof(err));
+}
+
+int
+net_format_authority(char *buf, size_t len, const char *host,
+    const char *port)
+{
+	int n;
+
+	n = snprintf(buf, len, strchr(host, ':') != NULL ? "[%s]:%s" :
+	    "%s:%s", host, port);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 /* Returns 0 with the path of "unix:PATH" in a, or -1. */
@@ -147,52 +163,72 @@ parse_unix(const char *path, struct net_addr *a, char *err, size_t errlen)
 }
 
 /*
- * Returns 0 with s split into host (NULL or empty when absent) and port
- * (NULL when absent), or -1 if its shape is wrong.
+ * The one authority parser: "host", "host:port" or "[v6]:port", len
+ * bytes of s, ports from min_port.  Returns 0 with host (NET_HOSTLEN,
+ * without brackets) and port (NET_PORTLEN, plain decimal) written, or -1
+ * with the reason in err.
  */
 static int
-split_hostport(const char *s, const char **host, size_t *hostlen,
-    const char **port, char *err, size_t errlen)
+authority(const char *s, size_t len, const char *default_port,
+    unsigned min_port, char *host, char *port, char *err, size_t errlen)
 {
-	const char *colon, *close;
+	const char *end = s + len, *h = s, *p = NULL, *close, *colon;
+	size_t hlen;
 
-	*host = s;
-	*hostlen = strlen(s);
-	*port = NULL;
-	if (*s == '\0') {
+	if (len == 0) {
 		snprintf(err, errlen, "empty address");
 		return -1;
 	}
-	if (*s == '[') {
-		if ((close = strchr(s, ']')) == NULL) {
-			snprintf(err, errlen, "missing ] in %s", s);
+	if (s[0] == '[') {
+		if ((close = memchr(s, ']', len)) == NULL) {
+			snprintf(err, errlen, "missing ] in %.*s", (int)len, s);
 			return -1;
 		}
-		*host = s + 1;
-		*hostlen = close - *host;
-		if (!is_v6(*host, *hostlen)) {
-			snprintf(err, errlen, "not an IPv6 address in []: %s", s);
+		h = s + 1;
+		hlen = close - h;
+		if (!is_v6(h, hlen)) {
+			snprintf(err, errlen, "not an IPv6 address in []: %.*s",
+			    (int)len, s);
 			return -1;
 		}
-		if (close[1] == ':')
-			*port = close + 2;
-		else if (close[1] != '\0') {
-			snprintf(err, errlen, "junk after ] in %s", s);
+		if (close + 1 < end && close[1] != ':') {
+			snprintf(err, errlen, "junk after ] in %.*s", (int)len,
+			    s);
 			return -1;
 		}
-	} else if ((colon = strrchr(s, ':')) != NULL) {
-		if (strchr(s, ':') != colon) {
-			snprintf(err, errlen,
-			    "IPv6 addresses need brackets: [%s]:PORT", s);
-			return -1;
+		if (close + 1 < end)
+			p = close + 2;
+	} else {
+		if ((colon = memchr(s, ':', len)) != NULL) {
+			p = colon + 1;
+			if (memchr(p, ':', end - p) != NULL) {
+				snprintf(err, errlen, "IPv6 addresses need "
+				    "brackets: [%.*s]:PORT", (int)len, s);
+				return -1;
+			}
 		}
-		*hostlen = colon - s;
-		*port = colon + 1;
-	} else if (strspn(s, "0123456789") == strlen(s)) {
-		*host = NULL;
-		*hostlen = 0;
-		*port = s;
+		hlen = (colon != NULL ? colon : end) - s;
+		if (parse_host(h, hlen, err, errlen) == -1)
+			return -1;
 	}
+	if (hlen >= NET_HOSTLEN) {
+		snprintf(err, errlen, "host too long: %zu bytes", hlen);
+		return -1;
+	}
+	if (p == NULL && default_port == NULL) {
+		snprintf(err, errlen, "missing port in %.*s", (int)len, s);
+		return -1;
+	}
+	if (parse_port(p != NULL ? p : default_port, p != NULL ?
+	    (size_t)(end - p) : strlen(default_port), port, err, errlen) ==
+	    -1)
+		return -1;
+	if ((unsigned)atoi(port) < min_port) {
+		snprintf(err, errlen, "port %s is not a destination", port);
+		return -1;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
 	return 0;
 }
 
@@ -210,30 +246,27 @@ is_v6(const char *s, size_t len)
 	return inet_pton(AF_INET6, buf, &a) == 1;
 }
 
-/* Returns 0 with the host copied to out, or -1 if it is not plausible. */
+/*
+ * Returns 0 if h[0..len) is a host name (or an IPv4 address): letters,
+ * digits, '-', '.' and '_', not starting with '-' or '.'; else -1.
+ */
 static int
-parse_host(const char *h, size_t len, char *out, char *err, size_t errlen)
+parse_host(const char *h, size_t len, char *err, size_t errlen)
 {
-	size_t i;
-
-	if (len == 0 || len >= NET_HOSTLEN) {
-		snprintf(err, errlen, "bad host length: %zu", len);
+	if (len == 0) {
+		snprintf(err, errlen, "missing host");
 		return -1;
 	}
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)h[i] <= ' ' || h[i] == 0x7f || h[i] == '/' ||
-		    h[i] == '[' || h[i] == ']') {
-			snprintf(err, errlen, "bad character in host: %.*s",
-			    (int)len, h);
-			return -1;
-		}
+	if (strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-._") < len || h[0] == '-' || h[0] == '.') {
+		snprintf(err, errlen, "bad character in host: %.*s",
+		    (int)len, h);
+		return -1;
 	}
-	memcpy(out, h, len);
-	out[len] = '\0';
 	return 0;
 }
 
-/* Returns 0 with the decimal port 0-65535 copied to out, or -1. */
+/* Returns 0 with the decimal port 0-65535 of p[0..len) in out, or -1. */
 static int
 parse_port(const char *p, size_t len, char *out, char *err, size_t errlen)
 {

@@ -35,6 +35,26 @@ int	net_addr_parse(const char *s, const char *default_host,
 	    const char *default_port, struct net_addr *a, char *err,
 	    size_t errlen);
 
+/*
+ * The one parser of an authority as requests carry it (a CONNECT target,
+ * an absolute URI's authority, Host): "host", "host:port" or
+ * "[v6]:port", len bytes of s, nothing else.  A host is letters, digits,
+ * '-', '.' and '_', not starting with '-' or '.', or an IPv6 address in
+ * brackets; a port is 1-65535 in decimal.  Without a port, default_port
+ * is used (NULL: a port is required).  Writes host without brackets
+ * (NET_HOSTLEN) and port in plain decimal (NET_PORTLEN).  Returns 0, or
+ * -1 if anything is wrong.
+ */
+int	net_parse_authority(const char *s, size_t len,
+	    const char *default_port, char *host, char *port);
+
+/*
+ * Writes "host:port", or "[host]:port" for an IPv6 address, into buf.
+ * Returns 0, or -1 if it was cut to fit.
+ */
+int	net_format_authority(char *buf, size_t len, const char *host,
+	    const char *port);
+
 /* One range of ports, inclusive. */
 struct port_range {
 	uint16_t lo, hi;

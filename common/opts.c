@@ -1,8 +1,12 @@
 /*
  * opts.c - parsing of the options every program shares.
+ *
+ * Nothing here exits: a mistake is logged once and left in exit_code for
+ * main() to return, as -h and -V are.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +15,14 @@
 #include "net.h"
 #include "opts.h"
 
-static int	number_or_exit(const char *, const char *, long long,
-		    long long);
+static int	number_opt(struct gtr_opts *, const char *, const char *,
+		    long long, long long, int *);
 static int	opts_common(struct gtr_opts *, int, const char *);
+static int	usage_error(struct gtr_opts *, const char *, ...)
+		    PRINTFLIKE(2, 3);
 
 static const char *last_value;	/* the last option's value, or NULL */
+static struct gtr_opts *parsing; /* opts_next()'s, for opts_program() */
 
 void
 opts_init(struct gtr_opts *o, const char *default_ports)
@@ -23,15 +30,33 @@ opts_init(struct gtr_opts *o, const char *default_ports)
 	char err[128];
 
 	memset(o, 0, sizeof(*o));
+	o->exit_code = -1;
 	o->verbosity = LOG_NORMAL;
 	o->max_conns = 4096;
 	o->grace = 10;
 	o->connect_timeout = 10;
 	o->idle_timeout = 300;
 	o->header_timeout = 15;
-	if (default_ports != NULL &&
-	    policy_set_ports(&o->policy, default_ports, err, sizeof(err)) == -1)
-		fatalx(1, "default ports: %s", err);
+	if (default_ports != NULL && policy_set_ports(&o->policy,
+	    default_ports, err, sizeof(err)) == -1) {
+		log_error("default ports: %s", err);
+		o->exit_code = 1;
+	}
+}
+
+/* Logs a usage error and marks it for main(): exit 64.  Returns -1. */
+static int
+usage_error(struct gtr_opts *o, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	o->exit_code = EXIT_USAGE;
+	return -1;
 }
 
 int
@@ -50,22 +75,23 @@ opts_number(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
-/* Parses a number option or exits 64 naming it. */
+/* Returns 0 with a number option's value in *v, or -1 with a message. */
 static int
-number_or_exit(const char *name, const char *arg, long long min,
-    long long max)
+number_opt(struct gtr_opts *o, const char *name, const char *arg,
+    long long min, long long max, int *v)
 {
-	long long v;
+	long long n;
 
-	if (opts_number(arg, min, max, &v) == -1)
-		fatalx(EXIT_USAGE, "%s: \"%s\" is not a number from %lld to "
-		    "%lld", name, arg, min, max);
-	return (int)v;
+	if (opts_number(arg, min, max, &n) == -1)
+		return usage_error(o, "%s: \"%s\" is not a number from "
+		    "%lld to %lld", name, arg, min, max);
+	*v = (int)n;
+	return 0;
 }
 
 /*
- * Takes one common option into o.  Returns 1 if ch was one, 0 if not;
- * exits 64 with a message on a bad value.
+ * Takes one common option into o.  Returns 1 if ch was one, 0 if not, -1
+ * after a bad value (logged, o->exit_code set).
  */
 static int
 opts_common(struct gtr_opts *o, int ch, const char *arg)
@@ -78,7 +104,7 @@ opts_common(struct gtr_opts *o, int ch, const char *arg)
 		break;
 	case 'l':
 		if (o->nlisten == GTR_MAX_LISTEN)
-			fatalx(EXIT_USAGE, "-l: at most %d addresses",
+			return usage_error(o, "-l: at most %d addresses",
 			    GTR_MAX_LISTEN);
 		o->listen[o->nlisten++] = arg;
 		break;
@@ -96,30 +122,27 @@ opts_common(struct gtr_opts *o, int ch, const char *arg)
 		break;
 	case OPT_ALLOW_DEST:
 		if (policy_add_dests(&o->policy, arg, err, sizeof(err)) == -1)
-			fatalx(EXIT_USAGE, "--allow-dest: %s", err);
+			return usage_error(o, "--allow-dest: %s", err);
 		break;
 	case OPT_ALLOW_PORT:
 		if (policy_set_ports(&o->policy, arg, err, sizeof(err)) == -1)
-			fatalx(EXIT_USAGE, "--allow-port: %s", err);
+			return usage_error(o, "--allow-port: %s", err);
 		break;
 	case OPT_CONNECT_TIMEOUT:
-		o->connect_timeout = number_or_exit("--connect-timeout", arg,
-		    1, 3600);
-		break;
+		return number_opt(o, "--connect-timeout", arg, 1, 3600,
+		    &o->connect_timeout) == -1 ? -1 : 1;
 	case OPT_GRACE:
-		o->grace = number_or_exit("--grace", arg, 0, 86400);
-		break;
+		return number_opt(o, "--grace", arg, 0, 86400,
+		    &o->grace) == -1 ? -1 : 1;
 	case OPT_HEADER_TIMEOUT:
-		o->header_timeout = number_or_exit("--header-timeout", arg,
-		    1, 3600);
-		break;
+		return number_opt(o, "--header-timeout", arg, 1, 3600,
+		    &o->header_timeout) == -1 ? -1 : 1;
 	case OPT_IDLE_TIMEOUT:
-		o->idle_timeout = number_or_exit("--idle-timeout", arg,
-		    1, 86400 * 7);
-		break;
+		return number_opt(o, "--idle-timeout", arg, 1, 86400 * 7,
+		    &o->idle_timeout) == -1 ? -1 : 1;
 	case OPT_MAX_CONNS:
-		o->max_conns = number_or_exit("--max-conns", arg, 1, 1000000);
-		break;
+		return number_opt(o, "--max-conns", arg, 1, 1000000,
+		    &o->max_conns) == -1 ? -1 : 1;
 	default:
 		return 0;
 	}
@@ -132,32 +155,38 @@ opts_next(struct gtr_opts *o, int argc, char *const argv[],
 {
 	int ch;
 
+	parsing = o;
 	opterr = 0;
-	for (;;) {
+	while (o->exit_code < 0) {
 		ch = getopt_long(argc, argv, "+:" GTR_COMMON_SHORTOPTS,
 		    longopts, NULL);
 		switch (ch) {
+		case -1:
+			return -1;
 		case ':':
-			fatalx(EXIT_USAGE, "%s needs a value",
+			(void)usage_error(o, "%s needs a value",
 			    argv[optind - 1]);
+			break;
 		case '?':
-			fatalx(EXIT_USAGE, "unknown option %s (see -h)",
+			(void)usage_error(o, "unknown option %s (see -h)",
 			    argv[optind - 1]);
+			break;
 		case 'h':
 			help();
-			exit(0);
+			o->exit_code = 0;
+			break;
 		case 'V':
 			printf("%s %s\n", log_progname(), GTR_VERSION);
-			exit(0);
+			o->exit_code = 0;
+			break;
 		default:
-			if (ch == -1)
-				return ch;
 			/* opts_program() must not take "-c --" for "--" */
 			last_value = optarg;
-			if (!opts_common(o, ch, optarg))
+			if (opts_common(o, ch, optarg) == 0)
 				return ch;
 		}
 	}
+	return -1;
 }
 
 char **
@@ -166,12 +195,47 @@ opts_program(int argc, char *argv[])
 	int dashes = optind > 0 && strcmp(argv[optind - 1], "--") == 0 &&
 	    argv[optind - 1] != last_value;
 
-	if (optind < argc && !dashes)
-		fatalx(EXIT_USAGE, "unexpected argument \"%s\" (a program "
-		    "comes after --)", argv[optind]);
-	if (optind == argc && dashes)
-		fatalx(EXIT_USAGE, "no program after --");
+	AN(parsing != NULL);
+	if (parsing->exit_code >= 0)
+		return NULL;
+	if (optind < argc && !dashes) {
+		(void)usage_error(parsing, "unexpected argument \"%s\" (a "
+		    "program comes after --)", argv[optind]);
+		return NULL;
+	}
+	if (optind == argc && dashes) {
+		(void)usage_error(parsing, "no program after --");
+		return NULL;
+	}
 	return optind < argc ? argv + optind : NULL;
+}
+
+int
+opts_connect_hostport(struct gtr_opts *o, char *err, size_t errlen)
+{
+	struct net_addr *a = &o->connect_addr;
+	char why[256];
+
+	if (o->connect == NULL)
+		return 0;
+	if (net_addr_parse(o->connect, "127.0.0.1", NULL, a, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "-c %s: %s", o->connect, why);
+		return -1;
+	}
+	if (a->is_unix) {
+		snprintf(o->connect_name, sizeof(o->connect_name), "unix:%s",
+		    a->path);
+		return 0;
+	}
+	if (strcmp(a->port, "0") == 0) {
+		snprintf(err, errlen, "-c %s: port 0 is not a destination",
+		    o->connect);
+		return -1;
+	}
+	(void)net_format_authority(o->connect_name, sizeof(o->connect_name),
+	    a->host, a->port);
+	return 0;
 }
 
 void

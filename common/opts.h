@@ -3,7 +3,9 @@
  *
  * Each program loops over opts_next(), which takes the common options,
  * -h, -V and every mistake itself and returns only the program's own; the
- * long option table ends with GTR_COMMON_LONGOPTS.
+ * long option table ends with GTR_COMMON_LONGOPTS.  Nothing here exits:
+ * after the loop (and opts_program()), main() returns exit_code when it
+ * is 0 or more.
  */
 #ifndef GTR_OPTS_H
 #define GTR_OPTS_H
@@ -53,9 +55,12 @@ enum {
 	{ NULL, 0, NULL, 0 }
 
 struct gtr_opts {
+	int		 exit_code;	/* -1, or main()'s now: -h, -V, 64 */
 	const char	*listen[GTR_MAX_LISTEN];	/* -l, in order */
 	int		 nlisten;
 	const char	*connect;		/* -c: fixed upstream, or NULL */
+	struct net_addr	 connect_addr;	/* by opts_connect_hostport() */
+	char		 connect_name[NET_HOSTLEN + NET_PORTLEN + 4];
 	const char	*user;			/* -u */
 	int		 verbosity;		/* LOG_QUIET..LOG_DEBUG */
 	int		 max_conns;		/* default 4096 */
@@ -72,20 +77,33 @@ void	opts_init(struct gtr_opts *, const char *default_ports);
 
 /*
  * getopt_long(3) over GTR_COMMON_SHORTOPTS and longopts, stopping at the
- * first operand or "--".  Takes the common options into o; -h calls help
- * and exits 0; -V prints the program's name and version and exits 0; a
- * missing value or an unknown option exits 64 with a message.  Returns
- * the program's next own option, or -1 at the end (optind says where).
+ * first operand or "--".  Takes the common options into o.  Returns the
+ * program's next own option, or -1 at the end (optind says where), or
+ * once o->exit_code is set: 0 after -h (help called) or -V (name and
+ * version printed), 64 after a missing value, an unknown option or a bad
+ * value (the message logged).
  */
 int	opts_next(struct gtr_opts *o, int argc, char *const argv[],
 	    const struct option *longopts, void (*help)(void));
 
 /*
  * After opts_next() has returned -1: returns the program named after
- * "--" (its argv, NULL-terminated), or NULL if there is none.  Exits 64
- * on an operand without "--" before it, or "--" with nothing after.
+ * "--" (its argv, NULL-terminated), or NULL if there is none.  An operand
+ * without "--" before it, or "--" with nothing after, is a usage error:
+ * logged, NULL returned, and exit_code 64 in the options opts_next()
+ * filled.
  */
 char	**opts_program(int argc, char *argv[]);
+
+/*
+ * Parses -c for a program whose upstream is a socket (connectd, relayd,
+ * tlsstripd): HOST:PORT, [V6]:PORT, PORT (on 127.0.0.1) or unix:PATH,
+ * the host as strict as net_parse_authority()'s, port 0 refused.  Fills
+ * connect_addr and connect_name ("host:port", IPv6 in brackets, or
+ * "unix:PATH", for messages).  Returns 0 (also without -c), or -1 with
+ * "-c VALUE: why" in err: a usage error.
+ */
+int	opts_connect_hostport(struct gtr_opts *, char *err, size_t errlen);
 
 /* Parses a decimal number in [min, max]; returns 0, or -1 if it is not. */
 int	opts_number(const char *, long long min, long long max, long long *);

@@ -71,6 +71,9 @@
 #define TICK_MS		1000		/* idle timeouts are checked this often */
 #define LOOP_STACK	(256 * 1024)
 
+/* Which side's reset or error ended a tunnel. */
+enum { SIDE_NONE, SIDE_CLIENT, SIDE_UPSTREAM };
+
 /* epoll slots: which of a tunnel's fds an event is about. */
 enum { S_CREAD, S_CWRITE, S_UREAD, S_UWRITE, S_MAX };
 
@@ -114,6 +117,10 @@ struct tunnel {
 	uint64_t	 t_last;	/* ms of the last byte moved */
 	uint64_t	 t_idle_ms;	/* 0: never */
 	const char	*t_reason;	/* set once something went wrong */
+	int		 t_side;	/* SIDE_*: where it went wrong */
+	char		 t_first[RELAY_FIRST_MAX];	/* from upstream */
+	size_t		 t_nfirst;
+	int		 t_first_end;	/* t_first holds all it will */
 	int		 t_queued;
 	struct tunnel	*t_next;	/* run queue or inbox */
 	TAILQ_ENTRY(tunnel) t_entry;
@@ -160,6 +167,7 @@ static size_t	 dir_held(const struct dir *);
 static int	 dir_room(const struct dir *);
 static void	 dir_release(struct loop *, struct dir *);
 static void	 dir_shut(struct loop *, struct tunnel *, struct dir *);
+static void	 first_bytes(struct tunnel *, const struct dir *, size_t);
 static int	 set_nonblock(int);
 
 static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -518,13 +526,17 @@ dir_move(struct loop *l, struct tunnel *t, struct dir *d)
 	do {
 		moved = 0;
 		if (!d->d_eof && d->d_rready && dir_room(d)) {
-			if ((n = dir_read(l, d)) > 0)
+			if ((n = dir_read(l, d)) > 0) {
 				moved = 1;
-			else if (n == 0)
+				if (d == &t->t_down && !t->t_first_end)
+					first_bytes(t, d, n);
+			} else if (n == 0)
 				d->d_eof = 1;
 			else if (errno != EAGAIN && errno != EINTR) {
 				t->t_reason = errno == ECONNRESET ? "reset" :
 				    "error";
+				t->t_side = d == &t->t_up ? SIDE_CLIENT :
+				    SIDE_UPSTREAM;
 				if (errno != ECONNRESET)
 					log_debug("relay: conn=%lu: read: %s",
 					    t->t_conn->c_id, strerror(errno));
@@ -540,12 +552,16 @@ dir_move(struct loop *l, struct tunnel *t, struct dir *d)
 			    errno == ECONNRESET)) {
 				/* the peer is gone: only this way is over */
 				t->t_reason = "reset";
+				t->t_side = d == &t->t_up ? SIDE_UPSTREAM :
+				    SIDE_CLIENT;
 				d->d_eof = d->d_done = 1;
 				dir_release(l, d);
 				return 0;
 			} else if (n == -1 && errno != EAGAIN &&
 			    errno != EINTR) {
 				t->t_reason = "error";
+				t->t_side = d == &t->t_up ? SIDE_UPSTREAM :
+				    SIDE_CLIENT;
 				log_debug("relay: conn=%lu: write: %s",
 				    t->t_conn->c_id, strerror(errno));
 				return -1;
@@ -561,6 +577,27 @@ dir_move(struct loop *l, struct tunnel *t, struct dir *d)
 		}
 	} while (moved && budget > 0);
 	return moved;
+}
+
+/*
+ * Keeps a copy of the upstream's first bytes from the n just read.  They
+ * are in a buffer: a direction starts with read(2), and splice(2) comes
+ * only after a read filled the scratch buffer, which fills the copy.
+ */
+static void
+first_bytes(struct tunnel *t, const struct dir *d, size_t n)
+{
+	size_t k = sizeof(t->t_first) - t->t_nfirst;
+
+	if (d->d_buf == NULL) {
+		t->t_first_end = 1;	/* spliced: not seen, not in order */
+		return;
+	}
+	if (k > n)
+		k = n;
+	memcpy(t->t_first + t->t_nfirst, d->d_buf + d->d_len - n, k);
+	t->t_nfirst += k;
+	t->t_first_end = t->t_nfirst == sizeof(t->t_first);
 }
 
 /*
@@ -776,6 +813,17 @@ tunnel_end(struct loop *l, struct tunnel *t, const char *reason)
 	st.rs_up = t->t_up.d_bytes;
 	st.rs_down = t->t_down.d_bytes;
 	st.rs_reason = reason != NULL ? reason : "error";
+	if (strcmp(st.rs_reason, "done") == 0)
+		st.rs_end = REASON_DONE;
+	else if (strcmp(st.rs_reason, "idle timeout") == 0)
+		st.rs_end = REASON_IDLE_TIMEOUT;
+	else if (t->t_side != SIDE_NONE)
+		st.rs_end = t->t_side == SIDE_CLIENT ? REASON_CLIENT_CLOSED :
+		    REASON_UPSTREAM_CLOSED;
+	else
+		st.rs_end = REASON_INTERNAL_ERROR;
+	memcpy(st.rs_first, t->t_first, t->t_nfirst);
+	st.rs_nfirst = t->t_nfirst;
 	if (t->t_done != NULL)
 		t->t_done(c, &st, t->t_arg);
 	c->c_upstream_fd = -1;

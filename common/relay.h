@@ -13,12 +13,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 struct conn;
+
+#define RELAY_FIRST_MAX	64
 
 struct relay_stats {
 	uint64_t	 rs_up;		/* client -> upstream bytes */
 	uint64_t	 rs_down;	/* upstream -> client bytes */
 	const char	*rs_reason;	/* "done", "idle timeout", "reset"... */
+	/*
+	 * The same for the access line: done, idle_timeout, client_closed
+	 * or upstream_closed (the side whose reset or error ended it), or
+	 * internal_error.
+	 */
+	enum log_reason	 rs_end;
+	/*
+	 * The first bytes the upstream sent, as they passed (a response's
+	 * status line, for the access line): rs_nfirst of them.
+	 */
+	char		 rs_first[RELAY_FIRST_MAX];
+	size_t		 rs_nfirst;
 };
 
 /* Called once, from the relay's thread, before the connection ends. */

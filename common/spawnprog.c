@@ -4,6 +4,12 @@
  * Everything that allocates (the environment) is done before fork():
  * the parent has threads, so the child may only call async-signal-safe
  * functions until it execs.
+ *
+ * A program reaped later has a thread that waits for it, and is on a
+ * list that spawn_reap_finish() signals until it exits: it leaves the
+ * list before it is reaped, so no signal can reach a pid the kernel gave
+ * to another.  spawn_reap_finish() waits for the threads, so every
+ * status is logged before the exit.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -11,10 +17,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -22,8 +30,21 @@
 #include "spawnprog.h"
 
 #define UCSPI_VARS	5
+#define REAPER_STACK	(64 * 1024)
+
+/* A program a reaper thread waits for. */
+struct reaping {
+	pid_t		 rp_pid;
+	unsigned long	 rp_conn;
+	struct reaping	*rp_next;
+};
 
 extern char **environ;
+
+static pthread_mutex_t	 reap_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 reap_cv = PTHREAD_COND_INITIALIZER;
+static struct reaping	*reap_list;	/* the programs still running */
+static int		 reap_busy;	/* reaper threads not yet done */
 
 static int	 env_same_name(const char *, const char *);
 static int	 env_dropped(const char *, char *const []);
@@ -36,6 +57,10 @@ static void	 close_from(int);
 static void	 child_fail(int, int) __attribute__((noreturn));
 static int	 exec_error(int);
 static const char *sig_text(int);
+static int	 reap(pid_t, unsigned long);
+static void	*reaper(void *);
+static void	 reap_signal_all(int);
+static int	 reap_wait_all(int);
 
 /* Variables the program gets from us (or not at all), never from ours. */
 static const char *const dropped[] = {
@@ -285,22 +310,148 @@ sig_text(int sig)
 	return s != NULL ? s : "unknown signal";
 }
 
-int
-spawn_reap(pid_t pid)
+/*
+ * Waits for pid and logs a non-zero status, with conn=conn_id unless it
+ * is 0.  Returns the raw wait status, or -1.
+ */
+static int
+reap(pid_t pid, unsigned long conn_id)
 {
+	char conn[32] = "";
 	int status;
 
+	if (conn_id != 0)
+		snprintf(conn, sizeof(conn), "conn=%lu: ", conn_id);
 	while (waitpid(pid, &status, 0) == -1) {
 		if (errno != EINTR) {
-			log_warn("waitpid %ld", (long)pid);
+			log_warn("%swaitpid %ld", conn, (long)pid);
 			return -1;
 		}
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		log_warnx("pid %ld exited with status %d", (long)pid,
+		log_warnx("%spid %ld exited with status %d", conn, (long)pid,
 		    WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		log_warnx("pid %ld killed by signal %d (%s)", (long)pid,
-		    WTERMSIG(status), sig_text(WTERMSIG(status)));
+		log_warnx("%spid %ld killed by signal %d (%s)", conn,
+		    (long)pid, WTERMSIG(status), sig_text(WTERMSIG(status)));
 	return status;
+}
+
+int
+spawn_reap(pid_t pid)
+{
+	return reap(pid, 0);
+}
+
+/* Waits for one program in a thread of its own: no zombies. */
+static void *
+reaper(void *arg)
+{
+	struct reaping *rp = arg, **pp;
+	siginfo_t si;
+
+	/* Exited but not yet reaped: the pid is still this program's. */
+	while (waitid(P_PID, rp->rp_pid, &si, WEXITED | WNOWAIT) == -1 &&
+	    errno == EINTR)
+		;
+	pthread_mutex_lock(&reap_mu);
+	for (pp = &reap_list; *pp != NULL; pp = &(*pp)->rp_next)
+		if (*pp == rp) {
+			*pp = rp->rp_next;
+			break;
+		}
+	pthread_mutex_unlock(&reap_mu);
+	(void)reap(rp->rp_pid, rp->rp_conn);
+	pthread_mutex_lock(&reap_mu);
+	reap_busy--;
+	pthread_cond_broadcast(&reap_cv);
+	pthread_mutex_unlock(&reap_mu);
+	free(rp);
+	return NULL;
+}
+
+void
+spawn_reap_later(pid_t pid, unsigned long conn_id)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	struct reaping *rp;
+
+	if ((rp = calloc(1, sizeof(*rp))) == NULL)
+		goto inline_reap;
+	if (pthread_attr_init(&attr) != 0) {
+		free(rp);
+		goto inline_reap;
+	}
+	rp->rp_pid = pid;
+	rp->rp_conn = conn_id;
+	(void)pthread_attr_setstacksize(&attr, REAPER_STACK);
+	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&reap_mu);
+	if (pthread_create(&t, &attr, reaper, rp) == 0) {
+		rp->rp_next = reap_list;
+		reap_list = rp;
+		reap_busy++;
+		pthread_mutex_unlock(&reap_mu);
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_mutex_unlock(&reap_mu);
+	pthread_attr_destroy(&attr);
+	free(rp);
+inline_reap:
+	log_warnx("conn=%lu: cannot start a thread to reap pid %ld; waiting",
+	    conn_id, (long)pid);
+	(void)kill(pid, SIGTERM);
+	(void)reap(pid, conn_id);
+}
+
+/* Sends sig to every program still being waited for. */
+static void
+reap_signal_all(int sig)
+{
+	struct reaping *rp;
+
+	pthread_mutex_lock(&reap_mu);
+	for (rp = reap_list; rp != NULL; rp = rp->rp_next)
+		(void)kill(rp->rp_pid, sig);
+	pthread_mutex_unlock(&reap_mu);
+}
+
+/*
+ * Waits until every program has been reaped and its status logged, or
+ * ms milliseconds have passed.  Returns 1 if none is left.
+ */
+static int
+reap_wait_all(int ms)
+{
+	struct timespec ts;
+	int none;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&reap_mu);
+	while (reap_busy > 0 &&
+	    pthread_cond_timedwait(&reap_cv, &reap_mu, &ts) == 0)
+		;
+	none = reap_busy == 0;
+	pthread_mutex_unlock(&reap_mu);
+	return none;
+}
+
+void
+spawn_reap_finish(int ms)
+{
+	if (reap_wait_all(ms))
+		return;
+	reap_signal_all(SIGTERM);
+	if (reap_wait_all(ms))
+		return;
+	reap_signal_all(SIGKILL);
+	(void)reap_wait_all(ms);
 }

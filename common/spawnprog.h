@@ -29,4 +29,19 @@ int	spawn_program(char *const argv[], const struct conn *,
  */
 int	spawn_reap(pid_t pid);
 
+/*
+ * Reaps the program of connection conn_id in a thread of its own, so
+ * that an event loop never waits for it; a non-zero status is logged
+ * with conn=.  Without a thread to be had: SIGTERM, and wait here.
+ */
+void	spawn_reap_later(pid_t pid, unsigned long conn_id);
+
+/*
+ * Before exit: waits up to ms for the programs spawn_reap_later() still
+ * waits for (they have their EOF and usually exit at once, and their
+ * statuses are to be logged), then sends them SIGTERM and waits ms
+ * more, then SIGKILL, so an exit never hangs on a program.
+ */
+void	spawn_reap_finish(int ms);
+
 #endif

@@ -17,8 +17,9 @@ ESTABLISHED='HTTP/1.1 200 Connection established'
 	[ "$output" = "hello over tls" ]
 	wait_log "method=CONNECT target=localhost:$SPORT status=200" "$T/connectd.log"
 	line=$(grep "target=localhost:$SPORT status=200" "$T/connectd.log")
-	[[ "$line" == *"client=127.0.0.1:"* ]]
-	[[ "$line" == *"upstream=127.0.0.1 "* ]]
+	[[ "$line" == *": info: conn="[0-9]*" client=127.0.0.1:"* ]]
+	[[ "$line" == *" upstream=127.0.0.1:$SPORT "* ]]
+	[[ "$line" == *" reason=done" ]]
 	[[ "$line" =~ bytes_in=[1-9][0-9]* ]]
 	[[ "$line" =~ bytes_out=[1-9][0-9]* ]]
 	[[ "$line" =~ ms=[0-9]+ ]]
@@ -45,7 +46,7 @@ ESTABLISHED='HTTP/1.1 200 Connection established'
 	[[ "$output" == "HTTP/1.1 403 "* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error="* ]]
 	[[ "$output" != *"$ESTABLISHED"* ]]
-	wait_log "target=127.0.0.1:443 status=403" "$T/connectd.log"
+	wait_log "target=127.0.0.1:443 status=403 .*reason=policy$" "$T/connectd.log"
 	run raw "$P" < <(printf 'CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 403 "* ]]
 	wait_log 'target=\[::1\]:443 status=403' "$T/connectd.log"
@@ -139,7 +140,20 @@ ESTABLISHED='HTTP/1.1 200 Connection established'
 	[[ "$output" == "HTTP/1.1 502 "* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error=connection_refused"* ]]
 	[[ "$output" == *"127.0.0.1:$Q"* ]]
-	wait_log "target=127.0.0.1:$Q status=502 .*reason=" "$T/connectd.log"
+	wait_log "target=127.0.0.1:$Q status=502 .*reason=upstream_error$" "$T/connectd.log"
+}
+
+@test "with -c, a refused connection names the fixed destination tried, not the one asked for" {
+	Q=$(free_port)
+	P=$(free_port)
+	gtr_start connectd "$P" -c "127.0.0.1:$Q"
+	run raw "$P" < <(printf 'CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *"Proxy-Status: gtr; error=connection_refused"* ]]
+	[[ "$output" == *"cannot connect to 127.0.0.1:$Q"* ]]
+	[[ "$output" != *"a:1"* ]]
+	wait_log "target=a:1 status=502 upstream=127.0.0.1:$Q " "$T/connectd.log"
+	run -1 grep -q 'connect to a:1' "$T/connectd.log"
 }
 
 @test "an upstream that never answers the handshake gets 504 after --connect-timeout" {
@@ -173,7 +187,7 @@ PY
 	[[ "$output" == "HTTP/1.1 504 "* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error=connection_timeout"* ]]
 	[[ "$output" != *"$ESTABLISHED"* ]]
-	wait_log "target=127.0.0.1:$Q status=504 .*reason=" "$T/connectd.log"
+	wait_log "target=127.0.0.1:$Q status=504 .*reason=upstream_timeout$" "$T/connectd.log"
 }
 
 @test "a name that does not resolve gets 502 with Proxy-Status dns_error" {
@@ -195,7 +209,7 @@ PY
 		socat -t 20 - TCP:127.0.0.1:$P"
 	[[ "$output" == "HTTP/1.1 408 "* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error=http_request_error"* ]]
-	wait_log "status=408" "$T/connectd.log"
+	wait_log "status=408 .*reason=header_timeout$" "$T/connectd.log"
 }
 
 @test "a CONNECT to the proxy's own address is refused as a loop" {
@@ -205,7 +219,7 @@ PY
 	[[ "$output" == "HTTP/1.1 403 "* ]]
 	[[ "$output" != *"$ESTABLISHED"* ]]
 	# Exactly one request was served: nothing looped back in.
-	wait_log "target=127.0.0.1:$P status=403" "$T/connectd.log"
+	wait_log "target=127.0.0.1:$P status=403 .*reason=policy$" "$T/connectd.log"
 	[ "$(grep -c ' method=' "$T/connectd.log")" -eq 1 ]
 }
 
@@ -213,9 +227,11 @@ PY
 	echo_origin
 	P=$(free_port)
 	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$EPORT"
-	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\nearly bytes\n' "$EPORT" "$EPORT")
+	printf -v head 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\n' "$EPORT" "$EPORT"
+	run raw "$P" < <(printf '%searly bytes\n' "$head")
 	[ "$output" = "$ESTABLISHED"$'\r\n\r\n'"early bytes" ]
-	wait_log "status=200 upstream=127.0.0.1 bytes_in=12 bytes_out=12 " "$T/connectd.log"
+	# bytes_in: the head and the 12 bytes; bytes_out: the 200 and them.
+	wait_log "status=200 upstream=127.0.0.1:$EPORT bytes_in=$((${#head} + 12)) bytes_out=$((39 + 12)) " "$T/connectd.log"
 }
 
 @test "a client that half-closes still receives the whole answer (16 MiB echoed)" {
@@ -223,11 +239,12 @@ PY
 	P=$(free_port)
 	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$EPORT"
 	head -c 16777216 /dev/urandom > "$T/in"
-	(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$EPORT"; cat "$T/in") |
+	printf -v head 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$EPORT"
+	(printf '%s' "$head"; cat "$T/in") |
 		socat -t 60 - TCP:127.0.0.1:"$P" > "$T/out"
 	[ "$(head -c 39 "$T/out")" = "$ESTABLISHED"$'\r\n\r' ]
 	[ "$(tail -c +40 "$T/out" | sha256sum)" = "$(sha256sum < "$T/in")" ]
-	wait_log "bytes_in=16777216 bytes_out=16777216 " "$T/connectd.log"
+	wait_log "bytes_in=$((${#head} + 16777216)) bytes_out=$((39 + 16777216)) " "$T/connectd.log"
 }
 
 @test "--auth with a bcrypt file: 407 with a challenge, then curl -U gets through" {
@@ -244,9 +261,9 @@ PY
 		-x "http://127.0.0.1:$P" -U 'alice:open sesame' "https://localhost:$SPORT/"
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello over tls" ]
-	wait_log "user=alice status=200" "$T/connectd.log"
-	! grep -q 'open sesame' "$T/connectd.log"
-	! grep -q "$(printf 'alice:open sesame' | base64)" "$T/connectd.log"
+	wait_log "status=200 user=alice" "$T/connectd.log"
+	run -1 grep -q 'open sesame' "$T/connectd.log"
+	run -1 grep -q "$(printf 'alice:open sesame' | base64)" "$T/connectd.log"
 }
 
 @test "after a 407 the client's retry is served on the same connection" {
@@ -261,7 +278,7 @@ PY
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"hello over tls"* ]]
 	[[ "$output" == *"407"* ]]
-	wait_log "user=alice status=200" "$T/connectd.log"
+	wait_log "status=200 user=alice" "$T/connectd.log"
 	c407=$(grep 'status=407' "$T/connectd.log" | grep -o 'client=[^ ]*')
 	c200=$(grep 'status=200' "$T/connectd.log" | grep -o 'client=[^ ]*')
 	[ -n "$c407" ]
@@ -287,8 +304,29 @@ PY
 	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\n' "$SPORT" "$(printf 'mallory:guessed' | base64)")
 	[[ "$output" == "HTTP/1.1 407 "* ]]
 	[[ "$output" == *"bad proxy credentials"* ]]
-	! grep -q guessed "$T/connectd.log"
-	! grep -q 'user=' "$T/connectd.log"
+	run -1 grep -q guessed "$T/connectd.log"
+	run -1 grep -q 'user=' "$T/connectd.log"
+}
+
+@test "a client that gives up after a 407 is not logged with a 400 it never got" {
+	htpasswd -B -c -b "$T/htpasswd" alice 'open sesame' 2>/dev/null
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port 1-65535 \
+		--auth "$T/htpasswd"
+	# curl with a wrong password closes (often resets) after the 407.
+	for i in 1 2 3; do
+		run curl -sS --max-time 20 -p -x "http://bad:pw@127.0.0.1:$P" \
+			"https://127.0.0.1:1/"
+		[[ "$output" == *"407"* ]]
+	done
+	for i in $(seq 100); do
+		[ "$(grep -c 'status=407' "$T/connectd.log")" -eq 3 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c 'method=CONNECT target=127.0.0.1:1 status=407 upstream=- .*reason=auth$' "$T/connectd.log")" -eq 3 ]
+	sleep 0.2
+	run -1 grep -q 'status=400' "$T/connectd.log"
+	[ "$(grep -c ' method=' "$T/connectd.log")" -eq 3 ]
 }
 
 @test "--auth accepts SHA-crypt hashes from htpasswd -2 and openssl passwd -6" {
@@ -308,9 +346,9 @@ PY
 	run curl -sS --max-time 20 --cacert "$T/pki/ca.pem" -p \
 		-x "http://127.0.0.1:$P" -U 'carol:sha256 pass' "https://localhost:$SPORT/"
 	[[ "$output" == *"407"* ]]
-	wait_log "user=bob status=200" "$T/connectd.log"
-	wait_log "user=carol status=200" "$T/connectd.log"
-	! grep -q 'pass' "$T/connectd.log"
+	wait_log "status=200 user=bob" "$T/connectd.log"
+	wait_log "status=200 user=carol" "$T/connectd.log"
+	run -1 grep -q 'pass' "$T/connectd.log"
 }
 
 @test "a missing --auth file stops connectd at start with exit 78 naming it" {
@@ -340,6 +378,18 @@ PY
 	[ "$status" -eq 64 ]
 	run connectd -l
 	[ "$status" -eq 64 ]
+	# A bad common value stops at once: nothing listens after it.
+	run timeout 10 connectd --grace soon -l 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'--grace: "soon" is not a number'* ]]
+	for c in 127.0.0.1:0 'a b:80' '-x:80' 'host' '[::1]'; do
+		run timeout 10 connectd -c "$c" -l 127.0.0.1:0
+		echo "-c $c: $output"
+		[ "$status" -eq 64 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"-c $c: "* ]]
+	done
 	run --separate-stderr connectd -h
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--auth FILE"* ]]
@@ -368,9 +418,10 @@ PY
 	bg tcpserver tcpserver -q -H -R 127.0.0.1 "$P" \
 		"$GTR_BIN/connectd" --allow-dest 127.0.0.1/32 --allow-port "$EPORT"
 	wait_port "$P"
-	run raw "$P" < <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nthrough tcpserver\n' "$EPORT")
+	printf -v head 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$EPORT"
+	run raw "$P" < <(printf '%sthrough tcpserver\n' "$head")
 	[ "$output" = "$ESTABLISHED"$'\r\n\r\n'"through tcpserver" ]
-	wait_log "client=127.0.0.1:[0-9]+ method=CONNECT target=127.0.0.1:$EPORT status=200 upstream=127.0.0.1 bytes_in=18 bytes_out=18 " "$T/tcpserver.log"
+	wait_log "conn=1 client=127.0.0.1:[0-9]+ method=CONNECT target=127.0.0.1:$EPORT status=200 upstream=127.0.0.1:$EPORT bytes_in=$((${#head} + 18)) bytes_out=$((39 + 18)) ms=[0-9]+ reason=done$" "$T/tcpserver.log"
 }
 
 @test "SIGHUP re-reads the --auth file; a broken file keeps the users read before" {
@@ -529,7 +580,8 @@ PY
 	echo "fds before $before after $after"
 	# The relay keeps a few spare pipes; a leak would be hundreds.
 	[ "$after" -lt $((before + 40)) ]
-	[ "$(grep -c 'status=200 .*bytes_in=5 bytes_out=5 ' "$T/connectd.log")" -eq 440 ]
+	printf -v head 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$E"
+	[ "$(grep -c "status=200 .*bytes_in=$((${#head} + 5)) bytes_out=$((39 + 5)) " "$T/connectd.log")" -eq 440 ]
 }
 
 @test "SIGTERM stops accepting but lets an open tunnel finish, then connectd exits 0" {
@@ -568,5 +620,6 @@ PY
 	[ "${lines[1]}" = "not accepting" ]
 	[ "${lines[2]}" = "after sigterm" ]
 	wait "$connectd_pid"
-	grep -q "bytes_in=14 bytes_out=14 .*reason=done" "$T/connectd.log"
+	printf -v head 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$E"
+	grep -q "bytes_in=$((${#head} + 14)) bytes_out=$((39 + 14)) .*reason=done" "$T/connectd.log"
 }

@@ -128,7 +128,7 @@ assert_tunneled() {
 # access_pids LOG PROG: the pids of PROG's access lines in LOG for a
 # tunnel or exchange to the origin, one each.
 access_pids() {
-	sed -n "s/^$2\[\([0-9]*\)\]: info: client=.* target=[^ ]*127\.0\.0\.1:$NP[^ ]* status=.*/\1/p" \
+	sed -n "s/^$2\[\([0-9]*\)\]: info: \(conn=[0-9]* \)\{0,1\}client=.* target=[^ ]*127\.0\.0\.1:$NP[^ ]* status=.*/\1/p" \
 	    "$T/$1.log" | sort -u
 }
 
@@ -371,7 +371,7 @@ wait_no_children() {
 	wait_port "$p"
 	relay_get "$p"
 	assert_relayed
-	grep -Eq "^relayd\[[0-9]+\]: info: client=127\.0\.0\.1:[0-9]+ method=GET target=http://127\.0\.0\.1:$NP/hello\.txt " \
+	grep -Eq "^relayd\[[0-9]+\]: info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ method=GET target=http://127\.0\.0\.1:$NP/hello\.txt " \
 	    "$T/tcpserver.log"
 }
 

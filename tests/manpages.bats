@@ -312,9 +312,11 @@ cgi() {
 
 @test "connectd: a tunnel's access line has client, method, target, status, upstream, byte counts, ms and reason" {
 	echo_origin
+	printf -v head 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\n' "$EPORT"
 	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
-		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nhello\n' "$EPORT")
-	[[ "$stderr" =~ ^connectd\[[0-9]+\]:\ info:\ client=-:-\ method=CONNECT\ target=127\.0\.0\.1:$EPORT\ status=200\ upstream=127\.0\.0\.1\ bytes_in=6\ bytes_out=6\ ms=[0-9]+\ reason=[a-z\"] ]]
+		< <(printf '%shello\n' "$head")
+	# bytes_in: the head and "hello\n"; bytes_out: the 200 and the echo.
+	[[ "$stderr" =~ ^connectd\[[0-9]+\]:\ info:\ conn=1\ client=-:-\ method=CONNECT\ target=127\.0\.0\.1:$EPORT\ status=200\ upstream=127\.0\.0\.1:$EPORT\ bytes_in=$((${#head} + 6))\ bytes_out=45\ ms=[0-9]+\ reason=[a-z_]+$ ]]
 	[[ "$stderr" != *user=* ]]
 }
 
@@ -336,7 +338,7 @@ cgi() {
 		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nping\n' "$EPORT")
 	[[ "$output" == *ping* ]]
 	[[ "$stderr" =~ connectd\[[0-9]+\]:\ debug:\ conn=[0-9]+:\ head\ received:\ CONNECT\ 127\.0\.0\.1:$EPORT\ HTTP/1\.1 ]]
-	[[ "$stderr" =~ debug:\ conn=[0-9]+:\ connected\ to\ 127\.0\.0\.1:$EPORT\ \(address\ 127\.0\.0\.1\) ]]
+	[[ "$stderr" =~ debug:\ conn=[0-9]+:\ connected\ to\ 127\.0\.0\.1:$EPORT\ \(address\ 127\.0\.0\.1:$EPORT\) ]]
 	[[ "$stderr" == *"debug: conn=1: relay started, 5 bytes"* ]]
 	[[ "$stderr" == *"status=200"* ]]
 	run -0 --separate-stderr connectd -v < <(printf 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: x\r\n\r\n')
@@ -360,7 +362,7 @@ cgi() {
 		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\nping\n' \
 			"$EPORT" "$(printf alice:secret | base64)")
 	[[ "$output" == "HTTP/1.1 200 "* ]]
-	[[ "$stderr" == *" user=alice status=200 "* ]]
+	[[ "$stderr" == *" status=200 user=alice "* ]]
 }
 
 @test "connectd: --realm takes up to 127 printable bytes; longer, a backslash or a control character exit 64" {
@@ -520,13 +522,14 @@ cgi() {
 	run -64 relayd -- < /dev/null
 }
 
-@test "relayd: the access line says status=- and upstream=program for a relayed exchange, method=- with --raw" {
+@test "relayd: the access line says status=- for an answer that is not HTTP and upstream=program; --raw has no method, target or status" {
 	run -0 --separate-stderr relayd -- sh -c 'cat > /dev/null; echo hi' < <(printf 'GET http://x/a HTTP/1.1\r\nHost: x\r\n\r\n')
 	[ "$output" = hi ]
-	[[ "$stderr" =~ relayd\[[0-9]+\]:\ info:\ client=-:-\ method=GET\ target=http://x/a\ status=-\ upstream=program\ bytes_in=[0-9]+\ bytes_out=3\ ms=[0-9]+\ reason= ]]
+	[[ "$stderr" =~ relayd\[[0-9]+\]:\ info:\ conn=1\ client=-:-\ method=GET\ target=http://x/a\ status=-\ upstream=program\ bytes_in=[0-9]+\ bytes_out=3\ ms=[0-9]+\ reason= ]]
 	run -0 --separate-stderr relayd --raw -- sh -c 'cat > /dev/null; echo hi' < <(printf 'bytes\n')
-	[[ "$stderr" == *" method=- "* ]]
-	[[ "$stderr" == *" bytes_in=6 bytes_out=3 "* ]]
+	[[ "$stderr" == *": info: conn=1 client=-:- upstream=program bytes_in=6 bytes_out=3 "* ]]
+	[[ "$stderr" != *method=* ]]
+	[[ "$stderr" != *status=* ]]
 }
 
 @test "relayd: -v adds debug lines" {
@@ -565,7 +568,7 @@ cgi() {
 	for i in 1 2 3; do
 		run -0 --separate-stderr relayd --raw -- sh -c 'cat > /dev/null; exit 3' < /dev/null
 		[[ "$stderr" == *"reason=done"* ]]
-		[[ "$stderr" =~ relayd\[[0-9]+\]:\ warning:\ pid\ [0-9]+\ exited\ with\ status\ 3 ]]
+		[[ "$stderr" =~ relayd\[[0-9]+\]:\ warning:\ conn=1:\ pid\ [0-9]+\ exited\ with\ status\ 3 ]]
 	done
 	run -0 --separate-stderr relayd -- sh -c 'cat > /dev/null; echo hi; exit 4' \
 		< <(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')

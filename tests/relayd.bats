@@ -34,9 +34,9 @@ origin() {
 	[[ "$output" == *"proxy_connection=[]"* ]]
 	[[ "$output" == *"auth=[]"* ]]
 	# The exchange ends although nginx would keep the connection open.
-	wait_log "method=GET target=http://127.0.0.1:$NPORT/seen status=- upstream=127.0.0.1 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]*" "$T/relayd.log"
+	wait_log "method=GET target=http://127.0.0.1:$NPORT/seen status=200 upstream=127.0.0.1:$NPORT bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason=done$" "$T/relayd.log"
 	grep -q '"GET /seen HTTP/1.1" 200' "$T/nginx/access.log"
-	! grep -q secret "$T/relayd.log"
+	run -1 grep -q secret "$T/relayd.log"
 }
 
 @test "a keep-alive client request through relayd is closed after one exchange" {
@@ -44,13 +44,16 @@ origin() {
 	R=$(free_port)
 	gtr_start relayd "$R" --allow-dest 127.0.0.1/32 --allow-port "$NPORT"
 	# socat waits for the server to close: it would hang on keep-alive.
-	run sh -c "(printf 'GET http://127.0.0.1:$NPORT/seen HTTP/1.1\r\nHost: 127.0.0.1:$NPORT\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=60\r\nX-Private: 1\r\nProxy-Connection: keep-alive\r\n\r\n'; sleep 30) |
-		socat -t 30 - TCP:127.0.0.1:$R & pid=\$!; wait \$pid"
+	printf -v head 'GET http://127.0.0.1:%s/seen HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=60\r\nX-Private: 1\r\nProxy-Connection: keep-alive\r\n\r\n' "$NPORT" "$NPORT"
+	run sh -c "(printf '%s' '$head'; sleep 30) |
+		socat -t 30 - TCP:127.0.0.1:$R > $T/out & pid=\$!; wait \$pid"
+	run cat "$T/out"
 	[[ "$output" == "HTTP/1.1 200 OK"* ]]
 	[[ "$output" == *"connection=[close]"* ]]
 	[[ "$output" == *"keep_alive=[]"* ]]
 	[[ "$output" == *"proxy_connection=[]"* ]]
-	wait_log "target=http://127.0.0.1:$NPORT/seen status=-" "$T/relayd.log"
+	# bytes_in is the head as the client sent it, not as rewritten.
+	wait_log "target=http://127.0.0.1:$NPORT/seen status=200 upstream=127.0.0.1:$NPORT bytes_in=${#head} bytes_out=$(stat -c %s "$T/out") ms=[0-9]+ reason=done$" "$T/relayd.log"
 }
 
 @test "the program after -- sees the absolute URI's path, Host and OPTIONS * as an origin would" {
@@ -63,6 +66,36 @@ origin() {
 	[[ "$output" != *Proxy-Authorization* ]]
 	run raw "$R" < <(printf 'GET http://h?q=1 HTTP/1.0\r\n\r\n')
 	[[ "$output" == *$'GET /?q=1 HTTP/1.0\r\nHost: h\r\nConnection: close\r\n\r'* ]]
+}
+
+@test "the access line carries the status the origin answered: 404 and 200, and none with --raw" {
+	origin
+	R=$(free_port)
+	gtr_start relayd "$R" --allow-dest 127.0.0.1/32 --allow-port "$NPORT"
+	run curl -sS --max-time 20 -o /dev/null -w '%{http_code}' \
+		-x "http://127.0.0.1:$R" "http://127.0.0.1:$NPORT/missing"
+	[ "$output" = "404" ]
+	wait_log "target=http://127.0.0.1:$NPORT/missing status=404 " "$T/relayd.log"
+	run curl -sS --max-time 20 -x "http://127.0.0.1:$R" "http://127.0.0.1:$NPORT/"
+	[ "$output" = "hello from nginx" ]
+	wait_log "target=http://127.0.0.1:$NPORT/ status=200 " "$T/relayd.log"
+	run -1 grep -q 'status=-' "$T/relayd.log"
+	# An interim 100 Continue is not what the client ended up with.
+	C=$(free_port)
+	bg cont relayd -l "127.0.0.1:$C" -- sh -c 'printf "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"'
+	wait_port "$C"
+	run curl -sS --max-time 20 -o /dev/null -w '%{http_code}' -T "$T/www/index.html" "http://127.0.0.1:$C/up"
+	[ "$output" = "201" ]
+	wait_log "method=PUT .* status=201 " "$T/cont.log"
+	# --raw carries no HTTP: no status at all.
+	echo_origin
+	W=$(free_port)
+	bg raw relayd -l "127.0.0.1:$W" --raw -c "127.0.0.1:$EPORT"
+	wait_port "$W"
+	run raw "$W" < <(printf 'HTTP/1.1 200 OK\r\n\r\n')
+	[ "$output" = $'HTTP/1.1 200 OK\r\n\r' ]
+	wait_log ": info: conn=[0-9]+ client=127.0.0.1:[0-9]+ upstream=127.0.0.1:$EPORT bytes_in=19 bytes_out=19 ms=[0-9]+ reason=done$" "$T/raw.log"
+	run -1 grep -qE 'status=|method=|target=' "$T/raw.log"
 }
 
 @test "an origin-form request goes to the Host it names" {
@@ -110,7 +143,7 @@ origin() {
 	[[ "$output" == "HTTP/1.1 403 "* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error="* ]]
 	[[ "$output" != *"request=["* ]]
-	! grep -q seen "$T/nginx/access.log"
+	run -1 grep -q seen "$T/nginx/access.log"
 }
 
 @test "the default policy refuses ports other than 80 with 403" {
@@ -120,7 +153,7 @@ origin() {
 	run curl -sS --max-time 20 -x "http://127.0.0.1:$R" -D - "http://127.0.0.1:$NPORT/seen"
 	[[ "$output" == "HTTP/1.1 403 "* ]]
 	[[ "$output" == *"port $NPORT is not allowed"* ]]
-	! grep -q seen "$T/nginx/access.log"
+	run -1 grep -q seen "$T/nginx/access.log"
 }
 
 @test "a refused upstream gets 502 with Proxy-Status connection_refused" {
@@ -130,7 +163,18 @@ origin() {
 	run curl -sS --max-time 20 -x "http://127.0.0.1:$R" -D - "http://127.0.0.1:$Q/"
 	[[ "$output" == "HTTP/1.1 502 "* ]]
 	[[ "$output" == *"Proxy-Status: gtr; error=connection_refused"* ]]
-	wait_log "status=502" "$T/relayd.log"
+	wait_log "status=502 upstream=- .*reason=upstream_error$" "$T/relayd.log"
+}
+
+@test "with -c, a refused connection names the fixed destination tried, not the Host asked for" {
+	Q=$(free_port)
+	R=$(free_port)
+	gtr_start relayd "$R" -c "127.0.0.1:$Q"
+	run raw "$R" < <(printf 'GET http://a:1/ HTTP/1.1\r\nHost: a:1\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *"cannot connect to 127.0.0.1:$Q"* ]]
+	[[ "$output" != *"a:1"* ]]
+	wait_log "target=http://a:1/ status=502 upstream=127.0.0.1:$Q " "$T/relayd.log"
 }
 
 @test "requests relayd cannot place are refused with their status" {
@@ -164,7 +208,7 @@ origin() {
 	gtr_start relayd "$R" --header-timeout 1
 	run sh -c "(printf 'GET / HTTP/1.1\r\nHost: '; sleep 4) | socat -t 20 - TCP:127.0.0.1:$R"
 	[[ "$output" == "HTTP/1.1 408 "* ]]
-	wait_log "status=408" "$T/relayd.log"
+	wait_log "status=408 .*reason=header_timeout$" "$T/relayd.log"
 }
 
 @test "--raw relays 64 MiB each way byte for byte" {
@@ -216,7 +260,7 @@ origin() {
 	[[ "$output" == *"TCPREMOTEIP=127.0.0.1"* ]]
 	[[ "$output" == *"TCPLOCALPORT=$R"* ]]
 	[[ "$output" == *"PROTO=TCP"* ]]
-	wait_log 'target="http://origin.invalid/x\?y=1" status=- upstream=program' "$T/relayd.log"
+	wait_log 'target="http://origin.invalid/x\?y=1" status=200 upstream=program' "$T/relayd.log"
 	# The program was reaped: no zombie is left under relayd.
 	for i in $(seq 100); do
 		[ "$(child_count "$relayd_pid")" -eq 0 ] && break

@@ -194,6 +194,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	if (cf.cf_opts.exit_code >= 0)
+		return cf.cf_opts.exit_code;
 	argc -= optind;
 	argv += optind;
 	log_init("cgid", cf.cf_opts.verbosity);

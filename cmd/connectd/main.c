@@ -26,8 +26,10 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:3128"
 #define TARGET_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
+#define UPSTREAM_MAX	(NET_HOSTLEN + NET_PORTLEN + 4) /* unix:PATH fits */
 #define LOGVAL_MAX	LOG_VALUE_MAX(TARGET_MAX)
 #define REALM_MAX	128
+#define ESTABLISHED	"HTTP/1.1 200 Connection established\r\n\r\n"
 
 enum {
 	OPT_AUTH = OPT_PROGRAM_BASE,
@@ -36,8 +38,7 @@ enum {
 
 struct config {
 	struct gtr_opts	 cf_opts;
-	struct net_addr	 cf_fixed;	/* -c */
-	int		 cf_has_fixed;
+	const struct net_addr *cf_fixed; /* -c, or NULL */
 	const char	*cf_auth_path;	/* --auth, or NULL */
 	struct htpasswd	*cf_auth;	/* its users; swapped on SIGHUP */
 	pthread_rwlock_t cf_auth_lock;
@@ -55,7 +56,8 @@ struct session {
 	char			 se_host[NET_HOSTLEN];
 	char			 se_port[NET_PORTLEN];
 	char			 se_user[HTPASSWD_USER_MAX];
-	char			 se_upstream[NET_IPLEN];
+	char			 se_upstream[UPSTREAM_MAX];
+	uint64_t		 se_nin;	/* bytes of the current head */
 	uint64_t		 se_deadline;	/* for the current head */
 };
 
@@ -63,7 +65,8 @@ struct session {
 struct tunnel {
 	char		 tu_target[TARGET_MAX];
 	char		 tu_user[HTPASSWD_USER_MAX];
-	char		 tu_upstream[NET_IPLEN];
+	char		 tu_upstream[UPSTREAM_MAX];
+	uint64_t	 tu_nin;	/* the CONNECT head's bytes */
 };
 
 static void	 usage(void) __attribute__((noreturn));
@@ -71,16 +74,16 @@ static void	 help(void);
 static void	 handle(struct conn *, void *);
 static int	 serve_head(struct session *);
 static void	 debug_head(const struct session *);
-static int	 refuse(struct session *, int, const char *, const char *,
-		    const char *, int);
-static int	 parse_target(const char *, char *, char *);
+static int	 refuse(struct session *, int, enum log_reason, const char *,
+		    const char *, const char *, int);
 static int	 authorize(struct session *);
 static void	 open_tunnel(struct session *);
 static void	 tunnel_done(struct conn *, const struct relay_stats *,
 		    void *);
 static void	 access_line(const struct conn *, const char *, const char *,
-		    const char *, int, const char *, uint64_t, uint64_t,
-		    const char *);
+		    int, const char *, const char *, uint64_t, uint64_t,
+		    enum log_reason);
+static enum log_reason net_reason(enum net_error);
 static void	 reload_auth(void *);
 
 static const struct option longopts[] = {
@@ -126,35 +129,51 @@ help(void)
 /* Writes the access line of one tunnel or refused request. */
 static void
 access_line(const struct conn *c, const char *method, const char *target,
-    const char *user, int status, const char *upstream, uint64_t in,
-    uint64_t out, const char *reason)
+    int status, const char *user, const char *upstream, uint64_t in,
+    uint64_t out, enum log_reason reason)
 {
-	char m[LOGVAL_MAX], t[LOGVAL_MAX], r[LOGVAL_MAX];
-	char u[HTPASSWD_USER_MAX * 4 + 3];
-	char ustr[HTPASSWD_USER_MAX * 4 + 8];
+	struct access_line al = {
+		.al_conn = c->c_id,
+		.al_client_ip = c->c_peer_ip,
+		.al_client_port = c->c_peer_port,
+		.al_method = method,
+		.al_target = target,
+		.al_status = status,
+		.al_user = user,
+		.al_upstream = upstream,
+		.al_bytes_in = in,
+		.al_bytes_out = out,
+		.al_ms = now_ms() - c->c_start_ms,
+		.al_reason = reason
+	};
 
-	ustr[0] = '\0';
-	if (user != NULL && user[0] != '\0')
-		snprintf(ustr, sizeof(ustr), " user=%s",
-		    log_value(user, u, sizeof(u)));
-	log_info("client=%s:%s method=%s target=%s%s status=%d "
-	    "upstream=%s bytes_in=%llu bytes_out=%llu ms=%llu reason=%s",
-	    c->c_peer_ip, c->c_peer_port,
-	    log_value(method[0] != '\0' ? method : "-", m, sizeof(m)),
-	    log_value(target[0] != '\0' ? target : "-", t, sizeof(t)), ustr,
-	    status, upstream[0] != '\0' ? upstream : "-",
-	    (unsigned long long)in, (unsigned long long)out,
-	    (unsigned long long)(now_ms() - c->c_start_ms),
-	    log_value(reason, r, sizeof(r)));
+	log_access(&al, 0);
+}
+
+/* The access line's reason for a connection that failed. */
+static enum log_reason
+net_reason(enum net_error err)
+{
+	switch (err) {
+	case NET_TIMEOUT:
+		return REASON_UPSTREAM_TIMEOUT;
+	case NET_POLICY:
+	case NET_LOOP:
+		return REASON_POLICY;
+	default:
+		return REASON_UPSTREAM_ERROR;
+	}
 }
 
 /*
- * Answers the current request with an error and logs it.  Returns 1 if
- * the connection stays open for another head, 0 if it is to be closed.
+ * Answers the current request with an error and logs it, with its cause
+ * (on a line of its own: the access line says only its reason).  Returns
+ * 1 if the connection stays open for another head, 0 if it is to be
+ * closed.
  */
 static int
-refuse(struct session *se, int status, const char *proxy_error,
-    const char *detail, const char *extra, int keep)
+refuse(struct session *se, int status, enum log_reason reason,
+    const char *proxy_error, const char *detail, const char *extra, int keep)
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
@@ -162,52 +181,20 @@ refuse(struct session *se, int status, const char *proxy_error,
 
 	if (keep && !se->se_head.hd_keep_alive)
 		keep = 0;
+	/* The gateway's own failures matter to its operator; a client's
+	 * mistakes only when debugging. */
+	if (status >= 500)
+		log_info("conn=%lu: %s", c->c_id, detail);
+	else
+		log_debug("conn=%lu: %s", c->c_id, detail);
 	deadline = now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout;
 	if (http_send_error(c->c_wfd, version, status, proxy_error, detail,
 	    extra, !keep, deadline) == -1)
 		keep = 0;
-	access_line(c, se->se_method, se->se_target, NULL, status,
-	    se->se_upstream, 0, 0, detail);
+	/* bytes_out: http_send_error() does not say what it wrote. */
+	access_line(c, se->se_method, se->se_target, status, se->se_user,
+	    se->se_upstream, se->se_nin, 0, reason);
 	return keep;
-}
-
-/*
- * Splits an authority-form target ("host:port", "[v6]:port") into host
- * and port.  Returns 0, or -1 if it is malformed.
- */
-static int
-parse_target(const char *t, char *host, char *port)
-{
-	const char *colon, *h, *p;
-	size_t hlen;
-	long long n;
-
-	if (t[0] == '[') {
-		if ((colon = strstr(t, "]:")) == NULL)
-			return -1;
-		h = t + 1;
-		hlen = colon - h;
-		p = colon + 2;
-		if (hlen == 0 || strspn(h, "0123456789abcdefABCDEF:.") < hlen)
-			return -1;
-	} else {
-		if ((colon = strrchr(t, ':')) == NULL)
-			return -1;
-		h = t;
-		hlen = colon - h;
-		p = colon + 1;
-		if (hlen == 0 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") < hlen ||
-		    h[0] == '.' || h[0] == '-')
-			return -1;
-	}
-	if (hlen >= NET_HOSTLEN || strspn(p, "0123456789") != strlen(p) ||
-	    opts_number(p, 1, 65535, &n) == -1)
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	snprintf(port, NET_PORTLEN, "%lld", n);
-	return 0;
 }
 
 /*
@@ -233,7 +220,7 @@ authorize(struct session *se)
 	if (ok)
 		return 1;
 	se->se_user[0] = '\0';
-	return refuse(se, 407, "http_request_denied", v == NULL ?
+	return refuse(se, 407, REASON_AUTH, "http_request_denied", v == NULL ?
 	    "proxy authentication required" : "bad proxy credentials",
 	    se->se_cf->cf_challenge, 1) ? 0 : -1;
 }
@@ -269,37 +256,51 @@ serve_head(struct session *se)
 	memset(hd, 0, sizeof(*hd));
 	se->se_method[0] = se->se_target[0] = '\0';
 	se->se_upstream[0] = se->se_user[0] = '\0';
+	se->se_nin = 0;
 	rc = http_read_head(&se->se_in, hd, 1, NULL, se->se_deadline);
-	if (rc == HTTP_EOF)
+	/*
+	 * A close or a reset before the first byte of a head (curl after a
+	 * 407 it will not retry) ends the connection quietly: no exchange
+	 * began, so there is nothing to answer and no access line.
+	 */
+	if (rc == HTTP_EOF ||
+	    (rc == 400 && http_in_pending(&se->se_in, NULL) == 0)) {
+		log_debug("conn=%lu: the client closed before a head",
+		    se->se_conn->c_id);
 		return 0;
+	}
 	http_head_names(hd, se->se_method, sizeof(se->se_method),
 	    se->se_target, sizeof(se->se_target));
+	/* What this exchange read: the head, or what there was of it. */
+	se->se_nin = rc == 0 ? hd->hd_size : http_in_pending(&se->se_in, NULL);
 	if (rc != 0)
-		return refuse(se, rc, "http_request_error",
+		return refuse(se, rc, rc == 408 ? REASON_HEADER_TIMEOUT :
+		    REASON_BAD_REQUEST, "http_request_error",
 		    http_head_error(hd, rc), NULL, 0);
 	debug_head(se);
 	if (strcmp(hd->hd_method, "CONNECT") != 0)
-		return refuse(se, 405, "http_request_denied",
+		return refuse(se, 405, REASON_POLICY, "http_request_denied",
 		    "only CONNECT is served here", "Allow: CONNECT", 0);
 	if (hd->hd_framing == HTTP_BODY_CHUNKED ||
 	    (hd->hd_framing == HTTP_BODY_LENGTH && hd->hd_length > 0) ||
 	    http_get(hd, "Transfer-Encoding") != NULL)
-		return refuse(se, 400, "http_request_error",
+		return refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
 		    "a CONNECT request has no body", NULL, 0);
-	if (parse_target(hd->hd_target, se->se_host, se->se_port) == -1)
-		return refuse(se, 400, "http_request_error",
+	if (net_parse_authority(hd->hd_target, strlen(hd->hd_target), NULL,
+	    se->se_host, se->se_port) == -1)
+		return refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
 		    "target is not host:port", NULL, 0);
 	if ((a = authorize(se)) <= 0) {
 		se->se_deadline = now_ms() +
 		    1000ULL * cf->cf_opts.header_timeout;
 		return a == 0;
 	}
-	if (!cf->cf_has_fixed &&
+	if (cf->cf_fixed == NULL &&
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
 		snprintf(detail, sizeof(detail), "port %s is not allowed",
 		    se->se_port);
-		return refuse(se, 403, "destination_ip_prohibited", detail,
-		    NULL, 0);
+		return refuse(se, 403, REASON_POLICY,
+		    "destination_ip_prohibited", detail, NULL, 0);
 	}
 	open_tunnel(se);
 	return 0;
@@ -310,51 +311,59 @@ static void
 open_tunnel(struct session *se)
 {
 	const struct config *cf = se->se_cf;
+	const struct net_addr *fx = cf->cf_fixed;
+	const char *dest = fx != NULL ? cf->cf_opts.connect_name :
+	    se->se_target;
 	struct conn *c = se->se_conn;
 	struct tunnel *tu;
 	const char *pending;
-	char detail[TARGET_MAX + 128];
-	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	char detail[UPSTREAM_MAX + 128], ip[NET_IPLEN];
+	static const char ok[] = ESTABLISHED;
 	enum net_error err = NET_OK;
 	size_t npending;
 	int fd;
 
-	if (cf->cf_has_fixed && cf->cf_fixed.is_unix) {
-		fd = net_connect_unix(cf->cf_fixed.path, &err);
+	if (fx != NULL && fx->is_unix) {
+		fd = net_connect_unix(fx->path, &err);
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
-	} else
-		fd = net_connect(cf->cf_has_fixed ? cf->cf_fixed.host :
-		    se->se_host, cf->cf_has_fixed ? cf->cf_fixed.port :
-		    se->se_port, cf->cf_has_fixed ? NULL : &cf->cf_opts.policy,
-		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
-		    se->se_upstream);
+	} else {
+		fd = net_connect(fx != NULL ? fx->host : se->se_host,
+		    fx != NULL ? fx->port : se->se_port, fx != NULL ? NULL :
+		    &cf->cf_opts.policy, serve_is_own_addr,
+		    cf->cf_opts.connect_timeout * 1000, &err, ip);
+		if (fd != -1)
+			(void)net_format_authority(se->se_upstream,
+			    sizeof(se->se_upstream), ip, fx != NULL ? fx->port :
+			    se->se_port);
+	}
 	if (fd == -1) {
-		log_debug("conn=%lu: cannot connect to %s: %s", c->c_id,
-		    cf->cf_has_fixed ? cf->cf_opts.connect : se->se_target,
-		    net_strerror(err));
+		/* With -c, the destination tried is -c's, not the target. */
+		if (fx != NULL && !fx->is_unix)
+			snprintf(se->se_upstream, sizeof(se->se_upstream), "%s",
+			    dest);
 		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
-		    se->se_target, net_strerror(err));
-		refuse(se, net_http_status(err), net_proxy_status(err), detail,
-		    NULL, 0);
+		    dest, net_strerror(err));
+		refuse(se, net_http_status(err), net_reason(err),
+		    net_proxy_status(err), detail, NULL, 0);
 		return;
 	}
-	log_debug("conn=%lu: connected to %s (address %s)", c->c_id,
-	    cf->cf_has_fixed ? cf->cf_opts.connect : se->se_target,
+	log_debug("conn=%lu: connected to %s (address %s)", c->c_id, dest,
 	    se->se_upstream);
 	if ((tu = calloc(1, sizeof(*tu))) == NULL) {
 		close(fd);
-		refuse(se, 500, "proxy_internal_error", "out of memory",
-		    NULL, 0);
+		refuse(se, 500, REASON_INTERNAL_ERROR, "proxy_internal_error",
+		    "out of memory", NULL, 0);
 		return;
 	}
 	snprintf(tu->tu_target, sizeof(tu->tu_target), "%s", se->se_target);
 	snprintf(tu->tu_user, sizeof(tu->tu_user), "%s", se->se_user);
 	snprintf(tu->tu_upstream, sizeof(tu->tu_upstream), "%s",
 	    se->se_upstream);
+	tu->tu_nin = se->se_nin;
 	if (http_write_all(c->c_wfd, ok, sizeof(ok) - 1, now_ms() +
 	    1000ULL * cf->cf_opts.header_timeout) == -1) {
-		access_line(c, "CONNECT", se->se_target, se->se_user, 200,
-		    se->se_upstream, 0, 0, "client went away");
+		access_line(c, "CONNECT", se->se_target, 200, se->se_user,
+		    se->se_upstream, se->se_nin, 0, REASON_CLIENT_CLOSED);
 		close(fd);
 		free(tu);
 		return;
@@ -365,22 +374,28 @@ open_tunnel(struct session *se)
 	    "its head go first", c->c_id, npending);
 	if (relay_start(c, fd, fd, pending, npending,
 	    cf->cf_opts.idle_timeout, tunnel_done, tu) == -1) {
-		access_line(c, "CONNECT", se->se_target, se->se_user, 200,
-		    se->se_upstream, 0, 0, "cannot start relay");
+		log_warnx("conn=%lu: cannot start the relay", c->c_id);
+		access_line(c, "CONNECT", se->se_target, 200, se->se_user,
+		    se->se_upstream, se->se_nin, sizeof(ok) - 1,
+		    REASON_INTERNAL_ERROR);
 		close(fd);
 		free(tu);
 	}
 }
 
-/* Logs the tunnel's access line once the relay has ended. */
+/*
+ * Logs the tunnel's access line once the relay has ended: bytes_in is the
+ * head and what went upstream (the bytes sent after the head included),
+ * bytes_out the 200 and what came back.
+ */
 static void
 tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
 {
 	struct tunnel *tu = arg;
 
-	access_line(c, "CONNECT", tu->tu_target, tu->tu_user, 200,
-	    tu->tu_upstream, rs->rs_up, rs->rs_down,
-	    rs->rs_reason != NULL ? rs->rs_reason : "done");
+	access_line(c, "CONNECT", tu->tu_target, 200, tu->tu_user,
+	    tu->tu_upstream, tu->tu_nin + rs->rs_up,
+	    sizeof(ESTABLISHED) - 1 + rs->rs_down, rs->rs_end);
 	free(tu);
 }
 
@@ -451,6 +466,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	if (cf.cf_opts.exit_code >= 0)
+		return cf.cf_opts.exit_code;
 	if (optind < argc)
 		fatalx(EXIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	log_init(argv[0], cf.cf_opts.verbosity);
@@ -462,16 +479,10 @@ main(int argc, char *argv[])
 		    "without quotes", realm);
 	snprintf(cf.cf_challenge, sizeof(cf.cf_challenge),
 	    "Proxy-Authenticate: Basic realm=\"%s\"", realm);
-	if (cf.cf_opts.connect != NULL) {
-		if (net_addr_parse(cf.cf_opts.connect, "127.0.0.1", NULL,
-		    &cf.cf_fixed, err, sizeof(err)) == -1)
-			fatalx(EXIT_USAGE, "-c %s: %s", cf.cf_opts.connect,
-			    err);
-		if (!cf.cf_fixed.is_unix && cf.cf_fixed.port[0] == '\0')
-			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
-			    cf.cf_opts.connect);
-		cf.cf_has_fixed = 1;
-	}
+	if (opts_connect_hostport(&cf.cf_opts, err, sizeof(err)) == -1)
+		fatalx(EXIT_USAGE, "%s", err);
+	if (cf.cf_opts.connect != NULL)
+		cf.cf_fixed = &cf.cf_opts.connect_addr;
 	if (cf.cf_auth_path != NULL) {
 		if ((cf.cf_auth = htpasswd_load(cf.cf_auth_path, err,
 		    sizeof(err))) == NULL)

@@ -109,6 +109,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	if (gw.gw_opts.exit_code >= 0)
+		return gw.gw_opts.exit_code;
 	if (optind != argc)
 		fatalx(EXIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	log_init(argv[0], gw.gw_opts.verbosity);

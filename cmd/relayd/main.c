@@ -9,9 +9,9 @@
  * would leave the relay waiting for a close that never comes, so the
  * exchange is made to end with the origin's response.  --raw skips HTTP.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -32,9 +31,9 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:8080"
 #define LOGTARGET_MAX	512
-#define LOGVAL_MAX	LOG_VALUE_MAX(LOGTARGET_MAX)
 #define HEAD_OUT_MAX	(HTTP_HEAD_MAX + NET_HOSTLEN + 64)
 #define AUTHORITY_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
+#define UPSTREAM_MAX	(NET_HOSTLEN + NET_PORTLEN + 4) /* unix:PATH fits */
 #define REAP_WAIT_MS	2000	/* at exit, a program gets this long */
 
 enum {
@@ -43,8 +42,7 @@ enum {
 
 struct config {
 	struct gtr_opts	 cf_opts;
-	struct net_addr	 cf_fixed;	/* -c */
-	int		 cf_has_fixed;
+	const struct net_addr *cf_fixed; /* -c, or NULL */
 	int		 cf_raw;		/* --raw */
 	char		**cf_argv;	/* after "--", or NULL */
 };
@@ -61,7 +59,9 @@ struct session {
 	char			 se_port[NET_PORTLEN];
 	char			 se_authority[AUTHORITY_MAX];
 	const char		*se_path;	/* origin-form target */
-	char			 se_upstream[NET_IPLEN];
+	char			 se_upstream[UPSTREAM_MAX];
+	uint64_t		 se_nin;	/* bytes of the head */
+	enum log_reason		 se_failed;	/* why open_upstream() failed */
 	struct http_field	 se_fields[HTTP_FIELDS_MAX + 2];
 	char			 se_out[HEAD_OUT_MAX]; /* rewritten head */
 };
@@ -70,45 +70,32 @@ struct session {
 struct exchange {
 	char		 ex_method[32];
 	char		 ex_target[LOGTARGET_MAX];
-	char		 ex_upstream[NET_IPLEN];
+	char		 ex_upstream[UPSTREAM_MAX];
+	uint64_t	 ex_nin;	/* the head as the client sent it */
+	uint64_t	 ex_first;	/* what the relay got to send first */
 	pid_t		 ex_pid;	/* the program's, or -1 */
+	int		 ex_raw;	/* --raw: no method, target, status */
 };
-
-/*
- * Programs whose reaper threads are still waiting: main() waits for them
- * before exiting, so a program's exit status is logged even when the
- * connection it served was the only one (a pipe, inetd nowait).
- */
-struct reaping {
-	pid_t		 rp_pid;
-	struct reaping	*rp_next;
-};
-
-static pthread_mutex_t	 reap_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 reap_cv = PTHREAD_COND_INITIALIZER;
-static struct reaping	*reap_list;
 
 static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
 static void	 handle(struct conn *, void *);
 static void	 serve_http(struct session *);
-static void	 refuse(struct session *, int, const char *, const char *);
-static int	 parse_authority(const char *, size_t, char *, char *);
+static void	 refuse(struct session *, int, enum log_reason, const char *,
+		    const char *);
 static int	 find_destination(struct session *);
 static int	 skip_field(const struct http_head *, const char *);
 static int	 rewrite_head(struct session *);
 static int	 open_upstream(struct session *, pid_t *, char *, size_t);
 static void	 start_relay(struct session *, int, pid_t, const char *,
 		    size_t);
+static void	 relay_failed(const struct session *);
 static void	 exchange_done(struct conn *, const struct relay_stats *,
 		    void *);
-static void	*reaper(void *);
-static void	 reap_later(pid_t);
-static void	 reap_signal_all(int);
-static int	 reap_wait_all(uint64_t);
-static void	 reap_finish(void);
+static int	 response_status(const char *, size_t);
 static void	 access_line(const struct conn *, const char *, const char *,
-		    int, const char *, uint64_t, uint64_t, const char *);
+		    int, const char *, uint64_t, uint64_t, enum log_reason);
+static enum log_reason net_reason(enum net_error);
 
 static const struct option longopts[] = {
 	{ "raw",	no_argument,	NULL, OPT_RAW },
@@ -149,93 +136,70 @@ help(void)
 	opts_help_common();
 }
 
-/* Writes the access line of one exchange; status 0 prints "-". */
+/*
+ * Writes the access line of one exchange.  status 0 prints "-"; with
+ * --raw there is no HTTP: method, target (NULL) and status (-1) are left
+ * out.
+ */
 static void
 access_line(const struct conn *c, const char *method, const char *target,
     int status, const char *upstream, uint64_t in, uint64_t out,
-    const char *reason)
+    enum log_reason reason)
 {
-	char m[LOGVAL_MAX], t[LOGVAL_MAX], r[LOGVAL_MAX], st[16];
+	struct access_line al = {
+		.al_conn = c->c_id,
+		.al_client_ip = c->c_peer_ip,
+		.al_client_port = c->c_peer_port,
+		.al_method = method,
+		.al_target = target,
+		.al_status = status,
+		.al_upstream = upstream,
+		.al_bytes_in = in,
+		.al_bytes_out = out,
+		.al_ms = now_ms() - c->c_start_ms,
+		.al_reason = reason
+	};
 
-	if (status == 0)
-		snprintf(st, sizeof(st), "-");
-	else
-		snprintf(st, sizeof(st), "%d", status);
-	log_info("client=%s:%s method=%s target=%s status=%s upstream=%s "
-	    "bytes_in=%llu bytes_out=%llu ms=%llu reason=%s",
-	    c->c_peer_ip, c->c_peer_port,
-	    log_value(method[0] != '\0' ? method : "-", m, sizeof(m)),
-	    log_value(target[0] != '\0' ? target : "-", t, sizeof(t)), st,
-	    upstream[0] != '\0' ? upstream : "-",
-	    (unsigned long long)in, (unsigned long long)out,
-	    (unsigned long long)(now_ms() - c->c_start_ms),
-	    log_value(reason, r, sizeof(r)));
+	log_access(&al, 0);
 }
 
-/* Answers the request with an error, closing, and logs it. */
+/* The access line's reason for a connection that failed. */
+static enum log_reason
+net_reason(enum net_error err)
+{
+	switch (err) {
+	case NET_TIMEOUT:
+		return REASON_UPSTREAM_TIMEOUT;
+	case NET_POLICY:
+	case NET_LOOP:
+		return REASON_POLICY;
+	default:
+		return REASON_UPSTREAM_ERROR;
+	}
+}
+
+/*
+ * Answers the request with an error, closing, and logs it with its cause
+ * (on a line of its own: the access line says only its reason).
+ */
 static void
-refuse(struct session *se, int status, const char *proxy_error,
-    const char *detail)
+refuse(struct session *se, int status, enum log_reason reason,
+    const char *proxy_error, const char *detail)
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
 
+	/* The relay's own failures matter to its operator; a client's
+	 * mistakes only when debugging. */
+	if (status >= 500)
+		log_info("conn=%lu: %s", c->c_id, detail);
+	else
+		log_debug("conn=%lu: %s", c->c_id, detail);
 	(void)http_send_error(c->c_wfd, version, status, proxy_error, detail,
 	    NULL, 1, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout);
+	/* bytes_out: http_send_error() does not say what it wrote. */
 	access_line(c, se->se_method, se->se_target, status, se->se_upstream,
-	    0, 0, detail);
-}
-
-/*
- * Splits an authority ("host", "host:port", "[v6]:port"; len bytes of s)
- * into host and port (80 when absent).  Returns 0, or -1 if malformed.
- */
-static int
-parse_authority(const char *s, size_t len, char *host, char *port)
-{
-	const char *h = s, *end = s + len, *p = NULL, *close;
-	size_t hlen;
-	long long n;
-
-	if (len > 0 && s[0] == '[') {
-		if ((close = memchr(s, ']', len)) == NULL)
-			return -1;
-		h = s + 1;
-		hlen = close - h;
-		if (close + 1 < end) {
-			if (close[1] != ':')
-				return -1;
-			p = close + 2;
-		}
-		if (hlen == 0 || strspn(h, "0123456789abcdefABCDEF:.") < hlen)
-			return -1;
-	} else {
-		if ((p = memchr(s, ':', len)) != NULL)
-			hlen = p++ - s;
-		else
-			hlen = len;
-		if (hlen == 0 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") < hlen ||
-		    h[0] == '.' || h[0] == '-')
-			return -1;
-	}
-	if (hlen >= NET_HOSTLEN)
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	if (p == NULL || p == end) {
-		snprintf(port, NET_PORTLEN, "80");
-		return 0;
-	}
-	if ((size_t)(end - p) >= NET_PORTLEN ||
-	    strspn(p, "0123456789") < (size_t)(end - p))
-		return -1;
-	memcpy(port, p, end - p);
-	port[end - p] = '\0';
-	if (opts_number(port, 1, 65535, &n) == -1)
-		return -1;
-	snprintf(port, NET_PORTLEN, "%lld", n);
-	return 0;
+	    se->se_nin, 0, reason);
 }
 
 /*
@@ -257,15 +221,17 @@ find_destination(struct session *se)
 		if (strcasecmp(hd->hd_fields[i].name, "Host") == 0)
 			nhost++;
 	if (nhost > 1) {
-		refuse(se, 400, "http_request_error", "more than one Host");
+		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
+		    "more than one Host");
 		return 400;
 	}
 	if (strncasecmp(t, "http://", 7) == 0) {
 		t += 7;
 		alen = strcspn(t, "/?#");
-		if (memchr(t, '@', alen) != NULL || parse_authority(t, alen,
-		    se->se_host, se->se_port) == -1) {
-			refuse(se, 400, "http_request_error",
+		if (net_parse_authority(t, alen, "80", se->se_host,
+		    se->se_port) == -1) {
+			refuse(se, 400, REASON_BAD_REQUEST,
+			    "http_request_error",
 			    "bad authority in the request URI");
 			return 400;
 		}
@@ -282,16 +248,17 @@ find_destination(struct session *se)
 		return 0;
 	}
 	if (t[0] != '/' && strcmp(t, "*") != 0) {
-		refuse(se, 400, "http_request_error",
+		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
 		    "target is neither http://... nor /path");
 		return 400;
 	}
-	if (cf->cf_has_fixed || cf->cf_argv != NULL)
+	if (cf->cf_fixed != NULL || cf->cf_argv != NULL)
 		return 0;
-	if ((host = http_get(hd, "Host")) == NULL || parse_authority(host,
-	    strlen(host), se->se_host, se->se_port) == -1) {
-		refuse(se, 400, "http_request_error", host == NULL ?
-		    "no Host and no absolute URI" : "bad Host");
+	if ((host = http_get(hd, "Host")) == NULL ||
+	    net_parse_authority(host, strlen(host), "80", se->se_host,
+	    se->se_port) == -1) {
+		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
+		    host == NULL ? "no Host and no absolute URI" : "bad Host");
 		return 400;
 	}
 	return 0;
@@ -356,13 +323,16 @@ rewrite_head(struct session *se)
 
 /*
  * Connects to the destination or starts the program.  Returns the
- * upstream fd, or -1 with the error answered (HTTP) or logged (raw).
+ * upstream fd, or -1 with the error answered (HTTP), or in detail and
+ * se_failed (raw).
  */
 static int
 open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 {
 	const struct config *cf = se->se_cf;
+	const struct net_addr *fx = cf->cf_fixed;
 	enum net_error err = NET_OK;
+	char dest[UPSTREAM_MAX], ip[NET_IPLEN];
 	int fd;
 
 	*pid = -1;
@@ -373,151 +343,108 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 			return fd;
 		snprintf(detail, dlen, "cannot run %s: %s", cf->cf_argv[0],
 		    strerror(errno));
+		se->se_failed = REASON_UPSTREAM_ERROR;
 		if (!cf->cf_raw)
-			refuse(se, 502, "proxy_internal_error", detail);
+			refuse(se, 502, REASON_UPSTREAM_ERROR,
+			    "proxy_internal_error", detail);
 		return -1;
 	}
-	if (cf->cf_has_fixed && cf->cf_fixed.is_unix) {
+	if (fx != NULL && fx->is_unix) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
-		fd = net_connect_unix(cf->cf_fixed.path, &err);
-	} else
-		fd = net_connect(cf->cf_has_fixed ? cf->cf_fixed.host :
-		    se->se_host, cf->cf_has_fixed ? cf->cf_fixed.port :
-		    se->se_port, cf->cf_has_fixed ? NULL : &cf->cf_opts.policy,
-		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
-		    se->se_upstream);
+		fd = net_connect_unix(fx->path, &err);
+	} else {
+		fd = net_connect(fx != NULL ? fx->host : se->se_host,
+		    fx != NULL ? fx->port : se->se_port, fx != NULL ? NULL :
+		    &cf->cf_opts.policy, serve_is_own_addr,
+		    cf->cf_opts.connect_timeout * 1000, &err, ip);
+		if (fd != -1)
+			(void)net_format_authority(se->se_upstream,
+			    sizeof(se->se_upstream), ip, fx != NULL ? fx->port :
+			    se->se_port);
+	}
 	if (fd != -1)
 		return fd;
-	snprintf(detail, dlen, "cannot connect to %s:%s: %s",
-	    cf->cf_has_fixed ? cf->cf_fixed.host : se->se_host,
-	    cf->cf_has_fixed ? cf->cf_fixed.port : se->se_port,
+	/* With -c, the destination tried is -c's, not the request's. */
+	if (fx != NULL) {
+		snprintf(dest, sizeof(dest), "%s", cf->cf_opts.connect_name);
+		if (!fx->is_unix)
+			snprintf(se->se_upstream, sizeof(se->se_upstream),
+			    "%s", dest);
+	} else
+		(void)net_format_authority(dest, sizeof(dest), se->se_host,
+		    se->se_port);
+	snprintf(detail, dlen, "cannot connect to %s: %s", dest,
 	    net_strerror(err));
+	se->se_failed = net_reason(err);
 	if (!cf->cf_raw)
-		refuse(se, net_http_status(err), net_proxy_status(err), detail);
+		refuse(se, net_http_status(err), net_reason(err),
+		    net_proxy_status(err), detail);
 	return -1;
 }
 
-/* Waits for one program in a thread of its own: no zombies. */
-static void *
-reaper(void *arg)
-{
-	struct reaping *rp = arg, **pp;
-
-	(void)spawn_reap(rp->rp_pid);
-	pthread_mutex_lock(&reap_mu);
-	for (pp = &reap_list; *pp != NULL; pp = &(*pp)->rp_next)
-		if (*pp == rp) {
-			*pp = rp->rp_next;
-			break;
-		}
-	pthread_cond_broadcast(&reap_cv);
-	pthread_mutex_unlock(&reap_mu);
-	free(rp);
-	return NULL;
-}
-
-/* Reaps pid without blocking the caller (the relay's event loop). */
-static void
-reap_later(pid_t pid)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	struct reaping *rp;
-
-	if ((rp = calloc(1, sizeof(*rp))) == NULL)
-		goto inline_reap;
-	if (pthread_attr_init(&attr) != 0) {
-		free(rp);
-		goto inline_reap;
-	}
-	rp->rp_pid = pid;
-	(void)pthread_attr_setstacksize(&attr, 64 * 1024);
-	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_mutex_lock(&reap_mu);
-	if (pthread_create(&t, &attr, reaper, rp) == 0) {
-		rp->rp_next = reap_list;
-		reap_list = rp;
-		pthread_mutex_unlock(&reap_mu);
-		pthread_attr_destroy(&attr);
-		return;
-	}
-	pthread_mutex_unlock(&reap_mu);
-	pthread_attr_destroy(&attr);
-	free(rp);
-inline_reap:
-	log_warnx("cannot start a thread to reap pid %ld; waiting",
-	    (long)pid);
-	(void)kill(pid, SIGTERM);
-	(void)spawn_reap(pid);
-}
-
-/* Sends sig to every program still being waited for. */
-static void
-reap_signal_all(int sig)
-{
-	struct reaping *rp;
-
-	pthread_mutex_lock(&reap_mu);
-	for (rp = reap_list; rp != NULL; rp = rp->rp_next)
-		(void)kill(rp->rp_pid, sig);
-	pthread_mutex_unlock(&reap_mu);
-}
-
 /*
- * Waits until every program has been reaped or ms milliseconds have
- * passed.  Returns 1 if none is left.
+ * The status the client got, from the first bytes the upstream sent: the
+ * status line, past interim 1xx heads (a 100 Continue before the 201).
+ * Returns 0 when they do not say (not HTTP, cut short, or a final status
+ * past the bytes the relay kept).
  */
 static int
-reap_wait_all(uint64_t ms)
+response_status(const char *p, size_t n)
 {
-	struct timespec ts;
-	int none;
+	const char *end = p + n, *e;
+	int st;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
+	for (;;) {
+		if (end - p < 12 || memcmp(p, "HTTP/", 5) != 0 ||
+		    !isdigit((unsigned char)p[5]) || p[6] != '.' ||
+		    !isdigit((unsigned char)p[7]) || p[8] != ' ' ||
+		    !isdigit((unsigned char)p[9]) ||
+		    !isdigit((unsigned char)p[10]) ||
+		    !isdigit((unsigned char)p[11]) ||
+		    (end - p > 12 && p[12] != ' ' && p[12] != '\r'))
+			return 0;
+		st = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+		if (st < 100)
+			return 0;
+		/* 101: the client switched protocols, as it was told. */
+		if (st >= 200 || st == 101)
+			return st;
+		if ((e = memmem(p, end - p, "\r\n\r\n", 4)) == NULL)
+			return 0;
+		p = e + 4;
 	}
-	pthread_mutex_lock(&reap_mu);
-	while (reap_list != NULL &&
-	    pthread_cond_timedwait(&reap_cv, &reap_mu, &ts) == 0)
-		;
-	none = reap_list == NULL;
-	pthread_mutex_unlock(&reap_mu);
-	return none;
 }
 
 /*
- * Before exit: the programs have their EOF and usually exit at once, and
- * their statuses are to be logged; one that lingers gets SIGTERM, then
- * SIGKILL, so relayd never hangs on it.
+ * Logs the exchange's access line and reaps its program.  bytes_in is
+ * the head as the client sent it, the bytes read with it, and what the
+ * relay moved after those.
  */
-static void
-reap_finish(void)
-{
-	if (reap_wait_all(REAP_WAIT_MS))
-		return;
-	reap_signal_all(SIGTERM);
-	if (reap_wait_all(REAP_WAIT_MS))
-		return;
-	reap_signal_all(SIGKILL);
-	(void)reap_wait_all(REAP_WAIT_MS);
-}
-
-/* Logs the exchange's access line and reaps its program. */
 static void
 exchange_done(struct conn *c, const struct relay_stats *rs, void *arg)
 {
 	struct exchange *ex = arg;
 
-	access_line(c, ex->ex_method, ex->ex_target, 0, ex->ex_upstream,
-	    rs->rs_up, rs->rs_down, rs->rs_reason != NULL ? rs->rs_reason :
-	    "done");
+	/* In: the head as read and what the relay sent past its own copy. */
+	access_line(c, ex->ex_raw ? NULL : ex->ex_method,
+	    ex->ex_raw ? NULL : ex->ex_target, ex->ex_raw ? -1 :
+	    response_status(rs->rs_first, rs->rs_nfirst), ex->ex_upstream,
+	    ex->ex_nin + (rs->rs_up > ex->ex_first ? rs->rs_up - ex->ex_first :
+	    0), rs->rs_down, rs->rs_end);
 	if (ex->ex_pid > 0)
-		reap_later(ex->ex_pid);
+		spawn_reap_later(ex->ex_pid, c->c_id);
 	free(ex);
+}
+
+/* The access line of an exchange the relay could not take. */
+static void
+relay_failed(const struct session *se)
+{
+	int raw = se->se_cf->cf_raw;
+
+	access_line(se->se_conn, raw ? NULL : se->se_method,
+	    raw ? NULL : se->se_target, raw ? -1 : 0, se->se_upstream,
+	    se->se_nin, 0, REASON_INTERNAL_ERROR);
 }
 
 /*
@@ -539,8 +466,8 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 	if ((ex = calloc(1, sizeof(*ex))) == NULL ||
 	    (hlen + npending > 0 &&
 	    (first = malloc(hlen + npending)) == NULL)) {
-		access_line(c, se->se_method, se->se_target, 0,
-		    se->se_upstream, 0, 0, "out of memory");
+		log_warnx("conn=%lu: out of memory", c->c_id);
+		relay_failed(se);
 		goto fail;
 	}
 	snprintf(ex->ex_method, sizeof(ex->ex_method), "%s", se->se_method);
@@ -548,6 +475,9 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 	snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "%s",
 	    se->se_upstream);
 	ex->ex_pid = pid;
+	ex->ex_raw = se->se_cf->cf_raw;
+	ex->ex_nin = se->se_nin + npending;
+	ex->ex_first = hlen + npending;
 	if (hlen > 0)
 		memcpy(first, head, hlen);
 	if (npending > 0)
@@ -557,8 +487,8 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 		free(first);
 		return;
 	}
-	access_line(c, se->se_method, se->se_target, 0, se->se_upstream, 0,
-	    0, "cannot start relay");
+	log_warnx("conn=%lu: cannot start the relay", c->c_id);
+	relay_failed(se);
 fail:
 	free(first);
 	free(ex);
@@ -575,7 +505,7 @@ serve_http(struct session *se)
 {
 	const struct config *cf = se->se_cf;
 	struct http_head *hd = &se->se_head;
-	char detail[NET_HOSTLEN + 128];
+	char detail[UPSTREAM_MAX + 128];
 	uint64_t deadline;
 	pid_t pid;
 	int rc, fd, hlen;
@@ -583,30 +513,40 @@ serve_http(struct session *se)
 	deadline = se->se_conn->c_start_ms +
 	    1000ULL * cf->cf_opts.header_timeout;
 	rc = http_read_head(&se->se_in, hd, 1, NULL, deadline);
-	if (rc == HTTP_EOF)
+	/* A close or a reset before any byte: no request, no answer. */
+	if (rc == HTTP_EOF ||
+	    (rc == 400 && http_in_pending(&se->se_in, NULL) == 0)) {
+		log_debug("conn=%lu: the client closed before a head",
+		    se->se_conn->c_id);
 		return;
+	}
 	http_head_names(hd, se->se_method, sizeof(se->se_method),
 	    se->se_target, sizeof(se->se_target));
+	/* The head as read, or what there was of it. */
+	se->se_nin = rc == 0 ? hd->hd_size : http_in_pending(&se->se_in, NULL);
 	if (rc != 0) {
-		refuse(se, rc, "http_request_error", http_head_error(hd, rc));
+		refuse(se, rc, rc == 408 ? REASON_HEADER_TIMEOUT :
+		    REASON_BAD_REQUEST, "http_request_error",
+		    http_head_error(hd, rc));
 		return;
 	}
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
-		refuse(se, 501, "http_request_error",
+		refuse(se, 501, REASON_BAD_REQUEST, "http_request_error",
 		    "CONNECT is not relayed here (connectd tunnels)");
 		return;
 	}
 	if (find_destination(se) != 0)
 		return;
-	if (!cf->cf_has_fixed && cf->cf_argv == NULL &&
+	if (cf->cf_fixed == NULL && cf->cf_argv == NULL &&
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
 		snprintf(detail, sizeof(detail), "port %s is not allowed",
 		    se->se_port);
-		refuse(se, 403, "destination_ip_prohibited", detail);
+		refuse(se, 403, REASON_POLICY, "destination_ip_prohibited",
+		    detail);
 		return;
 	}
 	if ((hlen = rewrite_head(se)) == -1) {
-		refuse(se, 431, "http_request_error",
+		refuse(se, 431, REASON_BAD_REQUEST, "http_request_error",
 		    "rewritten request head too large");
 		return;
 	}
@@ -620,7 +560,7 @@ static void
 handle(struct conn *c, void *arg)
 {
 	struct session *se;
-	char detail[NET_HOSTLEN + 128];
+	char detail[UPSTREAM_MAX + 128];
 	pid_t pid;
 	int fd;
 
@@ -631,15 +571,12 @@ handle(struct conn *c, void *arg)
 	se->se_conn = c;
 	se->se_cf = arg;
 	if (se->se_cf->cf_raw) {
-		snprintf(se->se_method, sizeof(se->se_method), "-");
-		if (se->se_cf->cf_has_fixed)
-			snprintf(se->se_target, sizeof(se->se_target), "%s",
-			    se->se_cf->cf_opts.connect);
 		if ((fd = open_upstream(se, &pid, detail,
-		    sizeof(detail))) == -1)
-			access_line(c, "-", se->se_target, 0, se->se_upstream,
-			    0, 0, detail);
-		else
+		    sizeof(detail))) == -1) {
+			log_info("conn=%lu: %s", c->c_id, detail);
+			access_line(c, NULL, NULL, -1, se->se_upstream, 0, 0,
+			    se->se_failed);
+		} else
 			start_relay(se, fd, pid, NULL, 0);
 	} else {
 		http_in_init(&se->se_in, c->c_rfd);
@@ -668,6 +605,8 @@ main(int argc, char *argv[])
 		}
 	}
 	cf.cf_argv = opts_program(argc, argv);
+	if (cf.cf_opts.exit_code >= 0)
+		return cf.cf_opts.exit_code;
 	log_init(argv[0], cf.cf_opts.verbosity);
 	if (cf.cf_opts.connect != NULL && cf.cf_argv != NULL)
 		fatalx(EXIT_USAGE, "-c and a program after -- exclude each "
@@ -675,20 +614,15 @@ main(int argc, char *argv[])
 	if (cf.cf_raw && cf.cf_opts.connect == NULL && cf.cf_argv == NULL)
 		fatalx(EXIT_USAGE, "--raw needs -c HOST:PORT or a program "
 		    "after --");
-	if (cf.cf_opts.connect != NULL) {
-		if (net_addr_parse(cf.cf_opts.connect, "127.0.0.1", NULL,
-		    &cf.cf_fixed, err, sizeof(err)) == -1)
-			fatalx(EXIT_USAGE, "-c %s: %s", cf.cf_opts.connect,
-			    err);
-		if (!cf.cf_fixed.is_unix && cf.cf_fixed.port[0] == '\0')
-			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
-			    cf.cf_opts.connect);
-		cf.cf_has_fixed = 1;
-	}
+	if (opts_connect_hostport(&cf.cf_opts, err, sizeof(err)) == -1)
+		fatalx(EXIT_USAGE, "%s", err);
+	if (cf.cf_opts.connect != NULL)
+		cf.cf_fixed = &cf.cf_opts.connect_addr;
 	/* A raw relay may carry a protocol whose server greets first. */
 	if (!cf.cf_raw)
 		serve_client_speaks_first();
 	rc = serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
-	reap_finish();
+	/* The programs' statuses are logged before relayd exits. */
+	spawn_reap_finish(REAP_WAIT_MS);
 	return rc;
 }

@@ -515,6 +515,8 @@ parse_args(struct config *cf, int argc, char *argv[])
 		}
 	}
 	cf->cf_argv = opts_program(argc, argv);
+	if (cf->cf_opts.exit_code >= 0)
+		exit(cf->cf_opts.exit_code);
 	if (cf->cf_ncerts == 0 && cf->cf_cert_dir == NULL)
 		fatalx(EXIT_USAGE, "no certificate: give --cert FILE or "
 		    "--cert-dir DIR");

@@ -33,6 +33,7 @@ struct dest {
 
 static void	 check(int, const char *, ...);
 static void	 test_parse(void);
+static void	 test_authority(void);
 static void	 test_ports(void);
 static void	 test_dests(void);
 static void	 test_dest_table(void);
@@ -125,6 +126,82 @@ test_parse(void)
 	check(net_addr_parse("::1:80", NULL, NULL, &a, err,
 	    sizeof(err)) == -1 && strstr(err, "brackets") != NULL,
 	    "an IPv6 address without brackets says brackets are needed");
+}
+
+/* net_parse_authority(): what connectd, relayd and tlswrapd accept. */
+static void
+test_authority(void)
+{
+	static const struct {
+		const char	*in;
+		const char	*def;
+		const char	*host;
+		const char	*port;
+	} good[] = {
+		{ "example.com:443", NULL, "example.com", "443" },
+		{ "[::1]:8443", NULL, "::1", "8443" },
+		{ "[2001:db8::1]", "443", "2001:db8::1", "443" },
+		{ "[::ffff:127.0.0.1]:80", NULL, "::ffff:127.0.0.1", "80" },
+		{ "Origin.Example", "80", "Origin.Example", "80" },
+		{ "127.0.0.1:65535", NULL, "127.0.0.1", "65535" },
+		{ "h:0080", NULL, "h", "80" },
+		{ "a_b.c-d:1", NULL, "a_b.c-d", "1" },
+		{ "example.org.:80", NULL, "example.org.", "80" }
+	};
+	static const char *const bad[] = {
+		"", ":443", "host:", "host:0", "host:65536", "host:123456",
+		"host:abc", "host:+80", "host: 80", "host:-1", "host:80x",
+		"host:80 ", "host", "::1:443", "::1", "a:1:2", "[::1",
+		"[::1]x", "[::1]:", "[::1]:0", "[::1]:80:81", "[]:80",
+		"[example.com]:80", "[fe80::1%eth0]:80", "[1.2.3.4]:80",
+		"a b:80", "-a:80", ".a:80", "a@b:80", "u:p@a:80", "a/b:80",
+		"a\n:80", "a:80\r\n", "a%41:80", "*:80"
+	};
+	char host[NET_HOSTLEN], port[NET_PORTLEN], longhost[300], buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		host[0] = port[0] = '\0';
+		check(net_parse_authority(good[i].in, strlen(good[i].in),
+		    good[i].def, host, port) == 0 &&
+		    strcmp(host, good[i].host) == 0 &&
+		    strcmp(port, good[i].port) == 0,
+		    "authority \"%s\" is host %s port %s: got %s %s",
+		    good[i].in, good[i].host, good[i].port, host, port);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		check(net_parse_authority(bad[i], strlen(bad[i]), NULL, host,
+		    port) == -1, "authority \"%.*s\"%s is refused",
+		    (int)strcspn(bad[i], "\r\n"), bad[i],
+		    bad[i][strcspn(bad[i], "\r\n")] != '\0' ? " and a CR or LF" :
+		    "");
+	check(net_parse_authority("host", 4, NULL, host, port) == -1 &&
+	    net_parse_authority("host:", 5, "80", host, port) == -1,
+	    "no port without a default, and an empty port even with one");
+	check(net_parse_authority("example.org:8080/path?q", 16, NULL, host,
+	    port) == 0 && strcmp(host, "example.org") == 0 &&
+	    strcmp(port, "8080") == 0,
+	    "only len bytes are read (an absolute URI's authority)");
+	check(net_parse_authority("a:80", 3, NULL, host, port) == 0 &&
+	    strcmp(port, "8") == 0, "a port ends where len says");
+	check(net_parse_authority("[::1]:443", 5, "80", host, port) == 0 &&
+	    strcmp(host, "::1") == 0 && strcmp(port, "80") == 0,
+	    "a bracketed address cut by len gets the default port");
+	memset(longhost, 'a', 255);
+	memcpy(longhost + 255, ":80", 4);
+	check(net_parse_authority(longhost, strlen(longhost), NULL, host,
+	    port) == 0 && strlen(host) == 255, "a 255-byte host fits");
+	memset(longhost, 'a', 256);
+	memcpy(longhost + 256, ":80", 4);
+	check(net_parse_authority(longhost, strlen(longhost), NULL, host,
+	    port) == -1, "a 256-byte host is refused");
+	check(net_format_authority(buf, sizeof(buf), "2001:db8::1", "443") ==
+	    0 && strcmp(buf, "[2001:db8::1]:443") == 0 &&
+	    net_format_authority(buf, sizeof(buf), "example.com", "80") ==
+	    0 && strcmp(buf, "example.com:80") == 0,
+	    "net_format_authority brackets IPv6 only");
+	check(net_format_authority(buf, 8, "example.com", "80") == -1,
+	    "net_format_authority says when it cut");
 }
 
 static void
@@ -651,6 +728,7 @@ static const struct {
 	int		 by_default;
 } tests[] = {
 	{ "parse", test_parse, 1 },
+	{ "authority", test_authority, 1 },
 	{ "ports", test_ports, 1 },
 	{ "dests", test_dests, 1 },
 	{ "ranges", test_dest_table, 1 },
