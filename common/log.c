@@ -32,6 +32,12 @@ log_verbosity(void)
 	return log_level;
 }
 
+void
+log_version(void)
+{
+	printf("%s %s\n", log_name, GTR_VERSION);
+}
+
 const char *
 log_progname(void)
 {

@@ -17,6 +17,7 @@
 #define PRINTFLIKE(n, m) __attribute__((format(printf, n, m)))
 
 void	log_init(const char *progname, int verbosity);
+void	log_version(void);	/* -V: "NAME VERSION" on stdout */
 int	log_verbosity(void);
 const char *log_progname(void);
 void	log_warn(const char *, ...) PRINTFLIKE(1, 2);	/* appends strerror */

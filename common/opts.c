@@ -176,7 +176,7 @@ opts_next(struct gtr_opts *o, int argc, char *const argv[],
 			o->exit_code = 0;
 			break;
 		case 'V':
-			printf("%s %s\n", log_progname(), GTR_VERSION);
+			log_version();
 			o->exit_code = 0;
 			break;
 		default:
@@ -238,10 +238,7 @@ opts_connect_hostport(struct gtr_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-void
-opts_help_common(void)
-{
-	fputs(
+const char opts_help_text[] =
 "  -l, --listen ADDR        listen on PORT, HOST:PORT, [V6]:PORT or unix:PATH\n"
 "                           (repeatable; a bare port binds loopback only)\n"
 "  -u, --user USER          drop privileges to USER after binding\n"
@@ -254,5 +251,4 @@ opts_help_common(void)
 "  -v, --verbose            add debug lines to the log\n"
 "  -q, --quiet              log errors only\n"
 "  -h, --help               print this help and exit\n"
-"  -V, --version            print the version and exit\n", stdout);
-}
+"  -V, --version            print the version and exit\n";

@@ -108,7 +108,7 @@ int	opts_connect_hostport(struct gtr_opts *, char *err, size_t errlen);
 /* Parses a decimal number in [min, max]; returns 0, or -1 if it is not. */
 int	opts_number(const char *, long long min, long long max, long long *);
 
-/* Prints the common option lines of --help to stdout. */
-void	opts_help_common(void);
+/* The help lines of the options every program shares, for -h. */
+extern const char opts_help_text[];
 
 #endif

@@ -96,7 +96,7 @@ help(void)
 	    "(1073741824)\n"
 	    "      --path PATH          PATH of the programs "
 	    "(/usr/bin:/bin)\n");
-	opts_help_common();
+	fputs(opts_help_text, stdout);
 }
 
 /* Resolves the program after "--" as execvp() would, or exits 78. */

@@ -123,7 +123,7 @@ help(void)
 	    "                           an htpasswd file (bcrypt, SHA-crypt)\n"
 	    "                           (re-read on SIGHUP)\n"
 	    "      --realm NAME         realm in Proxy-Authenticate (gtr)\n");
-	opts_help_common();
+	fputs(opts_help_text, stdout);
 }
 
 /* Writes the access line of one tunnel or refused request. */
@@ -133,9 +133,6 @@ access_line(const struct conn *c, const char *method, const char *target,
     uint64_t out, enum log_reason reason)
 {
 	struct access_line al = {
-		.al_conn = c->c_id,
-		.al_client_ip = c->c_peer_ip,
-		.al_client_port = c->c_peer_port,
 		.al_method = method,
 		.al_target = target,
 		.al_status = status,
@@ -147,7 +144,7 @@ access_line(const struct conn *c, const char *method, const char *target,
 		.al_reason = reason
 	};
 
-	log_access(&al, 0);
+	conn_access(c, &al, 0);
 }
 
 /* The access line's reason for a connection that failed. */

@@ -75,7 +75,7 @@ help(void)
 	    "      --writable           allow PUT (STOR) and DELETE (DELE)\n"
 	    "      --ftp-ssl            require AUTH TLS on ftp:// servers\n"
 	    "      --cacert FILE        CA certificates for FTPS (system)\n");
-	opts_help_common();
+	fputs(opts_help_text, stdout);
 	exit(0);
 }
 

@@ -133,7 +133,7 @@ help(void)
 	    "                           in CIDR (repeatable; none)\n"
 	    "  -- program [arg ...]     run the program per connection as "
 	    "the upstream\n");
-	opts_help_common();
+	fputs(opts_help_text, stdout);
 }
 
 /*
@@ -147,9 +147,6 @@ access_line(const struct conn *c, const char *method, const char *target,
     enum log_reason reason)
 {
 	struct access_line al = {
-		.al_conn = c->c_id,
-		.al_client_ip = c->c_peer_ip,
-		.al_client_port = c->c_peer_port,
 		.al_method = method,
 		.al_target = target,
 		.al_status = status,
@@ -160,7 +157,7 @@ access_line(const struct conn *c, const char *method, const char *target,
 		.al_reason = reason
 	};
 
-	log_access(&al, 0);
+	conn_access(c, &al, 0);
 }
 
 /* The access line's reason for a connection that failed. */

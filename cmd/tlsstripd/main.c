@@ -122,7 +122,7 @@ help(void)
 	    "unix:PATH)\n"
 	    "  -- program [arg ...]     run the program per connection "
 	    "instead\n");
-	opts_help_common();
+	fputs(opts_help_text, stdout);
 }
 
 /* Fills in SNI, the verified client subject; for logs and the backend. */

@@ -65,7 +65,7 @@ help(void)
 	    "(none)\n"
 	    "      --client-key FILE    its key (in --client-cert)\n"
 	    "      --insecure           do not verify origins (never)\n");
-	opts_help_common();
+	fputs(opts_help_text, stdout);
 	exit(0);
 }
 
