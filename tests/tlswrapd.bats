@@ -531,6 +531,32 @@ wrapd() {
 	[[ $output == "DELETE 0 "* ]]
 }
 
+@test "a head of exactly 32 KiB then a chunked body: the head is not overwritten, the origin gets the body" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	# the head fills tlswrapd's buffer, so the body is read after it; the
+	# body would forge the access line if it landed on the head's strings
+	python3 - "$OPORT" > "$T/req" <<-'PY'
+	import sys
+	start = ("POST http://localhost:%s/echo HTTP/1.1\r\nHost: localhost\r\n"
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\nX-Pad: "
+	    % sys.argv[1]).encode()
+	head = start + b"a" * (32768 - len(start) - 4) + b"\r\n\r\n"
+	assert len(head) == 32768
+	data = b"GET\r\n forged=yes status=200\r\n"
+	sys.stdout.buffer.write(head + b"%x\r\n" % len(data) + data +
+	    b"\r\n0\r\n\r\n")
+	PY
+	sum=$(printf 'GET\r\n forged=yes status=200\r\n' | sha256sum | cut -d' ' -f1)
+	run -0 raw "$PORT" < "$T/req"
+	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
+	[[ $output == *"POST 29 $sum"* ]]
+	wait_log "status=200" "$T/tlswrapd.log"
+	grep -q "method=POST target=https://localhost:$OPORT/echo status=200 " "$T/tlswrapd.log"
+	! grep -q forged "$T/tlswrapd.log"
+	! grep -q $'\r' "$T/tlswrapd.log"
+}
+
 @test "a response broken after its head does not look complete" {
 	pyorigin
 	wrapd --cacert "$PKI/ca.pem"

@@ -45,6 +45,7 @@ static int	out_flush(struct session *);
 static int	out_append(struct session *, const void *, size_t);
 static void	exchange(struct session *);
 static void	forward(struct session *);
+static void	head_release(struct session *);
 static void	finish(struct session *, int);
 static void	send_error(struct session *, int, const char *, const char *,
 		    const char *);
@@ -285,17 +286,14 @@ int
 session_fill(struct session *s)
 {
 	struct http_in *in = &s->s_in;
-	size_t room, floor;
+	size_t room;
 	ssize_t r;
 
 	if (!s->s_readable || s->s_in_eof)
 		return 0;
-	/* a body's bytes go above the head, whose strings are in use */
-	if (s->s_state == S_XFER && in->in_start == in->in_end) {
-		floor = s->s_hd.hd_size < sizeof(in->in_buf) ?
-		    s->s_hd.hd_size : 0;
-		in->in_start = in->in_end = floor;
-	}
+	/* the head was released when the exchange started: reuse it all */
+	if (s->s_state == S_XFER && in->in_start == in->in_end)
+		in->in_start = in->in_end = 0;
 	if ((room = sizeof(in->in_buf) - in->in_end) == 0)
 		return 0;
 	r = read(s->s_conn->c_rfd, in->in_buf + in->in_end, room);
@@ -592,7 +590,26 @@ forward(struct session *s)
 		send_error(s, 500, "proxy_internal_error",
 		    "unable to start a transfer", NULL);
 		access_line(s);
+		return;
 	}
+	head_release(s);
+}
+
+/*
+ * Keeps what outlives the head's bytes, which the body is read over
+ * from now on (session_fill(), http_read_body()): a head may fill
+ * s_in whole, and a body read above it would then have no room.
+ * libcurl copied the URL and method; the fields are in s_fbuf.
+ */
+static void
+head_release(struct session *s)
+{
+	struct http_head *hd = &s->s_hd;
+
+	snprintf(s->s_method, sizeof(s->s_method), "%s", hd->hd_method);
+	hd->hd_method = s->s_method;
+	hd->hd_target = NULL;
+	hd->hd_nfields = 0;
 }
 
 /* The exchange ended with rc (libcurl's, or ours when we stopped it). */

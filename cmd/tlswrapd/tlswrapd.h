@@ -69,7 +69,13 @@ struct session {
 	uint64_t	 s_deadline;	/* 0, or when waiting on the client ends */
 	struct http_in	 s_in;
 	int		 s_in_eof;	/* the client closed its side */
+	/*
+	 * The request head: its strings point into s_in until the exchange
+	 * is in libcurl, when its bytes become the body's (head_release()):
+	 * from then on only hd_method (s_method) and the numbers are valid.
+	 */
 	struct http_head s_hd;
+	char		 s_method[32];	/* cut if longer: for the log only */
 	CURL		*s_curl;	/* the session's, kept across exchanges */
 	int		 s_in_multi;	/* an exchange runs in the multi handle */
 	struct curl_slist s_fields[FIELDS_MAX];	/* request fields for libcurl */
