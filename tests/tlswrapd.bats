@@ -557,6 +557,65 @@ wrapd() {
 	! grep -q $'\r' "$T/tlswrapd.log"
 }
 
+@test "bare CRs before a request get 400 and the request is not served; empty lines before it are skipped" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	python3 - "$OPORT" "$T" <<-'PY'
+	import sys
+	req = (b"GET http://localhost:%s/echo HTTP/1.1\r\nHost: localhost\r\n"
+	    b"Connection: close\r\n\r\n" % sys.argv[1].encode())
+	for name, data in (("crs", b"\r" * 40000), ("crs-req", b"\r" * 40000 + req),
+	    ("cr-crlf", b"\r\r\n" + req), ("empty", b"\r\n\n" * 2000 + req)):
+	    open(sys.argv[2] + "/" + name, "wb").write(data)
+	PY
+	run -0 raw "$PORT" < "$T/crs-req"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"bare CR"* ]]
+	[[ $output != *"GET 0 "* ]]
+	# the CRs alone, and a CR that does not end a line, are as bad
+	run -0 raw "$PORT" < "$T/crs"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	run -0 raw "$PORT" < "$T/cr-crlf"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	! grep -q "GET /echo" "$T/origin.log"
+	# CRLFs and LFs before a request line are empty lines (RFC 9112 2.2)
+	run -0 raw "$PORT" < "$T/empty"
+	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
+	[[ $output == *"GET 0 "* ]]
+}
+
+@test "a 30 KiB head dripped in 300 small writes is served whole" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 python3 - "$PORT" "$OPORT" <<-'PY'
+	import socket, sys, time
+	port, oport = int(sys.argv[1]), sys.argv[2]
+	head = ("GET http://localhost:%s/echo HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n" % oport).encode()
+	for i in range(4):
+	    head += b"X-Pad-%d: %s\r\n" % (i, b"p" * 7600)
+	head += b"\r\n"
+	s = socket.create_connection(("127.0.0.1", port))
+	s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+	step = len(head) // 300 + 1
+	for i in range(0, len(head), step):
+	    s.sendall(head[i:i + step])
+	    time.sleep(0.002)
+	out = b""
+	while True:
+	    d = s.recv(65536)
+	    if not d:
+	        break
+	    out += d
+	print(len(head))
+	sys.stdout.write(out.decode())
+	PY
+	[ "${lines[0]}" -gt 30000 ]
+	[[ ${lines[1]} == "HTTP/1.1 200 "* ]]
+	[[ $output == *"GET 0 "* ]]
+	grep -q "GET /echo via=1.1 tlswrapd" "$T/origin.log"
+}
+
 @test "a response broken after its head does not look complete" {
 	pyorigin
 	wrapd --cacert "$PKI/ca.pem"

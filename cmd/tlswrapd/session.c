@@ -15,6 +15,7 @@
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -35,9 +36,12 @@
 #define OUT_MIN		16384
 #define IOV_MAX_OUT	8
 #define OUT_BATCH	(128 * 1024)	/* body held for one write */
+#define LINGER_MS	2000	/* at most, reading away a client's rest */
 
 static int	set_nonblock(int);
 static void	advance(struct session *);
+static void	drop_empty_lines(struct http_in *);
+static int	head_scan(const char *, size_t, size_t *);
 static int	head_step(struct session *);
 static void	head_error(struct session *, int);
 static void	next_head(struct session *);
@@ -53,6 +57,8 @@ static void	error_response(struct session *, int, int, const char *,
 		    const char *, const char *);
 static void	access_line(struct session *);
 static void	client_gone(struct session *);
+static int	linger_start(struct session *);
+static void	linger_read(struct session *);
 
 uint64_t
 idle_deadline(void)
@@ -125,7 +131,7 @@ session_free(struct session *s)
 {
 	struct conn *c = s->s_conn;
 
-	if (s->s_dead)
+	if (s->s_dead || (s->s_state != S_LINGER && linger_start(s)))
 		return;
 	s->s_dead = 1;
 	upstream_stop(s);
@@ -144,6 +150,46 @@ session_free(struct session *s)
 	loop_bury(s);
 }
 
+/*
+ * Starts a lingering close when the client's socket holds bytes not
+ * read, or may soon (the rest of a refused request): a close with them
+ * sends a RST, which can destroy the response before the client has
+ * read it, and fails the client's writes.  The response is out by now.
+ * Returns 1 when the session lingers, 0 when it may close at once.
+ */
+static int
+linger_start(struct session *s)
+{
+	struct conn *c = s->s_conn;
+	int n;
+
+	if (!c->c_is_socket || s->s_in_eof || s->s_write_failed ||
+	    s->s_blocked || !(s->s_watched & WATCH_R) ||
+	    ioctl(c->c_rfd, FIONREAD, &n) == -1 ||
+	    (n == 0 && s->s_status < 400) ||
+	    shutdown(c->c_wfd, SHUT_WR) == -1)
+		return 0;
+	upstream_stop(s);
+	s->s_state = S_LINGER;
+	s->s_deadline = now_ms() + LINGER_MS;
+	linger_read(s);
+	return 1;
+}
+
+/* Reads away what the client sent; its end, or an error, ends the session. */
+static void
+linger_read(struct session *s)
+{
+	struct http_in *in = &s->s_in;
+	ssize_t r;
+
+	do
+		r = read(s->s_conn->c_rfd, in->in_buf, sizeof(in->in_buf));
+	while (r > 0 || (r == -1 && errno == EINTR));
+	if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+		session_free(s);
+}
+
 /* Events on the client's fds (wside: the write fd, when it is its own). */
 void
 session_io(struct session *s, int wside, uint32_t ev)
@@ -151,6 +197,11 @@ session_io(struct session *s, int wside, uint32_t ev)
 	struct conn *c = s->s_conn;
 	int rside = !wside || c->c_rfd == c->c_wfd;
 
+	if (s->s_state == S_LINGER) {
+		if (rside)
+			linger_read(s);
+		return;
+	}
 	if (c->c_rfd == c->c_wfd)
 		wside = 1;
 	if (wside && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
@@ -203,6 +254,11 @@ session_sweep(struct session *s, uint64_t now)
 {
 	if (s->s_dead)
 		return;
+	if (s->s_state == S_LINGER) {
+		if (now >= s->s_deadline)
+			session_free(s);
+		return;
+	}
 	if (s->s_state == S_HEAD) {
 		if (s->s_in.in_end == 0 && serve_stopping())
 			session_free(s);
@@ -267,6 +323,7 @@ next_head(struct session *s)
 		memmove(in->in_buf, in->in_buf + in->in_start, pend);
 	in->in_start = 0;
 	in->in_end = pend;
+	s->s_scan = 0;
 	/* s_out is empty here: an idle connection keeps no large batch */
 	if (s->s_outcap > OUT_MIN) {
 		free(s->s_out);
@@ -313,27 +370,72 @@ session_fill(struct session *s)
 }
 
 /*
- * Parses a request head from s_in, reading what is there; returns 1 when
- * the session moved on (an exchange, an error, its end), 0 to wait.
+ * XXX moves to common/http.c
+ * Drops the empty lines (CRLF or LF) at the front of in_buf, which RFC
+ * 9112 2.2 lets a server ignore before a request line.  A CR that does
+ * not end a line stays, for the parser to refuse: it is no empty line.
+ */
+static void
+drop_empty_lines(struct http_in *in)
+{
+	size_t k = 0;
+
+	while (k < in->in_end && (in->in_buf[k] == '\n' ||
+	    (in->in_buf[k] == '\r' && k + 1 < in->in_end &&
+	    in->in_buf[k + 1] == '\n')))
+		k += in->in_buf[k] == '\r' ? 2 : 1;
+	if (k > 0) {
+		memmove(in->in_buf, in->in_buf + k, in->in_end - k);
+		in->in_end -= k;
+	}
+}
+
+/*
+ * XXX moves to common/http.c
+ * Scans the bytes of a request head that arrived since the last call,
+ * from *at, for what settles it: the empty line that ends it, a bare CR,
+ * a request line past HTTP_LINE_MAX, a full buffer.  Returns 1 when it
+ * is settled (the parser then has the last word), 0 when more bytes are
+ * needed.  Each byte is looked at once: parsing the whole buffer on
+ * every read made a head dripped a byte at a time quadratic.
+ */
+static int
+head_scan(const char *buf, size_t len, size_t *at)
+{
+	size_t i, old = *at;
+	int settled = 0;
+
+	for (i = old; i < len && !settled; i++) {
+		if (buf[i] == '\r') {
+			if (i + 1 == len)
+				break;		/* its LF may come next */
+			settled = buf[i + 1] != '\n';
+		} else if (buf[i] == '\n')
+			settled = (i >= 1 && buf[i - 1] == '\n') ||
+			    (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n');
+	}
+	*at = i;
+	return settled || len >= HTTP_HEAD_MAX ||
+	    (old <= HTTP_LINE_MAX && i > HTTP_LINE_MAX);
+}
+
+/*
+ * Reads a request head into s_in, as far as what is there goes, and
+ * parses it once it is settled; returns 1 when the session moved on (an
+ * exchange, an error, its end), 0 to wait.
  */
 static int
 head_step(struct session *s)
 {
 	struct http_in *in = &s->s_in;
-	size_t k;
 	int r;
 
 	for (;;) {
-		/* empty lines before a request line are ignored (RFC 9112) */
-		for (k = 0; k < in->in_end && (in->in_buf[k] == '\r' ||
-		    in->in_buf[k] == '\n'); k++)
-			;
-		if (k > 0) {
-			memmove(in->in_buf, in->in_buf + k, in->in_end - k);
-			in->in_end -= k;
-		}
+		if (s->s_scan == 0)
+			drop_empty_lines(in);
 		r = HTTP_INCOMPLETE;
-		if (in->in_end > 0) {
+		if (in->in_end > 0 &&
+		    head_scan(in->in_buf, in->in_end, &s->s_scan)) {
 			memset(&s->s_hd, 0, sizeof(s->s_hd));
 			r = http_parse_request(in->in_buf, in->in_end,
 			    &s->s_hd);
@@ -375,7 +477,7 @@ head_error(struct session *s, int r)
 	s->s_close = 1;
 	s->s_write_failed = 0;
 	error_response(s, 11, r, "http_request_error",
-	    r == 408 ? "request head too slow" : "malformed request", NULL);
+	    http_head_error(&s->s_hd, r), NULL);
 	access_line(s);
 	s->s_state = S_DRAIN;
 }

@@ -48,7 +48,8 @@ struct evsrc {
 enum sstate {
 	S_HEAD,		/* waiting for a request head */
 	S_XFER,		/* an exchange runs in libcurl */
-	S_DRAIN		/* the response is complete; writing what is held */
+	S_DRAIN,	/* the response is complete; writing what is held */
+	S_LINGER	/* closing: the client's unread rest is read away */
 };
 
 /* One client connection and the exchange in progress on it. */
@@ -68,6 +69,7 @@ struct session {
 	int		 s_rflags, s_wflags;	/* fd flags to restore, or -1 */
 	uint64_t	 s_deadline;	/* 0, or when waiting on the client ends */
 	struct http_in	 s_in;
+	size_t		 s_scan;	/* bytes of the head scanned so far */
 	int		 s_in_eof;	/* the client closed its side */
 	/*
 	 * The request head: its strings point into s_in until the exchange
