@@ -700,6 +700,49 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.
 	[[ $output == *"error=connection_timeout"* ]]
 }
 
+# wrapd_hosts ARGS...: tlswrapd on $PORT in a mount namespace of its own
+# whose /etc/hosts gives gtr-multi.test both ::1 and 127.0.0.1, and whose
+# resolv.conf names 127.0.0.1 (where nothing answers).
+wrapd_hosts() {
+	printf '127.0.0.1 localhost\n::1 gtr-multi.test\n127.0.0.1 gtr-multi.test\n' > "$T/hosts"
+	echo 'nameserver 127.0.0.1' > "$T/resolv.conf"
+	PORT=$(free_port)
+	bg tlswrapd unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf &&
+		mount --bind "$2" /etc/hosts && shift 2 && exec "$@"' \
+		sh "$T/resolv.conf" "$T/hosts" "$GTR_BIN/tlswrapd" -l "127.0.0.1:$PORT" "$@"
+	wait_port "$PORT"
+}
+
+@test "a name with ::1 and 127.0.0.1, only 127.0.0.0/8 allowed: a refused or silent 127.0.0.1 is 502 or 504, not 403" {
+	[ "$(id -u)" = 0 ] || skip "needs a mount namespace (root)"
+	dead=$(free_port)
+	SPORT=$(free_port)
+	bg silent python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' "$SPORT"
+	wait_port "$SPORT"
+	wrapd_hosts --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8 \
+		--allow-port "$dead,$SPORT" --connect-timeout 1
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://gtr-multi.test:$dead/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=connection_refused"* ]]
+	[[ $output != *"destination_ip_prohibited"* ]]
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://gtr-multi.test:$SPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 504 "* ]]
+	[[ $output == *"error=connection_timeout"* ]]
+	# libcurl gives localhost both addresses itself
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$dead/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=connection_refused"* ]]
+	# every address refused is still the policy's 403
+	kill "$tlswrapd_pid"
+	wrapd_hosts --cacert "$PKI/ca.pem" --allow-port "$dead"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://gtr-multi.test:$dead/"
+	[[ ${lines[0]} == "HTTP/1.1 403 "* ]]
+	[[ $output == *"error=destination_ip_prohibited"* ]]
+	grep -q "destination ::1 refused by policy" "$T/tlswrapd.log"
+	grep -q "destination 127.0.0.1 refused by policy" "$T/tlswrapd.log"
+}
+
 @test "an origin that never answers gets 504 connection_read_timeout after --idle-timeout" {
 	pyorigin
 	wrapd --cacert "$PKI/ca.pem" --idle-timeout 1

@@ -631,7 +631,7 @@ exchange(struct session *s)
 	s->s_status = 0;
 	s->s_bytes_in = s->s_bytes_out = 0;
 	s->s_head_sent = s->s_head_done = s->s_chunked = s->s_no_body = 0;
-	s->s_write_failed = s->s_policy = s->s_continued = 0;
+	s->s_write_failed = s->s_policy = s->s_opened = s->s_continued = 0;
 	s->s_body_eof = s->s_body_status = s->s_body_started = 0;
 	s->s_read_paused = s->s_write_paused = 0;
 	s->s_rlen = s->s_traillen = 0;

@@ -113,7 +113,8 @@ struct session {
 	size_t		 s_traillen;
 	/* outcome */
 	int		 s_status;
-	int		 s_policy;	/* the open-socket check refused */
+	int		 s_policy;	/* addresses the open-socket check refused */
+	int		 s_opened;	/* and sockets it opened */
 	const char	*s_fail;	/* our own reason to stop libcurl */
 	int		 s_write_failed;
 	int		 s_close;

@@ -309,9 +309,10 @@ on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 		net_ntop(&a->addr, ip, NULL);
 		log_info("conn=%lu: destination %s refused by policy",
 		    s->s_conn->c_id, ip);
-		s->s_policy = 1;
+		s->s_policy++;
 		return CURL_SOCKET_BAD;
 	}
+	s->s_opened++;
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
@@ -401,7 +402,8 @@ upstream_error(struct session *s, CURLcode rc, const char **tok,
 		snprintf(detail, len, "%s", s->s_fail);
 		return 502;
 	}
-	if (s->s_policy) {
+	/* refused addresses are skipped: 403 only if all of them were */
+	if (s->s_policy > 0 && s->s_opened == 0) {
 		*tok = "destination_ip_prohibited";
 		snprintf(detail, len, "destination refused by policy");
 		return 403;
