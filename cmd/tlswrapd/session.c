@@ -106,6 +106,9 @@ session_new(struct conn *c)
 		s->s_rflags = s->s_wflags = -1;
 	http_in_init(&s->s_in, c->c_rfd);
 	s->s_readable = 1;
+	s->s_sock.cs_policy = &gw.gw_opts.policy;
+	s->s_sock.cs_fixed = gw.gw_origin;
+	s->s_sock.cs_conn = c->c_id;
 	return s;
 }
 
@@ -631,7 +634,8 @@ exchange(struct session *s)
 	s->s_status = 0;
 	s->s_bytes_in = s->s_bytes_out = 0;
 	s->s_head_sent = s->s_head_done = s->s_chunked = s->s_no_body = 0;
-	s->s_write_failed = s->s_policy = s->s_opened = s->s_continued = 0;
+	s->s_write_failed = s->s_continued = 0;
+	curlshare_sock_reset(&s->s_sock);
 	s->s_body_eof = s->s_body_status = s->s_body_started = 0;
 	s->s_read_paused = s->s_write_paused = 0;
 	s->s_rlen = s->s_traillen = 0;

@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "curlshare.h"
 #include "http.h"
 #include "net.h"
 #include "opts.h"
@@ -113,8 +114,7 @@ struct session {
 	size_t		 s_traillen;
 	/* outcome */
 	int		 s_status;
-	int		 s_policy;	/* addresses the open-socket check refused */
-	int		 s_opened;	/* and sockets it opened */
+	struct curlshare_sock s_sock;	/* libcurl's open-socket check */
 	const char	*s_fail;	/* our own reason to stop libcurl */
 	int		 s_write_failed;
 	int		 s_close;

@@ -26,7 +26,6 @@
 #include <openssl/x509_vfy.h>
 
 #include "tlswrapd.h"
-#include "curlshare.h"
 #include "log.h"
 
 #define CURL_BUFSIZE	(256 * 1024)
@@ -42,7 +41,6 @@ static CURL	*easy_new(struct session *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
-static curl_socket_t on_open(void *, curlsocktype, struct curl_sockaddr *);
 static const char *verify_reason(struct session *);
 static char	*env_path(const char *);
 
@@ -134,8 +132,8 @@ easy_new(struct session *s)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(c, CURLOPT_READDATA, s);
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, s);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, curlshare_open_socket);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &s->s_sock);
 	if (log_verbosity() > LOG_DEBUG)
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 	return c;
@@ -293,30 +291,6 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 }
 
 /*
- * Opens a socket for libcurl unless the destination policy refuses the
- * address it is about to connect to; returns the socket or
- * CURL_SOCKET_BAD.
- */
-static curl_socket_t
-on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct session *s = arg;
-	char ip[NET_IPLEN];
-
-	(void)purpose;
-	if (!gwp->gw_origin && (!policy_dest_ok(&gwp->gw_opts.policy,
-	    &a->addr) || serve_is_own_addr(&a->addr))) {
-		net_ntop(&a->addr, ip, NULL);
-		log_info("conn=%lu: destination %s refused by policy",
-		    s->s_conn->c_id, ip);
-		s->s_policy++;
-		return CURL_SOCKET_BAD;
-	}
-	s->s_opened++;
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-}
-
-/*
  * Starts the exchange in s (URL, fields and request head set) in the
  * multi handle; returns 0, or -1 when out of memory.
  */
@@ -403,9 +377,11 @@ upstream_error(struct session *s, CURLcode rc, const char **tok,
 		return 502;
 	}
 	/* refused addresses are skipped: 403 only if all of them were */
-	if (s->s_policy > 0 && s->s_opened == 0) {
-		*tok = "destination_ip_prohibited";
-		snprintf(detail, len, "destination refused by policy");
+	if (curlshare_refused(&s->s_sock)) {
+		*tok = s->s_sock.cs_loop > 0 ? net_proxy_status(NET_LOOP) :
+		    net_proxy_status(NET_POLICY);
+		snprintf(detail, len, "%s", s->s_sock.cs_loop > 0 ?
+		    net_strerror(NET_LOOP) : "destination refused by policy");
 		return 403;
 	}
 	switch (rc) {
