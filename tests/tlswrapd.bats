@@ -408,6 +408,20 @@ wrapd() {
 	[ "$(grep -c "warning: conn=.*--insecure: .* is not verified" "$T/tlswrapd.log")" -eq 2 ]
 }
 
+@test "a target with a quote, an = and a high byte is escaped in the access line and the --insecure warning" {
+	tls_nginx rogue/localhost
+	wrapd --insecure
+	python3 -c 'import sys; sys.stdout.buffer.write(b"GET http://localhost:%s/x\"y=z\xff HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % sys.argv[1].encode())' "$NPORT" > "$T/req"
+	run -0 raw "$PORT" < "$T/req"
+	[[ ${lines[0]} == "HTTP/1.1 "* ]]
+	wait_log "status=" "$T/tlswrapd.log"
+	grep -F -- "--insecure: \"http://localhost:$NPORT/x\\\"y=z\\xff\" is not verified" "$T/tlswrapd.log"
+	grep -F "target=\"https://localhost:$NPORT/x\\\"y=z\\xff\" status=" "$T/tlswrapd.log"
+	# the raw byte and the bare quote never reach the log
+	! grep -q $'\xff' "$T/tlswrapd.log"
+	! grep -q 'x"y' "$T/tlswrapd.log"
+}
+
 @test "mutual TLS: the client certificate is presented, and without it the origin refuses" {
 	tls_nginx localhost "ssl_client_certificate $PKI/client/ca.pem; ssl_verify_client on;"
 	wrapd --cacert "$PKI/ca.pem" --client-cert "$PKI/client/alice.crt" --client-key "$PKI/client/alice.key"

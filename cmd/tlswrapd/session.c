@@ -628,6 +628,7 @@ static void
 exchange(struct session *s)
 {
 	struct http_head *hd = &s->s_hd;
+	char v[LOG_VALUE_MAX(512)];
 	const char *err;
 	unsigned port;
 
@@ -647,7 +648,7 @@ exchange(struct session *s)
 	s->s_close = !hd->hd_keep_alive;
 	if (gw.gw_insecure)
 		log_warnx("conn=%lu: --insecure: %s is not verified",
-		    s->s_conn->c_id, hd->hd_target);
+		    s->s_conn->c_id, log_value(hd->hd_target, v, sizeof(v)));
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
 		s->s_close = 1;
 		send_error(s, 405, "http_request_error",
@@ -849,12 +850,13 @@ static void
 access_line(struct session *s)
 {
 	struct conn *c = s->s_conn;
+	char v[LOG_VALUE_MAX(512)];
 
 	log_info("client=%s:%s method=%s target=%s status=%d "
 	    "bytes_in=%llu bytes_out=%llu ms=%llu upstream_proto=%s%s",
 	    c->c_peer_ip, c->c_peer_port,
 	    s->s_hd.hd_method ? s->s_hd.hd_method : "-",
-	    s->s_url[0] ? s->s_url : "-", s->s_status,
+	    s->s_url[0] ? log_value(s->s_url, v, sizeof(v)) : "-", s->s_status,
 	    (unsigned long long)s->s_bytes_in,
 	    (unsigned long long)s->s_bytes_out,
 	    (unsigned long long)(now_ms() - s->s_t0), s->s_proto,
