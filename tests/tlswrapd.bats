@@ -108,7 +108,8 @@ tls_nginx() {
 # pyorigin: a Python HTTPS origin (HTTP/1.1, no ALPN) on $OPORT for what
 # nginx will not send: /echo answers "METHOD BYTES SHA256" of the body,
 # /hop sends hop-by-hop fields, /chunked a chunked body with a trailer,
-# /short and /cutchunk break off after the head, /hang never answers.
+# /short and /cutchunk break off after the head, /hang never answers,
+# /slowbig sends 5 MB after a second.
 pyorigin() {
 	OPORT=$(free_port)
 	cat > "$T/origin.py" <<-'PY'
@@ -176,6 +177,15 @@ pyorigin() {
 	            self.cut()
 	        elif self.path == "/hang":
 	            time.sleep(30)
+	        elif self.path == "/slowbig":
+	            time.sleep(1)
+	            self.send_response(200)
+	            self.send_header("Content-Length", "5000000")
+	            self.end_headers()
+	            try:
+	                self.wfile.write(b"x" * 5000000)
+	            except OSError:
+	                pass
 	        elif self.path == "/cutchunk":
 	            self.send_response(200)
 	            self.send_header("Transfer-Encoding", "chunked")
@@ -207,14 +217,17 @@ wrapd() {
 @test "a proxy-form GET goes out as verified HTTPS over HTTP/2 and comes back with Via" {
 	tls_nginx localhost
 	wrapd --cacert "$PKI/ca.pem"
-	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" \
+		-w 'sizes %{size_request} %{size_header} %{size_download}\n' "http://localhost:$NPORT/"
 	[[ ${lines[0]} == "HTTP/1.1 200 OK"* ]]
 	[[ $output == *"Via: 1.1 tlswrapd"* ]]
 	[[ $output == *"hello over tls"* ]]
 	wait_log "GET / proto=HTTP/2.0" "$T/nginx/access.log"
 	grep -q "sni=localhost" "$T/nginx/access.log"
 	wait_log "upstream_proto=h2" "$T/tlswrapd.log"
-	grep -q "method=GET target=https://localhost:$NPORT/ status=200 bytes_in=0 bytes_out=15 " "$T/tlswrapd.log"
+	# the keys of DESIGN.md in order, the bytes as the client counts them
+	read -r _ req hdr body <<< "${lines[-1]}"
+	grep -E "info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ method=GET target=https://localhost:$NPORT/ status=200 upstream=127\.0\.0\.1:$NPORT bytes_in=$req bytes_out=$((hdr + body)) ms=[0-9]+ reason=done upstream_proto=h2\$" "$T/tlswrapd.log"
 }
 
 @test "clients use it as http_proxy: curl and wget" {
@@ -628,6 +641,54 @@ wrapd() {
 	[[ ${lines[1]} == "HTTP/1.1 200 "* ]]
 	[[ $output == *"GET 0 "* ]]
 	grep -q "GET /echo via=1.1 tlswrapd" "$T/origin.log"
+}
+
+@test "the access line counts every byte the client sent and got, and says why each exchange ended" {
+	pyorigin
+	dead=$(free_port)
+	PORT=$(free_port)
+	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8 \
+		--allow-port "$OPORT,$dead"
+	python3 - "$OPORT" "$T/req" <<-'PY'
+	import sys
+	body = b"".join(b"%x\r\n%s\r\n" % (n, b"b" * n) for n in (5, 300, 7000))
+	open(sys.argv[2], "wb").write(b"POST http://localhost:%s/echo HTTP/1.1\r\n"
+	    b"Host: localhost\r\nTransfer-Encoding: chunked\r\n"
+	    b"Connection: close\r\n\r\n" % sys.argv[1].encode() + body +
+	    b"0\r\n\r\n")
+	PY
+	raw "$PORT" > "$T/resp" < "$T/req"
+	grep -q "POST 7305 " "$T/resp"
+	wait_log "reason=done" "$T/tlswrapd.log"
+	grep -E "method=POST target=https://localhost:$OPORT/echo status=200 upstream=127\.0\.0\.1:$OPORT bytes_in=$(wc -c < "$T/req") bytes_out=$(wc -c < "$T/resp") ms=[0-9]+ reason=done upstream_proto=http/1\.1\$" "$T/tlswrapd.log"
+	# refusals: by policy, of a bad head, of CONNECT; and an origin refusing
+	curl -sS -o /dev/null -x "http://127.0.0.1:$PORT" "http://localhost:1/"
+	wait_log "target=https://localhost:1/ status=403 upstream=localhost:1 .* reason=policy upstream_proto=-\$" "$T/tlswrapd.log"
+	printf 'GET / HTTP/1.1\r\nHost: x\r\rn\r\n' | raw "$PORT" > /dev/null
+	wait_log "method=- target=- status=400 upstream=- bytes_in=28 bytes_out=[1-9][0-9]* ms=[0-9]+ reason=bad_request " "$T/tlswrapd.log"
+	printf 'CONNECT localhost:443 HTTP/1.1\r\nHost: x\r\n\r\n' | raw "$PORT" > /dev/null
+	wait_log "method=CONNECT target=localhost:443 status=405 upstream=- .* reason=policy " "$T/tlswrapd.log"
+	curl -sS -o /dev/null -x "http://127.0.0.1:$PORT" "http://127.0.0.1:$dead/"
+	wait_log "target=https://127\.0\.0\.1:$dead/ status=502 upstream=127\.0\.0\.1:$dead .* reason=upstream_error " "$T/tlswrapd.log"
+	# every line has the keys of DESIGN.md in their order
+	[ "$(grep -cE ' info: conn=[0-9]+ ' "$T/tlswrapd.log")" -eq 5 ]
+	! grep -E ' info: conn=[0-9]+ ' "$T/tlswrapd.log" | grep -vE '^tlswrapd\[[0-9]+\]: info: conn=[0-9]+ client=[^ ]+ method=[^ ]+ target=[^ ]+ status=[^ ]+ upstream=[^ ]+ bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+ reason=[a-z_]+ upstream_proto=[^ ]+$'
+}
+
+@test "a client that goes away while the response is written is logged reason=client_closed" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	python3 - "$PORT" "$OPORT" <<-'PY'
+	import socket, sys, time
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+	s.sendall(b"GET http://localhost:%s/slowbig HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2].encode())
+	time.sleep(0.3)
+	s.close()
+	PY
+	wait_log "reason=client_closed" "$T/tlswrapd.log"
+	grep -E "target=https://localhost:$OPORT/slowbig status=200 upstream=127\.0\.0\.1:$OPORT .* reason=client_closed " "$T/tlswrapd.log"
+	! grep -q "reason=done" "$T/tlswrapd.log"
+	! grep -q "result=" "$T/tlswrapd.log"
 }
 
 @test "a response broken after its head does not look complete" {

@@ -51,14 +51,35 @@ static void	exchange(struct session *);
 static void	forward(struct session *);
 static void	head_release(struct session *);
 static void	finish(struct session *, int);
-static void	send_error(struct session *, int, const char *, const char *,
-		    const char *);
+static void	send_error(struct session *, int, enum log_reason,
+		    const char *, const char *, const char *);
 static void	error_response(struct session *, int, int, const char *,
 		    const char *, const char *);
+static void	exchange_end(struct session *);
 static void	access_line(struct session *);
-static void	client_gone(struct session *);
+static void	client_gone(struct session *, enum log_reason);
 static int	linger_start(struct session *);
 static void	linger_read(struct session *);
+
+static int nofd = -1;	/* s_in's fd: a pipe nobody writes to */
+
+/*
+ * Sets up what every session shares, before any thread: the fd that
+ * s_in reads from, the read end of a pipe whose write end stays open
+ * and unwritten, so http_read_body() finds nothing there and says 408 at
+ * its deadline (already past) instead of reading the client itself.
+ * Returns 0 or -1.
+ */
+int
+session_init(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	nofd = p[0];
+	return 0;
+}
 
 uint64_t
 idle_deadline(void)
@@ -104,7 +125,7 @@ session_new(struct conn *c)
 	s->s_wflags = c->c_wfd != c->c_rfd ? set_nonblock(c->c_wfd) : -1;
 	if (c->c_is_socket)
 		s->s_rflags = s->s_wflags = -1;
-	http_in_init(&s->s_in, c->c_rfd);
+	http_in_init(&s->s_in, nofd);
 	s->s_readable = 1;
 	s->s_sock.cs_policy = &gw.gw_opts.policy;
 	s->s_sock.cs_fixed = gw.gw_origin;
@@ -134,7 +155,10 @@ session_free(struct session *s)
 {
 	struct conn *c = s->s_conn;
 
-	if (s->s_dead || (s->s_state != S_LINGER && linger_start(s)))
+	if (s->s_dead)
+		return;
+	exchange_end(s);
+	if (s->s_state != S_LINGER && linger_start(s))
 		return;
 	s->s_dead = 1;
 	upstream_stop(s);
@@ -210,7 +234,7 @@ session_io(struct session *s, int wside, uint32_t ev)
 	if (wside && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
 	    s->s_blocked) {
 		if (out_flush(s) == -1) {
-			client_gone(s);
+			client_gone(s, REASON_CLIENT_CLOSED);
 			return;
 		}
 		if (!s->s_blocked && s->s_state == S_XFER &&
@@ -232,18 +256,22 @@ session_io(struct session *s, int wside, uint32_t ev)
 		} else if (s->s_state == S_XFER && ((ev & EPOLLERR) ||
 		    (c->c_is_socket && (ev & EPOLLHUP)))) {
 			/* a pipe's hang-up is only the end of its input */
-			client_gone(s);
+			client_gone(s, REASON_CLIENT_CLOSED);
 			return;
 		}
 	}
 	advance(s);
 }
 
-/* The client cannot be written to: the exchange (if any) and it end. */
+/*
+ * The client cannot be written to (or would not read, why says): the
+ * exchange (if any) and the session end.
+ */
 static void
-client_gone(struct session *s)
+client_gone(struct session *s, enum log_reason why)
 {
 	s->s_write_failed = 1;
+	s->s_reason = why;
 	s->s_close = 1;
 	if (s->s_state == S_XFER)
 		session_done(s, CURLE_WRITE_ERROR);
@@ -282,7 +310,7 @@ session_sweep(struct session *s, uint64_t now)
 	if (s->s_blocked) {
 		log_info("conn=%lu: the client took nothing for %d s",
 		    s->s_conn->c_id, gw.gw_opts.idle_timeout);
-		client_gone(s);
+		client_gone(s, REASON_IDLE_TIMEOUT);
 		return;
 	}
 	s->s_body_status = 408;
@@ -295,14 +323,18 @@ advance(struct session *s)
 {
 	while (!s->s_dead) {
 		if (s->s_state == S_DRAIN) {
-			if (!s->s_write_failed && out_flush(s) == -1)
+			if (!s->s_write_failed && out_flush(s) == -1) {
 				s->s_write_failed = 1;
+				s->s_reason = REASON_CLIENT_CLOSED;
+			}
 			if (s->s_write_failed) {
 				session_free(s);
 				return;
 			}
 			if (s->s_blocked)
 				return;
+			/* all of the response is written: its line now */
+			exchange_end(s);
 			if (s->s_close || serve_stopping()) {
 				session_free(s);
 				return;
@@ -327,6 +359,10 @@ next_head(struct session *s)
 	in->in_start = 0;
 	in->in_end = pend;
 	s->s_scan = 0;
+	s->s_in_mark = s->s_in_total - pend;
+	/* the old head's strings are gone with the memmove */
+	s->s_hd.hd_method = s->s_hd.hd_target = NULL;
+	s->s_hd.hd_nfields = 0;
 	/* s_out is empty here: an idle connection keeps no large batch */
 	if (s->s_outcap > OUT_MIN) {
 		free(s->s_out);
@@ -359,6 +395,7 @@ session_fill(struct session *s)
 	r = read(s->s_conn->c_rfd, in->in_buf + in->in_end, room);
 	if (r > 0) {
 		in->in_end += r;
+		s->s_in_total += r;
 		if ((size_t)r < room && !s->s_rfile)
 			s->s_readable = 0;
 		return 1;
@@ -414,8 +451,8 @@ head_scan(const char *buf, size_t len, size_t *at)
 				break;		/* its LF may come next */
 			settled = buf[i + 1] != '\n';
 		} else if (buf[i] == '\n')
-			settled = (i >= 1 && buf[i - 1] == '\n') ||
-			    (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n');
+			settled = (i >= 1 && buf[i - 1] == '\n') || (i >= 2 &&
+			    buf[i - 1] == '\r' && buf[i - 2] == '\n');
 	}
 	*at = i;
 	return settled || len >= HTTP_HEAD_MAX ||
@@ -472,16 +509,16 @@ static void
 head_error(struct session *s, int r)
 {
 	s->s_t0 = now_ms();
-	s->s_hd.hd_method = NULL;
+	s->s_line = 1;
 	s->s_status = r;
-	s->s_bytes_in = s->s_bytes_out = 0;
+	s->s_reason = r == 408 ? REASON_HEADER_TIMEOUT : REASON_BAD_REQUEST;
+	s->s_bytes_out = 0;
 	s->s_proto = "-";
-	s->s_url[0] = '\0';
+	s->s_url[0] = s->s_upstream[0] = '\0';
 	s->s_close = 1;
 	s->s_write_failed = 0;
 	error_response(s, 11, r, "http_request_error",
 	    http_head_error(&s->s_hd, r), NULL);
-	access_line(s);
 	s->s_state = S_DRAIN;
 }
 
@@ -507,8 +544,10 @@ out_append(struct session *s, const void *p, size_t n)
 		cap = s->s_outcap > 0 ? s->s_outcap : OUT_MIN;
 		while (cap < need)
 			cap *= 2;
-		if ((o = realloc(s->s_out, cap)) == NULL)
+		if ((o = realloc(s->s_out, cap)) == NULL) {
+			s->s_reason = REASON_INTERNAL_ERROR;
 			return -1;
+		}
 		s->s_out = o;
 		s->s_outcap = cap;
 	}
@@ -543,9 +582,12 @@ out_writev(struct session *s, struct iovec *iov, int n)
 		do
 			r = writev(s->s_conn->c_wfd, v, k);
 		while (r == -1 && errno == EINTR);
-		if (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+		if (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			s->s_reason = REASON_CLIENT_CLOSED;
 			return -1;
+		}
 		w = r > 0 ? (size_t)r : 0;
+		s->s_bytes_out += w;
 	}
 	if (w >= pend) {
 		s->s_outoff = s->s_outlen = 0;
@@ -612,7 +654,7 @@ out_round_end(struct session *s)
 	if (s->s_blocked || s->s_outlen == s->s_outoff)
 		return;
 	if (out_flush(s) == -1)
-		client_gone(s);
+		client_gone(s, REASON_CLIENT_CLOSED);
 }
 
 /* Holds bytes (a head) to go out with the next write; 0 or -1. */
@@ -632,8 +674,10 @@ exchange(struct session *s)
 	const char *err;
 	unsigned port;
 
+	s->s_line = 1;
 	s->s_status = 0;
-	s->s_bytes_in = s->s_bytes_out = 0;
+	s->s_reason = REASON_DONE;
+	s->s_bytes_out = s->s_body_out = 0;
 	s->s_head_sent = s->s_head_done = s->s_chunked = s->s_no_body = 0;
 	s->s_write_failed = s->s_continued = 0;
 	curlshare_sock_reset(&s->s_sock);
@@ -643,7 +687,7 @@ exchange(struct session *s)
 	s->s_clen = -1;
 	s->s_fail = NULL;
 	s->s_proto = "-";
-	s->s_url[0] = '\0';
+	s->s_url[0] = s->s_upstream[0] = '\0';
 	s->s_err[0] = '\0';
 	s->s_close = !hd->hd_keep_alive;
 	if (gw.gw_insecure)
@@ -651,7 +695,7 @@ exchange(struct session *s)
 		    s->s_conn->c_id, log_value(hd->hd_target, v, sizeof(v)));
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
 		s->s_close = 1;
-		send_error(s, 405, "http_request_error",
+		send_error(s, 405, REASON_POLICY, "http_request_error",
 		    "CONNECT is not supported here (connectd tunnels)",
 		    ALLOW_METHODS);
 		goto done;
@@ -659,20 +703,21 @@ exchange(struct session *s)
 	if (target_url(&gw, hd, s->s_url, sizeof(s->s_url), &port,
 	    &err) == -1) {
 		s->s_close = 1;
-		send_error(s, 400, "http_request_error", err, NULL);
+		s->s_url[0] = '\0';
+		send_error(s, 400, REASON_BAD_REQUEST, "http_request_error",
+		    err, NULL);
 		goto done;
 	}
 	if (!gw.gw_origin && !policy_port_ok(&gw.gw_opts.policy, port)) {
 		if (hd->hd_framing != HTTP_BODY_NONE)
 			s->s_close = 1;
-		send_error(s, 403, "destination_ip_prohibited",
+		send_error(s, 403, REASON_POLICY, "destination_ip_prohibited",
 		    "destination port refused by policy", NULL);
 		goto done;
 	}
 	forward(s);
 	return;
 done:
-	access_line(s);
 	s->s_state = S_DRAIN;
 }
 
@@ -684,9 +729,8 @@ forward(struct session *s)
 	s->s_body_eof = s->s_hd.hd_framing == HTTP_BODY_NONE;
 	if (request_fields(s) == -1) {
 		s->s_close = 1;
-		send_error(s, 500, "proxy_internal_error",
-		    "request head too large", NULL);
-		access_line(s);
+		send_error(s, 500, REASON_INTERNAL_ERROR,
+		    "proxy_internal_error", "request head too large", NULL);
 		s->s_state = S_DRAIN;
 		return;
 	}
@@ -694,9 +738,8 @@ forward(struct session *s)
 	if (upstream_start(s) == -1) {
 		s->s_state = S_DRAIN;
 		s->s_close = 1;
-		send_error(s, 500, "proxy_internal_error",
-		    "unable to start a transfer", NULL);
-		access_line(s);
+		send_error(s, 500, REASON_INTERNAL_ERROR,
+		    "proxy_internal_error", "unable to start a transfer", NULL);
 		return;
 	}
 	head_release(s);
@@ -732,7 +775,6 @@ session_done(struct session *s, CURLcode rc)
 	if (!s->s_body_eof && !s->s_body.bd_done)
 		s->s_close = 1;
 	finish(s, rc);
-	access_line(s);
 	s->s_state = S_DRAIN;
 	advance(s);
 }
@@ -761,43 +803,54 @@ finish(struct session *s, int rc)
 			if (out_writev(s, &iov, 1) == -1)
 				s->s_write_failed = 1;
 		} else if (s->s_clen >= 0 && !s->s_no_body &&
-		    s->s_bytes_out != (uint64_t)s->s_clen)
+		    s->s_body_out != (uint64_t)s->s_clen)
 			s->s_close = 1;
 		return;
 	}
 	if (s->s_write_failed) {
-		/* the client went away: nothing to tell it */
+		/* the client went away (s_reason says how): nothing to say */
 		s->s_close = 1;
-		s->s_status = 499;
 		return;
 	}
 	if (s->s_head_sent) {
 		/* the client must not take a cut body for a whole one */
 		log_info("conn=%lu: response broken after %llu bytes: %s",
-		    s->s_conn->c_id, (unsigned long long)s->s_bytes_out,
+		    s->s_conn->c_id, (unsigned long long)s->s_body_out,
 		    s->s_body_status ? "request body broken" :
 		    s->s_err[0] ? s->s_err : curl_easy_strerror(rc));
 		s->s_close = 1;
+		s->s_reason = s->s_body_status == 408 ? REASON_IDLE_TIMEOUT :
+		    s->s_body_status != 0 ? REASON_BAD_REQUEST :
+		    s->s_fail != NULL ? REASON_UPSTREAM_ERROR :
+		    rc == CURLE_OPERATION_TIMEDOUT ? REASON_UPSTREAM_TIMEOUT :
+		    REASON_UPSTREAM_CLOSED;
 		return;
 	}
 	if (s->s_body_status != 0) {
 		s->s_close = 1;
-		send_error(s, s->s_body_status, "http_request_error",
-		    "request body broken", NULL);
+		send_error(s, s->s_body_status, s->s_body_status == 408 ?
+		    REASON_IDLE_TIMEOUT : REASON_BAD_REQUEST,
+		    "http_request_error", "request body broken", NULL);
 		return;
 	}
 	if (rc == CURLE_OK)
 		s->s_fail = "no response head";
 	st = upstream_error(s, rc, &tok, detail, sizeof(detail));
-	send_error(s, st, tok, detail, NULL);
+	send_error(s, st, st == 403 ? REASON_POLICY : st == 504 ?
+	    REASON_UPSTREAM_TIMEOUT : REASON_UPSTREAM_ERROR, tok, detail,
+	    NULL);
 }
 
-/* A complete error response, logged when it is ours to explain. */
+/*
+ * Queues a complete error response, logged when it is ours to explain;
+ * why is the access line's reason, unless writing it fails.
+ */
 static void
-send_error(struct session *s, int status, const char *token,
-    const char *detail, const char *extra)
+send_error(struct session *s, int status, enum log_reason why,
+    const char *token, const char *detail, const char *extra)
 {
 	s->s_status = status;
+	s->s_reason = why;
 	if (status >= 500 || status == 400 || status == 403)
 		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
 	error_response(s, s->s_hd.hd_version, status, token, detail, extra);
@@ -846,19 +899,62 @@ error_response(struct session *s, int version, int status,
 		s->s_write_failed = 1;
 }
 
+/* Writes the access line of the exchange in progress, if one is owed. */
+static void
+exchange_end(struct session *s)
+{
+	if (!s->s_line)
+		return;
+	s->s_line = 0;
+	access_line(s);
+}
+
+/*
+ * Logs the exchange as DESIGN.md words it: status is what the client
+ * got ("-" when nothing reached it), bytes_in what it sent for this
+ * exchange (head and body as they came; on a connection that closes,
+ * everything it sent), bytes_out what was written to it.
+ */
 static void
 access_line(struct session *s)
 {
 	struct conn *c = s->s_conn;
-	char v[LOG_VALUE_MAX(512)];
+	struct http_in *in = &s->s_in;
+	struct access_line al;
+	char up[NET_HOSTLEN + NET_PORTLEN + 4], extra[64], v[LOG_VALUE_MAX(16)];
+	const char *t = s->s_url, *h;
+	uint64_t pos = s->s_in_total;
+	size_t n;
 
-	log_info("client=%s:%s method=%s target=%s status=%d "
-	    "bytes_in=%llu bytes_out=%llu ms=%llu upstream_proto=%s%s",
-	    c->c_peer_ip, c->c_peer_port,
-	    s->s_hd.hd_method ? s->s_hd.hd_method : "-",
-	    s->s_url[0] ? log_value(s->s_url, v, sizeof(v)) : "-", s->s_status,
-	    (unsigned long long)s->s_bytes_in,
-	    (unsigned long long)s->s_bytes_out,
-	    (unsigned long long)(now_ms() - s->s_t0), s->s_proto,
-	    s->s_write_failed ? " result=aborted" : "");
+	if (!s->s_close)	/* what is left is the next request's */
+		pos -= in->in_end - in->in_start;
+	up[0] = '\0';
+	if (s->s_upstream[0] != '\0')
+		snprintf(up, sizeof(up), "%s", s->s_upstream);
+	else if (strncmp(t, "https://", 8) == 0) {
+		/* no address connected to: the host and port asked for */
+		h = t + 8;
+		n = strcspn(h, "/");
+		snprintf(up, sizeof(up), "%.*s", (int)n, h);
+	}
+	/* refused before it became a URL: the target as sent */
+	if (t[0] == '\0' && s->s_hd.hd_target != NULL)
+		t = s->s_hd.hd_target;
+	snprintf(extra, sizeof(extra), " upstream_proto=%s",
+	    log_value(s->s_proto, v, sizeof(v)));
+	memset(&al, 0, sizeof(al));
+	al.al_conn = c->c_id;
+	al.al_client_ip = c->c_peer_ip;
+	al.al_client_port = c->c_peer_port;
+	al.al_method = s->s_hd.hd_method != NULL ? s->s_hd.hd_method : "";
+	al.al_target = t;
+	al.al_status = s->s_write_failed && s->s_bytes_out == 0 ? 0 :
+	    s->s_status;
+	al.al_upstream = up;
+	al.al_bytes_in = pos - s->s_in_mark;
+	al.al_bytes_out = s->s_bytes_out;
+	al.al_ms = now_ms() - s->s_t0;
+	al.al_reason = s->s_reason;
+	al.al_extra = extra;
+	log_access(&al, 0);
 }

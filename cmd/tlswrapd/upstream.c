@@ -143,12 +143,20 @@ easy_new(struct session *s)
 void
 upstream_stop(struct session *s)
 {
-	long ver = 0;
+	long ver = 0, port = 0;
+	char *ip = NULL;
 
 	if (!s->s_in_multi)
 		return;
 	s->s_in_multi = 0;
 	curl_multi_remove_handle(loop_multi(s), s->s_curl);
+	/* the address connected to, for the access line's upstream= */
+	if (curl_easy_getinfo(s->s_curl, CURLINFO_PRIMARY_IP, &ip) ==
+	    CURLE_OK && ip != NULL && ip[0] != '\0' &&
+	    curl_easy_getinfo(s->s_curl, CURLINFO_PRIMARY_PORT, &port) ==
+	    CURLE_OK && port > 0)
+		snprintf(s->s_upstream, sizeof(s->s_upstream),
+		    strchr(ip, ':') != NULL ? "[%s]:%ld" : "%s:%ld", ip, port);
 	curl_easy_getinfo(s->s_curl, CURLINFO_HTTP_VERSION, &ver);
 	s->s_proto = ver == CURL_HTTP_VERSION_2_0 ? "h2" :
 	    ver == CURL_HTTP_VERSION_1_0 ? "http/1.0" :
@@ -238,7 +246,7 @@ on_write(char *buf, size_t size, size_t n, void *arg)
 		s->s_write_failed = 1;
 		return 0;
 	}
-	s->s_bytes_out += len;
+	s->s_body_out += len;
 	return len;
 }
 
@@ -266,15 +274,15 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 		}
 	}
 	for (;;) {
-		/* a deadline already past: nothing waits for the client */
-		r = http_read_body(&s->s_in, &s->s_body, buf, size * n,
-		    s->s_rfile ? idle_deadline() : 1, &st);
+		/*
+		 * s_in's fd never has bytes (session_init()): with a deadline
+		 * already past, 408 says s_in's buffer is used up.
+		 */
+		r = http_read_body(&s->s_in, &s->s_body, buf, size * n, 1,
+		    &st);
 		if (r >= 0 || st != 408 || s->s_in_eof)
 			break;
-		/* a pipe is not read by http_read_body() without waiting */
-		if (s->s_conn->c_is_socket || !s->s_readable ||
-		    session_fill(s) == 0) {
-			s->s_readable = 0;
+		if (session_fill(s) == 0) {
 			s->s_read_paused = 1;
 			s->s_deadline = idle_deadline();
 			return CURL_READFUNC_PAUSE;
@@ -286,7 +294,6 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 	}
 	if (r == 0)
 		s->s_body_eof = 1;
-	s->s_bytes_in += r;
 	return (size_t)r;
 }
 
