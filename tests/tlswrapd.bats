@@ -206,6 +206,15 @@ pyorigin() {
 	wait_port "$OPORT"
 }
 
+# silent_origin: a listener on $SPORT that accepts no connection and says
+# nothing, so a TLS handshake with it can only time out.
+silent_origin() {
+	SPORT=$(free_port)
+	bg silent python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' "$SPORT"
+	wait_port "$SPORT"
+}
+
 # wrapd [ARGS...]: tlswrapd on $PORT trusting the test CA, loopback
 # allowed, upstream ports $NPORT and $OPORT allowed.
 wrapd() {
@@ -760,10 +769,7 @@ wrapd() {
 
 @test "a refused connection is 502 connection_refused and a silent origin 504 connection_timeout" {
 	dead=$(free_port)
-	SPORT=$(free_port)
-	bg silent python3 -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' "$SPORT"
-	wait_port "$SPORT"
+	silent_origin
 	PORT=$(free_port)
 	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8 \
 		--allow-port "$dead,$SPORT" --connect-timeout 1
@@ -791,10 +797,7 @@ wrapd_hosts() {
 @test "a name with ::1 and 127.0.0.1, only 127.0.0.0/8 allowed: a refused or silent 127.0.0.1 is 502 or 504, not 403" {
 	[ "$(id -u)" = 0 ] || skip "needs a mount namespace (root)"
 	dead=$(free_port)
-	SPORT=$(free_port)
-	bg silent python3 -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' "$SPORT"
-	wait_port "$SPORT"
+	silent_origin
 	wrapd_hosts --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8 \
 		--allow-port "$dead,$SPORT" --connect-timeout 1
 	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://gtr-multi.test:$dead/"
