@@ -2,9 +2,16 @@
  * curlshare.c - libcurl's global set-up and a locked share handle
  * (curlshare.h).
  */
+#include <sys/socket.h>
+
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "curlshare.h"
+#include "log.h"
+#include "net.h"
+#include "serve.h"
 
 static pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 
@@ -50,4 +57,50 @@ share_unlock(CURL *c, curl_lock_data d, void *u)
 	(void)c;
 	(void)u;
 	pthread_mutex_unlock(&locks[d]);
+}
+
+void
+curlshare_sock_reset(struct curlshare_sock *cs)
+{
+	cs->cs_refused = cs->cs_loop = cs->cs_tried = 0;
+}
+
+/* Returns a socket for libcurl, or CURL_SOCKET_BAD when it is refused. */
+curl_socket_t
+curlshare_open_socket(void *arg, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+	struct curlshare_sock *cs = arg;
+	char ip[NET_IPLEN], port[NET_PORTLEN], conn[32] = "";
+	char addr[NET_IPLEN + NET_PORTLEN + 4];
+	int loop = 0;
+
+	(void)purpose;
+	if (!cs->cs_fixed && ((loop = serve_is_own_addr(&a->addr)) ||
+	    !policy_dest_ok(cs->cs_policy, &a->addr))) {
+		net_ntop(&a->addr, ip, port);
+		if (cs->cs_conn != 0)
+			snprintf(conn, sizeof(conn), "conn=%lu: ",
+			    cs->cs_conn);
+		snprintf(addr, sizeof(addr), strchr(ip, ':') != NULL ?
+		    "[%s]:%s" : "%s:%s", ip, port);
+		if (loop)
+			log_info("%sdestination %s is this program's own "
+			    "listener: refused as a loop", conn, addr);
+		else
+			log_info("%sdestination %s refused by policy", conn,
+			    ip);
+		cs->cs_refused++;
+		cs->cs_loop += loop;
+		return CURL_SOCKET_BAD;
+	}
+	cs->cs_tried++;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* Returns 1 if every address was refused (curlshare.h). */
+int
+curlshare_refused(const struct curlshare_sock *cs)
+{
+	return cs->cs_refused > 0 && cs->cs_tried == 0;
 }

@@ -20,4 +20,45 @@
  */
 CURLSH	*curlshare_init(const curl_lock_data *kinds, int n);
 
+struct policy;
+
+/*
+ * The destination check on every socket libcurl opens, for the programs
+ * whose upstream libcurl connects (httpftpd, tlswrapd): the data of
+ * curlshare_open_socket().  The caller sets the first three fields once
+ * and clears the counts with curlshare_sock_reset() before each
+ * transfer; the callback counts what it refused and opened, so that
+ * curlshare_refused() can tell a policy refusal (403) from libcurl's own
+ * error on the addresses it did try.
+ */
+struct curlshare_sock {
+	const struct policy *cs_policy;
+	int		 cs_fixed;	/* -c: the destination is trusted */
+	unsigned long	 cs_conn;	/* conn= of its log lines, or 0 */
+	int		 cs_refused;	/* addresses refused by the policy */
+	int		 cs_loop;	/* of those, our own listeners */
+	int		 cs_tried;	/* addresses a socket was opened for */
+};
+
+void	curlshare_sock_reset(struct curlshare_sock *);
+
+/*
+ * A CURLOPT_OPENSOCKETFUNCTION, with a struct curlshare_sock as its
+ * CURLOPT_OPENSOCKETDATA.  Unless the destination is fixed, refuses an
+ * address in a special range that --allow-dest does not open, and one of
+ * the program's own listening addresses (a loop); libcurl then goes on
+ * to the name's next address.  Returns the socket (close-on-exec), or
+ * CURL_SOCKET_BAD.
+ */
+curl_socket_t curlshare_open_socket(void *, curlsocktype,
+	    struct curl_sockaddr *);
+
+/*
+ * Returns 1 if the policy refused every address of the transfer (no
+ * socket was opened for any): the answer is 403 then, not the connect error
+ * libcurl reports.  DESIGN.md: refused addresses are skipped, and only
+ * when every one was is the refusal the answer.
+ */
+int	curlshare_refused(const struct curlshare_sock *);
+
 #endif

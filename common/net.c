@@ -51,7 +51,6 @@ static int	 special_match(const struct special *, size_t, int,
 static uint64_t	 mono_ms(void);
 static int	 try_connect(const struct addrinfo *, int, int *);
 static enum net_error errno_kind(int);
-static int	 error_rank(enum net_error);
 
 /* RFC 6890 and friends: never a destination unless --allow-dest says so. */
 static const struct special v4_specials[] = {
@@ -628,36 +627,6 @@ errno_kind(int e)
 }
 
 /*
- * When addresses fail differently, the report is the most telling one:
- * a loop (we would talk to ourselves), then what a real connect attempt
- * said (refused, unreachable, timed out), then a system error, and
- * policy last, since "not allowed" is only the answer when no address
- * was allowed at all.  Returns a rank, higher wins.
- */
-static int
-error_rank(enum net_error e)
-{
-	switch (e) {
-	case NET_LOOP:
-		return 7;
-	case NET_REFUSED:
-		return 6;
-	case NET_UNREACH:
-		return 5;
-	case NET_TIMEOUT:
-		return 4;
-	case NET_SYSTEM:
-		return 3;
-	case NET_POLICY:
-		return 2;
-	case NET_DNS:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/*
  * Returns a connected socket to one address within ms milliseconds, or -1
  * with errno set (ETIMEDOUT when the time ran out).
  */
@@ -706,7 +675,12 @@ fail:
  * Returns a connected blocking socket (see net.h), or -1 with *err.  Each
  * address gets an equal share of the time left, so one black hole cannot
  * eat the whole timeout before the next address is tried; the last one
- * gets everything that remains.
+ * gets everything that remains.  The policy skips the addresses it
+ * refuses (and loops): the error is theirs only when every address was
+ * skipped, a loop before a refusal, and otherwise what the last address
+ * tried said (DESIGN.md).  A "worst" error instead made a refused ::1
+ * hide that 127.0.0.1 timed out, and a loop on one address hide a
+ * refused connection on another.
  */
 int
 net_connect(const char *host, const char *port, const struct policy *p,
@@ -714,7 +688,7 @@ net_connect(const char *host, const char *port, const struct policy *p,
     enum net_error *err, char *ip)
 {
 	struct addrinfo hints, *res, *ai;
-	enum net_error e, worst = NET_DNS;
+	enum net_error skipped = NET_DNS, last = NET_OK;
 	uint64_t deadline;
 	int fd, flags, left, n, one = 1, gerr;
 
@@ -733,25 +707,24 @@ net_connect(const char *host, const char *port, const struct policy *p,
 	fd = -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next, n--) {
 		if (own != NULL && own(ai->ai_addr))
-			e = NET_LOOP;
-		else if (p != NULL && !policy_dest_ok(p, ai->ai_addr))
-			e = NET_POLICY;
-		else {
+			skipped = NET_LOOP;
+		else if (p != NULL && !policy_dest_ok(p, ai->ai_addr)) {
+			if (skipped != NET_LOOP)
+				skipped = NET_POLICY;
+		} else {
 			left = (int)((int64_t)deadline - (int64_t)mono_ms());
 			if (left <= 0)
-				e = NET_TIMEOUT;
+				last = NET_TIMEOUT;
 			else if (try_connect(ai, n > 1 ? left / n : left,
 			    &fd) == 0)
 				break;
 			else
-				e = errno_kind(errno);
+				last = errno_kind(errno);
 		}
-		if (error_rank(e) > error_rank(worst))
-			worst = e;
 	}
 	if (fd == -1) {
 		freeaddrinfo(res);
-		*err = worst;
+		*err = last != NET_OK ? last : skipped;
 		return -1;
 	}
 	if (ip != NULL)

@@ -92,11 +92,11 @@ int	policy_dest_ok(const struct policy *, const struct sockaddr *);
 enum net_error {
 	NET_OK = 0,
 	NET_DNS,	/* name does not resolve: 502 dns_error */
-	NET_REFUSED,	/* every address refused: 502 connection_refused */
+	NET_REFUSED,	/* connection refused: 502 connection_refused */
 	NET_UNREACH,	/* network/host unreachable: 502 */
 	NET_TIMEOUT,	/* connect timed out: 504 connection_timeout */
 	NET_POLICY,	/* every address refused by policy: 403 */
-	NET_LOOP,	/* the address is one of our own listeners: 403 */
+	NET_LOOP,	/* as NET_POLICY, one address our own listener: 403 */
 	NET_SYSTEM	/* socket(), out of fds...: 502 */
 };
 
@@ -112,8 +112,10 @@ int	net_http_status(enum net_error);
  * (IPv6 and IPv4) within timeout_ms in all.  With a policy, each address
  * is checked first and refused ones skipped; with own non-NULL, addresses
  * for which own(sa) returns 1 are refused as loops.  Returns a connected
- * blocking TCP socket, or -1 with *err set.  The address connected to is
- * written to ip (NET_IPLEN) when ip is non-NULL.
+ * blocking TCP socket, or -1 with *err set: NET_POLICY or NET_LOOP only
+ * when every address was refused so, else the error of the last address
+ * tried.  The address connected to is written to ip (NET_IPLEN) when ip
+ * is non-NULL.
  */
 int	net_connect(const char *host, const char *port,
 	    const struct policy *, int (*own)(const struct sockaddr *),

@@ -990,11 +990,13 @@ cgi() {
 	done
 }
 
-@test "tlswrapd: the access line names the URL, status, byte counts and upstream_proto; -q drops it" {
+@test "tlswrapd: the access line names the URL, status, upstream, byte counts, reason and upstream_proto; -q drops it" {
 	https_origin
-	run -0 --separate-stderr tlswrapd -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
-		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-	[[ "$stderr" =~ tlswrapd\[[0-9]+\]:\ info:\ client=-:-\ method=GET\ target=https://localhost:$SPORT/index.html\ status=200\ bytes_in=0\ bytes_out=15\ ms=[0-9]+\ upstream_proto=(h2|http/1.1) ]]
+	tlswrapd -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
+		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n') \
+		> "$T/resp" 2> "$T/err"
+	# bytes_in: the 56 bytes of the request; bytes_out: all of the response
+	[[ "$(cat "$T/err")" =~ tlswrapd\[[0-9]+\]:\ info:\ conn=[0-9]+\ client=-:-\ method=GET\ target=https://localhost:$SPORT/index.html\ status=200\ upstream=127.0.0.1:$SPORT\ bytes_in=56\ bytes_out=$(wc -c < "$T/resp")\ ms=[0-9]+\ reason=done\ upstream_proto=(h2|http/1.1) ]]
 	run -0 --separate-stderr tlswrapd -q -c "https://localhost:$SPORT" --cacert "$T/pki/ca.pem" \
 		< <(printf 'GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 200 "* ]]
@@ -1055,14 +1057,14 @@ cgi() {
 	[ -z "$output" ]
 }
 
-@test "tlswrapd: a client that goes away before the body is written is logged with status 499" {
+@test "tlswrapd: a client that goes away before the body is written is logged with reason=client_closed" {
 	printf '#!/bin/sh\nhead -c 10 > /dev/null\nsleep 2\nprintf "HTTP/1.1 200 OK\\r\\nContent-Length: 5000000\\r\\n\\r\\n"\nhead -c 5000000 /dev/zero\n' > "$T/slow.sh"
 	chmod +x "$T/slow.sh"
 	scripted_tls_origin slow EXEC:"$T/slow.sh"
 	P=$(free_port)
 	gtr_start tlswrapd "$P" -c "https://localhost:$Q" --cacert "$T/pki/ca.pem"
 	run -1 hold "$P" 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' 0.5
-	wait_log 'status=499' "$T/tlswrapd.log"
-	run grep -c 'status=200' "$T/tlswrapd.log"
+	wait_log 'reason=client_closed' "$T/tlswrapd.log"
+	run grep -c 'reason=done' "$T/tlswrapd.log"
 	[ "$output" = 0 ]
 }

@@ -108,7 +108,8 @@ tls_nginx() {
 # pyorigin: a Python HTTPS origin (HTTP/1.1, no ALPN) on $OPORT for what
 # nginx will not send: /echo answers "METHOD BYTES SHA256" of the body,
 # /hop sends hop-by-hop fields, /chunked a chunked body with a trailer,
-# /short and /cutchunk break off after the head, /hang never answers.
+# /short and /cutchunk break off after the head, /hang never answers,
+# /slowbig sends 5 MB after a second.
 pyorigin() {
 	OPORT=$(free_port)
 	cat > "$T/origin.py" <<-'PY'
@@ -176,6 +177,15 @@ pyorigin() {
 	            self.cut()
 	        elif self.path == "/hang":
 	            time.sleep(30)
+	        elif self.path == "/slowbig":
+	            time.sleep(1)
+	            self.send_response(200)
+	            self.send_header("Content-Length", "5000000")
+	            self.end_headers()
+	            try:
+	                self.wfile.write(b"x" * 5000000)
+	            except OSError:
+	                pass
 	        elif self.path == "/cutchunk":
 	            self.send_response(200)
 	            self.send_header("Transfer-Encoding", "chunked")
@@ -196,6 +206,15 @@ pyorigin() {
 	wait_port "$OPORT"
 }
 
+# silent_origin: a listener on $SPORT that accepts no connection and says
+# nothing, so a TLS handshake with it can only time out.
+silent_origin() {
+	SPORT=$(free_port)
+	bg silent python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' "$SPORT"
+	wait_port "$SPORT"
+}
+
 # wrapd [ARGS...]: tlswrapd on $PORT trusting the test CA, loopback
 # allowed, upstream ports $NPORT and $OPORT allowed.
 wrapd() {
@@ -207,14 +226,17 @@ wrapd() {
 @test "a proxy-form GET goes out as verified HTTPS over HTTP/2 and comes back with Via" {
 	tls_nginx localhost
 	wrapd --cacert "$PKI/ca.pem"
-	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" \
+		-w 'sizes %{size_request} %{size_header} %{size_download}\n' "http://localhost:$NPORT/"
 	[[ ${lines[0]} == "HTTP/1.1 200 OK"* ]]
 	[[ $output == *"Via: 1.1 tlswrapd"* ]]
 	[[ $output == *"hello over tls"* ]]
 	wait_log "GET / proto=HTTP/2.0" "$T/nginx/access.log"
 	grep -q "sni=localhost" "$T/nginx/access.log"
 	wait_log "upstream_proto=h2" "$T/tlswrapd.log"
-	grep -q "method=GET target=https://localhost:$NPORT/ status=200 bytes_in=0 bytes_out=15 " "$T/tlswrapd.log"
+	# the keys of DESIGN.md in order, the bytes as the client counts them
+	read -r _ req hdr body <<< "${lines[-1]}"
+	grep -E "info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ method=GET target=https://localhost:$NPORT/ status=200 upstream=127\.0\.0\.1:$NPORT bytes_in=$req bytes_out=$((hdr + body)) ms=[0-9]+ reason=done upstream_proto=h2\$" "$T/tlswrapd.log"
 }
 
 @test "clients use it as http_proxy: curl and wget" {
@@ -408,6 +430,20 @@ wrapd() {
 	[ "$(grep -c "warning: conn=.*--insecure: .* is not verified" "$T/tlswrapd.log")" -eq 2 ]
 }
 
+@test "a target with a quote, an = and a high byte is escaped in the access line and the --insecure warning" {
+	tls_nginx rogue/localhost
+	wrapd --insecure
+	python3 -c 'import sys; sys.stdout.buffer.write(b"GET http://localhost:%s/x\"y=z\xff HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % sys.argv[1].encode())' "$NPORT" > "$T/req"
+	run -0 raw "$PORT" < "$T/req"
+	[[ ${lines[0]} == "HTTP/1.1 "* ]]
+	wait_log "status=" "$T/tlswrapd.log"
+	grep -F -- "--insecure: \"http://localhost:$NPORT/x\\\"y=z\\xff\" is not verified" "$T/tlswrapd.log"
+	grep -F "target=\"https://localhost:$NPORT/x\\\"y=z\\xff\" status=" "$T/tlswrapd.log"
+	# the raw byte and the bare quote never reach the log
+	! grep -q $'\xff' "$T/tlswrapd.log"
+	! grep -q 'x"y' "$T/tlswrapd.log"
+}
+
 @test "mutual TLS: the client certificate is presented, and without it the origin refuses" {
 	tls_nginx localhost "ssl_client_certificate $PKI/client/ca.pem; ssl_verify_client on;"
 	wrapd --cacert "$PKI/ca.pem" --client-cert "$PKI/client/alice.crt" --client-key "$PKI/client/alice.key"
@@ -531,6 +567,139 @@ wrapd() {
 	[[ $output == "DELETE 0 "* ]]
 }
 
+@test "a head of exactly 32 KiB then a chunked body: the head is not overwritten, the origin gets the body" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	# the head fills tlswrapd's buffer, so the body is read after it; the
+	# body would forge the access line if it landed on the head's strings
+	python3 - "$OPORT" > "$T/req" <<-'PY'
+	import sys
+	start = ("POST http://localhost:%s/echo HTTP/1.1\r\nHost: localhost\r\n"
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\nX-Pad: "
+	    % sys.argv[1]).encode()
+	head = start + b"a" * (32768 - len(start) - 4) + b"\r\n\r\n"
+	assert len(head) == 32768
+	data = b"GET\r\n forged=yes status=200\r\n"
+	sys.stdout.buffer.write(head + b"%x\r\n" % len(data) + data +
+	    b"\r\n0\r\n\r\n")
+	PY
+	sum=$(printf 'GET\r\n forged=yes status=200\r\n' | sha256sum | cut -d' ' -f1)
+	run -0 raw "$PORT" < "$T/req"
+	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
+	[[ $output == *"POST 29 $sum"* ]]
+	wait_log "status=200" "$T/tlswrapd.log"
+	grep -q "method=POST target=https://localhost:$OPORT/echo status=200 " "$T/tlswrapd.log"
+	! grep -q forged "$T/tlswrapd.log"
+	! grep -q $'\r' "$T/tlswrapd.log"
+}
+
+@test "bare CRs before a request get 400 and the request is not served; empty lines before it are skipped" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	python3 - "$OPORT" "$T" <<-'PY'
+	import sys
+	req = (b"GET http://localhost:%s/echo HTTP/1.1\r\nHost: localhost\r\n"
+	    b"Connection: close\r\n\r\n" % sys.argv[1].encode())
+	for name, data in (("crs", b"\r" * 40000), ("crs-req", b"\r" * 40000 + req),
+	    ("cr-crlf", b"\r\r\n" + req), ("empty", b"\r\n\n" * 2000 + req)):
+	    open(sys.argv[2] + "/" + name, "wb").write(data)
+	PY
+	run -0 raw "$PORT" < "$T/crs-req"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"bare CR"* ]]
+	[[ $output != *"GET 0 "* ]]
+	# the CRs alone, and a CR that does not end a line, are as bad
+	run -0 raw "$PORT" < "$T/crs"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	run -0 raw "$PORT" < "$T/cr-crlf"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	! grep -q "GET /echo" "$T/origin.log"
+	# CRLFs and LFs before a request line are empty lines (RFC 9112 2.2)
+	run -0 raw "$PORT" < "$T/empty"
+	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
+	[[ $output == *"GET 0 "* ]]
+}
+
+@test "a 30 KiB head dripped in 300 small writes is served whole" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	run -0 python3 - "$PORT" "$OPORT" <<-'PY'
+	import socket, sys, time
+	port, oport = int(sys.argv[1]), sys.argv[2]
+	head = ("GET http://localhost:%s/echo HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n" % oport).encode()
+	for i in range(4):
+	    head += b"X-Pad-%d: %s\r\n" % (i, b"p" * 7600)
+	head += b"\r\n"
+	s = socket.create_connection(("127.0.0.1", port))
+	s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+	step = len(head) // 300 + 1
+	for i in range(0, len(head), step):
+	    s.sendall(head[i:i + step])
+	    time.sleep(0.002)
+	out = b""
+	while True:
+	    d = s.recv(65536)
+	    if not d:
+	        break
+	    out += d
+	print(len(head))
+	sys.stdout.write(out.decode())
+	PY
+	[ "${lines[0]}" -gt 30000 ]
+	[[ ${lines[1]} == "HTTP/1.1 200 "* ]]
+	[[ $output == *"GET 0 "* ]]
+	grep -q "GET /echo via=1.1 tlswrapd" "$T/origin.log"
+}
+
+@test "the access line counts every byte the client sent and got, and says why each exchange ended" {
+	pyorigin
+	dead=$(free_port)
+	PORT=$(free_port)
+	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8 \
+		--allow-port "$OPORT,$dead"
+	python3 - "$OPORT" "$T/req" <<-'PY'
+	import sys
+	body = b"".join(b"%x\r\n%s\r\n" % (n, b"b" * n) for n in (5, 300, 7000))
+	open(sys.argv[2], "wb").write(b"POST http://localhost:%s/echo HTTP/1.1\r\n"
+	    b"Host: localhost\r\nTransfer-Encoding: chunked\r\n"
+	    b"Connection: close\r\n\r\n" % sys.argv[1].encode() + body +
+	    b"0\r\n\r\n")
+	PY
+	raw "$PORT" > "$T/resp" < "$T/req"
+	grep -q "POST 7305 " "$T/resp"
+	wait_log "reason=done" "$T/tlswrapd.log"
+	grep -E "method=POST target=https://localhost:$OPORT/echo status=200 upstream=127\.0\.0\.1:$OPORT bytes_in=$(wc -c < "$T/req") bytes_out=$(wc -c < "$T/resp") ms=[0-9]+ reason=done upstream_proto=http/1\.1\$" "$T/tlswrapd.log"
+	# refusals: by policy, of a bad head, of CONNECT; and an origin refusing
+	curl -sS -o /dev/null -x "http://127.0.0.1:$PORT" "http://localhost:1/"
+	wait_log "target=https://localhost:1/ status=403 upstream=localhost:1 .* reason=policy upstream_proto=-\$" "$T/tlswrapd.log"
+	printf 'GET / HTTP/1.1\r\nHost: x\r\rn\r\n' | raw "$PORT" > /dev/null
+	wait_log "method=- target=- status=400 upstream=- bytes_in=28 bytes_out=[1-9][0-9]* ms=[0-9]+ reason=bad_request " "$T/tlswrapd.log"
+	printf 'CONNECT localhost:443 HTTP/1.1\r\nHost: x\r\n\r\n' | raw "$PORT" > /dev/null
+	wait_log "method=CONNECT target=localhost:443 status=405 upstream=- .* reason=policy " "$T/tlswrapd.log"
+	curl -sS -o /dev/null -x "http://127.0.0.1:$PORT" "http://127.0.0.1:$dead/"
+	wait_log "target=https://127\.0\.0\.1:$dead/ status=502 upstream=127\.0\.0\.1:$dead .* reason=upstream_error " "$T/tlswrapd.log"
+	# every line has the keys of DESIGN.md in their order
+	[ "$(grep -cE ' info: conn=[0-9]+ ' "$T/tlswrapd.log")" -eq 5 ]
+	! grep -E ' info: conn=[0-9]+ ' "$T/tlswrapd.log" | grep -vE '^tlswrapd\[[0-9]+\]: info: conn=[0-9]+ client=[^ ]+ method=[^ ]+ target=[^ ]+ status=[^ ]+ upstream=[^ ]+ bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+ reason=[a-z_]+ upstream_proto=[^ ]+$'
+}
+
+@test "a client that goes away while the response is written is logged reason=client_closed" {
+	pyorigin
+	wrapd --cacert "$PKI/ca.pem"
+	python3 - "$PORT" "$OPORT" <<-'PY'
+	import socket, sys, time
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+	s.sendall(b"GET http://localhost:%s/slowbig HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2].encode())
+	time.sleep(0.3)
+	s.close()
+	PY
+	wait_log "reason=client_closed" "$T/tlswrapd.log"
+	grep -E "target=https://localhost:$OPORT/slowbig status=200 upstream=127\.0\.0\.1:$OPORT .* reason=client_closed " "$T/tlswrapd.log"
+	! grep -q "reason=done" "$T/tlswrapd.log"
+	! grep -q "result=" "$T/tlswrapd.log"
+}
+
 @test "a response broken after its head does not look complete" {
 	pyorigin
 	wrapd --cacert "$PKI/ca.pem"
@@ -600,10 +769,7 @@ wrapd() {
 
 @test "a refused connection is 502 connection_refused and a silent origin 504 connection_timeout" {
 	dead=$(free_port)
-	SPORT=$(free_port)
-	bg silent python3 -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(60)' "$SPORT"
-	wait_port "$SPORT"
+	silent_origin
 	PORT=$(free_port)
 	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8 \
 		--allow-port "$dead,$SPORT" --connect-timeout 1
@@ -613,6 +779,46 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.
 	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://127.0.0.1:$SPORT/"
 	[[ ${lines[0]} == "HTTP/1.1 504 "* ]]
 	[[ $output == *"error=connection_timeout"* ]]
+}
+
+# wrapd_hosts ARGS...: tlswrapd on $PORT in a mount namespace of its own
+# whose /etc/hosts gives gtr-multi.test both ::1 and 127.0.0.1, and whose
+# resolv.conf names 127.0.0.1 (where nothing answers).
+wrapd_hosts() {
+	printf '127.0.0.1 localhost\n::1 gtr-multi.test\n127.0.0.1 gtr-multi.test\n' > "$T/hosts"
+	echo 'nameserver 127.0.0.1' > "$T/resolv.conf"
+	PORT=$(free_port)
+	bg tlswrapd unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf &&
+		mount --bind "$2" /etc/hosts && shift 2 && exec "$@"' \
+		sh "$T/resolv.conf" "$T/hosts" "$GTR_BIN/tlswrapd" -l "127.0.0.1:$PORT" "$@"
+	wait_port "$PORT"
+}
+
+@test "a name with ::1 and 127.0.0.1, only 127.0.0.0/8 allowed: a refused or silent 127.0.0.1 is 502 or 504, not 403" {
+	[ "$(id -u)" = 0 ] || skip "needs a mount namespace (root)"
+	dead=$(free_port)
+	silent_origin
+	wrapd_hosts --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8 \
+		--allow-port "$dead,$SPORT" --connect-timeout 1
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://gtr-multi.test:$dead/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=connection_refused"* ]]
+	[[ $output != *"destination_ip_prohibited"* ]]
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://gtr-multi.test:$SPORT/"
+	[[ ${lines[0]} == "HTTP/1.1 504 "* ]]
+	[[ $output == *"error=connection_timeout"* ]]
+	# libcurl gives localhost both addresses itself
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$dead/"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=connection_refused"* ]]
+	# every address refused is still the policy's 403
+	kill "$tlswrapd_pid"
+	wrapd_hosts --cacert "$PKI/ca.pem" --allow-port "$dead"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://gtr-multi.test:$dead/"
+	[[ ${lines[0]} == "HTTP/1.1 403 "* ]]
+	[[ $output == *"error=destination_ip_prohibited"* ]]
+	grep -q "destination ::1 refused by policy" "$T/tlswrapd.log"
+	grep -q "destination 127.0.0.1 refused by policy" "$T/tlswrapd.log"
 }
 
 @test "an origin that never answers gets 504 connection_read_timeout after --idle-timeout" {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "curlpool.h"
+#include "curlshare.h"
 #include "httpftpd.h"
 #include "log.h"
 
@@ -37,6 +38,7 @@ struct ftp_handle {
 	void		*fh_arg;
 	int		 fh_sink_failed;
 	int		 fh_lastfd;	/* the last socket libcurl opened */
+	struct curlshare_sock fh_sock;	/* on_open()'s destination check */
 	int		 fh_plain;	/* no TLS: the data socket can be taken */
 	unsigned	 fh_ctlport;	/* the server's control port */
 	int		 fh_sizing;	/* SIZE_*: who knows the file's size */
@@ -275,28 +277,26 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 }
 
 /*
- * Opens a socket for libcurl unless the destination policy refuses the
- * address libcurl is about to connect to (control and data connections
- * alike); returns the socket or CURL_SOCKET_BAD.
+ * Opens a socket for libcurl through the destination check every libcurl
+ * program shares (control and data connections alike: the policy, and
+ * no loop to our own listener); returns the socket or CURL_SOCKET_BAD.
+ * fr_policy (403) is set only while every address was refused.
  */
 static curl_socket_t
 on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct ftp_handle *h = arg;
-	char ip[NET_IPLEN];
+	curl_socket_t fd;
+	int tried = h->fh_sock.cs_tried;
 
-	(void)purpose;
-	if (!gw->gw_origin &&
-	    !policy_dest_ok(&gw->gw_opts.policy, &a->addr)) {
-		net_ntop(&a->addr, ip, NULL);
-		log_info("destination %s refused by policy", ip);
-		if (h->fh_res != NULL)
-			h->fh_res->fr_policy = 1;
-		return CURL_SOCKET_BAD;
-	}
-	h->fh_lastfd = socket(a->family, a->socktype | SOCK_CLOEXEC,
-	    a->protocol);
-	return h->fh_lastfd;
+	h->fh_sock.cs_policy = &gw->gw_opts.policy;
+	h->fh_sock.cs_fixed = gw->gw_origin;
+	fd = curlshare_open_socket(&h->fh_sock, purpose, a);
+	if (h->fh_res != NULL)
+		h->fh_res->fr_policy = curlshare_refused(&h->fh_sock);
+	if (h->fh_sock.cs_tried != tried)
+		h->fh_lastfd = fd;
+	return fd;
 }
 
 /*
@@ -328,6 +328,7 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	h->fh_source = NULL;
 	h->fh_sink_failed = 0;
 	h->fh_lastfd = -1;	/* a reused control connection is not it */
+	curlshare_sock_reset(&h->fh_sock);
 	h->fh_plain = !loc->fl_tls && !gw->gw_ftp_ssl;
 	h->fh_ctlport = loc->fl_port;
 	h->fh_sizing = SIZE_CURL;

@@ -158,6 +158,8 @@ main(int argc, char *argv[])
 		    "anyone on the path can read and change the traffic");
 	if (upstream_init(&gw) == -1)
 		fatalx(1, "unable to initialise libcurl");
+	if (session_init() == -1)
+		fatal(1, "unable to create a pipe");
 	signal(SIGPIPE, SIG_IGN);
 	serve_client_speaks_first();
 	return serve_main(&gw.gw_opts, DEFAULT_ADDR, handle, NULL);

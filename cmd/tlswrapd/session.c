@@ -15,6 +15,7 @@
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -35,9 +36,12 @@
 #define OUT_MIN		16384
 #define IOV_MAX_OUT	8
 #define OUT_BATCH	(128 * 1024)	/* body held for one write */
+#define LINGER_MS	2000	/* at most, reading away a client's rest */
 
 static int	set_nonblock(int);
 static void	advance(struct session *);
+static void	drop_empty_lines(struct http_in *);
+static int	head_scan(const char *, size_t, size_t *);
 static int	head_step(struct session *);
 static void	head_error(struct session *, int);
 static void	next_head(struct session *);
@@ -45,13 +49,37 @@ static int	out_flush(struct session *);
 static int	out_append(struct session *, const void *, size_t);
 static void	exchange(struct session *);
 static void	forward(struct session *);
+static void	head_release(struct session *);
 static void	finish(struct session *, int);
-static void	send_error(struct session *, int, const char *, const char *,
-		    const char *);
+static void	send_error(struct session *, int, enum log_reason,
+		    const char *, const char *, const char *);
 static void	error_response(struct session *, int, int, const char *,
 		    const char *, const char *);
+static void	exchange_end(struct session *);
 static void	access_line(struct session *);
-static void	client_gone(struct session *);
+static void	client_gone(struct session *, enum log_reason);
+static int	linger_start(struct session *);
+static void	linger_read(struct session *);
+
+static int nofd = -1;	/* s_in's fd: a pipe nobody writes to */
+
+/*
+ * Sets up what every session shares, before any thread: the fd that
+ * s_in reads from, the read end of a pipe whose write end stays open
+ * and unwritten, so http_read_body() finds nothing there and says 408 at
+ * its deadline (already past) instead of reading the client itself.
+ * Returns 0 or -1.
+ */
+int
+session_init(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	nofd = p[0];
+	return 0;
+}
 
 uint64_t
 idle_deadline(void)
@@ -97,8 +125,11 @@ session_new(struct conn *c)
 	s->s_wflags = c->c_wfd != c->c_rfd ? set_nonblock(c->c_wfd) : -1;
 	if (c->c_is_socket)
 		s->s_rflags = s->s_wflags = -1;
-	http_in_init(&s->s_in, c->c_rfd);
+	http_in_init(&s->s_in, nofd);
 	s->s_readable = 1;
+	s->s_sock.cs_policy = &gw.gw_opts.policy;
+	s->s_sock.cs_fixed = gw.gw_origin;
+	s->s_sock.cs_conn = c->c_id;
 	return s;
 }
 
@@ -126,6 +157,9 @@ session_free(struct session *s)
 
 	if (s->s_dead)
 		return;
+	exchange_end(s);
+	if (s->s_state != S_LINGER && linger_start(s))
+		return;
 	s->s_dead = 1;
 	upstream_stop(s);
 	if (s->s_curl != NULL)
@@ -143,6 +177,46 @@ session_free(struct session *s)
 	loop_bury(s);
 }
 
+/*
+ * Starts a lingering close when the client's socket holds bytes not
+ * read, or may soon (the rest of a refused request): a close with them
+ * sends a RST, which can destroy the response before the client has
+ * read it, and fails the client's writes.  The response is out by now.
+ * Returns 1 when the session lingers, 0 when it may close at once.
+ */
+static int
+linger_start(struct session *s)
+{
+	struct conn *c = s->s_conn;
+	int n;
+
+	if (!c->c_is_socket || s->s_in_eof || s->s_write_failed ||
+	    s->s_blocked || !(s->s_watched & WATCH_R) ||
+	    ioctl(c->c_rfd, FIONREAD, &n) == -1 ||
+	    (n == 0 && s->s_status < 400) ||
+	    shutdown(c->c_wfd, SHUT_WR) == -1)
+		return 0;
+	upstream_stop(s);
+	s->s_state = S_LINGER;
+	s->s_deadline = now_ms() + LINGER_MS;
+	linger_read(s);
+	return 1;
+}
+
+/* Reads away what the client sent; its end, or an error, ends the session. */
+static void
+linger_read(struct session *s)
+{
+	struct http_in *in = &s->s_in;
+	ssize_t r;
+
+	do
+		r = read(s->s_conn->c_rfd, in->in_buf, sizeof(in->in_buf));
+	while (r > 0 || (r == -1 && errno == EINTR));
+	if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+		session_free(s);
+}
+
 /* Events on the client's fds (wside: the write fd, when it is its own). */
 void
 session_io(struct session *s, int wside, uint32_t ev)
@@ -150,12 +224,17 @@ session_io(struct session *s, int wside, uint32_t ev)
 	struct conn *c = s->s_conn;
 	int rside = !wside || c->c_rfd == c->c_wfd;
 
+	if (s->s_state == S_LINGER) {
+		if (rside)
+			linger_read(s);
+		return;
+	}
 	if (c->c_rfd == c->c_wfd)
 		wside = 1;
 	if (wside && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
 	    s->s_blocked) {
 		if (out_flush(s) == -1) {
-			client_gone(s);
+			client_gone(s, REASON_CLIENT_CLOSED);
 			return;
 		}
 		if (!s->s_blocked && s->s_state == S_XFER &&
@@ -177,18 +256,22 @@ session_io(struct session *s, int wside, uint32_t ev)
 		} else if (s->s_state == S_XFER && ((ev & EPOLLERR) ||
 		    (c->c_is_socket && (ev & EPOLLHUP)))) {
 			/* a pipe's hang-up is only the end of its input */
-			client_gone(s);
+			client_gone(s, REASON_CLIENT_CLOSED);
 			return;
 		}
 	}
 	advance(s);
 }
 
-/* The client cannot be written to: the exchange (if any) and it end. */
+/*
+ * The client cannot be written to (or would not read, why says): the
+ * exchange (if any) and the session end.
+ */
 static void
-client_gone(struct session *s)
+client_gone(struct session *s, enum log_reason why)
 {
 	s->s_write_failed = 1;
+	s->s_reason = why;
 	s->s_close = 1;
 	if (s->s_state == S_XFER)
 		session_done(s, CURLE_WRITE_ERROR);
@@ -202,6 +285,11 @@ session_sweep(struct session *s, uint64_t now)
 {
 	if (s->s_dead)
 		return;
+	if (s->s_state == S_LINGER) {
+		if (now >= s->s_deadline)
+			session_free(s);
+		return;
+	}
 	if (s->s_state == S_HEAD) {
 		if (s->s_in.in_end == 0 && serve_stopping())
 			session_free(s);
@@ -222,7 +310,7 @@ session_sweep(struct session *s, uint64_t now)
 	if (s->s_blocked) {
 		log_info("conn=%lu: the client took nothing for %d s",
 		    s->s_conn->c_id, gw.gw_opts.idle_timeout);
-		client_gone(s);
+		client_gone(s, REASON_IDLE_TIMEOUT);
 		return;
 	}
 	s->s_body_status = 408;
@@ -235,14 +323,18 @@ advance(struct session *s)
 {
 	while (!s->s_dead) {
 		if (s->s_state == S_DRAIN) {
-			if (!s->s_write_failed && out_flush(s) == -1)
+			if (!s->s_write_failed && out_flush(s) == -1) {
 				s->s_write_failed = 1;
+				s->s_reason = REASON_CLIENT_CLOSED;
+			}
 			if (s->s_write_failed) {
 				session_free(s);
 				return;
 			}
 			if (s->s_blocked)
 				return;
+			/* all of the response is written: its line now */
+			exchange_end(s);
 			if (s->s_close || serve_stopping()) {
 				session_free(s);
 				return;
@@ -266,6 +358,11 @@ next_head(struct session *s)
 		memmove(in->in_buf, in->in_buf + in->in_start, pend);
 	in->in_start = 0;
 	in->in_end = pend;
+	s->s_scan = 0;
+	s->s_in_mark = s->s_in_total - pend;
+	/* the old head's strings are gone with the memmove */
+	s->s_hd.hd_method = s->s_hd.hd_target = NULL;
+	s->s_hd.hd_nfields = 0;
 	/* s_out is empty here: an idle connection keeps no large batch */
 	if (s->s_outcap > OUT_MIN) {
 		free(s->s_out);
@@ -285,22 +382,20 @@ int
 session_fill(struct session *s)
 {
 	struct http_in *in = &s->s_in;
-	size_t room, floor;
+	size_t room;
 	ssize_t r;
 
 	if (!s->s_readable || s->s_in_eof)
 		return 0;
-	/* a body's bytes go above the head, whose strings are in use */
-	if (s->s_state == S_XFER && in->in_start == in->in_end) {
-		floor = s->s_hd.hd_size < sizeof(in->in_buf) ?
-		    s->s_hd.hd_size : 0;
-		in->in_start = in->in_end = floor;
-	}
+	/* the head was released when the exchange started: reuse it all */
+	if (s->s_state == S_XFER && in->in_start == in->in_end)
+		in->in_start = in->in_end = 0;
 	if ((room = sizeof(in->in_buf) - in->in_end) == 0)
 		return 0;
 	r = read(s->s_conn->c_rfd, in->in_buf + in->in_end, room);
 	if (r > 0) {
 		in->in_end += r;
+		s->s_in_total += r;
 		if ((size_t)r < room && !s->s_rfile)
 			s->s_readable = 0;
 		return 1;
@@ -315,27 +410,72 @@ session_fill(struct session *s)
 }
 
 /*
- * Parses a request head from s_in, reading what is there; returns 1 when
- * the session moved on (an exchange, an error, its end), 0 to wait.
+ * XXX moves to common/http.c
+ * Drops the empty lines (CRLF or LF) at the front of in_buf, which RFC
+ * 9112 2.2 lets a server ignore before a request line.  A CR that does
+ * not end a line stays, for the parser to refuse: it is no empty line.
+ */
+static void
+drop_empty_lines(struct http_in *in)
+{
+	size_t k = 0;
+
+	while (k < in->in_end && (in->in_buf[k] == '\n' ||
+	    (in->in_buf[k] == '\r' && k + 1 < in->in_end &&
+	    in->in_buf[k + 1] == '\n')))
+		k += in->in_buf[k] == '\r' ? 2 : 1;
+	if (k > 0) {
+		memmove(in->in_buf, in->in_buf + k, in->in_end - k);
+		in->in_end -= k;
+	}
+}
+
+/*
+ * XXX moves to common/http.c
+ * Scans the bytes of a request head that arrived since the last call,
+ * from *at, for what settles it: the empty line that ends it, a bare CR,
+ * a request line past HTTP_LINE_MAX, a full buffer.  Returns 1 when it
+ * is settled (the parser then has the last word), 0 when more bytes are
+ * needed.  Each byte is looked at once: parsing the whole buffer on
+ * every read made a head dripped a byte at a time quadratic.
+ */
+static int
+head_scan(const char *buf, size_t len, size_t *at)
+{
+	size_t i, old = *at;
+	int settled = 0;
+
+	for (i = old; i < len && !settled; i++) {
+		if (buf[i] == '\r') {
+			if (i + 1 == len)
+				break;		/* its LF may come next */
+			settled = buf[i + 1] != '\n';
+		} else if (buf[i] == '\n')
+			settled = (i >= 1 && buf[i - 1] == '\n') || (i >= 2 &&
+			    buf[i - 1] == '\r' && buf[i - 2] == '\n');
+	}
+	*at = i;
+	return settled || len >= HTTP_HEAD_MAX ||
+	    (old <= HTTP_LINE_MAX && i > HTTP_LINE_MAX);
+}
+
+/*
+ * Reads a request head into s_in, as far as what is there goes, and
+ * parses it once it is settled; returns 1 when the session moved on (an
+ * exchange, an error, its end), 0 to wait.
  */
 static int
 head_step(struct session *s)
 {
 	struct http_in *in = &s->s_in;
-	size_t k;
 	int r;
 
 	for (;;) {
-		/* empty lines before a request line are ignored (RFC 9112) */
-		for (k = 0; k < in->in_end && (in->in_buf[k] == '\r' ||
-		    in->in_buf[k] == '\n'); k++)
-			;
-		if (k > 0) {
-			memmove(in->in_buf, in->in_buf + k, in->in_end - k);
-			in->in_end -= k;
-		}
+		if (s->s_scan == 0)
+			drop_empty_lines(in);
 		r = HTTP_INCOMPLETE;
-		if (in->in_end > 0) {
+		if (in->in_end > 0 &&
+		    head_scan(in->in_buf, in->in_end, &s->s_scan)) {
 			memset(&s->s_hd, 0, sizeof(s->s_hd));
 			r = http_parse_request(in->in_buf, in->in_end,
 			    &s->s_hd);
@@ -369,16 +509,16 @@ static void
 head_error(struct session *s, int r)
 {
 	s->s_t0 = now_ms();
-	s->s_hd.hd_method = NULL;
+	s->s_line = 1;
 	s->s_status = r;
-	s->s_bytes_in = s->s_bytes_out = 0;
+	s->s_reason = r == 408 ? REASON_HEADER_TIMEOUT : REASON_BAD_REQUEST;
+	s->s_bytes_out = 0;
 	s->s_proto = "-";
-	s->s_url[0] = '\0';
+	s->s_url[0] = s->s_upstream[0] = '\0';
 	s->s_close = 1;
 	s->s_write_failed = 0;
 	error_response(s, 11, r, "http_request_error",
-	    r == 408 ? "request head too slow" : "malformed request", NULL);
-	access_line(s);
+	    http_head_error(&s->s_hd, r), NULL);
 	s->s_state = S_DRAIN;
 }
 
@@ -404,8 +544,10 @@ out_append(struct session *s, const void *p, size_t n)
 		cap = s->s_outcap > 0 ? s->s_outcap : OUT_MIN;
 		while (cap < need)
 			cap *= 2;
-		if ((o = realloc(s->s_out, cap)) == NULL)
+		if ((o = realloc(s->s_out, cap)) == NULL) {
+			s->s_reason = REASON_INTERNAL_ERROR;
 			return -1;
+		}
 		s->s_out = o;
 		s->s_outcap = cap;
 	}
@@ -440,9 +582,12 @@ out_writev(struct session *s, struct iovec *iov, int n)
 		do
 			r = writev(s->s_conn->c_wfd, v, k);
 		while (r == -1 && errno == EINTR);
-		if (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+		if (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			s->s_reason = REASON_CLIENT_CLOSED;
 			return -1;
+		}
 		w = r > 0 ? (size_t)r : 0;
+		s->s_bytes_out += w;
 	}
 	if (w >= pend) {
 		s->s_outoff = s->s_outlen = 0;
@@ -509,7 +654,7 @@ out_round_end(struct session *s)
 	if (s->s_blocked || s->s_outlen == s->s_outoff)
 		return;
 	if (out_flush(s) == -1)
-		client_gone(s);
+		client_gone(s, REASON_CLIENT_CLOSED);
 }
 
 /* Holds bytes (a head) to go out with the next write; 0 or -1. */
@@ -525,28 +670,32 @@ static void
 exchange(struct session *s)
 {
 	struct http_head *hd = &s->s_hd;
+	char v[LOG_VALUE_MAX(512)];
 	const char *err;
 	unsigned port;
 
+	s->s_line = 1;
 	s->s_status = 0;
-	s->s_bytes_in = s->s_bytes_out = 0;
+	s->s_reason = REASON_DONE;
+	s->s_bytes_out = s->s_body_out = 0;
 	s->s_head_sent = s->s_head_done = s->s_chunked = s->s_no_body = 0;
-	s->s_write_failed = s->s_policy = s->s_continued = 0;
+	s->s_write_failed = s->s_continued = 0;
+	curlshare_sock_reset(&s->s_sock);
 	s->s_body_eof = s->s_body_status = s->s_body_started = 0;
 	s->s_read_paused = s->s_write_paused = 0;
 	s->s_rlen = s->s_traillen = 0;
 	s->s_clen = -1;
 	s->s_fail = NULL;
 	s->s_proto = "-";
-	s->s_url[0] = '\0';
+	s->s_url[0] = s->s_upstream[0] = '\0';
 	s->s_err[0] = '\0';
 	s->s_close = !hd->hd_keep_alive;
 	if (gw.gw_insecure)
 		log_warnx("conn=%lu: --insecure: %s is not verified",
-		    s->s_conn->c_id, hd->hd_target);
+		    s->s_conn->c_id, log_value(hd->hd_target, v, sizeof(v)));
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
 		s->s_close = 1;
-		send_error(s, 405, "http_request_error",
+		send_error(s, 405, REASON_POLICY, "http_request_error",
 		    "CONNECT is not supported here (connectd tunnels)",
 		    ALLOW_METHODS);
 		goto done;
@@ -554,20 +703,21 @@ exchange(struct session *s)
 	if (target_url(&gw, hd, s->s_url, sizeof(s->s_url), &port,
 	    &err) == -1) {
 		s->s_close = 1;
-		send_error(s, 400, "http_request_error", err, NULL);
+		s->s_url[0] = '\0';
+		send_error(s, 400, REASON_BAD_REQUEST, "http_request_error",
+		    err, NULL);
 		goto done;
 	}
 	if (!gw.gw_origin && !policy_port_ok(&gw.gw_opts.policy, port)) {
 		if (hd->hd_framing != HTTP_BODY_NONE)
 			s->s_close = 1;
-		send_error(s, 403, "destination_ip_prohibited",
+		send_error(s, 403, REASON_POLICY, "destination_ip_prohibited",
 		    "destination port refused by policy", NULL);
 		goto done;
 	}
 	forward(s);
 	return;
 done:
-	access_line(s);
 	s->s_state = S_DRAIN;
 }
 
@@ -579,9 +729,8 @@ forward(struct session *s)
 	s->s_body_eof = s->s_hd.hd_framing == HTTP_BODY_NONE;
 	if (request_fields(s) == -1) {
 		s->s_close = 1;
-		send_error(s, 500, "proxy_internal_error",
-		    "request head too large", NULL);
-		access_line(s);
+		send_error(s, 500, REASON_INTERNAL_ERROR,
+		    "proxy_internal_error", "request head too large", NULL);
 		s->s_state = S_DRAIN;
 		return;
 	}
@@ -589,10 +738,28 @@ forward(struct session *s)
 	if (upstream_start(s) == -1) {
 		s->s_state = S_DRAIN;
 		s->s_close = 1;
-		send_error(s, 500, "proxy_internal_error",
-		    "unable to start a transfer", NULL);
-		access_line(s);
+		send_error(s, 500, REASON_INTERNAL_ERROR,
+		    "proxy_internal_error", "unable to start a transfer", NULL);
+		return;
 	}
+	head_release(s);
+}
+
+/*
+ * Keeps what outlives the head's bytes, which the body is read over
+ * from now on (session_fill(), http_read_body()): a head may fill
+ * s_in whole, and a body read above it would then have no room.
+ * libcurl copied the URL and method; the fields are in s_fbuf.
+ */
+static void
+head_release(struct session *s)
+{
+	struct http_head *hd = &s->s_hd;
+
+	snprintf(s->s_method, sizeof(s->s_method), "%s", hd->hd_method);
+	hd->hd_method = s->s_method;
+	hd->hd_target = NULL;
+	hd->hd_nfields = 0;
 }
 
 /* The exchange ended with rc (libcurl's, or ours when we stopped it). */
@@ -608,7 +775,6 @@ session_done(struct session *s, CURLcode rc)
 	if (!s->s_body_eof && !s->s_body.bd_done)
 		s->s_close = 1;
 	finish(s, rc);
-	access_line(s);
 	s->s_state = S_DRAIN;
 	advance(s);
 }
@@ -637,43 +803,54 @@ finish(struct session *s, int rc)
 			if (out_writev(s, &iov, 1) == -1)
 				s->s_write_failed = 1;
 		} else if (s->s_clen >= 0 && !s->s_no_body &&
-		    s->s_bytes_out != (uint64_t)s->s_clen)
+		    s->s_body_out != (uint64_t)s->s_clen)
 			s->s_close = 1;
 		return;
 	}
 	if (s->s_write_failed) {
-		/* the client went away: nothing to tell it */
+		/* the client went away (s_reason says how): nothing to say */
 		s->s_close = 1;
-		s->s_status = 499;
 		return;
 	}
 	if (s->s_head_sent) {
 		/* the client must not take a cut body for a whole one */
 		log_info("conn=%lu: response broken after %llu bytes: %s",
-		    s->s_conn->c_id, (unsigned long long)s->s_bytes_out,
+		    s->s_conn->c_id, (unsigned long long)s->s_body_out,
 		    s->s_body_status ? "request body broken" :
 		    s->s_err[0] ? s->s_err : curl_easy_strerror(rc));
 		s->s_close = 1;
+		s->s_reason = s->s_body_status == 408 ? REASON_IDLE_TIMEOUT :
+		    s->s_body_status != 0 ? REASON_BAD_REQUEST :
+		    s->s_fail != NULL ? REASON_UPSTREAM_ERROR :
+		    rc == CURLE_OPERATION_TIMEDOUT ? REASON_UPSTREAM_TIMEOUT :
+		    REASON_UPSTREAM_CLOSED;
 		return;
 	}
 	if (s->s_body_status != 0) {
 		s->s_close = 1;
-		send_error(s, s->s_body_status, "http_request_error",
-		    "request body broken", NULL);
+		send_error(s, s->s_body_status, s->s_body_status == 408 ?
+		    REASON_IDLE_TIMEOUT : REASON_BAD_REQUEST,
+		    "http_request_error", "request body broken", NULL);
 		return;
 	}
 	if (rc == CURLE_OK)
 		s->s_fail = "no response head";
 	st = upstream_error(s, rc, &tok, detail, sizeof(detail));
-	send_error(s, st, tok, detail, NULL);
+	send_error(s, st, st == 403 ? REASON_POLICY : st == 504 ?
+	    REASON_UPSTREAM_TIMEOUT : REASON_UPSTREAM_ERROR, tok, detail,
+	    NULL);
 }
 
-/* A complete error response, logged when it is ours to explain. */
+/*
+ * Queues a complete error response, logged when it is ours to explain;
+ * why is the access line's reason, unless writing it fails.
+ */
 static void
-send_error(struct session *s, int status, const char *token,
-    const char *detail, const char *extra)
+send_error(struct session *s, int status, enum log_reason why,
+    const char *token, const char *detail, const char *extra)
 {
 	s->s_status = status;
+	s->s_reason = why;
 	if (status >= 500 || status == 400 || status == 403)
 		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
 	error_response(s, s->s_hd.hd_version, status, token, detail, extra);
@@ -722,18 +899,62 @@ error_response(struct session *s, int version, int status,
 		s->s_write_failed = 1;
 }
 
+/* Writes the access line of the exchange in progress, if one is owed. */
+static void
+exchange_end(struct session *s)
+{
+	if (!s->s_line)
+		return;
+	s->s_line = 0;
+	access_line(s);
+}
+
+/*
+ * Logs the exchange as DESIGN.md words it: status is what the client
+ * got ("-" when nothing reached it), bytes_in what it sent for this
+ * exchange (head and body as they came; on a connection that closes,
+ * everything it sent), bytes_out what was written to it.
+ */
 static void
 access_line(struct session *s)
 {
 	struct conn *c = s->s_conn;
+	struct http_in *in = &s->s_in;
+	struct access_line al;
+	char up[NET_HOSTLEN + NET_PORTLEN + 4], extra[64], v[LOG_VALUE_MAX(16)];
+	const char *t = s->s_url, *h;
+	uint64_t pos = s->s_in_total;
+	size_t n;
 
-	log_info("client=%s:%s method=%s target=%s status=%d "
-	    "bytes_in=%llu bytes_out=%llu ms=%llu upstream_proto=%s%s",
-	    c->c_peer_ip, c->c_peer_port,
-	    s->s_hd.hd_method ? s->s_hd.hd_method : "-",
-	    s->s_url[0] ? s->s_url : "-", s->s_status,
-	    (unsigned long long)s->s_bytes_in,
-	    (unsigned long long)s->s_bytes_out,
-	    (unsigned long long)(now_ms() - s->s_t0), s->s_proto,
-	    s->s_write_failed ? " result=aborted" : "");
+	if (!s->s_close)	/* what is left is the next request's */
+		pos -= in->in_end - in->in_start;
+	up[0] = '\0';
+	if (s->s_upstream[0] != '\0')
+		snprintf(up, sizeof(up), "%s", s->s_upstream);
+	else if (strncmp(t, "https://", 8) == 0) {
+		/* no address connected to: the host and port asked for */
+		h = t + 8;
+		n = strcspn(h, "/");
+		snprintf(up, sizeof(up), "%.*s", (int)n, h);
+	}
+	/* refused before it became a URL: the target as sent */
+	if (t[0] == '\0' && s->s_hd.hd_target != NULL)
+		t = s->s_hd.hd_target;
+	snprintf(extra, sizeof(extra), " upstream_proto=%s",
+	    log_value(s->s_proto, v, sizeof(v)));
+	memset(&al, 0, sizeof(al));
+	al.al_conn = c->c_id;
+	al.al_client_ip = c->c_peer_ip;
+	al.al_client_port = c->c_peer_port;
+	al.al_method = s->s_hd.hd_method != NULL ? s->s_hd.hd_method : "";
+	al.al_target = t;
+	al.al_status = s->s_write_failed && s->s_bytes_out == 0 ? 0 :
+	    s->s_status;
+	al.al_upstream = up;
+	al.al_bytes_in = pos - s->s_in_mark;
+	al.al_bytes_out = s->s_bytes_out;
+	al.al_ms = now_ms() - s->s_t0;
+	al.al_reason = s->s_reason;
+	al.al_extra = extra;
+	log_access(&al, 0);
 }

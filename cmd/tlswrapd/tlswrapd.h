@@ -17,7 +17,9 @@
 
 #include <curl/curl.h>
 
+#include "curlshare.h"
 #include "http.h"
+#include "log.h"
 #include "net.h"
 #include "opts.h"
 #include "serve.h"
@@ -48,7 +50,8 @@ struct evsrc {
 enum sstate {
 	S_HEAD,		/* waiting for a request head */
 	S_XFER,		/* an exchange runs in libcurl */
-	S_DRAIN		/* the response is complete; writing what is held */
+	S_DRAIN,	/* the response is complete; writing what is held */
+	S_LINGER	/* closing: the client's unread rest is read away */
 };
 
 /* One client connection and the exchange in progress on it. */
@@ -67,9 +70,23 @@ struct session {
 	int		 s_readable;	/* no short read since the last edge */
 	int		 s_rflags, s_wflags;	/* fd flags to restore, or -1 */
 	uint64_t	 s_deadline;	/* 0, or when waiting on the client ends */
+	/*
+	 * What the client sent.  s_in's fd never has anything to read (see
+	 * session_init()): every byte comes in through session_fill(), so
+	 * http_read_body() only parses the buffer and bytes_in is exact.
+	 */
 	struct http_in	 s_in;
+	size_t		 s_scan;	/* bytes of the head scanned so far */
+	uint64_t	 s_in_total;	/* bytes read from the client, ever */
+	uint64_t	 s_in_mark;	/* where in them this exchange began */
 	int		 s_in_eof;	/* the client closed its side */
+	/*
+	 * The request head: its strings point into s_in until the exchange
+	 * is in libcurl, when its bytes become the body's (head_release()):
+	 * from then on only hd_method (s_method) and the numbers are valid.
+	 */
 	struct http_head s_hd;
+	char		 s_method[32];	/* cut if longer: for the log only */
 	CURL		*s_curl;	/* the session's, kept across exchanges */
 	int		 s_in_multi;	/* an exchange runs in the multi handle */
 	struct curl_slist s_fields[FIELDS_MAX];	/* request fields for libcurl */
@@ -103,16 +120,19 @@ struct session {
 	struct session	*s_batch_next;	/* the loop's list of those */
 	char		 s_trail[TRAILER_MAX];
 	size_t		 s_traillen;
-	/* outcome */
+	/* outcome, for the access line */
+	int		 s_line;	/* an exchange began: its line is owed */
 	int		 s_status;
-	int		 s_policy;	/* the open-socket check refused */
+	enum log_reason	 s_reason;
+	struct curlshare_sock s_sock;	/* libcurl's open-socket check */
 	const char	*s_fail;	/* our own reason to stop libcurl */
 	int		 s_write_failed;
 	int		 s_close;
-	uint64_t	 s_bytes_in;
-	uint64_t	 s_bytes_out;
+	uint64_t	 s_bytes_out;	/* written to the client, heads too */
+	uint64_t	 s_body_out;	/* of it, response body payload */
 	uint64_t	 s_t0;
 	const char	*s_proto;
+	char		 s_upstream[NET_IPLEN + NET_PORTLEN + 4]; /* ADDR:PORT */
 };
 
 extern struct gateway gw;
@@ -133,6 +153,7 @@ void	loop_batch(struct session *);
 CURLM	*loop_multi(struct session *);
 
 /* session.c */
+int	session_init(void);
 struct session *session_new(struct conn *);
 void	session_start(struct session *);
 void	session_io(struct session *, int, uint32_t);

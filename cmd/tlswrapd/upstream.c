@@ -26,7 +26,6 @@
 #include <openssl/x509_vfy.h>
 
 #include "tlswrapd.h"
-#include "curlshare.h"
 #include "log.h"
 
 #define CURL_BUFSIZE	(256 * 1024)
@@ -42,7 +41,6 @@ static CURL	*easy_new(struct session *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
-static curl_socket_t on_open(void *, curlsocktype, struct curl_sockaddr *);
 static const char *verify_reason(struct session *);
 static char	*env_path(const char *);
 
@@ -134,8 +132,8 @@ easy_new(struct session *s)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(c, CURLOPT_READDATA, s);
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, s);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, curlshare_open_socket);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &s->s_sock);
 	if (log_verbosity() > LOG_DEBUG)
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 	return c;
@@ -145,12 +143,20 @@ easy_new(struct session *s)
 void
 upstream_stop(struct session *s)
 {
-	long ver = 0;
+	long ver = 0, port = 0;
+	char *ip = NULL;
 
 	if (!s->s_in_multi)
 		return;
 	s->s_in_multi = 0;
 	curl_multi_remove_handle(loop_multi(s), s->s_curl);
+	/* the address connected to, for the access line's upstream= */
+	if (curl_easy_getinfo(s->s_curl, CURLINFO_PRIMARY_IP, &ip) ==
+	    CURLE_OK && ip != NULL && ip[0] != '\0' &&
+	    curl_easy_getinfo(s->s_curl, CURLINFO_PRIMARY_PORT, &port) ==
+	    CURLE_OK && port > 0)
+		snprintf(s->s_upstream, sizeof(s->s_upstream),
+		    strchr(ip, ':') != NULL ? "[%s]:%ld" : "%s:%ld", ip, port);
 	curl_easy_getinfo(s->s_curl, CURLINFO_HTTP_VERSION, &ver);
 	s->s_proto = ver == CURL_HTTP_VERSION_2_0 ? "h2" :
 	    ver == CURL_HTTP_VERSION_1_0 ? "http/1.0" :
@@ -240,7 +246,7 @@ on_write(char *buf, size_t size, size_t n, void *arg)
 		s->s_write_failed = 1;
 		return 0;
 	}
-	s->s_bytes_out += len;
+	s->s_body_out += len;
 	return len;
 }
 
@@ -268,15 +274,15 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 		}
 	}
 	for (;;) {
-		/* a deadline already past: nothing waits for the client */
-		r = http_read_body(&s->s_in, &s->s_body, buf, size * n,
-		    s->s_rfile ? idle_deadline() : 1, &st);
+		/*
+		 * s_in's fd never has bytes (session_init()): with a deadline
+		 * already past, 408 says s_in's buffer is used up.
+		 */
+		r = http_read_body(&s->s_in, &s->s_body, buf, size * n, 1,
+		    &st);
 		if (r >= 0 || st != 408 || s->s_in_eof)
 			break;
-		/* a pipe is not read by http_read_body() without waiting */
-		if (s->s_conn->c_is_socket || !s->s_readable ||
-		    session_fill(s) == 0) {
-			s->s_readable = 0;
+		if (session_fill(s) == 0) {
 			s->s_read_paused = 1;
 			s->s_deadline = idle_deadline();
 			return CURL_READFUNC_PAUSE;
@@ -288,31 +294,7 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 	}
 	if (r == 0)
 		s->s_body_eof = 1;
-	s->s_bytes_in += r;
 	return (size_t)r;
-}
-
-/*
- * Opens a socket for libcurl unless the destination policy refuses the
- * address it is about to connect to; returns the socket or
- * CURL_SOCKET_BAD.
- */
-static curl_socket_t
-on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct session *s = arg;
-	char ip[NET_IPLEN];
-
-	(void)purpose;
-	if (!gwp->gw_origin && (!policy_dest_ok(&gwp->gw_opts.policy,
-	    &a->addr) || serve_is_own_addr(&a->addr))) {
-		net_ntop(&a->addr, ip, NULL);
-		log_info("conn=%lu: destination %s refused by policy",
-		    s->s_conn->c_id, ip);
-		s->s_policy = 1;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 /*
@@ -401,9 +383,12 @@ upstream_error(struct session *s, CURLcode rc, const char **tok,
 		snprintf(detail, len, "%s", s->s_fail);
 		return 502;
 	}
-	if (s->s_policy) {
-		*tok = "destination_ip_prohibited";
-		snprintf(detail, len, "destination refused by policy");
+	/* refused addresses are skipped: 403 only if all of them were */
+	if (curlshare_refused(&s->s_sock)) {
+		*tok = s->s_sock.cs_loop > 0 ? net_proxy_status(NET_LOOP) :
+		    net_proxy_status(NET_POLICY);
+		snprintf(detail, len, "%s", s->s_sock.cs_loop > 0 ?
+		    net_strerror(NET_LOOP) : "destination refused by policy");
 		return 403;
 	}
 	switch (rc) {

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,9 @@ static void	 test_unix(void);
 static void	 test_ntop(void);
 static void	 test_dns(void);
 static void	 test_hosts(void);
+static void	 test_hosts_last(void);
+static int	 last_family(const char *);
+static int	 silent_listener(int, char *, int *, int *);
 static int	 listener(int, const char *, char *, int);
 static int	 closed_port(char *);
 static int	 pending(int);
@@ -720,6 +724,95 @@ test_hosts(void)
 	check(fd == -1 && e == NET_POLICY,
 	    "both addresses refused by policy is NET_POLICY");
 	close(c);
+	test_hosts_last();
+}
+
+/*
+ * Returns the family getaddrinfo() lists last for name: the last
+ * address net_connect() tries.
+ */
+static int
+last_family(const char *name)
+{
+	struct addrinfo hints, *res, *ai;
+	int family = AF_UNSPEC;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(name, "80", &hints, &res) != 0)
+		return AF_UNSPEC;
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		family = ai->ai_family;
+	freeaddrinfo(res);
+	return family;
+}
+
+/*
+ * Returns a listener on family's loopback whose accept queue is full,
+ * so a connect to it can only time out; *c1 and *c2 fill the queue.
+ */
+static int
+silent_listener(int family, char *port, int *c1, int *c2)
+{
+	struct sockaddr_storage ss;
+	const char *ip = family == AF_INET ? "127.0.0.1" : "::1";
+	socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	int l;
+
+	l = listener(family, ip, port, 0);
+	sa_of(ip, &ss);
+	((struct sockaddr_in *)&ss)->sin_port = htons(atoi(port));
+	*c1 = socket(family, SOCK_STREAM, 0);
+	*c2 = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	connect(*c1, (struct sockaddr *)&ss, len);
+	connect(*c2, (struct sockaddr *)&ss, len);
+	usleep(100000);
+	return l;
+}
+
+/*
+ * A name whose addresses fail differently is answered with the failure
+ * of the last address tried (DESIGN.md), not the "worst" one; skipped
+ * addresses (policy, loops) only count when every address was skipped.
+ */
+static void
+test_hosts_last(void)
+{
+	struct policy allow;
+	enum net_error e;
+	char port[NET_PORTLEN], ip[NET_IPLEN], err[64];
+	int first, last, l, fd, c1, c2;
+
+	memset(&allow, 0, sizeof(allow));
+	policy_add_dests(&allow, "127.0.0.0/8,::1", err, sizeof(err));
+	last = last_family("gtr-multi.test");
+	first = last == AF_INET ? AF_INET6 : AF_INET;
+
+	l = silent_listener(last, port, &c1, &c2);
+	fd = net_connect("gtr-multi.test", port, &allow, NULL, 600, &e, ip);
+	check(fd == -1 && e == NET_TIMEOUT && net_http_status(e) == 504,
+	    "the first address refused, the last timed out: NET_TIMEOUT "
+	    "(%s)", net_strerror(e));
+	close(c1);
+	close(c2);
+	close(l);
+
+	l = silent_listener(first, port, &c1, &c2);
+	fd = net_connect("gtr-multi.test", port, &allow, NULL, 600, &e, ip);
+	check(fd == -1 && e == NET_REFUSED && net_http_status(e) == 502,
+	    "the first address timed out, the last refused: NET_REFUSED "
+	    "(%s)", net_strerror(e));
+	close(c1);
+	close(c2);
+	close(l);
+
+	l = listener(first, first == AF_INET ? "127.0.0.1" : "::1", port, 16);
+	fd = net_connect("gtr-multi.test", port, &allow, is_own, 5000, &e, ip);
+	check(fd == -1 && e == NET_REFUSED && pending(l) == 0,
+	    "the first address our own listener, the last refused: "
+	    "NET_REFUSED, not a loop (%s)", net_strerror(e));
+	close(l);
 }
 
 static const struct {
