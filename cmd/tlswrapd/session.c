@@ -943,9 +943,6 @@ access_line(struct session *s)
 	snprintf(extra, sizeof(extra), " upstream_proto=%s",
 	    log_value(s->s_proto, v, sizeof(v)));
 	memset(&al, 0, sizeof(al));
-	al.al_conn = c->c_id;
-	al.al_client_ip = c->c_peer_ip;
-	al.al_client_port = c->c_peer_port;
 	al.al_method = s->s_hd.hd_method != NULL ? s->s_hd.hd_method : "";
 	al.al_target = t;
 	al.al_status = s->s_write_failed && s->s_bytes_out == 0 ? 0 :
@@ -956,5 +953,5 @@ access_line(struct session *s)
 	al.al_ms = now_ms() - s->s_t0;
 	al.al_reason = s->s_reason;
 	al.al_extra = extra;
-	log_access(&al, 0);
+	conn_access(c, &al, 0);
 }
