@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "net.h"
 
 struct special {
@@ -48,7 +49,6 @@ static int	 v6_special(const uint8_t *);
 static int	 allowed(const struct policy *, int, const uint8_t *);
 static int	 special_match(const struct special *, size_t, int,
 		    const uint8_t *);
-static uint64_t	 mono_ms(void);
 static int	 try_connect(const struct addrinfo *, int, int *);
 static enum net_error errno_kind(int);
 
@@ -596,15 +596,6 @@ net_http_status(enum net_error e)
 	}
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static enum net_error
 errno_kind(int e)
 {
@@ -696,7 +687,7 @@ net_connect(const char *host, const char *port, const struct policy *p,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;	/* ports are numbers, parsed */
-	deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	if ((gerr = getaddrinfo(host, port, &hints, &res)) != 0) {
 		*err = (gerr == EAI_SYSTEM || gerr == EAI_MEMORY) ?
 		    NET_SYSTEM : NET_DNS;
@@ -712,7 +703,7 @@ net_connect(const char *host, const char *port, const struct policy *p,
 			if (skipped != NET_LOOP)
 				skipped = NET_POLICY;
 		} else {
-			left = (int)((int64_t)deadline - (int64_t)mono_ms());
+			left = (int)((int64_t)deadline - (int64_t)now_ms());
 			if (left <= 0)
 				last = NET_TIMEOUT;
 			else if (try_connect(ai, n > 1 ? left / n : left,

@@ -1182,8 +1182,7 @@ stop(void)
 			    &srv.s_ls[i].l_addr)->sun_path);
 	}
 	pthread_mutex_unlock(&srv.s_mu);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += srv.s_opts->grace;
+	ts = clock_after(CLOCK_MONOTONIC, (uint64_t)srv.s_opts->grace * 1000);
 	pthread_mutex_lock(&srv.s_mu);
 	while (srv.s_live > 0)
 		if (pthread_cond_timedwait(&srv.s_cv, &srv.s_mu, &ts) ==
@@ -1220,8 +1219,7 @@ cut_all(void)
 		if (sc->sc_conn.c_upstream_fd != -1)
 			(void)shutdown(sc->sc_conn.c_upstream_fd, SHUT_RDWR);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += CUT_MS / 1000;
+	ts = clock_after(CLOCK_MONOTONIC, CUT_MS);
 	while (srv.s_live > 0)
 		if (pthread_cond_timedwait(&srv.s_cv, &srv.s_mu, &ts) ==
 		    ETIMEDOUT)

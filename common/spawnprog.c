@@ -25,8 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "clock.h"
 #include "conn.h"
+#include "log.h"
 #include "spawnprog.h"
 
 #define UCSPI_VARS	5
@@ -428,13 +429,7 @@ reap_wait_all(int ms)
 	struct timespec ts;
 	int none;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = clock_after(CLOCK_REALTIME, (uint64_t)ms);
 	pthread_mutex_lock(&reap_mu);
 	while (reap_busy > 0 &&
 	    pthread_cond_timedwait(&reap_cv, &reap_mu, &ts) == 0)

@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "log.h"
 #include "tlsstripd.h"
 
@@ -59,18 +60,17 @@ static int	 alpn_cb(SSL *, const unsigned char **, unsigned char *,
 static int
 ticket_rotate(void)
 {
-	struct timespec ts;
+	time_t now = (time_t)(now_ms() / 1000);
 	struct ticket_key k;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (tk[0].tk_valid && ts.tv_sec - tk[0].tk_born < TICKET_ROTATE_S)
+	if (tk[0].tk_valid && now - tk[0].tk_born < TICKET_ROTATE_S)
 		return 0;
 	memset(&k, 0, sizeof(k));
 	if (RAND_bytes(k.tk_name, sizeof(k.tk_name)) != 1 ||
 	    RAND_bytes(k.tk_aes, sizeof(k.tk_aes)) != 1 ||
 	    RAND_bytes(k.tk_hmac, sizeof(k.tk_hmac)) != 1)
 		return -1;
-	k.tk_born = ts.tv_sec;
+	k.tk_born = now;
 	k.tk_valid = 1;
 	tk[1] = tk[0];
 	tk[0] = k;
