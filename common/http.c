@@ -1,11 +1,12 @@
 /*
  * http.c - the strict HTTP/1.1 head parser and writer, and body framing.
  *
- * A head is parsed in two passes: scan_head() finds where it ends without
- * touching the buffer (so an incomplete head can be parsed again once more
- * bytes arrived), then parse_head() cuts it into NUL-terminated strings in
- * place and decides the framing.  Every rejection is the status to answer
- * with.  Line endings in a head are CRLF or a bare LF (RFC 9112 2.2
+ * A head is parsed in two passes: http_head_scan() finds where it ends
+ * without touching the buffer, incrementally (each byte is looked at
+ * once however the head arrives), then parse_lines() cuts it into
+ * NUL-terminated strings in place and decides the framing.  Chunked
+ * framing has one scanner too, http_chunk_scan(), which de-chunking uses
+ * and a forwarder can.  Every rejection is the status to answer with.  Line endings in a head are CRLF or a bare LF (RFC 9112 2.2
  * allows a recipient to accept the latter), in chunked framing only CRLF;
  * a CR not followed by LF is always 400.
  *

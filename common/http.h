@@ -19,7 +19,7 @@
 #define HTTP_FIELDS_MAX	128	/* more fields: 431 */
 #define HTTP_EMPTY_LINES_MAX 16	/* more before a request line: 400 */
 #define HTTP_IN_ROOM	16384	/* struct http_in's room past a full head */
-#define HTTP_ERROR_MAX	16384	/* enough for any http_format_error() */
+#define HTTP_ERROR_MAX	16384	/* an error response, detail of a few KiB */
 
 #define HTTP_INCOMPLETE	1	/* parse: need more bytes */
 #define HTTP_EOF	2	/* read_head: clean close before any byte */
@@ -303,8 +303,9 @@ void	http_in_init(struct http_in *, int fd);
  * response as is_request says).  Returns 0, HTTP_EOF (the peer closed
  * before the first byte), 408 on the deadline, 400 when the peer closed
  * mid-head or a read failed, or a parse rejection.  For a response (a
- * server's head, going to a gateway's client) those become 504 and 502.  The head's strings
- * point into the buffer and stay valid until the next http_read_head().
+ * server's head, going to a gateway's client) those become 504 and 502.
+ * The head's strings point into the buffer and stay valid until the next
+ * http_read_head(): a body read meanwhile never overwrites them.
  */
 int	http_read_head(struct http_in *, struct http_head *, int is_request,
 	    const char *req_method, uint64_t deadline);
