@@ -6,9 +6,10 @@
  * once however the head arrives), then parse_lines() cuts it into
  * NUL-terminated strings in place and decides the framing.  Chunked
  * framing has one scanner too, http_chunk_scan(), which de-chunking uses
- * and a forwarder can.  Every rejection is the status to answer with.  Line endings in a head are CRLF or a bare LF (RFC 9112 2.2
- * allows a recipient to accept the latter), in chunked framing only CRLF;
- * a CR not followed by LF is always 400.
+ * and a forwarder can.  Every rejection is the status to answer with.
+ * Line endings in a head are CRLF or a bare LF (RFC 9112 2.2 allows a
+ * recipient to accept the latter), in chunked framing only CRLF; a CR
+ * not followed by LF is always 400.
  *
  * The request side answers 400/408 for a broken or silent peer; the
  * response side (a head from a server, or a body whose framing came from
