@@ -1,13 +1,15 @@
 /*
  * http.c - the strict HTTP/1.1 head parser and writer, and body framing.
  *
- * A head is parsed in two passes: scan_head() finds where it ends without
- * touching the buffer (so an incomplete head can be parsed again once more
- * bytes arrived), then parse_head() cuts it into NUL-terminated strings in
- * place and decides the framing.  Every rejection is the status to answer
- * with.  Line endings in a head are CRLF or a bare LF (RFC 9112 2.2
- * allows a recipient to accept the latter), in chunked framing only CRLF;
- * a CR not followed by LF is always 400.
+ * A head is parsed in two passes: http_head_scan() finds where it ends
+ * without touching the buffer, incrementally (each byte is looked at
+ * once however the head arrives), then parse_lines() cuts it into
+ * NUL-terminated strings in place and decides the framing.  Chunked
+ * framing has one scanner too, http_chunk_scan(), which de-chunking uses
+ * and a forwarder can.  Every rejection is the status to answer with.
+ * Line endings in a head are CRLF or a bare LF (RFC 9112 2.2 allows a
+ * recipient to accept the latter), in chunked framing only CRLF; a CR
+ * not followed by LF is always 400.
  *
  * The request side answers 400/408 for a broken or silent peer; the
  * response side (a head from a server, or a body whose framing came from
@@ -33,9 +35,8 @@
 
 /* Largest Content-Length or chunk size: fits an off_t. */
 #define LENGTH_MAX	((uint64_t)INT64_MAX)
-#define ERR_HEAD_MAX	4096		/* head of http_send_error() */
 
-/* Chunked body parser states, kept in the low bits of bd_state. */
+/* Chunked framing states (ck_state); 0 is the start of a body. */
 enum {
 	CH_SIZE0,		/* first hex digit of a chunk size */
 	CH_SIZE,		/* more hex digits */
@@ -56,23 +57,13 @@ enum {
 	CH_TR_VALUE,
 	CH_TR_LF,
 	CH_TR_END_LF,		/* CR of the final empty line seen */
-	CH_DONE
+	CH_DONE,
+	CH_ERROR
 };
 
-/*
- * bd_state also carries whether the framing came from a response (502
- * instead of 400) and the size of the head at the front of in_buf, which
- * the body reader never overwrites so that the head's strings stay valid.
- */
-#define BD_STATE(bd)		((bd)->bd_state & 0x1f)
-#define BD_RESPONSE		0x20
-#define BD_FLOOR(bd)		((size_t)(((bd)->bd_state >> 8) & 0xffff))
-#define BD_SET(bd, st)	\
-	((bd)->bd_state = ((bd)->bd_state & ~0x1f) | (st))
-
-/* Trailer limits, counted in bd_left (unused once the last chunk came). */
-#define TR_BYTES(bd)		((bd)->bd_left & 0xffffffffU)
-#define TR_LINES(bd)		((bd)->bd_left >> 32)
+/* The head scanner's empty lines must fit in http_in's room. */
+_Static_assert(HTTP_IN_ROOM > 2 * HTTP_EMPTY_LINES_MAX,
+    "HTTP_IN_ROOM too small");
 
 static uint64_t	clock_ms(void);
 static int	wait_fd(int, short, uint64_t);
@@ -81,25 +72,29 @@ static int	writev_all(int, struct iovec *, int, uint64_t);
 static int	is_tchar(int);
 static int	is_token_n(const char *, size_t);
 static int	is_field_vchar(int);
-static int	scan_head(const char *, size_t, int, size_t *, size_t *);
+static int	scan_verdict(struct http_scan *, int, const char *);
 static size_t	line_end(const char *, size_t, size_t, size_t *);
 static int	parse_version(const char *, size_t);
 static int	parse_request_line(char *, size_t, struct http_head *);
 static int	parse_status_line(char *, size_t, struct http_head *);
 static int	parse_field(char *, size_t, struct http_head *);
 static int	parse_length(const char *, uint64_t *);
-static int	parse_codings(const char *, int *, int *);
+static int	parse_codings(const char *, int *, int *, int *);
+static int	is_host_n(const char *, size_t);
 static int	is_host_value(const char *);
+static const char *target_authority(const char *, size_t *);
+static int	check_target(struct http_head *);
 static int	decide_framing(struct http_head *, int, const char *);
 static int	bad(struct http_head *, const char *);
+static int	parse_lines(char *, size_t, size_t, int, const char *,
+		    struct http_head *);
 static int	parse_head(char *, size_t, int, const char *,
 		    struct http_head *);
-static int	may_end(const char *, size_t, size_t);
-static size_t	drop_empty_lines(struct http_in *);
-static int	chunk_step(struct http_body *, int);
-static int	chunk_size_done(struct http_body *);
-static int	trailer_line(struct http_body *);
-static int	trailer_step(struct http_body *, int);
+static int	hexval(int);
+static int	chunk_step(struct http_chunk *, int);
+static int	chunk_size_done(struct http_chunk *);
+static int	trailer_line(struct http_chunk *);
+static int	trailer_step(struct http_chunk *, int);
 static ssize_t	read_chunked(struct http_in *, struct http_body *, char *,
 		    size_t, uint64_t, int *);
 static ssize_t	read_plain(struct http_in *, struct http_body *, char *,
@@ -297,51 +292,82 @@ line_end(const char *buf, size_t pos, size_t end, size_t *next)
 	return pos;
 }
 
-/*
- * Finds the end of the head without changing buf.  Returns 0 with *skip
- * (empty lines before a request line, RFC 9112 2.2) and *size set,
- * HTTP_INCOMPLETE, or 400 (bare CR), 414 or 431.
- */
-static int
-scan_head(const char *buf, size_t len, int is_request, size_t *skip,
-    size_t *size)
+void
+http_scan_init(struct http_scan *sc, int is_request)
 {
-	size_t i, bol = 0, eol, next, lim, lines = 0;
+	memset(sc, 0, sizeof(*sc));
+	sc->sc_request = is_request;
+	sc->sc_rc = HTTP_INCOMPLETE;
+}
 
-	lim = len < HTTP_HEAD_MAX ? len : HTTP_HEAD_MAX;
-	*skip = 0;
-	for (i = 0; i < lim; i++) {
+/* Makes rc the scanner's final verdict; returns it. */
+static int
+scan_verdict(struct http_scan *sc, int rc, const char *why)
+{
+	sc->sc_rc = rc;
+	sc->sc_error = why;
+	return rc;
+}
+
+/*
+ * Looks at buf[sc_pos..len) only: sc_pos, sc_bol and the counts carry
+ * the rest.  A CR that is the last byte so far is looked at again with
+ * the next bytes, which say whether it is bare.  Empty lines before a
+ * request line (RFC 9112 2.2) are skipped, a few: each would otherwise
+ * end a head of nothing.
+ */
+int
+http_head_scan(struct http_scan *sc, const char *buf, size_t len)
+{
+	size_t i, next, lim;
+
+	if (sc->sc_rc != HTTP_INCOMPLETE)
+		return sc->sc_rc;
+	lim = sc->sc_skip + HTTP_HEAD_MAX < len ? sc->sc_skip +
+	    HTTP_HEAD_MAX : len;
+	for (i = sc->sc_pos; i < lim; i++) {
 		if (buf[i] == '\r') {
-			if (i + 1 == lim)
+			if (i + 1 == len)
 				break;
 			if (buf[i + 1] != '\n')
-				return 400;
+				return scan_verdict(sc, 400,
+				    "bare CR in the head");
 			next = i + 2;
 		} else if (buf[i] == '\n')
 			next = i + 1;
-		else {
-			if (is_request && lines == 0 &&
-			    i - bol >= HTTP_LINE_MAX)
-				return 414;
+		else
 			continue;
+		if (sc->sc_request && sc->sc_lines == 0 &&
+		    i - sc->sc_bol > HTTP_LINE_MAX)
+			return scan_verdict(sc, 414, NULL);
+		if (i == sc->sc_bol && sc->sc_lines == 0) {
+			if (!sc->sc_request)
+				return scan_verdict(sc, 400,
+				    "empty line before the status line");
+			if (++sc->sc_empty > HTTP_EMPTY_LINES_MAX)
+				return scan_verdict(sc, 400, "too many empty "
+				    "lines before the request line");
+			sc->sc_bol = sc->sc_skip = next;
+			lim = sc->sc_skip + HTTP_HEAD_MAX < len ?
+			    sc->sc_skip + HTTP_HEAD_MAX : len;
+		} else if (i == sc->sc_bol) {
+			if (next - sc->sc_skip > HTTP_HEAD_MAX)
+				return scan_verdict(sc, 431, NULL);
+			sc->sc_size = next;
+			sc->sc_pos = next;
+			return scan_verdict(sc, 0, NULL);
+		} else {
+			sc->sc_lines++;
+			sc->sc_bol = next;
 		}
-		eol = i;
 		i = next - 1;
-		if (eol == bol && lines == 0) {
-			if (!is_request)
-				return 400;
-			bol = *skip = next;
-			continue;
-		}
-		if (eol == bol) {
-			*size = next;
-			return 0;
-		}
-		lines++;
-		bol = next;
 	}
-	if (len >= HTTP_HEAD_MAX)
-		return 431;
+	sc->sc_pos = i;
+	if (sc->sc_request && sc->sc_lines == 0 &&
+	    i - sc->sc_bol > HTTP_LINE_MAX)
+		return scan_verdict(sc, 414, NULL);
+	if (len - sc->sc_skip >= HTTP_HEAD_MAX)
+		return scan_verdict(sc, 431, NULL);
 	return HTTP_INCOMPLETE;
 }
 
@@ -357,7 +383,10 @@ parse_version(const char *s, size_t n)
 	return s[7] == '0' ? 10 : 11;
 }
 
-/* Splits "METHOD SP TARGET SP HTTP/x.y"; returns 0 or the status. */
+/*
+ * Splits "METHOD SP TARGET SP HTTP/x.y"; returns 0 or the status.  A
+ * target that is refused still names the request on the access line.
+ */
 static int
 parse_request_line(char *line, size_t n, struct http_head *hd)
 {
@@ -367,14 +396,16 @@ parse_request_line(char *line, size_t n, struct http_head *hd)
 
 	for (i = 0; i < n; i++)
 		if ((unsigned char)line[i] < ' ' || line[i] == 0x7f)
-			return 400;
+			return bad(hd, "malformed request line");
 	if ((sp1 = memchr(line, ' ', n)) == NULL)
-		return 400;
+		return bad(hd, "malformed request line");
 	if ((sp2 = memchr(sp1 + 1, ' ', n - (sp1 + 1 - line))) == NULL)
-		return 400;		/* HTTP/0.9 has no version */
+		return bad(hd, "malformed request line");	/* HTTP/0.9 */
 	if (!is_token_n(line, sp1 - line) || sp2 == sp1 + 1)
-		return 400;
+		return bad(hd, "malformed request line");
 	v = parse_version(sp2 + 1, n - (sp2 + 1 - line));
+	if (v == 400)
+		return bad(hd, "malformed request line");
 	if (v != 10 && v != 11)
 		return v;
 	*sp1 = *sp2 = '\0';
@@ -382,6 +413,60 @@ parse_request_line(char *line, size_t n, struct http_head *hd)
 	hd->hd_method = line;
 	hd->hd_target = sp1 + 1;
 	hd->hd_version = v;
+	return check_target(hd);
+}
+
+/*
+ * Returns the authority of an absolute-form target ("scheme://" first)
+ * with *n its length, or NULL for any other form.
+ */
+static const char *
+target_authority(const char *t, size_t *n)
+{
+	const char *p = t;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return NULL;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	    (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	if (strncmp(p, "://", 3) != 0)
+		return NULL;
+	p += 3;
+	*n = strcspn(p, "/?#");
+	return p;
+}
+
+/*
+ * Checks the target: a fragment is never sent (RFC 9112 3.2: the
+ * request-target has none), and one would reach a server behind us, or
+ * a program's REQUEST_URI, as part of the path; an absolute-form
+ * target's host is the request's host, so it is held to Host's rules.
+ * Returns 0 or 400.
+ */
+static int
+check_target(struct http_head *hd)
+{
+	const char *a, *at;
+	size_t n;
+
+	if (strchr(hd->hd_target, '#') != NULL)
+		return bad(hd, "a fragment (#) in the request-target");
+	if (strcmp(hd->hd_method, "CONNECT") == 0 ||
+	    (a = target_authority(hd->hd_target, &n)) == NULL)
+		return 0;
+	/*
+	 * userinfo ends at the last '@' (ftp://user:pass@host/), and has
+	 * no byte a host could not: "http://a\@b/" is host b to us and
+	 * host a to a WHATWG parser.
+	 */
+	for (at = a + n; at > a && at[-1] != '@'; at--)
+		;
+	if (at == a + n || !is_host_n(at, a + n - at))
+		return bad(hd, "no valid host in the request-target");
+	for (; a < at; a++)
+		if (*a != '@' && !is_host_n(a, 1))
+			return bad(hd, "invalid userinfo in the request-target");
 	return 0;
 }
 
@@ -483,12 +568,12 @@ parse_length(const char *v, uint64_t *len)
 
 /*
  * Reads the codings of one Transfer-Encoding value: counts "chunked" in
- * *nchunked and sets *last_chunked by the last one.  Empty list elements
- * are ignored (RFC 9110 5.6.1.2).  Returns the count of codings, or -1
- * for a coding that is not a token.
+ * *nchunked and the others in *nother, and sets *last_chunked by the
+ * last one.  Empty list elements are ignored (RFC 9110 5.6.1.2).
+ * Returns the count of codings, or -1 for a coding that is not a token.
  */
 static int
-parse_codings(const char *v, int *nchunked, int *last_chunked)
+parse_codings(const char *v, int *nchunked, int *nother, int *last_chunked)
 {
 	const char *s, *e, *end;
 	int count = 0;
@@ -514,6 +599,7 @@ parse_codings(const char *v, int *nchunked, int *last_chunked)
 		if (*last_chunked && s + strcspn(s, ",;") < end)
 			return -1;
 		*nchunked += *last_chunked;
+		*nother += !*last_chunked;
 		count++;
 	}
 	return count;
@@ -527,10 +613,17 @@ parse_codings(const char *v, int *nchunked, int *last_chunked)
 static int
 is_host_value(const char *v)
 {
-	for (; *v != '\0'; v++)
+	return is_host_n(v, strlen(v));
+}
+
+/* As is_host_value(), for the n bytes at v. */
+static int
+is_host_n(const char *v, size_t n)
+{
+	for (; n > 0; v++, n--)
 		if (!(*v >= 'a' && *v <= 'z') && !(*v >= 'A' && *v <= 'Z') &&
 		    !(*v >= '0' && *v <= '9') &&
-		    strchr("-._~%!$&'()*+,;=:[]", *v) == NULL)
+		    (*v == '\0' || strchr("-._~%!$&'()*+,;=:[]", *v) == NULL))
 			return 0;
 	return 1;
 }
@@ -544,8 +637,8 @@ decide_framing(struct http_head *hd, int is_request, const char *req_method)
 {
 	struct http_field *f;
 	uint64_t len = 0, l;
-	int i, ncl = 0, nte = 0, nchunked = 0, last_chunked = 0, nhost = 0;
-	int n;
+	int i, ncl = 0, nte = 0, nchunked = 0, nother = 0, last_chunked = 0;
+	int n, nhost = 0;
 
 	for (i = 0; i < hd->hd_nfields; i++) {
 		f = &hd->hd_fields[i];
@@ -557,7 +650,8 @@ decide_framing(struct http_head *hd, int is_request, const char *req_method)
 			len = l;
 			ncl++;
 		} else if (strcasecmp(f->name, "Transfer-Encoding") == 0) {
-			n = parse_codings(f->value, &nchunked, &last_chunked);
+			n = parse_codings(f->value, &nchunked, &nother,
+			    &last_chunked);
 			if (n == -1)
 				return bad(hd, "invalid Transfer-Encoding");
 			nte += n;
@@ -586,7 +680,11 @@ decide_framing(struct http_head *hd, int is_request, const char *req_method)
 		    "keep-alive") && !http_has_token(hd, "Connection", "close");
 	hd->hd_length = 0;
 	if (is_request) {
-		if (nte > 0 && !last_chunked)
+		/*
+		 * No program applies a coding but chunked: passed on as if
+		 * plain, "gzip, chunked" would lose its gzip (RFC 9112 6.1).
+		 */
+		if (nte > 0 && (!last_chunked || nother > 0))
 			return 501;
 		hd->hd_framing = nte > 0 ? HTTP_BODY_CHUNKED :
 		    ncl > 0 ? HTTP_BODY_LENGTH : HTTP_BODY_NONE;
@@ -621,27 +719,22 @@ bad(struct http_head *hd, const char *why)
 	return 400;
 }
 
-/* Parses a head of either kind; returns as http_parse_request(). */
+/*
+ * Parses the head at buf[skip, size), which a scanner found whole, into
+ * hd (zeroed by the caller); returns as http_parse_request().
+ */
 static int
-parse_head(char *buf, size_t len, int is_request, const char *req_method,
-    struct http_head *hd)
+parse_lines(char *buf, size_t skip, size_t size, int is_request,
+    const char *req_method, struct http_head *hd)
 {
-	size_t skip, size, pos, eol, next;
+	size_t pos, eol, next;
 	int rc;
 
-	memset(hd, 0, sizeof(*hd));
-	rc = scan_head(buf, len, is_request, &skip, &size);
-	if (rc == 400)
-		return bad(hd, "bare CR in the head");
-	if (rc != 0)
-		return rc;
 	eol = line_end(buf, skip, size, &next);
 	if (is_request)
 		rc = parse_request_line(buf + skip, eol - skip, hd);
 	else
 		rc = parse_status_line(buf + skip, eol - skip, hd);
-	if (rc == 400 && is_request)
-		return bad(hd, "malformed request line");
 	if (rc != 0)
 		return rc;
 	for (pos = next; pos < size; pos = next) {
@@ -655,6 +748,24 @@ parse_head(char *buf, size_t len, int is_request, const char *req_method,
 		return rc;
 	hd->hd_size = size;
 	return 0;
+}
+
+/* Parses a head of either kind; returns as http_parse_request(). */
+static int
+parse_head(char *buf, size_t len, int is_request, const char *req_method,
+    struct http_head *hd)
+{
+	struct http_scan sc;
+	int rc;
+
+	memset(hd, 0, sizeof(*hd));
+	http_scan_init(&sc, is_request);
+	if ((rc = http_head_scan(&sc, buf, len)) == 400)
+		return bad(hd, sc.sc_error);
+	if (rc != 0)
+		return rc;
+	return parse_lines(buf, sc.sc_skip, sc.sc_size, is_request,
+	    req_method, hd);
 }
 
 int
@@ -730,78 +841,76 @@ http_is_hop_by_hop(const struct http_head *hd, const char *name)
 const char *
 http_reason(int status)
 {
-	static const struct {
-		int		 code;
-		const char	*reason;
-	} reasons[] = {
-		{ 100, "Continue" },
-		{ 101, "Switching Protocols" },
-		{ 102, "Processing" },
-		{ 103, "Early Hints" },
-		{ 200, "OK" },
-		{ 201, "Created" },
-		{ 202, "Accepted" },
-		{ 203, "Non-Authoritative Information" },
-		{ 204, "No Content" },
-		{ 205, "Reset Content" },
-		{ 206, "Partial Content" },
-		{ 207, "Multi-Status" },
-		{ 208, "Already Reported" },
-		{ 226, "IM Used" },
-		{ 300, "Multiple Choices" },
-		{ 301, "Moved Permanently" },
-		{ 302, "Found" },
-		{ 303, "See Other" },
-		{ 304, "Not Modified" },
-		{ 305, "Use Proxy" },
-		{ 307, "Temporary Redirect" },
-		{ 308, "Permanent Redirect" },
-		{ 400, "Bad Request" },
-		{ 401, "Unauthorized" },
-		{ 402, "Payment Required" },
-		{ 403, "Forbidden" },
-		{ 404, "Not Found" },
-		{ 405, "Method Not Allowed" },
-		{ 406, "Not Acceptable" },
-		{ 407, "Proxy Authentication Required" },
-		{ 408, "Request Timeout" },
-		{ 409, "Conflict" },
-		{ 410, "Gone" },
-		{ 411, "Length Required" },
-		{ 412, "Precondition Failed" },
-		{ 413, "Content Too Large" },
-		{ 414, "URI Too Long" },
-		{ 415, "Unsupported Media Type" },
-		{ 416, "Range Not Satisfiable" },
-		{ 417, "Expectation Failed" },
-		{ 421, "Misdirected Request" },
-		{ 422, "Unprocessable Content" },
-		{ 423, "Locked" },
-		{ 424, "Failed Dependency" },
-		{ 425, "Too Early" },
-		{ 426, "Upgrade Required" },
-		{ 428, "Precondition Required" },
-		{ 429, "Too Many Requests" },
-		{ 431, "Request Header Fields Too Large" },
-		{ 451, "Unavailable For Legal Reasons" },
-		{ 500, "Internal Server Error" },
-		{ 501, "Not Implemented" },
-		{ 502, "Bad Gateway" },
-		{ 503, "Service Unavailable" },
-		{ 504, "Gateway Timeout" },
-		{ 505, "HTTP Version Not Supported" },
-		{ 506, "Variant Also Negotiates" },
-		{ 507, "Insufficient Storage" },
-		{ 508, "Loop Detected" },
-		{ 510, "Not Extended" },
-		{ 511, "Network Authentication Required" }
+	/* Every status of the IANA registry that has a reason phrase. */
+	static const char *const reasons[600] = {
+		[HTTP_CONTINUE] = "Continue",
+		[HTTP_SWITCHING_PROTOCOLS] = "Switching Protocols",
+		[HTTP_PROCESSING] = "Processing",
+		[HTTP_EARLY_HINTS] = "Early Hints",
+		[HTTP_OK] = "OK",
+		[HTTP_CREATED] = "Created",
+		[HTTP_ACCEPTED] = "Accepted",
+		[HTTP_NON_AUTHORITATIVE] = "Non-Authoritative Information",
+		[HTTP_NO_CONTENT] = "No Content",
+		[HTTP_RESET_CONTENT] = "Reset Content",
+		[HTTP_PARTIAL_CONTENT] = "Partial Content",
+		[HTTP_MULTI_STATUS] = "Multi-Status",
+		[HTTP_ALREADY_REPORTED] = "Already Reported",
+		[HTTP_IM_USED] = "IM Used",
+		[HTTP_MULTIPLE_CHOICES] = "Multiple Choices",
+		[HTTP_MOVED_PERMANENTLY] = "Moved Permanently",
+		[HTTP_FOUND] = "Found",
+		[HTTP_SEE_OTHER] = "See Other",
+		[HTTP_NOT_MODIFIED] = "Not Modified",
+		[HTTP_USE_PROXY] = "Use Proxy",
+		[HTTP_TEMPORARY_REDIRECT] = "Temporary Redirect",
+		[HTTP_PERMANENT_REDIRECT] = "Permanent Redirect",
+		[HTTP_BAD_REQUEST] = "Bad Request",
+		[HTTP_UNAUTHORIZED] = "Unauthorized",
+		[HTTP_PAYMENT_REQUIRED] = "Payment Required",
+		[HTTP_FORBIDDEN] = "Forbidden",
+		[HTTP_NOT_FOUND] = "Not Found",
+		[HTTP_METHOD_NOT_ALLOWED] = "Method Not Allowed",
+		[HTTP_NOT_ACCEPTABLE] = "Not Acceptable",
+		[HTTP_PROXY_AUTH_REQUIRED] = "Proxy Authentication Required",
+		[HTTP_REQUEST_TIMEOUT] = "Request Timeout",
+		[HTTP_CONFLICT] = "Conflict",
+		[HTTP_GONE] = "Gone",
+		[HTTP_LENGTH_REQUIRED] = "Length Required",
+		[HTTP_PRECONDITION_FAILED] = "Precondition Failed",
+		[HTTP_CONTENT_TOO_LARGE] = "Content Too Large",
+		[HTTP_URI_TOO_LONG] = "URI Too Long",
+		[HTTP_UNSUPPORTED_MEDIA_TYPE] = "Unsupported Media Type",
+		[HTTP_RANGE_NOT_SATISFIABLE] = "Range Not Satisfiable",
+		[HTTP_EXPECTATION_FAILED] = "Expectation Failed",
+		[HTTP_MISDIRECTED_REQUEST] = "Misdirected Request",
+		[HTTP_UNPROCESSABLE_CONTENT] = "Unprocessable Content",
+		[HTTP_LOCKED] = "Locked",
+		[HTTP_FAILED_DEPENDENCY] = "Failed Dependency",
+		[HTTP_TOO_EARLY] = "Too Early",
+		[HTTP_UPGRADE_REQUIRED] = "Upgrade Required",
+		[HTTP_PRECONDITION_REQUIRED] = "Precondition Required",
+		[HTTP_TOO_MANY_REQUESTS] = "Too Many Requests",
+		[HTTP_FIELDS_TOO_LARGE] = "Request Header Fields Too Large",
+		[HTTP_UNAVAILABLE_FOR_LEGAL_REASONS] =
+		    "Unavailable For Legal Reasons",
+		[HTTP_INTERNAL_SERVER_ERROR] = "Internal Server Error",
+		[HTTP_NOT_IMPLEMENTED] = "Not Implemented",
+		[HTTP_BAD_GATEWAY] = "Bad Gateway",
+		[HTTP_SERVICE_UNAVAILABLE] = "Service Unavailable",
+		[HTTP_GATEWAY_TIMEOUT] = "Gateway Timeout",
+		[HTTP_VERSION_NOT_SUPPORTED] = "HTTP Version Not Supported",
+		[HTTP_VARIANT_ALSO_NEGOTIATES] = "Variant Also Negotiates",
+		[HTTP_INSUFFICIENT_STORAGE] = "Insufficient Storage",
+		[HTTP_LOOP_DETECTED] = "Loop Detected",
+		[HTTP_NOT_EXTENDED] = "Not Extended",
+		[HTTP_NETWORK_AUTH_REQUIRED] =
+		    "Network Authentication Required",
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		if (reasons[i].code == status)
-			return reasons[i].reason;
-	return "Unknown";
+	if (status < 0 || status >= 600 || reasons[status] == NULL)
+		return "Unknown";
+	return reasons[status];
 }
 
 void
@@ -812,60 +921,19 @@ http_in_init(struct http_in *in, int fd)
 }
 
 /*
- * Returns 1 if the bytes from..to of buf could have completed a head (an
- * LF ending an empty line), so a slow peer does not cost a full parse of
- * the buffer per byte.
- */
-static int
-may_end(const char *buf, size_t from, size_t to)
-{
-	const char *p;
-
-	for (; from < to; from = p - buf + 1) {
-		if ((p = memchr(buf + from, '\n', to - from)) == NULL)
-			return 0;
-		if (p > buf && (p[-1] == '\n' ||
-		    (p - 1 > buf && p[-1] == '\r' && p[-2] == '\n')))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Drops the empty lines (CRLF or LF) at the front of in_buf, which RFC
- * 9112 2.2 lets a server ignore before a request line.  Kept, each
- * arrival of one would look like a head's end to may_end() and cost a
- * parse of the whole buffer: quadratic work for a client sending CRLFs.
- * Returns how many bytes it dropped, at once when in_buf starts with
- * anything else.
- */
-static size_t
-drop_empty_lines(struct http_in *in)
-{
-	size_t k = 0;
-
-	while (k < in->in_end && (in->in_buf[k] == '\n' ||
-	    (in->in_buf[k] == '\r' && k + 1 < in->in_end &&
-	    in->in_buf[k + 1] == '\n')))
-		k += in->in_buf[k] == '\r' ? 2 : 1;
-	if (k > 0) {
-		memmove(in->in_buf, in->in_buf + k, in->in_end - k);
-		in->in_end -= k;
-	}
-	return k;
-}
-
-/*
  * The head always starts at in_buf[0]: pending bytes move to the front
- * first, which is what ends the previous head's strings.
+ * first, which is what ends the previous head's strings.  The scanner
+ * looks at each byte once, however the head arrives, and the head is
+ * parsed once, when whole.
  */
 int
 http_read_head(struct http_in *in, struct http_head *hd, int is_request,
     const char *req_method, uint64_t deadline)
 {
-	size_t pend, old, k;
+	struct http_scan sc;
+	size_t pend;
 	ssize_t r;
-	int rc, parse;
+	int rc;
 
 	pend = in->in_end - in->in_start;
 	if (in->in_start > 0) {
@@ -873,45 +941,37 @@ http_read_head(struct http_in *in, struct http_head *hd, int is_request,
 		in->in_start = 0;
 		in->in_end = pend;
 	}
-	if (is_request)
-		(void)drop_empty_lines(in);
-	parse = in->in_end > 0;
+	memset(hd, 0, sizeof(*hd));
+	http_scan_init(&sc, is_request);
 	for (;;) {
-		if (parse) {
-			if (is_request)
-				rc = http_parse_request(in->in_buf, in->in_end,
-				    hd);
-			else
-				rc = http_parse_response(in->in_buf,
-				    in->in_end, req_method, hd);
-			if (rc == 0) {
+		rc = http_head_scan(&sc, in->in_buf, in->in_end);
+		if (rc == 0) {
+			rc = parse_lines(in->in_buf, sc.sc_skip, sc.sc_size,
+			    is_request, req_method, hd);
+			if (rc == 0)
 				in->in_start = hd->hd_size;
-				return 0;
-			}
-			if (rc != HTTP_INCOMPLETE)
-				return rc;
+			break;
 		}
-		old = in->in_end;
-		r = in_read(in->in_fd, in->in_buf + old,
-		    sizeof(in->in_buf) - old, deadline);
+		if (rc != HTTP_INCOMPLETE) {
+			if (rc == 400)
+				(void)bad(hd, sc.sc_error);
+			break;
+		}
+		/* The scanner's verdict comes before in_buf is full. */
+		r = in_read(in->in_fd, in->in_buf + in->in_end,
+		    sizeof(in->in_buf) - in->in_end, deadline);
 		if (r == -2)
 			return is_request ? 408 : 504;
-		if (r == 0 && old == 0)
+		/* Empty lines and then a close: as if nothing came. */
+		if (r == 0 && in->in_end == sc.sc_skip)
 			return HTTP_EOF;
-		if (r <= 0)
-			return is_request ? 400 : 502;
-		in->in_end += r;
-		if (is_request && (k = drop_empty_lines(in)) > 0) {
-			old = old > k ? old - k : 0;
-			if (in->in_end == 0) {
-				parse = 0;
-				continue;
-			}
+		if (r <= 0) {
+			rc = bad(hd, "the connection ended inside the head");
+			break;
 		}
-		parse = may_end(in->in_buf, old > 2 ? old - 2 : 0,
-		    in->in_end) || in->in_end == sizeof(in->in_buf) ||
-		    (old <= HTTP_LINE_MAX && in->in_end > HTTP_LINE_MAX);
+		in->in_end += r;
 	}
+	return rc == 0 || is_request ? rc : 502;
 }
 
 size_t
@@ -925,12 +985,11 @@ http_in_pending(const struct http_in *in, const char **p)
 void
 http_body_init(struct http_body *bd, const struct http_head *hd)
 {
-	size_t floor = hd->hd_size < 0xffff ? hd->hd_size : 0xffff;
-
 	bd->bd_framing = hd->hd_framing;
 	bd->bd_left = hd->hd_framing == HTTP_BODY_LENGTH ? hd->hd_length : 0;
-	bd->bd_state = CH_SIZE0 | (int)(floor << 8) |
-	    (hd->hd_method == NULL ? BD_RESPONSE : 0);
+	http_chunk_init(&bd->bd_chunk);
+	bd->bd_floor = hd->hd_size;
+	bd->bd_response = hd->hd_method == NULL;
 	bd->bd_done = hd->hd_framing == HTTP_BODY_NONE ||
 	    (hd->hd_framing == HTTP_BODY_LENGTH && hd->hd_length == 0);
 }
@@ -943,69 +1002,82 @@ http_body_init(struct http_body *bd, const struct http_head *hd)
 static int
 body_status(const struct http_body *bd, ssize_t r)
 {
-	int resp = bd->bd_state & BD_RESPONSE;
-
 	if (r == -2)
-		return resp ? 504 : 408;
-	return resp ? 502 : 400;
+		return bd->bd_response ? 504 : 408;
+	return bd->bd_response ? 502 : 400;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void
+http_chunk_init(struct http_chunk *ck)
+{
+	memset(ck, 0, sizeof(*ck));
+	ck->ck_state = CH_SIZE0;
 }
 
 /* Ends a chunk-size line; returns 0. */
 static int
-chunk_size_done(struct http_body *bd)
+chunk_size_done(struct http_chunk *ck)
 {
-	if (bd->bd_left == 0)
-		BD_SET(bd, CH_TR_BOL);	/* bd_left now counts trailers */
-	else
-		BD_SET(bd, CH_DATA);
+	ck->ck_line = 0;
+	ck->ck_state = ck->ck_left == 0 ? CH_TR_BOL : CH_DATA;
 	return 0;
 }
 
 /* Ends a trailer line; returns 0, or -1 past HTTP_FIELDS_MAX lines. */
 static int
-trailer_line(struct http_body *bd)
+trailer_line(struct http_chunk *ck)
 {
-	bd->bd_left += (uint64_t)1 << 32;
-	if (TR_LINES(bd) > HTTP_FIELDS_MAX)
+	if (++ck->ck_tr_lines > HTTP_FIELDS_MAX)
 		return -1;
-	BD_SET(bd, CH_TR_BOL);
+	ck->ck_state = CH_TR_BOL;
 	return 0;
 }
 
 /* Feeds one trailer byte; returns 0, or -1 for a bad or too long one. */
 static int
-trailer_step(struct http_body *bd, int c)
+trailer_step(struct http_chunk *ck, int c)
 {
-	bd->bd_left++;
-	if (TR_BYTES(bd) > HTTP_HEAD_MAX)
+	if (++ck->ck_tr_bytes > HTTP_HEAD_MAX)
 		return -1;
-	switch (BD_STATE(bd)) {
+	switch (ck->ck_state) {
 	case CH_TR_BOL:
 		if (c == '\r')
-			BD_SET(bd, CH_TR_END_LF);
+			ck->ck_state = CH_TR_END_LF;
 		else if (is_tchar(c))
-			BD_SET(bd, CH_TR_NAME);
+			ck->ck_state = CH_TR_NAME;
 		else
 			return -1;	/* obs-fold, empty name, controls */
 		return 0;
 	case CH_TR_NAME:
 		if (c == ':')
-			BD_SET(bd, CH_TR_VALUE);
+			ck->ck_state = CH_TR_VALUE;
 		else if (!is_tchar(c))
 			return -1;
 		return 0;
 	case CH_TR_VALUE:
 		if (c == '\r')
-			BD_SET(bd, CH_TR_LF);
+			ck->ck_state = CH_TR_LF;
 		else if (!is_field_vchar(c))
 			return -1;
 		return 0;
 	case CH_TR_LF:
-		return c == '\n' ? trailer_line(bd) : -1;
+		return c == '\n' ? trailer_line(ck) : -1;
 	case CH_TR_END_LF:
 		if (c != '\n')
 			return -1;
-		BD_SET(bd, CH_DONE);
+		ck->ck_state = CH_DONE;
 		return 0;
 	}
 	return -1;
@@ -1020,21 +1092,21 @@ trailer_step(struct http_body *bd, int c)
  * the LF would disagree with us about where the body ends.
  */
 static int
-chunk_step(struct http_body *bd, int c)
+chunk_step(struct http_chunk *ck, int c)
 {
-	int st = BD_STATE(bd), ws = c == ' ' || c == '\t', hex;
+	int st = ck->ck_state, ws = c == ' ' || c == '\t', hex;
 
-	hex = (c >= '0' && c <= '9') ? c - '0' :
-	    (c >= 'a' && c <= 'f') ? c - 'a' + 10 :
-	    (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+	if (st < CH_DATA && ++ck->ck_line > HTTP_LINE_MAX)
+		return -1;
+	hex = hexval(c);
 	switch (st) {
 	case CH_SIZE0:
 	case CH_SIZE:
 		if (hex >= 0) {
-			if (bd->bd_left > (uint64_t)LENGTH_MAX >> 4)
+			if (ck->ck_left > (uint64_t)LENGTH_MAX >> 4)
 				return -1;
-			bd->bd_left = bd->bd_left << 4 | hex;
-			BD_SET(bd, CH_SIZE);
+			ck->ck_left = ck->ck_left << 4 | hex;
+			ck->ck_state = CH_SIZE;
 			return 0;
 		}
 		if (st == CH_SIZE0)
@@ -1045,16 +1117,16 @@ chunk_step(struct http_body *bd, int c)
 			return 0;
 		if (!is_tchar(c))
 			return -1;
-		BD_SET(bd, CH_EXT_NAME);
+		ck->ck_state = CH_EXT_NAME;
 		return 0;
 	case CH_EXT_NAME:
 	case CH_EXT_NAME_BWS:
 		if (st == CH_EXT_NAME && is_tchar(c))
 			return 0;
 		if (ws)
-			BD_SET(bd, CH_EXT_NAME_BWS);
+			ck->ck_state = CH_EXT_NAME_BWS;
 		else if (c == '=')
-			BD_SET(bd, CH_EXT_VAL0);
+			ck->ck_state = CH_EXT_VAL0;
 		else
 			break;
 		return 0;
@@ -1062,9 +1134,9 @@ chunk_step(struct http_body *bd, int c)
 		if (ws)
 			return 0;
 		if (c == '"')
-			BD_SET(bd, CH_EXT_QUOTED);
+			ck->ck_state = CH_EXT_QUOTED;
 		else if (is_tchar(c))
-			BD_SET(bd, CH_EXT_VAL);
+			ck->ck_state = CH_EXT_VAL;
 		else
 			return -1;
 		return 0;
@@ -1074,92 +1146,140 @@ chunk_step(struct http_body *bd, int c)
 		break;
 	case CH_EXT_QUOTED:
 		if (c == '"')
-			BD_SET(bd, CH_EXT_BWS);
+			ck->ck_state = CH_EXT_BWS;
 		else if (c == '\\')
-			BD_SET(bd, CH_EXT_QESC);
+			ck->ck_state = CH_EXT_QESC;
 		else if (!is_field_vchar(c))
 			return -1;
 		return 0;
 	case CH_EXT_QESC:
 		if (!is_field_vchar(c))
 			return -1;
-		BD_SET(bd, CH_EXT_QUOTED);
+		ck->ck_state = CH_EXT_QUOTED;
 		return 0;
 	case CH_SIZE_LF:
-		return c == '\n' ? chunk_size_done(bd) : -1;
+		return c == '\n' ? chunk_size_done(ck) : -1;
 	case CH_DATA_CR:
 		if (c != '\r')
 			return -1;
-		BD_SET(bd, CH_DATA_LF);
+		ck->ck_state = CH_DATA_LF;
 		return 0;
 	case CH_DATA_LF:
 		if (c != '\n')
 			return -1;
-		BD_SET(bd, CH_SIZE0);
+		ck->ck_state = CH_SIZE0;
 		return 0;
 	case CH_EXT_BWS:
 		break;
+	case CH_DATA:
+	case CH_DONE:
+	case CH_ERROR:
+		return -1;	/* http_chunk_scan() never feeds these */
 	default:
-		return trailer_step(bd, c);
+		return trailer_step(ck, c);
 	}
 	/* After a size, a name or a value: BWS, ';' or the line end. */
 	if (ws)
-		BD_SET(bd, CH_EXT_BWS);
+		ck->ck_state = CH_EXT_BWS;
 	else if (c == ';')
-		BD_SET(bd, CH_EXT_NAME0);
+		ck->ck_state = CH_EXT_NAME0;
 	else if (c == '\r')
-		BD_SET(bd, CH_SIZE_LF);
+		ck->ck_state = CH_SIZE_LF;
 	else
 		return -1;
 	return 0;
 }
 
 /*
- * De-chunks into out; returns as http_read_body().  Framing bytes are read
- * into in_buf above the head (see BD_FLOOR), chunk data straight into out
- * when nothing is pending.
+ * Chunk data goes by the span; framing by the byte, stopping at the
+ * first data byte so the caller can take data straight from its source.
+ */
+ssize_t
+http_chunk_scan(struct http_chunk *ck, const char *buf, size_t len,
+    int *payload)
+{
+	size_t i;
+
+	*payload = 0;
+	if (ck->ck_state == CH_ERROR)
+		return -1;
+	if (ck->ck_state == CH_DATA) {
+		i = len < ck->ck_left ? len : (size_t)ck->ck_left;
+		ck->ck_left -= i;
+		if (ck->ck_left == 0)
+			ck->ck_state = CH_DATA_CR;
+		*payload = i > 0;
+		return i;
+	}
+	for (i = 0; i < len && ck->ck_state != CH_DATA &&
+	    ck->ck_state != CH_DONE; i++)
+		if (chunk_step(ck, (unsigned char)buf[i]) == -1) {
+			ck->ck_state = CH_ERROR;
+			return -1;
+		}
+	return i;
+}
+
+uint64_t
+http_chunk_data_left(const struct http_chunk *ck)
+{
+	return ck->ck_state == CH_DATA ? ck->ck_left : 0;
+}
+
+int
+http_chunk_done(const struct http_chunk *ck)
+{
+	return ck->ck_state == CH_DONE;
+}
+
+/*
+ * De-chunks into out; returns as http_read_body().  Framing bytes are
+ * read into in_buf above the head (bd_floor: in_buf has room past any
+ * head), chunk data straight into out when nothing is pending.  A
+ * failed read changes no state, so a caller may try again after 408
+ * (tlswrapd reads with a deadline already past).
  */
 static ssize_t
 read_chunked(struct http_in *in, struct http_body *bd, char *out, size_t n,
     uint64_t deadline, int *status)
 {
+	struct http_chunk *ck = &bd->bd_chunk;
 	size_t pend, k, floor;
+	uint64_t left;
 	ssize_t r;
+	int payload;
 
 	for (;;) {
-		if (BD_STATE(bd) == CH_DONE) {
+		if (http_chunk_done(ck)) {
 			bd->bd_done = 1;
 			return 0;
 		}
 		pend = in->in_end - in->in_start;
-		if (BD_STATE(bd) == CH_DATA) {
-			k = n < bd->bd_left ? n : bd->bd_left;
-			if (pend > 0) {
-				k = k < pend ? k : pend;
-				memcpy(out, in->in_buf + in->in_start, k);
-				in->in_start += k;
-				r = k;
-			} else if ((r = in_read(in->in_fd, out, k,
-			    deadline)) <= 0)
-				goto fail;
-			bd->bd_left -= r;
-			if (bd->bd_left == 0)
-				BD_SET(bd, CH_DATA_CR);
-			return r;
-		}
+		left = http_chunk_data_left(ck);
 		if (pend > 0) {
-			if (chunk_step(bd, (unsigned char)
-			    in->in_buf[in->in_start++]) == -1) {
+			k = left > 0 && n < pend ? n : pend;
+			r = http_chunk_scan(ck, in->in_buf + in->in_start, k,
+			    &payload);
+			if (r == -1) {
 				*status = body_status(bd, 0);
 				return -1;
 			}
+			if (payload)
+				memcpy(out, in->in_buf + in->in_start, r);
+			in->in_start += r;
+			if (payload)
+				return r;
 			continue;
 		}
-		floor = BD_FLOOR(bd);
-		if (floor > in->in_start)
-			floor = in->in_start;
-		if (floor >= sizeof(in->in_buf))
-			floor = 0;	/* the head filled it: cannot keep */
+		if (left > 0) {
+			k = n < left ? n : left;
+			if ((r = in_read(in->in_fd, out, k, deadline)) <= 0)
+				goto fail;
+			(void)http_chunk_scan(ck, out, r, &payload);
+			return r;
+		}
+		floor = bd->bd_floor < in->in_start ? bd->bd_floor :
+		    in->in_start;
 		in->in_start = in->in_end = floor;
 		if ((r = in_read(in->in_fd, in->in_buf + floor,
 		    sizeof(in->in_buf) - floor, deadline)) <= 0)
@@ -1286,45 +1406,147 @@ http_format_head(char *out, size_t outlen, const char *start_line,
  * "Connection: keep-alive"; a 1.1 client assumes keep-alive already.
  */
 int
-http_send_error(int fd, int version, int status, const char *proxy_error,
-    const char *detail, const char *extra, int close, uint64_t deadline)
+http_format_error(char *out, size_t len, int version, int status,
+    const char *proxy_error, const char *detail, const char *extra,
+    int close)
 {
-	struct iovec iov[4];
-	char head[ERR_HEAD_MAX], first[128];
+	char first[128];
 	const char *conn = "";
 	size_t dlen;
-	int flen, hlen;
+	int flen, n;
 
-	if (detail != NULL)
-		flen = snprintf(first, sizeof(first), "%d %s: ", status,
-		    http_reason(status));
-	else
-		flen = snprintf(first, sizeof(first), "%d %s", status,
-		    http_reason(status));
+	flen = snprintf(first, sizeof(first), detail != NULL ? "%d %s: " :
+	    "%d %s", status, http_reason(status));
 	dlen = detail != NULL ? strlen(detail) : 0;
 	if (close)
 		conn = "Connection: close\r\n";
 	else if (version == 10)
 		conn = "Connection: keep-alive\r\n";
-	hlen = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
+	n = snprintf(out, len, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
-	    "%s%s%s%s%s%s\r\n", status, http_reason(status),
+	    "%s%s%s%s%s%s\r\n%s%s\n", status, http_reason(status),
 	    flen + dlen + 1,
 	    proxy_error != NULL ? "Proxy-Status: gtr; error=" : "",
 	    proxy_error != NULL ? proxy_error : "",
 	    proxy_error != NULL ? "\r\n" : "",
-	    extra != NULL ? extra : "", extra != NULL ? "\r\n" : "", conn);
-	if (hlen < 0 || (size_t)hlen >= sizeof(head))
+	    extra != NULL ? extra : "", extra != NULL ? "\r\n" : "", conn,
+	    first, detail != NULL ? detail : "");
+	if (n < 0 || (size_t)n >= len)
 		return -1;
-	iov[0].iov_base = head;
-	iov[0].iov_len = hlen;
-	iov[1].iov_base = first;
-	iov[1].iov_len = flen;
-	iov[2].iov_base = (void *)(detail != NULL ? detail : "");
-	iov[2].iov_len = dlen;
-	iov[3].iov_base = "\n";
-	iov[3].iov_len = 1;
-	return writev_all(fd, iov, 4, deadline);
+	return n;
+}
+
+int
+http_send_error(int fd, int version, int status, const char *proxy_error,
+    const char *detail, const char *extra, int close, uint64_t deadline)
+{
+	char buf[HTTP_ERROR_MAX];
+	int n;
+
+	if ((n = http_format_error(buf, sizeof(buf), version, status,
+	    proxy_error, detail, extra, close)) == -1)
+		return -1;
+	return http_write_all(fd, buf, n, deadline);
+}
+
+/* One table: the enum's order is the registry's (RFC 9209 section 2.3). */
+static const char *const proxy_error_tokens[PE_COUNT] = {
+	[PE_NONE] = NULL,
+	[PE_DNS_TIMEOUT] = "dns_timeout",
+	[PE_DNS_ERROR] = "dns_error",
+	[PE_DESTINATION_NOT_FOUND] = "destination_not_found",
+	[PE_DESTINATION_UNAVAILABLE] = "destination_unavailable",
+	[PE_DESTINATION_IP_PROHIBITED] = "destination_ip_prohibited",
+	[PE_DESTINATION_IP_UNROUTABLE] = "destination_ip_unroutable",
+	[PE_CONNECTION_REFUSED] = "connection_refused",
+	[PE_CONNECTION_TERMINATED] = "connection_terminated",
+	[PE_CONNECTION_TIMEOUT] = "connection_timeout",
+	[PE_CONNECTION_READ_TIMEOUT] = "connection_read_timeout",
+	[PE_CONNECTION_WRITE_TIMEOUT] = "connection_write_timeout",
+	[PE_CONNECTION_LIMIT_REACHED] = "connection_limit_reached",
+	[PE_TLS_PROTOCOL_ERROR] = "tls_protocol_error",
+	[PE_TLS_CERTIFICATE_ERROR] = "tls_certificate_error",
+	[PE_TLS_ALERT_RECEIVED] = "tls_alert_received",
+	[PE_HTTP_REQUEST_ERROR] = "http_request_error",
+	[PE_HTTP_REQUEST_DENIED] = "http_request_denied",
+	[PE_HTTP_RESPONSE_INCOMPLETE] = "http_response_incomplete",
+	[PE_HTTP_RESPONSE_HEADER_SECTION_SIZE] =
+	    "http_response_header_section_size",
+	[PE_HTTP_RESPONSE_HEADER_SIZE] = "http_response_header_size",
+	[PE_HTTP_RESPONSE_BODY_SIZE] = "http_response_body_size",
+	[PE_HTTP_RESPONSE_TRAILER_SECTION_SIZE] =
+	    "http_response_trailer_section_size",
+	[PE_HTTP_RESPONSE_TRAILER_SIZE] = "http_response_trailer_size",
+	[PE_HTTP_RESPONSE_TRANSFER_CODING] = "http_response_transfer_coding",
+	[PE_HTTP_RESPONSE_CONTENT_CODING] = "http_response_content_coding",
+	[PE_HTTP_RESPONSE_TIMEOUT] = "http_response_timeout",
+	[PE_HTTP_UPGRADE_FAILED] = "http_upgrade_failed",
+	[PE_HTTP_PROTOCOL_ERROR] = "http_protocol_error",
+	[PE_PROXY_INTERNAL_RESPONSE] = "proxy_internal_response",
+	[PE_PROXY_INTERNAL_ERROR] = "proxy_internal_error",
+	[PE_PROXY_CONFIGURATION_ERROR] = "proxy_configuration_error",
+	[PE_PROXY_LOOP_DETECTED] = "proxy_loop_detected",
+};
+
+const char *
+http_proxy_error_token(enum proxy_error pe)
+{
+	return (unsigned)pe < PE_COUNT ? proxy_error_tokens[pe] : NULL;
+}
+
+char *
+http_request_host(const struct http_head *hd, char *buf, size_t len)
+{
+	const char *h, *a, *at;
+	size_t n;
+
+	if (hd->hd_method == NULL || len == 0)
+		return NULL;
+	if (strcmp(hd->hd_method, "CONNECT") == 0) {
+		h = hd->hd_target;
+		n = strlen(h);
+	} else if ((a = target_authority(hd->hd_target, &n)) != NULL) {
+		for (at = a + n; at > a && at[-1] != '@'; at--)
+			;
+		h = at;
+		n = a + n - at;
+	} else if ((h = http_get(hd, "Host")) != NULL)
+		n = strlen(h);
+	else
+		return NULL;
+	if (n >= len)
+		return NULL;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+int
+http_pct_decode(const char *s, size_t n, char *out, size_t outlen,
+    size_t *outn)
+{
+	size_t i, o = 0;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if (o + 1 >= outlen)
+			return -1;
+		if (s[i] != '%') {
+			out[o++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n ||
+		    (hi = hexval((unsigned char)s[i + 1])) == -1 ||
+		    (lo = hexval((unsigned char)s[i + 2])) == -1)
+			return -1;
+		out[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	if (o >= outlen)
+		return -1;
+	out[o] = '\0';
+	*outn = o;
+	return 0;
 }
 
 void

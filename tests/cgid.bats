@@ -424,13 +424,21 @@ wait_no_children() {
 	echo "$output" | grep -qx 'AUTH_TYPE=Basic'
 	echo "$output" | grep -qx 'REMOTE_USER=alice'
 	! echo "$output" | grep -q 'HTTP_AUTHORIZATION'
-	grep -q 'status=200 .* user=alice' "$T/cgid.log"
+	grep -q 'status=200 user=alice bytes_in=' "$T/cgid.log"
+	grep -q 'status=401 bytes_in=[0-9]* bytes_out=[0-9]* ms=[0-9]* reason=auth$' "$T/cgid.log"
 }
 
-@test "each exchange has one access line in logfmt" {
+@test "each exchange has one access line in logfmt, in DESIGN.md's key order" {
 	start_root
 	curl -sS -o /dev/null --data-binary 'abc' "$U/echo.py?sum"
-	grep -Eq 'conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ method=POST target=/echo.py\?sum status=200 bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+' "$T/cgid.log"
+	curl -sS -o /dev/null "$U/nothing-here.sh"
+	curl -sS -o /dev/null "$U/crash.sh"
+	wait_log 'target=/crash.sh' "$T/cgid.log"
+	grep -Eq 'info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ method=POST target=/echo.py\?sum status=200 bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+ reason=done$' "$T/cgid.log"
+	grep -Eq 'method=GET target=/nothing-here.sh status=404 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason=done$' "$T/cgid.log"
+	grep -Eq 'method=GET target=/crash.sh status=502 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason=upstream_error$' "$T/cgid.log"
+	[ "$(grep -c ' client=' "$T/cgid.log")" -eq 3 ]
+	! grep -q ' error=' "$T/cgid.log"
 }
 
 @test "a request on a pipe is served once, the inetd way" {
@@ -486,4 +494,99 @@ wait_no_children() {
 	run "$GTR_BIN/cgid" --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--cgi-timeout"* ]]
+}
+
+# head32k METHOD TARGET: a request head of exactly 32768 bytes with
+# "Transfer-Encoding: chunked" and a padding field, then a chunked body.
+head32k() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+m, t = sys.argv[1], sys.argv[2]
+start = "%s %s HTTP/1.1\r\nHost: a.example\r\nX-Pad: " % (m, t)
+end = "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+head = start + "v" * (32768 - len(start) - len(end)) + end
+assert len(head) == 32768
+sys.stdout.write(head + "14\r\nPOST\rforged=1\r\nxxxxx\r\n0\r\n\r\n")
+PY
+}
+
+@test "a chunked body after a head of exactly 32 KiB leaves the head's strings intact" {
+	start_root
+	head32k POST /env.sh > "$T/req"
+	run raw "$P" < "$T/req"
+	[[ "${lines[0]}" == "HTTP/1.1 200 OK"* ]]
+	echo "$output" | grep -qx 'REQUEST_METHOD=POST'
+	echo "$output" | grep -q '^HTTP_HOST=a.example'
+	echo "$output" | grep -q '^HTTP_X_PAD=vvvv'
+	echo "$output" | grep -qx 'CONTENT_LENGTH=20'
+	! echo "$output" | grep -q 'forged'
+	wait_log 'method=POST target=/env.sh status=200' "$T/cgid.log"
+	! grep -q 'forged' "$T/cgid.log"
+	! grep -q $'\r' "$T/cgid.log"
+}
+
+@test "with an absolute-form target, its authority is SERVER_NAME and HTTP_HOST, whatever Host says" {
+	start_root
+	run raw "$P" < <(printf 'GET http://a.example:8080/env.sh HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n')
+	[[ "${lines[0]}" == "HTTP/1.1 200 OK"* ]]
+	echo "$output" | grep -qx 'SERVER_NAME=a.example'
+	echo "$output" | grep -qx 'HTTP_HOST=a.example:8080'
+	echo "$output" | grep -qx 'SCRIPT_NAME=/env.sh'
+	! echo "$output" | grep -q 'b.example'
+	run raw "$P" < <(printf 'GET /env.sh HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n')
+	echo "$output" | grep -qx 'SERVER_NAME=b.example'
+	echo "$output" | grep -qx 'HTTP_HOST=b.example'
+}
+
+@test "Transfer-Encoding: gzip, chunked gets 501 and runs nothing" {
+	start_root
+	run raw "$P" < <(printf 'POST /stderr.sh HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n')
+	[[ "${lines[0]}" == "HTTP/1.1 501 Not Implemented"* ]]
+	echo "$output" | grep -q '^Proxy-Status: gtr; error=http_request_error'
+	[ "$(echo "$output" | grep -c '^HTTP/1.1')" -eq 1 ]
+	wait_log 'method=POST target=/stderr.sh status=501' "$T/cgid.log"
+	! grep -q 'oops from the program' "$T/cgid.log"
+	run raw "$P" < <(printf 'POST /stderr.sh HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')
+	[[ "${lines[0]}" == "HTTP/1.1 501 Not Implemented"* ]]
+	run raw "$P" < <(printf 'POST /stderr.sh HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n')
+	[[ "${lines[0]}" == "HTTP/1.1 400 Bad Request"* ]]
+	! grep -q 'oops from the program' "$T/cgid.log"
+}
+
+@test "a # in the request-target gets 400 and runs nothing" {
+	start_root
+	run raw "$P" < <(printf 'GET /env.sh/x#frag HTTP/1.1\r\nHost: a\r\n\r\n')
+	[[ "${lines[0]}" == "HTTP/1.1 400 Bad Request"* ]]
+	echo "$output" | grep -q 'fragment'
+	! echo "$output" | grep -q 'REQUEST_URI'
+	run raw "$P" < <(printf 'GET /env.sh?q=1#frag HTTP/1.1\r\nHost: a\r\n\r\n')
+	[[ "${lines[0]}" == "HTTP/1.1 400 Bad Request"* ]]
+	! echo "$output" | grep -q 'QUERY_STRING'
+	wait_log 'status=400' "$T/cgid.log"
+}
+
+@test "40,000 bare CRs before a request get 400, not silence" {
+	start_root
+	python3 -c 'import sys; sys.stdout.write("\r" * 40000 + "GET /stderr.sh HTTP/1.1\r\nHost: a\r\n\r\n")' > "$T/req"
+	run raw "$P" < "$T/req"
+	[[ "${lines[0]}" == "HTTP/1.1 400 Bad Request"* ]]
+	echo "$output" | grep -q 'bare CR'
+	wait_log 'status=400' "$T/cgid.log"
+	! grep -q 'oops from the program' "$T/cgid.log"
+}
+
+@test "the path is percent-decoded once; a bad escape or an encoded NUL gets 400" {
+	start_root
+	run curl -sS "$U/env%2esh/a%20b/%41"
+	echo "$output" | grep -qx 'SCRIPT_NAME=/env.sh'
+	echo "$output" | grep -qx 'PATH_INFO=/a b/A'
+	echo "$output" | grep -qx 'REQUEST_URI=/env%2esh/a%20b/%41'
+	run curl -sS "$U/env.sh/%2541"
+	echo "$output" | grep -qx 'PATH_INFO=/%41'
+	for bad in '/env.sh/a%00b' '/env.sh/%zz' '/env.sh/%4' '/env%'; do
+		run curl -sS -o /dev/null -w '%{http_code}' "$U$bad"
+		[ "$output" = 400 ]
+	done
+	run curl -sS -o /dev/null -w '%{http_code}' "$U/env.sh%2fx"
+	[ "$output" = 404 ]
 }

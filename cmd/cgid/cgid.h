@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "log.h"
 #include "opts.h"
 
 #define CGID_BUFSZ	65536		/* a read from a pipe or the client */
@@ -114,7 +115,12 @@ struct exchange {
 	int			 x_unread;	/* client may still send */
 	uint64_t		 x_bytes_in, x_bytes_out;
 	const char		*x_why;		/* why it failed, or NULL */
+	enum log_reason		 x_reason;	/* for the access line */
 };
+
+/* main.c */
+int	send_error(struct exchange *, int status, enum proxy_error,
+	    const char *why, const char *extra, enum log_reason);
 
 /* map.c */
 int	map_target(const struct cgid_conf *, const char *target,

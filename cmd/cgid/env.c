@@ -26,8 +26,10 @@ struct envb {
 static void	 add(struct envb *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	 is_hidden(const char *);
-static void	 add_fields(struct envb *, const struct http_head *);
-static void	 server_name(const struct exchange *, char *, size_t);
+static void	 add_fields(struct envb *, const struct http_head *,
+		    const char *);
+static void	 server_name(const struct exchange *, const char *, char *,
+		    size_t);
 
 /* Appends one "NAME=value" formatted string, or marks the block full. */
 static void
@@ -77,17 +79,24 @@ is_hidden(const char *name)
 	return 0;
 }
 
-/* Adds HTTP_* for each field, repeated fields joined in one variable. */
+/*
+ * Adds HTTP_* for each field, repeated fields joined in one variable.
+ * HTTP_HOST is the request's host (host, which an absolute-form target
+ * names whatever Host says), so that it and SERVER_NAME agree.
+ */
 static void
-add_fields(struct envb *eb, const struct http_head *hd)
+add_fields(struct envb *eb, const struct http_head *hd, const char *host)
 {
 	char name[128], *p, *start;
 	const char *sep;
 	int i, j, n;
 	size_t k, room;
 
+	if (host != NULL)
+		add(eb, "HTTP_HOST=%s", host);
 	for (i = 0; i < hd->hd_nfields; i++) {
-		if (is_hidden(hd->hd_fields[i].name))
+		if (is_hidden(hd->hd_fields[i].name) ||
+		    strcasecmp(hd->hd_fields[i].name, "Host") == 0)
 			continue;
 		for (j = 0; j < i; j++)
 			if (strcasecmp(hd->hd_fields[j].name,
@@ -125,14 +134,17 @@ add_fields(struct envb *eb, const struct http_head *hd)
 	}
 }
 
-/* Writes SERVER_NAME: the Host field's name if it is sane, else our IP. */
+/*
+ * Writes SERVER_NAME: the name of the request's host (RFC 9112 3.2.2:
+ * an absolute-form target's authority, else Host) if it is sane, else
+ * our IP.
+ */
 static void
-server_name(const struct exchange *x, char *out, size_t outlen)
+server_name(const struct exchange *x, const char *host, char *out,
+    size_t outlen)
 {
-	const char *host;
 	size_t n;
 
-	host = http_get(&x->x_hd, "Host");
 	if (host != NULL && host[0] == '[')
 		n = strcspn(host, "]") + 1;
 	else
@@ -156,8 +168,8 @@ env_build(const struct exchange *x, char *buf, size_t buflen, char **vec,
 	const struct conn *c = x->x_conn;
 	const struct script *sc = &x->x_sc;
 	struct envb eb;
-	char name[NET_HOSTLEN];
-	const char *ctype;
+	char name[NET_HOSTLEN], hbuf[HTTP_LINE_MAX];
+	const char *ctype, *host;
 	int i;
 
 	memset(&eb, 0, sizeof(eb));
@@ -165,7 +177,8 @@ env_build(const struct exchange *x, char *buf, size_t buflen, char **vec,
 	eb.eb_max = nvec - 1;
 	eb.eb_buf = buf;
 	eb.eb_len = buflen;
-	server_name(x, name, sizeof(name));
+	host = http_request_host(&x->x_hd, hbuf, sizeof(hbuf));
+	server_name(x, host, name, sizeof(name));
 	add(&eb, "GATEWAY_INTERFACE=CGI/1.1");
 	add(&eb, "SERVER_SOFTWARE=gtr-cgid/%s", GTR_VERSION);
 	add(&eb, "SERVER_PROTOCOL=HTTP/1.%d", x->x_hd.hd_version == 10 ? 0 : 1);
@@ -201,7 +214,7 @@ env_build(const struct exchange *x, char *buf, size_t buflen, char **vec,
 	add(&eb, "PATH=%s", cf->cf_path);
 	for (i = 0; i < cf->cf_npass; i++)
 		add(&eb, "%s", cf->cf_pass[i]);
-	add_fields(&eb, &x->x_hd);
+	add_fields(&eb, &x->x_hd, host);
 	if (eb.eb_full)
 		return NULL;
 	vec[eb.eb_n] = NULL;

@@ -36,7 +36,6 @@
 #define DEFAULT_MAXBODY	(1024ULL * 1024 * 1024)
 #define CHALLENGE	\
 	"WWW-Authenticate: Basic realm=\"cgid\", charset=\"UTF-8\""
-#define LOGVAL_MAX	LOG_VALUE_MAX(HTTP_LINE_MAX)
 #define LINGER_MS	5000
 
 enum {
@@ -61,9 +60,9 @@ static int	 body_setup(struct exchange *);
 static int	 spool(struct exchange *);
 static void	 run_with_redirects(struct exchange *);
 static void	 refuse(struct exchange *, int, const char *);
-static const char *proxy_error(int);
-static void	 access_line(const struct exchange *, const char *,
-		    uint64_t);
+static enum proxy_error proxy_error(int);
+static enum log_reason refusal_reason(int);
+static void	 access_line(const struct exchange *, uint64_t);
 
 static void
 usage(void)
@@ -260,18 +259,16 @@ handle(struct conn *c, void *arg)
 		if (rv == HTTP_EOF)
 			break;
 		if (rv != 0) {
-			x->x_status = rv;
+			/* The head is refused: its body is never read. */
 			x->x_keep = 0;
-			x->x_bytes_in = x->x_bytes_out = 0;
+			x->x_bytes_in = x->x_in.in_end;
+			x->x_bytes_out = 0;
 			x->x_user[0] = '\0';
-			x->x_why = "bad request head";
 			x->x_unread = 1;
-			(void)http_send_error(c->c_wfd, 11, rv,
-			    proxy_error(rv),
-			    rv == 408 ? "the request head did not arrive in "
-			    "time" : "the request head is not acceptable",
-			    NULL, 1, now_ms() + 5000);
-			access_line(x, "-", start);
+			(void)send_error(x, rv, proxy_error(rv),
+			    http_head_error(&x->x_hd, rv), NULL, rv == 408 ?
+			    REASON_HEADER_TIMEOUT : refusal_reason(rv));
+			access_line(x, start);
 			break;
 		}
 		if (!serve_request(x) || serve_stopping() || !wait_next(x))
@@ -339,26 +336,76 @@ wait_next(struct exchange *x)
 }
 
 /*
- * Returns the RFC 9209 error token for a status cgid answers before any
+ * Returns the RFC 9209 error type for a status cgid answers before any
  * program runs.  No program at the path means cgid has no next hop:
  * destination_not_found, as an intermediary without a route says.
  */
-static const char *
+static enum proxy_error
 proxy_error(int status)
 {
 	switch (status) {
-	case 401:
-	case 403:
-	case 413:
-		return "http_request_denied";	/* --auth, --root, --max-body */
-	case 404:
-		return "destination_not_found";
-	case 500:
-	case 503:
-		return "proxy_internal_error";
+	case HTTP_UNAUTHORIZED:
+	case HTTP_FORBIDDEN:
+	case HTTP_CONTENT_TOO_LARGE:
+		return PE_HTTP_REQUEST_DENIED;	/* --auth, --root, --max-body */
+	case HTTP_NOT_FOUND:
+		return PE_DESTINATION_NOT_FOUND;
+	case HTTP_INTERNAL_SERVER_ERROR:
+	case HTTP_SERVICE_UNAVAILABLE:
+		return PE_PROXY_INTERNAL_ERROR;
 	default:
-		return "http_request_error";	/* 400, 408, 414, 431, 501 */
+		return PE_HTTP_REQUEST_ERROR;	/* 400, 408, 414, 431, 501 */
 	}
+}
+
+/* Returns the access line's reason for a status cgid refuses with. */
+static enum log_reason
+refusal_reason(int status)
+{
+	switch (status) {
+	case HTTP_UNAUTHORIZED:
+		return REASON_AUTH;
+	case HTTP_FORBIDDEN:
+		return REASON_POLICY;
+	case HTTP_NOT_FOUND:
+		return REASON_DONE;	/* an answer like a program's */
+	case HTTP_REQUEST_TIMEOUT:
+		return REASON_IDLE_TIMEOUT;	/* the body's: the head's is
+						 * answered in handle() */
+	case HTTP_INTERNAL_SERVER_ERROR:
+	case HTTP_SERVICE_UNAVAILABLE:
+		return REASON_INTERNAL_ERROR;
+	default:
+		return REASON_BAD_REQUEST;	/* 400, 413, 414, 431, 501 */
+	}
+}
+
+/*
+ * Sends an error of cgid's own, formatted by http_format_error(), with
+ * Connection: close unless the connection is kept; counts its bytes and
+ * sets the status and reason for the access line.  Returns 0, or -1 if
+ * the client could not be written to (the connection then ends).
+ */
+int
+send_error(struct exchange *x, int status, enum proxy_error pe,
+    const char *why, const char *extra, enum log_reason reason)
+{
+	char buf[HTTP_ERROR_MAX];
+	int n;
+
+	x->x_status = status;
+	x->x_reason = reason;
+	n = http_format_error(buf, sizeof(buf), x->x_hd.hd_version != 0 ?
+	    x->x_hd.hd_version : 11, status, http_proxy_error_token(pe), why,
+	    extra, !x->x_keep);
+	if (n == -1 || http_write_all(x->x_conn->c_wfd, buf, n, now_ms() +
+	    x->x_cf->cf_opts.idle_timeout * 1000ULL) == -1) {
+		x->x_keep = 0;
+		x->x_reason = REASON_CLIENT_CLOSED;
+		return -1;
+	}
+	x->x_bytes_out += n;
+	return 0;
 }
 
 /* Answers with cgid's own error; the connection stays if it can. */
@@ -371,31 +418,28 @@ refuse(struct exchange *x, int status, const char *extra)
 		x->x_keep = 0;	/* the body was not read */
 		x->x_unread = 1;
 	}
-	x->x_status = status;
 	switch (status) {
-	case 401:
+	case HTTP_UNAUTHORIZED:
 		why = "credentials required";
 		break;
-	case 403:
+	case HTTP_FORBIDDEN:
 		why = "this resource may not be run";
 		break;
-	case 404:
+	case HTTP_NOT_FOUND:
 		why = "no program at this path";
 		break;
-	case 413:
+	case HTTP_CONTENT_TOO_LARGE:
 		why = "the request body is larger than --max-body";
 		break;
-	case 501:
+	case HTTP_NOT_IMPLEMENTED:
 		why = "this method is not served";
 		break;
 	default:
 		why = "the request cannot be served";
 		break;
 	}
-	if (http_send_error(x->x_conn->c_wfd, x->x_hd.hd_version, status,
-	    proxy_error(status), why, extra, !x->x_keep, now_ms() +
-	    x->x_cf->cf_opts.idle_timeout * 1000ULL) == -1)
-		x->x_keep = 0;
+	(void)send_error(x, status, proxy_error(status), why, extra,
+	    refusal_reason(status));
 }
 
 /*
@@ -498,8 +542,12 @@ run_with_redirects(struct exchange *x)
 
 	if ((r = run_program(x)) != RUN_REDIRECT)
 		return;
-	/* RFC 3875 6.2.2: served as a GET of that path, without the body. */
+	/*
+	 * RFC 3875 6.2.2: served as a GET of that path, without the body;
+	 * a fragment is no part of a request, so none of REQUEST_URI.
+	 */
 	(void)strcpy(x->x_target, x->x_location);
+	x->x_target[strcspn(x->x_target, "#")] = '\0';
 	x->x_method = "GET";
 	x->x_has_body = 0;
 	x->x_body_left = 0;
@@ -514,13 +562,11 @@ run_with_redirects(struct exchange *x)
 		return;
 	}
 	if ((r = run_program(x)) == RUN_REDIRECT) {
-		x->x_status = 502;
 		x->x_why = "a second local redirect";
 		log_warnx("conn=%lu: %s: %s", x->x_conn->c_id,
 		    x->x_sc.sc_file, x->x_why);
-		(void)http_send_error(x->x_conn->c_wfd, x->x_hd.hd_version,
-		    502, "http_protocol_error", x->x_why, NULL, !x->x_keep,
-		    now_ms() + x->x_cf->cf_opts.idle_timeout * 1000ULL);
+		(void)send_error(x, HTTP_BAD_GATEWAY, PE_HTTP_PROTOCOL_ERROR,
+		    x->x_why, NULL, REASON_UPSTREAM_ERROR);
 	}
 }
 
@@ -544,13 +590,14 @@ serve_request(struct exchange *x)
 	x->x_status = 0;
 	x->x_client_gone = 0;
 	x->x_why = NULL;
+	x->x_reason = REASON_DONE;
 	x->x_bytes_in = hd->hd_size;
 	x->x_bytes_out = 0;
 	if (strcmp(hd->hd_method, "CONNECT") == 0)
-		refuse(x, 501, NULL);
+		refuse(x, HTTP_NOT_IMPLEMENTED, NULL);
 	else if (cf->cf_auth != NULL && !htpasswd_check(cf->cf_auth,
 	    http_get(hd, "Authorization"), x->x_user, sizeof(x->x_user)))
-		refuse(x, 401, CHALLENGE);
+		refuse(x, HTTP_UNAUTHORIZED, CHALLENGE);
 	else if ((rv = map_target(cf, x->x_target, &x->x_sc)) != 0)
 		refuse(x, rv, NULL);
 	else if ((rv = body_setup(x)) != 0)
@@ -565,27 +612,36 @@ serve_request(struct exchange *x)
 		x->x_keep = 0;
 		x->x_unread = 1;
 	}
-	access_line(x, hd->hd_target, start);
+	if (x->x_client_gone && x->x_reason == REASON_DONE)
+		x->x_reason = REASON_CLIENT_CLOSED;
+	access_line(x, start);
 	return x->x_keep && !x->x_client_gone;
 }
 
-/* Logs the exchange's access line, with the target the client sent. */
+/*
+ * Logs the exchange's access line, with the method and target the client
+ * sent (a local redirect does not change them); cgid has no upstream.
+ */
 static void
-access_line(const struct exchange *x, const char *t, uint64_t start)
+access_line(const struct exchange *x, uint64_t start)
 {
 	const struct conn *c = x->x_conn;
-	char target[LOGVAL_MAX], why[256];
+	struct access_line al;
+	char method[64], target[HTTP_LINE_MAX];
 
-	/* client= as connectd and relayd write it: IP:PORT, -:- unknown. */
-	log_info("conn=%lu client=%s:%s method=%s target=%s status=%d "
-	    "bytes_in=%llu bytes_out=%llu ms=%llu%s%s%s%s", c->c_id,
-	    c->c_peer_ip, c->c_peer_port, x->x_hd.hd_method != NULL && t[0] != '-' ?
-	    x->x_hd.hd_method : "-", log_value(t, target, sizeof(target)),
-	    x->x_status,
-	    (unsigned long long)x->x_bytes_in,
-	    (unsigned long long)x->x_bytes_out,
-	    (unsigned long long)(now_ms() - start),
-	    x->x_user[0] != '\0' ? " user=" : "", x->x_user,
-	    x->x_why != NULL ? " error=" : "",
-	    x->x_why != NULL ? log_value(x->x_why, why, sizeof(why)) : "");
+	http_head_names(&x->x_hd, method, sizeof(method), target,
+	    sizeof(target));
+	memset(&al, 0, sizeof(al));
+	al.al_conn = c->c_id;
+	al.al_client_ip = c->c_peer_ip;
+	al.al_client_port = c->c_peer_port;
+	al.al_method = method;
+	al.al_target = target;
+	al.al_status = x->x_status;
+	al.al_user = x->x_user;
+	al.al_bytes_in = x->x_bytes_in;
+	al.al_bytes_out = x->x_bytes_out;
+	al.al_ms = now_ms() - start;
+	al.al_reason = x->x_reason;
+	log_access(&al, 0);
 }

@@ -31,7 +31,6 @@ struct segs {
 };
 
 static const char *origin_path(const char *);
-static int	 hexval(int);
 static int	 split_path(const char *, size_t, struct segs *);
 static int	 join(char *, size_t, const char *, char *const *, int, int);
 static int	 map_root(const struct cgid_conf *, struct segs *,
@@ -53,63 +52,39 @@ origin_path(const char *t)
 	return *p == '/' ? p : "/";
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
- * Decodes path[0..len) into segments.  Returns 0, 400 for a bad escape
- * or an encoded NUL, 404 for an encoded slash or a dot segment.
+ * Decodes path[0..len) into segments, each decoded on its own: a '/' in
+ * a decoded segment was encoded.  Returns 0, 400 for a bad escape or an
+ * encoded NUL, 404 for an encoded slash or a dot segment.
  */
 static int
 split_path(const char *path, size_t len, struct segs *sg)
 {
-	char *out = sg->sg_buf, *end;
-	size_t i;
-	int hi, lo;
+	const char *seg, *end = path + len, *slash;
+	char *out = sg->sg_buf;
+	size_t n, dn, i;
 
 	sg->sg_n = 0;
 	sg->sg_trailing = len > 1 && path[len - 1] == '/';
-	for (i = 0; i < len; i++) {
-		if (path[i] == '/') {
-			*out++ = '\0';
+	for (seg = path; seg < end; seg = slash + 1) {
+		if ((slash = memchr(seg, '/', end - seg)) == NULL)
+			slash = end;
+		if ((n = slash - seg) == 0)
 			continue;
-		}
-		if (path[i] != '%') {
-			*out++ = path[i];
-			continue;
-		}
-		if (i + 2 >= len)
+		if (http_pct_decode(seg, n, out, sg->sg_buf +
+		    sizeof(sg->sg_buf) - out, &dn) == -1)
 			return 400;
-		if ((hi = hexval((unsigned char)path[i + 1])) == -1 ||
-		    (lo = hexval((unsigned char)path[i + 2])) == -1)
-			return 400;
-		i += 2;
-		if (hi * 16 + lo == 0)
-			return 400;
-		if (hi * 16 + lo == '/')
-			return 404;
-		*out++ = hi * 16 + lo;
-	}
-	*out = '\0';
-	end = out;
-	/* Walk the NUL-separated pieces, skipping the empty ones. */
-	for (out = sg->sg_buf; out < end; out += strlen(out) + 1) {
-		if (*out == '\0')
-			continue;
+		/* The first offence decides, as it would read left to right. */
+		for (i = 0; i < dn && out[i] != '\0' && out[i] != '/'; i++)
+			;
+		if (i < dn)
+			return out[i] == '\0' ? 400 : 404;
 		if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
 			return 404;
 		if (sg->sg_n == SEG_MAX)
 			return 414;
 		sg->sg_v[sg->sg_n++] = out;
+		out += dn + 1;
 	}
 	return 0;
 }

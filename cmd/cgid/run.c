@@ -57,8 +57,8 @@ static int	 flush(struct exchange *);
 static void	 from_stderr(struct exchange *);
 static void	 err_line(struct exchange *);
 static int	 finish(struct exchange *, int);
-static enum run_result fail(struct exchange *, int, const char *,
-		    const char *);
+static enum run_result fail(struct exchange *, int, enum proxy_error,
+		    const char *, enum log_reason);
 static void	 close_fd(int *);
 static int	 nph_status(const char *, size_t);
 static int	 pipe_closed(const struct exchange *, int);
@@ -476,6 +476,7 @@ flush(struct exchange *x)
 	    deadline) == -1) {
 		x->x_client_gone = 1;
 		x->x_why = "the client went away";
+		x->x_reason = REASON_CLIENT_CLOSED;
 		x->x_olen = 0;
 		return -1;
 	}
@@ -659,26 +660,26 @@ finish(struct exchange *x, int kill_now)
 
 /*
  * Answers with an error of cgid's own when no head has gone out yet;
- * otherwise the connection can only be cut.  Returns the run's result.
+ * otherwise the connection can only be cut, and a program that failed
+ * after its head cut the body short.  Returns the run's result.
  */
 static enum run_result
-fail(struct exchange *x, int status, const char *proxy_error,
-    const char *why)
+fail(struct exchange *x, int status, enum proxy_error pe, const char *why,
+    enum log_reason reason)
 {
 	x->x_why = why;
 	if (x->x_head_sent || x->x_client_gone) {
 		x->x_keep = 0;
+		x->x_reason = x->x_client_gone ? REASON_CLIENT_CLOSED :
+		    reason == REASON_UPSTREAM_ERROR ? REASON_UPSTREAM_CLOSED :
+		    reason;
 		(void)flush(x);
 		return RUN_ABORT;
 	}
-	x->x_status = status;
 	if (!x->x_body_done)
 		x->x_keep = 0;
 	log_warnx("conn=%lu: %s: %s", x->x_conn->c_id, x->x_sc.sc_file, why);
-	if (http_send_error(x->x_conn->c_wfd, x->x_hd.hd_version, status,
-	    proxy_error, why, NULL, !x->x_keep, now_ms() +
-	    x->x_cf->cf_opts.idle_timeout * 1000ULL) == -1)
-		x->x_keep = 0;
+	(void)send_error(x, status, pe, why, NULL, reason);
 	return x->x_keep ? RUN_DONE : RUN_ABORT;
 }
 
@@ -694,8 +695,8 @@ run_program(struct exchange *x)
 	x->x_header_done = x->x_head_sent = x->x_killed = 0;
 	x->x_hlen = x->x_elen = x->x_olen = x->x_blen = 0;
 	if (spawn(x) == -1)
-		return fail(x, 502, "proxy_internal_error",
-		    "the program could not be started");
+		return fail(x, HTTP_BAD_GATEWAY, PE_PROXY_INTERNAL_ERROR,
+		    "the program could not be started", REASON_UPSTREAM_ERROR);
 	if (x->x_sc.sc_nph) {
 		/* Its output is the whole response, as it wrote it. */
 		x->x_header_done = x->x_head_sent = 1;
@@ -709,19 +710,22 @@ run_program(struct exchange *x)
 	case P_FULL:
 		if (!x->x_header_done) {
 			st = finish(x, 0);
-			return fail(x, 502, "http_response_incomplete",
-			    WIFSIGNALED(st) ? "the program crashed before "
-			    "its header block" : "the program ended before "
-			    "its header block");
+			return fail(x, HTTP_BAD_GATEWAY,
+			    PE_HTTP_RESPONSE_INCOMPLETE, WIFSIGNALED(st) ?
+			    "the program crashed before its header block" :
+			    "the program ended before its header block",
+			    REASON_UPSTREAM_ERROR);
 		}
 		st = finish(x, 0);
 		if (x->x_framing == RESP_LENGTH && x->x_resp_left > 0)
-			return fail(x, 502, "http_response_incomplete",
-			    "the program's output is shorter than its "
-			    "Content-Length");
+			return fail(x, HTTP_BAD_GATEWAY,
+			    PE_HTTP_RESPONSE_INCOMPLETE, "the program's output "
+			    "is shorter than its Content-Length",
+			    REASON_UPSTREAM_ERROR);
 		if (WIFSIGNALED(st) && !x->x_killed && !pipe_closed(x, st))
-			return fail(x, 502, "http_response_incomplete",
-			    "the program crashed");
+			return fail(x, HTTP_BAD_GATEWAY,
+			    PE_HTTP_RESPONSE_INCOMPLETE, "the program crashed",
+			    REASON_UPSTREAM_ERROR);
 		if (x->x_framing == RESP_CHUNKED) {
 			memcpy(x->x_obuf + x->x_olen, "0\r\n\r\n", 5);
 			x->x_olen += 5;
@@ -734,17 +738,20 @@ run_program(struct exchange *x)
 		return RUN_REDIRECT;
 	case P_BAD_HEADER:
 		(void)finish(x, 1);
-		return fail(x, 502, "http_protocol_error", x->x_why);
+		return fail(x, HTTP_BAD_GATEWAY, PE_HTTP_PROTOCOL_ERROR,
+		    x->x_why, REASON_UPSTREAM_ERROR);
 	case P_HEADER_TIMEOUT:
 		(void)finish(x, 1);
-		return fail(x, 504, "http_response_timeout",
+		return fail(x, HTTP_GATEWAY_TIMEOUT, PE_HTTP_RESPONSE_TIMEOUT,
 		    "the program did not finish its header block within "
-		    "--cgi-timeout");
+		    "--cgi-timeout", REASON_UPSTREAM_TIMEOUT);
 	case P_IDLE_TIMEOUT:
 		(void)finish(x, 1);
-		return fail(x, 504, "http_response_timeout", x->x_why);
+		return fail(x, HTTP_GATEWAY_TIMEOUT, PE_HTTP_RESPONSE_TIMEOUT,
+		    x->x_why, REASON_IDLE_TIMEOUT);
 	case P_CLIENT_GONE:
 		x->x_client_gone = 1;
+		x->x_reason = REASON_CLIENT_CLOSED;
 		(void)finish(x, 0);
 		x->x_keep = 0;
 		return RUN_ABORT;

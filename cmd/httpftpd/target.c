@@ -15,7 +15,6 @@
 
 #include "httpftpd.h"
 
-static int	hexval(int);
 static int	decode(const char *, size_t, char *, size_t, size_t *);
 static int	has_ctl(const char *, size_t);
 static int	normalize(const char *, size_t, const char *, struct ftp_loc *);
@@ -44,42 +43,14 @@ dotdot_hidden(const char *seg, size_t n)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Percent-decodes n bytes of s into out; returns 0, or -1 if malformed. */
+/*
+ * Percent-decodes n bytes of s into out; returns 0, or -1 if malformed.
+ * The decoder is http.c's; CR, LF and NUL are has_ctl()'s to refuse.
+ */
 static int
 decode(const char *s, size_t n, char *out, size_t outlen, size_t *outn)
 {
-	size_t i, o = 0;
-	int hi, lo;
-
-	for (i = 0; i < n; i++) {
-		if (o + 1 >= outlen)
-			return -1;
-		if (s[i] != '%') {
-			out[o++] = s[i];
-			continue;
-		}
-		if (i + 2 >= n)
-			return -1;
-		if ((hi = hexval((unsigned char)s[i + 1])) == -1 ||
-		    (lo = hexval((unsigned char)s[i + 2])) == -1)
-			return -1;
-		out[o++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	out[o] = '\0';
-	*outn = o;
-	return 0;
+	return http_pct_decode(s, n, out, outlen, outn);
 }
 
 /* Returns 1 if s holds a CR, LF or NUL: an FTP command could hide there. */
