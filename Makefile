@@ -126,7 +126,7 @@ bench: deps
 fuzz:
 	@mkdir -p $(B)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	    -Icommon -o $(B)/fuzz/http_fuzz tests/fuzz/http_fuzz.c \
+	    -DGTR_VERSION='"$(VERSION)"' -Icommon -o $(B)/fuzz/http_fuzz tests/fuzz/http_fuzz.c \
 	    common/http.c common/log.c
 	@mkdir -p $(B)/fuzz/corpus
 	$(B)/fuzz/http_fuzz -max_total_time=$${FUZZ_SECONDS:-60} \

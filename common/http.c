@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "http.h"
 
 /* Largest Content-Length or chunk size: fits an off_t. */
@@ -65,7 +66,6 @@ enum {
 _Static_assert(HTTP_IN_ROOM > 2 * HTTP_EMPTY_LINES_MAX,
     "HTTP_IN_ROOM too small");
 
-static uint64_t	clock_ms(void);
 static int	wait_fd(int, short, uint64_t);
 static ssize_t	in_read(int, void *, size_t, uint64_t);
 static int	writev_all(int, struct iovec *, int, uint64_t);
@@ -101,19 +101,6 @@ static ssize_t	read_plain(struct http_in *, struct http_body *, char *,
 		    size_t, uint64_t, int *);
 static int	body_status(const struct http_body *, ssize_t);
 
-/*
- * Our own monotonic clock, the same as serve.c's now_ms(), so that the
- * fuzzer and unit tests link http.c without the front side.
- */
-static uint64_t
-clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on fd; returns 1 when ready, 0 at the deadline, -1. */
 static int
 wait_fd(int fd, short events, uint64_t deadline)
@@ -125,7 +112,7 @@ wait_fd(int fd, short events, uint64_t deadline)
 	for (;;) {
 		timeout = -1;
 		if (deadline != 0) {
-			now = clock_ms();
+			now = now_ms();
 			if (now >= deadline)
 				return 0;
 			left = deadline - now;
@@ -137,7 +124,7 @@ wait_fd(int fd, short events, uint64_t deadline)
 		r = poll(&pfd, 1, timeout);
 		if (r > 0)
 			return 1;
-		if (r == 0 && deadline != 0 && clock_ms() >= deadline)
+		if (r == 0 && deadline != 0 && now_ms() >= deadline)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -1;

@@ -632,9 +632,6 @@ access_line(const struct exchange *x, uint64_t start)
 	http_head_names(&x->x_hd, method, sizeof(method), target,
 	    sizeof(target));
 	memset(&al, 0, sizeof(al));
-	al.al_conn = c->c_id;
-	al.al_client_ip = c->c_peer_ip;
-	al.al_client_port = c->c_peer_port;
 	al.al_method = method;
 	al.al_target = target;
 	al.al_status = x->x_status;
@@ -643,5 +640,5 @@ access_line(const struct exchange *x, uint64_t start)
 	al.al_bytes_out = x->x_bytes_out;
 	al.al_ms = now_ms() - start;
 	al.al_reason = x->x_reason;
-	log_access(&al, 0);
+	conn_access(c, &al, 0);
 }
