@@ -18,6 +18,7 @@
 static int	number_opt(struct gtr_opts *, const char *, const char *,
 		    long long, long long, int *);
 static int	opts_common(struct gtr_opts *, int, const char *);
+static int	socket_mode_opt(struct gtr_opts *, const char *);
 static int	usage_error(struct gtr_opts *, const char *, ...)
 		    PRINTFLIKE(2, 3);
 
@@ -37,6 +38,7 @@ opts_init(struct gtr_opts *o, const char *default_ports)
 	o->connect_timeout = 10;
 	o->idle_timeout = 300;
 	o->header_timeout = 15;
+	o->socket_mode = 0666;
 	if (default_ports != NULL && policy_set_ports(&o->policy,
 	    default_ports, err, sizeof(err)) == -1) {
 		log_error("default ports: %s", err);
@@ -72,6 +74,22 @@ opts_number(const char *s, long long min, long long max, long long *out)
 	if (errno != 0 || *end != '\0' || v < min || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* --socket-mode OCTAL: permission bits, 0 to 0777.  0, or -1. */
+static int
+socket_mode_opt(struct gtr_opts *o, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 8);
+	if (errno != 0 || end == arg || *end != '\0' || v < 0 || v > 0777)
+		return usage_error(o, "--socket-mode: \"%s\" is not an octal "
+		    "mode from 0 to 0777", arg);
+	o->socket_mode = (int)v;
 	return 0;
 }
 
@@ -140,6 +158,8 @@ opts_common(struct gtr_opts *o, int ch, const char *arg)
 	case OPT_IDLE_TIMEOUT:
 		return number_opt(o, "--idle-timeout", arg, 1, 86400 * 7,
 		    &o->idle_timeout) == -1 ? -1 : 1;
+	case OPT_SOCKET_MODE:
+		return socket_mode_opt(o, arg) == -1 ? -1 : 1;
 	case OPT_MAX_CONNS:
 		return number_opt(o, "--max-conns", arg, 1, 1000000,
 		    &o->max_conns) == -1 ? -1 : 1;
@@ -248,6 +268,7 @@ const char opts_help_text[] =
 "      --connect-timeout S  upstream connect timeout (10)\n"
 "      --idle-timeout S     close after S seconds without traffic (300)\n"
 "      --header-timeout S   deadline for each request head (15)\n"
+"      --socket-mode OCTAL  permissions of a -l unix:PATH socket (0666)\n"
 "  -v, --verbose            add debug lines to the log\n"
 "  -q, --quiet              log errors only\n"
 "  -h, --help               print this help and exit\n"

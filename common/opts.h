@@ -31,6 +31,7 @@ enum {
 	OPT_HEADER_TIMEOUT,
 	OPT_ALLOW_PORT,
 	OPT_ALLOW_DEST,
+	OPT_SOCKET_MODE,
 	OPT_PROGRAM_BASE = 512	/* first value free for a program's own */
 };
 
@@ -52,6 +53,7 @@ enum {
 	{ "header-timeout",	required_argument, NULL, OPT_HEADER_TIMEOUT }, \
 	{ "allow-port",		required_argument, NULL, OPT_ALLOW_PORT }, \
 	{ "allow-dest",		required_argument, NULL, OPT_ALLOW_DEST }, \
+	{ "socket-mode",	required_argument, NULL, OPT_SOCKET_MODE }, \
 	{ NULL, 0, NULL, 0 }
 
 struct gtr_opts {
@@ -69,6 +71,7 @@ struct gtr_opts {
 	int		 connect_timeout;	/* seconds, default 10 */
 	int		 idle_timeout;		/* seconds, default 300 */
 	int		 header_timeout;	/* seconds, default 15 */
+	int		 socket_mode;		/* -l unix:PATH, default 0666 */
 	struct policy	 policy;		/* --allow-port, --allow-dest */
 };
 

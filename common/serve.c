@@ -475,6 +475,13 @@ listen_unix(const struct net_addr *a)
 			close(fd);
 		return 1;
 	}
+	/* bind(2) left it to the umask: 0755 root, which only root opens. */
+	if (chmod(a->path, (mode_t)srv.s_opts->socket_mode) == -1) {
+		log_error("unable to set the mode of unix:%s: %s", a->path,
+		    strerror(errno));
+		close(fd);
+		return 1;
+	}
 	return add_listener(fd, 1) == -1 ? 1 : 0;
 }
 

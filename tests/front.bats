@@ -101,6 +101,18 @@ adopt_children() {
 	[ "$(cat "$T/file")" = precious ]
 }
 
+@test "-l unix:PATH is created 0666 whatever the umask, or as --socket-mode says" {
+	(umask 077; bg st "$ST" -l "unix:$T/s")
+	wait_log "listening on unix:$T/s" "$T/st.log"
+	[ "$(stat -c %a "$T/s")" = 666 ]
+	bg st2 "$ST" -l "unix:$T/t" --socket-mode 0660
+	wait_log "listening on unix:$T/t" "$T/st2.log"
+	[ "$(stat -c %a "$T/t")" = 660 ]
+	run "$ST" -l "unix:$T/u" --socket-mode 0999
+	[ "$status" -eq 64 ]
+	[[ $output == *"--socket-mode"* ]]
+}
+
 @test "systemd socket activation with Accept=no runs the accept loop on fd 3" {
 	port=$(free_port)
 	bg sa systemd-socket-activate -l "127.0.0.1:$port" "$ST"

@@ -201,6 +201,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	if (opts.exit_code >= 0)
+		return opts.exit_code;
 	if (optind < argc)
 		cfg.argv = argv + optind;
 	log_init("serve_test", opts.verbosity);
