@@ -265,7 +265,12 @@ start_env(const char *default_addr, int *rfd, int *wfd)
 
 	if ((n = systemd_fds()) > 0)
 		return adopt_fds(SD_FIRST_FD, n, rfd, wfd);
-	if (fstat(STDIN_FILENO, &st) == -1 || isatty(STDIN_FILENO))
+	/*
+	 * A terminal, or a device such as /dev/null (started with & from a
+	 * script, cron, nohup): nobody is on fd 0 to serve, so listen.
+	 */
+	if (fstat(STDIN_FILENO, &st) == -1 || isatty(STDIN_FILENO) ||
+	    S_ISCHR(st.st_mode))
 		return listen_list(&default_addr, 1);
 	if (S_ISSOCK(st.st_mode)) {
 		quiet_stderr();

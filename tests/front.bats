@@ -320,6 +320,16 @@ print(s.getsockname()[1]); print(s.makefile().read(), end="")
 	[ "${lines[1]}" = t ]
 }
 
+@test "/dev/null on fd 0 (a program started with & from a script) listens too" {
+	port=$(free_port)
+	SERVE_TEST_ADDR=127.0.0.1:$port bg st "$ST"
+	wait_port "$port"
+	wait_log "info: listening on 127.0.0.1:$port" "$T/st.log"
+	run talk "$port" $'t\n'
+	[[ ${lines[0]} =~ ^hello\ 127\.0\.0\.1\ [0-9]+$ ]]
+	[ "${lines[1]}" = t ]
+}
+
 @test "--accept-proxy takes the client's address from haproxy's PROXY v1 and v2 headers" {
 	port=$(free_port)
 	p1=$(free_port)
