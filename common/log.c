@@ -119,14 +119,14 @@ fatal(int code, const char *fmt, ...)
 {
 	int saved = errno;
 
-	LOG_BODY("fatal", saved);
+	LOG_BODY("error", saved);
 	exit(code);
 }
 
 void
 fatalx(int code, const char *fmt, ...)
 {
-	LOG_BODY("fatal", 0);
+	LOG_BODY("error", 0);
 	exit(code);
 }
 
