@@ -593,7 +593,7 @@ wrapd() {
 	! grep -q $'\r' "$T/tlswrapd.log"
 }
 
-@test "bare CRs before a request get 400 and the request is not served; empty lines before it are skipped" {
+@test "bare CRs before a request get 400 and the request is not served; a few empty lines before it are skipped, more get 400" {
 	pyorigin
 	wrapd --cacert "$PKI/ca.pem"
 	python3 - "$OPORT" "$T" <<-'PY'
@@ -601,7 +601,8 @@ wrapd() {
 	req = (b"GET http://localhost:%s/echo HTTP/1.1\r\nHost: localhost\r\n"
 	    b"Connection: close\r\n\r\n" % sys.argv[1].encode())
 	for name, data in (("crs", b"\r" * 40000), ("crs-req", b"\r" * 40000 + req),
-	    ("cr-crlf", b"\r\r\n" + req), ("empty", b"\r\n\n" * 2000 + req)):
+	    ("cr-crlf", b"\r\r\n" + req), ("empty", b"\r\n\n" * 8 + req),
+	    ("many", b"\r\n\n" * 8 + b"\n" + req)):
 	    open(sys.argv[2] + "/" + name, "wb").write(data)
 	PY
 	run -0 raw "$PORT" < "$T/crs-req"
@@ -618,6 +619,12 @@ wrapd() {
 	run -0 raw "$PORT" < "$T/empty"
 	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
 	[[ $output == *"GET 0 "* ]]
+	# but at most 16 of them, as in every program (gtr(7))
+	run -0 raw "$PORT" < "$T/many"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"too many empty lines before the request line"* ]]
+	[[ $output != *"GET 0 "* ]]
+	[ "$(grep -c "GET /echo" "$T/origin.log")" -eq 1 ]
 }
 
 @test "a 30 KiB head dripped in 300 small writes is served whole" {

@@ -40,8 +40,6 @@
 
 static int	set_nonblock(int);
 static void	advance(struct session *);
-static void	drop_empty_lines(struct http_in *);
-static int	head_scan(const char *, size_t, size_t *);
 static int	head_step(struct session *);
 static void	head_error(struct session *, int);
 static void	next_head(struct session *);
@@ -126,6 +124,7 @@ session_new(struct conn *c)
 	if (c->c_is_socket)
 		s->s_rflags = s->s_wflags = -1;
 	http_in_init(&s->s_in, nofd);
+	http_scan_init(&s->s_scan, 1);
 	s->s_readable = 1;
 	s->s_sock.cs_policy = &gw.gw_opts.policy;
 	s->s_sock.cs_fixed = gw.gw_origin;
@@ -283,6 +282,8 @@ client_gone(struct session *s, enum log_reason why)
 void
 session_sweep(struct session *s, uint64_t now)
 {
+	int idle;
+
 	if (s->s_dead)
 		return;
 	if (s->s_state == S_LINGER) {
@@ -291,11 +292,13 @@ session_sweep(struct session *s, uint64_t now)
 		return;
 	}
 	if (s->s_state == S_HEAD) {
-		if (s->s_in.in_end == 0 && serve_stopping())
+		/* nothing of a head yet: empty lines are none */
+		idle = s->s_in.in_end == s->s_scan.sc_skip;
+		if (idle && serve_stopping())
 			session_free(s);
 		else if (now >= s->s_deadline) {
 			/* an idle keep-alive connection just ends */
-			if (s->s_in.in_end == 0)
+			if (idle)
 				session_free(s);
 			else {
 				head_error(s, 408);
@@ -358,7 +361,7 @@ next_head(struct session *s)
 		memmove(in->in_buf, in->in_buf + in->in_start, pend);
 	in->in_start = 0;
 	in->in_end = pend;
-	s->s_scan = 0;
+	http_scan_init(&s->s_scan, 1);
 	s->s_in_mark = s->s_in_total - pend;
 	/* the old head's strings are gone with the memmove */
 	s->s_hd.hd_method = s->s_hd.hd_target = NULL;
@@ -410,86 +413,43 @@ session_fill(struct session *s)
 }
 
 /*
- * XXX moves to common/http.c
- * Drops the empty lines (CRLF or LF) at the front of in_buf, which RFC
- * 9112 2.2 lets a server ignore before a request line.  A CR that does
- * not end a line stays, for the parser to refuse: it is no empty line.
- */
-static void
-drop_empty_lines(struct http_in *in)
-{
-	size_t k = 0;
-
-	while (k < in->in_end && (in->in_buf[k] == '\n' ||
-	    (in->in_buf[k] == '\r' && k + 1 < in->in_end &&
-	    in->in_buf[k + 1] == '\n')))
-		k += in->in_buf[k] == '\r' ? 2 : 1;
-	if (k > 0) {
-		memmove(in->in_buf, in->in_buf + k, in->in_end - k);
-		in->in_end -= k;
-	}
-}
-
-/*
- * XXX moves to common/http.c
- * Scans the bytes of a request head that arrived since the last call,
- * from *at, for what settles it: the empty line that ends it, a bare CR,
- * a request line past HTTP_LINE_MAX, a full buffer.  Returns 1 when it
- * is settled (the parser then has the last word), 0 when more bytes are
- * needed.  Each byte is looked at once: parsing the whole buffer on
- * every read made a head dripped a byte at a time quadratic.
- */
-static int
-head_scan(const char *buf, size_t len, size_t *at)
-{
-	size_t i, old = *at;
-	int settled = 0;
-
-	for (i = old; i < len && !settled; i++) {
-		if (buf[i] == '\r') {
-			if (i + 1 == len)
-				break;		/* its LF may come next */
-			settled = buf[i + 1] != '\n';
-		} else if (buf[i] == '\n')
-			settled = (i >= 1 && buf[i - 1] == '\n') || (i >= 2 &&
-			    buf[i - 1] == '\r' && buf[i - 2] == '\n');
-	}
-	*at = i;
-	return settled || len >= HTTP_HEAD_MAX ||
-	    (old <= HTTP_LINE_MAX && i > HTTP_LINE_MAX);
-}
-
-/*
  * Reads a request head into s_in, as far as what is there goes, and
- * parses it once it is settled; returns 1 when the session moved on (an
- * exchange, an error, its end), 0 to wait.
+ * parses it once the scanner says it is whole (each byte is scanned
+ * once, so a head dripped a byte at a time costs linear work); returns
+ * 1 when the session moved on (an exchange, an error, its end), 0 to
+ * wait.
  */
 static int
 head_step(struct session *s)
 {
 	struct http_in *in = &s->s_in;
+	struct http_scan *sc = &s->s_scan;
 	int r;
 
 	for (;;) {
-		if (s->s_scan == 0)
-			drop_empty_lines(in);
-		r = HTTP_INCOMPLETE;
-		if (in->in_end > 0 &&
-		    head_scan(in->in_buf, in->in_end, &s->s_scan)) {
-			memset(&s->s_hd, 0, sizeof(s->s_hd));
+		r = http_head_scan(sc, in->in_buf, in->in_end);
+		if (r == 0) {
 			r = http_parse_request(in->in_buf, in->in_end,
 			    &s->s_hd);
-		}
-		if (r != HTTP_INCOMPLETE)
 			break;
+		}
+		if (r != HTTP_INCOMPLETE) {
+			memset(&s->s_hd, 0, sizeof(s->s_hd));
+			s->s_hd.hd_error = sc->sc_error;
+			break;
+		}
 		if (s->s_in_eof) {
-			if (in->in_end == 0) {
+			/* empty lines and then the end: as if nothing came */
+			if (in->in_end == sc->sc_skip) {
 				session_free(s);
 				return 1;
 			}
+			memset(&s->s_hd, 0, sizeof(s->s_hd));
+			s->s_hd.hd_error = "the connection ended inside the head";
 			r = 400;
 			break;
 		}
+		/* the scanner's verdict comes before in_buf is full */
 		if (!s->s_readable || in->in_end == sizeof(in->in_buf))
 			return 0;
 		(void)session_fill(s);

@@ -76,7 +76,7 @@ struct session {
 	 * http_read_body() only parses the buffer and bytes_in is exact.
 	 */
 	struct http_in	 s_in;
-	size_t		 s_scan;	/* bytes of the head scanned so far */
+	struct http_scan s_scan;	/* where the head being read ends */
 	uint64_t	 s_in_total;	/* bytes read from the client, ever */
 	uint64_t	 s_in_mark;	/* where in them this exchange began */
 	int		 s_in_eof;	/* the client closed its side */
