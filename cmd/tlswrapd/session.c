@@ -818,44 +818,25 @@ send_error(struct session *s, int status, enum log_reason why,
 }
 
 /*
- * Queues an error response as http_send_error() words it: status line,
- * Content-Type, Content-Length, Proxy-Status, extra, Connection, and the
- * body "STATUS REASON: detail".
+ * Queues an error response, the bytes http_format_error() makes for
+ * every program; a response that cannot be queued ends the session.
  */
 static void
 error_response(struct session *s, int version, int status,
     const char *token, const char *detail, const char *extra)
 {
-	struct iovec iov[4];
-	char head[1024], first[128];
-	const char *conn = "";
-	size_t dlen = strlen(detail);
-	int flen, hlen;
+	char buf[HTTP_ERROR_MAX];
+	struct iovec iov;
+	int n;
 
-	flen = snprintf(first, sizeof(first), "%d %s: ", status,
-	    http_reason(status));
-	if (s->s_close)
-		conn = "Connection: close\r\n";
-	else if (version == 10)
-		conn = "Connection: keep-alive\r\n";
-	hlen = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
-	    "Proxy-Status: gtr; error=%s\r\n%s%s%s\r\n", status,
-	    http_reason(status), flen + dlen + 1, token,
-	    extra != NULL ? extra : "", extra != NULL ? "\r\n" : "", conn);
-	if (hlen < 0 || (size_t)hlen >= sizeof(head)) {
+	if ((n = http_format_error(buf, sizeof(buf), version, status, token,
+	    detail, extra, s->s_close)) == -1) {
 		s->s_write_failed = 1;
 		return;
 	}
-	iov[0].iov_base = head;
-	iov[0].iov_len = hlen;
-	iov[1].iov_base = first;
-	iov[1].iov_len = flen;
-	iov[2].iov_base = (void *)detail;
-	iov[2].iov_len = dlen;
-	iov[3].iov_base = "\n";
-	iov[3].iov_len = 1;
-	if (out_writev(s, iov, 4) == -1)
+	iov.iov_base = buf;
+	iov.iov_len = n;
+	if (out_writev(s, &iov, 1) == -1)
 		s->s_write_failed = 1;
 }
 
