@@ -283,6 +283,32 @@ wrapd() {
 	[[ ${lines[0]} != "HTTP/1.1 200"* ]]
 }
 
+@test "an authority the shared parser refuses gets 400 and goes nowhere; an IPv6 one keeps its brackets" {
+	tls_nginx localhost
+	wrapd --cacert "$PKI/ca.pem"
+	# "+PORT" was a port to the old copy: the origin answered
+	run -0 bash -c "printf 'GET http://localhost:+$NPORT/ HTTP/1.1\r\nHost: localhost\r\n\r\n' | socat -t 5 - TCP:127.0.0.1:$PORT"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"bad host or port"* ]]
+	[[ $output == *"Proxy-Status: gtr; error=http_request_error"* ]]
+	[[ $output != *"hello over tls"* ]]
+	run -0 curl -sS -i -H "Host: localhost:+$NPORT" "http://127.0.0.1:$PORT/"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"bad host or port"* ]]
+	[ ! -s "$T/nginx/access.log" ]
+	[ "$(grep -c 'status=400 .*reason=bad_request' "$T/tlswrapd.log")" -eq 2 ]
+	# the host comes back without its brackets: the URL has them again
+	dead=$(free_port)
+	kill "$tlswrapd_pid"
+	PORT=$(free_port)
+	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-dest ::1 \
+		--allow-port "$dead"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://[::1]:$dead/x"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=connection_refused"* ]]
+	grep -q "target=https://\[::1\]:$dead/x status=502 " "$T/tlswrapd.log"
+}
+
 @test "an origin signed by an unknown CA gets 502 naming the unknown CA" {
 	tls_nginx rogue/localhost
 	wrapd --cacert "$PKI/ca.pem"
