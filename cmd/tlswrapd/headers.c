@@ -216,7 +216,7 @@ response_line(struct session *s, const char *line, size_t n)
 	}
 	if (k > 0)
 		return rbuf_add(s, line, n);
-	if (s->s_rcode < 200) {
+	if (s->s_rcode < HTTP_OK) {
 		s->s_rlen = 0;
 		return 0;
 	}
@@ -246,8 +246,9 @@ response_head(struct session *s, char *out, size_t outlen)
 		s->s_fail = "malformed response head";
 		return -1;
 	}
-	s->s_no_body = strcmp(m, "HEAD") == 0 || rh->hd_status == 204 ||
-	    rh->hd_status == 304;
+	s->s_no_body = strcmp(m, "HEAD") == 0 ||
+	    rh->hd_status == HTTP_NO_CONTENT ||
+	    rh->hd_status == HTTP_NOT_MODIFIED;
 	s->s_clen = -1;
 	if (rh->hd_framing == HTTP_BODY_LENGTH)
 		s->s_clen = rh->hd_length;

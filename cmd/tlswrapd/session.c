@@ -50,8 +50,8 @@ static void	forward(struct session *);
 static void	head_release(struct session *);
 static void	finish(struct session *, int);
 static void	send_error(struct session *, int, enum log_reason,
-		    const char *, const char *, const char *);
-static void	error_response(struct session *, int, int, const char *,
+		    enum proxy_error, const char *, const char *);
+static void	error_response(struct session *, int, int, enum proxy_error,
 		    const char *, const char *);
 static void	exchange_end(struct session *);
 static void	access_line(struct session *);
@@ -192,7 +192,7 @@ linger_start(struct session *s)
 	if (!c->c_is_socket || s->s_in_eof || s->s_write_failed ||
 	    s->s_blocked || !(s->s_watched & WATCH_R) ||
 	    ioctl(c->c_rfd, FIONREAD, &n) == -1 ||
-	    (n == 0 && s->s_status < 400) ||
+	    (n == 0 && s->s_status < HTTP_BAD_REQUEST) ||
 	    shutdown(c->c_wfd, SHUT_WR) == -1)
 		return 0;
 	upstream_stop(s);
@@ -301,7 +301,7 @@ session_sweep(struct session *s, uint64_t now)
 			if (idle)
 				session_free(s);
 			else {
-				head_error(s, 408);
+				head_error(s, HTTP_REQUEST_TIMEOUT);
 				advance(s);
 			}
 		}
@@ -316,7 +316,7 @@ session_sweep(struct session *s, uint64_t now)
 		client_gone(s, REASON_IDLE_TIMEOUT);
 		return;
 	}
-	s->s_body_status = 408;
+	s->s_body_status = HTTP_REQUEST_TIMEOUT;
 	session_done(s, CURLE_ABORTED_BY_CALLBACK);
 }
 
@@ -446,7 +446,7 @@ head_step(struct session *s)
 			}
 			memset(&s->s_hd, 0, sizeof(s->s_hd));
 			s->s_hd.hd_error = "the connection ended inside the head";
-			r = 400;
+			r = HTTP_BAD_REQUEST;
 			break;
 		}
 		/* the scanner's verdict comes before in_buf is full */
@@ -471,13 +471,14 @@ head_error(struct session *s, int r)
 	s->s_t0 = now_ms();
 	s->s_line = 1;
 	s->s_status = r;
-	s->s_reason = r == 408 ? REASON_HEADER_TIMEOUT : REASON_BAD_REQUEST;
+	s->s_reason = r == HTTP_REQUEST_TIMEOUT ? REASON_HEADER_TIMEOUT :
+	    REASON_BAD_REQUEST;
 	s->s_bytes_out = 0;
 	s->s_proto = "-";
 	s->s_url[0] = s->s_upstream[0] = '\0';
 	s->s_close = 1;
 	s->s_write_failed = 0;
-	error_response(s, 11, r, "http_request_error",
+	error_response(s, 11, r, PE_HTTP_REQUEST_ERROR,
 	    http_head_error(&s->s_hd, r), NULL);
 	s->s_state = S_DRAIN;
 }
@@ -655,8 +656,8 @@ exchange(struct session *s)
 		    s->s_conn->c_id, log_value(hd->hd_target, v, sizeof(v)));
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
 		s->s_close = 1;
-		send_error(s, 405, REASON_POLICY, "http_request_error",
-		    "CONNECT is not supported here (connectd tunnels)",
+		send_error(s, HTTP_METHOD_NOT_ALLOWED, REASON_POLICY,
+		    PE_HTTP_REQUEST_ERROR, "CONNECT is not supported here (connectd tunnels)",
 		    ALLOW_METHODS);
 		goto done;
 	}
@@ -664,14 +665,15 @@ exchange(struct session *s)
 	    &err) == -1) {
 		s->s_close = 1;
 		s->s_url[0] = '\0';
-		send_error(s, 400, REASON_BAD_REQUEST, "http_request_error",
-		    err, NULL);
+		send_error(s, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, err, NULL);
 		goto done;
 	}
 	if (!gw.gw_origin && !policy_port_ok(&gw.gw_opts.policy, port)) {
 		if (hd->hd_framing != HTTP_BODY_NONE)
 			s->s_close = 1;
-		send_error(s, 403, REASON_POLICY, "destination_ip_prohibited",
+		send_error(s, HTTP_FORBIDDEN, REASON_POLICY,
+		    PE_DESTINATION_IP_PROHIBITED,
 		    "destination port refused by policy", NULL);
 		goto done;
 	}
@@ -689,8 +691,8 @@ forward(struct session *s)
 	s->s_body_eof = s->s_hd.hd_framing == HTTP_BODY_NONE;
 	if (request_fields(s) == -1) {
 		s->s_close = 1;
-		send_error(s, 500, REASON_INTERNAL_ERROR,
-		    "proxy_internal_error", "request head too large", NULL);
+		send_error(s, HTTP_INTERNAL_SERVER_ERROR, REASON_INTERNAL_ERROR,
+		    PE_PROXY_INTERNAL_ERROR, "request head too large", NULL);
 		s->s_state = S_DRAIN;
 		return;
 	}
@@ -698,8 +700,8 @@ forward(struct session *s)
 	if (upstream_start(s) == -1) {
 		s->s_state = S_DRAIN;
 		s->s_close = 1;
-		send_error(s, 500, REASON_INTERNAL_ERROR,
-		    "proxy_internal_error", "unable to start a transfer", NULL);
+		send_error(s, HTTP_INTERNAL_SERVER_ERROR, REASON_INTERNAL_ERROR,
+		    PE_PROXY_INTERNAL_ERROR, "unable to start a transfer", NULL);
 		return;
 	}
 	head_release(s);
@@ -745,7 +747,7 @@ finish(struct session *s, int rc)
 {
 	char detail[CURL_ERROR_SIZE + 128], last[TRAILER_MAX + 8];
 	struct iovec iov;
-	const char *tok;
+	enum proxy_error pe;
 	int st, n;
 
 	if (rc != CURLE_OK && s->s_head_sent && !s->s_body_started &&
@@ -779,7 +781,8 @@ finish(struct session *s, int rc)
 		    s->s_body_status ? "request body broken" :
 		    s->s_err[0] ? s->s_err : curl_easy_strerror(rc));
 		s->s_close = 1;
-		s->s_reason = s->s_body_status == 408 ? REASON_IDLE_TIMEOUT :
+		s->s_reason = s->s_body_status == HTTP_REQUEST_TIMEOUT ?
+		    REASON_IDLE_TIMEOUT :
 		    s->s_body_status != 0 ? REASON_BAD_REQUEST :
 		    s->s_fail != NULL ? REASON_UPSTREAM_ERROR :
 		    rc == CURLE_OPERATION_TIMEDOUT ? REASON_UPSTREAM_TIMEOUT :
@@ -788,17 +791,18 @@ finish(struct session *s, int rc)
 	}
 	if (s->s_body_status != 0) {
 		s->s_close = 1;
-		send_error(s, s->s_body_status, s->s_body_status == 408 ?
+		send_error(s, s->s_body_status,
+		    s->s_body_status == HTTP_REQUEST_TIMEOUT ?
 		    REASON_IDLE_TIMEOUT : REASON_BAD_REQUEST,
-		    "http_request_error", "request body broken", NULL);
+		    PE_HTTP_REQUEST_ERROR, "request body broken", NULL);
 		return;
 	}
 	if (rc == CURLE_OK)
 		s->s_fail = "no response head";
-	st = upstream_error(s, rc, &tok, detail, sizeof(detail));
-	send_error(s, st, st == 403 ? REASON_POLICY : st == 504 ?
-	    REASON_UPSTREAM_TIMEOUT : REASON_UPSTREAM_ERROR, tok, detail,
-	    NULL);
+	st = upstream_error(s, rc, &pe, detail, sizeof(detail));
+	send_error(s, st, st == HTTP_FORBIDDEN ? REASON_POLICY :
+	    st == HTTP_GATEWAY_TIMEOUT ? REASON_UPSTREAM_TIMEOUT :
+	    REASON_UPSTREAM_ERROR, pe, detail, NULL);
 }
 
 /*
@@ -807,13 +811,14 @@ finish(struct session *s, int rc)
  */
 static void
 send_error(struct session *s, int status, enum log_reason why,
-    const char *token, const char *detail, const char *extra)
+    enum proxy_error pe, const char *detail, const char *extra)
 {
 	s->s_status = status;
 	s->s_reason = why;
-	if (status >= 500 || status == 400 || status == 403)
+	if (status >= HTTP_INTERNAL_SERVER_ERROR ||
+	    status == HTTP_BAD_REQUEST || status == HTTP_FORBIDDEN)
 		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
-	error_response(s, s->s_hd.hd_version, status, token, detail, extra);
+	error_response(s, s->s_hd.hd_version, status, pe, detail, extra);
 	s->s_head_sent = 1;
 }
 
@@ -823,14 +828,14 @@ send_error(struct session *s, int status, enum log_reason why,
  */
 static void
 error_response(struct session *s, int version, int status,
-    const char *token, const char *detail, const char *extra)
+    enum proxy_error pe, const char *detail, const char *extra)
 {
 	char buf[HTTP_ERROR_MAX];
 	struct iovec iov;
 	int n;
 
-	if ((n = http_format_error(buf, sizeof(buf), version, status, token,
-	    detail, extra, s->s_close)) == -1) {
+	if ((n = http_format_error(buf, sizeof(buf), version, status,
+	    http_proxy_error_token(pe), detail, extra, s->s_close)) == -1) {
 		s->s_write_failed = 1;
 		return;
 	}

@@ -172,7 +172,7 @@ int	upstream_init(const struct gateway *);
 int	upstream_start(struct session *);
 void	upstream_stop(struct session *);
 void	upstream_unpause(struct session *);
-int	upstream_error(struct session *, CURLcode, const char **,
+int	upstream_error(struct session *, CURLcode, enum proxy_error *,
 	    char *, size_t);
 
 #endif
