@@ -572,7 +572,7 @@ wrapd() {
 	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
 	[[ $output == *"Transfer-Encoding: chunked"* ]]
 	[[ $output == *"from s_server"* ]]
-	grep -q "upstream_proto=http/1.0" "$T/tlswrapd.log"
+	wait_log "upstream_proto=http/1.0" "$T/tlswrapd.log"
 }
 
 @test "every method carries its body: POST, PUT, PATCH, DELETE, OPTIONS, chunked or not" {
