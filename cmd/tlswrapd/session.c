@@ -140,7 +140,7 @@ session_start(struct session *s)
 
 	if (loop_watch(s) == -1) {
 		log_warn("conn=%lu: epoll", c->c_id);
-		session_free(s);
+		session_close(s, REASON_INTERNAL_ERROR);
 		return;
 	}
 	s->s_state = S_HEAD;
@@ -148,19 +148,28 @@ session_start(struct session *s)
 	advance(s);
 }
 
-/* Ends the session: its transfer, its fds, its connection. */
+/*
+ * Ends the session, why being the reason: every session ends here, as
+ * relayd's relay_close().  An exchange whose access line is still owed
+ * ends with it (why is its reason, unless REASON_DONE: then what the
+ * exchange recorded stands).  Then a lingering close, or the transfer,
+ * the fds and the connection end.
+ */
 void
-session_free(struct session *s)
+session_close(struct session *s, enum log_reason why)
 {
 	struct conn *c = s->s_conn;
 
 	if (s->s_dead)
 		return;
+	/* first: libcurl says where it connected, for the line */
+	upstream_stop(s);
+	if (s->s_line && why != REASON_DONE)
+		s->s_reason = why;
 	exchange_end(s);
 	if (s->s_state != S_LINGER && linger_start(s))
 		return;
 	s->s_dead = 1;
-	upstream_stop(s);
 	if (s->s_curl != NULL)
 		curl_easy_cleanup(s->s_curl);
 	s->s_curl = NULL;
@@ -213,7 +222,7 @@ linger_read(struct session *s)
 		r = read(s->s_conn->c_rfd, in->in_buf, sizeof(in->in_buf));
 	while (r > 0 || (r == -1 && errno == EINTR));
 	if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-		session_free(s);
+		session_close(s, REASON_DONE);
 }
 
 /* Events on the client's fds (wside: the write fd, when it is its own). */
@@ -263,19 +272,15 @@ session_io(struct session *s, int wside, uint32_t ev)
 }
 
 /*
- * The client cannot be written to (or would not read, why says): the
- * exchange (if any) and the session end.
+ * The client cannot be written to (or would not read, why says): nothing
+ * more goes to it, and the session ends.
  */
 static void
 client_gone(struct session *s, enum log_reason why)
 {
 	s->s_write_failed = 1;
-	s->s_reason = why;
 	s->s_close = 1;
-	if (s->s_state == S_XFER)
-		session_done(s, CURLE_WRITE_ERROR);
-	else
-		session_free(s);
+	session_close(s, why);
 }
 
 /* Ends waits on the client that passed their deadline. */
@@ -288,18 +293,18 @@ session_sweep(struct session *s, uint64_t now)
 		return;
 	if (s->s_state == S_LINGER) {
 		if (now >= s->s_deadline)
-			session_free(s);
+			session_close(s, REASON_DONE);
 		return;
 	}
 	if (s->s_state == S_HEAD) {
 		/* nothing of a head yet: empty lines are none */
 		idle = s->s_in.in_end == s->s_scan.sc_skip;
 		if (idle && serve_stopping())
-			session_free(s);
+			session_close(s, REASON_DONE);
 		else if (now >= s->s_deadline) {
 			/* an idle keep-alive connection just ends */
 			if (idle)
-				session_free(s);
+				session_close(s, REASON_IDLE_TIMEOUT);
 			else {
 				head_error(s, HTTP_REQUEST_TIMEOUT);
 				advance(s);
@@ -327,11 +332,12 @@ advance(struct session *s)
 	while (!s->s_dead) {
 		if (s->s_state == S_DRAIN) {
 			if (!s->s_write_failed && out_flush(s) == -1) {
-				s->s_write_failed = 1;
-				s->s_reason = REASON_CLIENT_CLOSED;
+				client_gone(s, REASON_CLIENT_CLOSED);
+				return;
 			}
+			/* a write failed before: it said why */
 			if (s->s_write_failed) {
-				session_free(s);
+				session_close(s, s->s_reason);
 				return;
 			}
 			if (s->s_blocked)
@@ -339,7 +345,7 @@ advance(struct session *s)
 			/* all of the response is written: its line now */
 			exchange_end(s);
 			if (s->s_close || serve_stopping()) {
-				session_free(s);
+				session_close(s, REASON_DONE);
 				return;
 			}
 			next_head(s);
@@ -441,7 +447,7 @@ head_step(struct session *s)
 		if (s->s_in_eof) {
 			/* empty lines and then the end: as if nothing came */
 			if (in->in_end == sc->sc_skip) {
-				session_free(s);
+				session_close(s, REASON_CLIENT_CLOSED);
 				return 1;
 			}
 			memset(&s->s_hd, 0, sizeof(s->s_hd));

@@ -159,7 +159,7 @@ void	session_start(struct session *);
 void	session_io(struct session *, int, uint32_t);
 void	session_done(struct session *, CURLcode);
 void	session_sweep(struct session *, uint64_t);
-void	session_free(struct session *);
+void	session_close(struct session *, enum log_reason);
 int	session_fill(struct session *);
 int	out_writev(struct session *, struct iovec *, int);
 int	out_hold(struct session *, const char *, size_t);
