@@ -283,6 +283,32 @@ wrapd() {
 	[[ ${lines[0]} != "HTTP/1.1 200"* ]]
 }
 
+@test "an authority the shared parser refuses gets 400 and goes nowhere; an IPv6 one keeps its brackets" {
+	tls_nginx localhost
+	wrapd --cacert "$PKI/ca.pem"
+	# "+PORT" was a port to the old copy: the origin answered
+	run -0 bash -c "printf 'GET http://localhost:+$NPORT/ HTTP/1.1\r\nHost: localhost\r\n\r\n' | socat -t 5 - TCP:127.0.0.1:$PORT"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"bad host or port"* ]]
+	[[ $output == *"Proxy-Status: gtr; error=http_request_error"* ]]
+	[[ $output != *"hello over tls"* ]]
+	run -0 curl -sS -i -H "Host: localhost:+$NPORT" "http://127.0.0.1:$PORT/"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"bad host or port"* ]]
+	[ ! -s "$T/nginx/access.log" ]
+	[ "$(grep -c 'status=400 .*reason=bad_request' "$T/tlswrapd.log")" -eq 2 ]
+	# the host comes back without its brackets: the URL has them again
+	dead=$(free_port)
+	kill "$tlswrapd_pid"
+	PORT=$(free_port)
+	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-dest ::1 \
+		--allow-port "$dead"
+	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://[::1]:$dead/x"
+	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
+	[[ $output == *"error=connection_refused"* ]]
+	grep -q "target=https://\[::1\]:$dead/x status=502 " "$T/tlswrapd.log"
+}
+
 @test "an origin signed by an unknown CA gets 502 naming the unknown CA" {
 	tls_nginx rogue/localhost
 	wrapd --cacert "$PKI/ca.pem"
@@ -546,7 +572,7 @@ wrapd() {
 	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
 	[[ $output == *"Transfer-Encoding: chunked"* ]]
 	[[ $output == *"from s_server"* ]]
-	grep -q "upstream_proto=http/1.0" "$T/tlswrapd.log"
+	wait_log "upstream_proto=http/1.0" "$T/tlswrapd.log"
 }
 
 @test "every method carries its body: POST, PUT, PATCH, DELETE, OPTIONS, chunked or not" {
@@ -593,7 +619,7 @@ wrapd() {
 	! grep -q $'\r' "$T/tlswrapd.log"
 }
 
-@test "bare CRs before a request get 400 and the request is not served; empty lines before it are skipped" {
+@test "bare CRs before a request get 400 and the request is not served; a few empty lines before it are skipped, more get 400" {
 	pyorigin
 	wrapd --cacert "$PKI/ca.pem"
 	python3 - "$OPORT" "$T" <<-'PY'
@@ -601,7 +627,8 @@ wrapd() {
 	req = (b"GET http://localhost:%s/echo HTTP/1.1\r\nHost: localhost\r\n"
 	    b"Connection: close\r\n\r\n" % sys.argv[1].encode())
 	for name, data in (("crs", b"\r" * 40000), ("crs-req", b"\r" * 40000 + req),
-	    ("cr-crlf", b"\r\r\n" + req), ("empty", b"\r\n\n" * 2000 + req)):
+	    ("cr-crlf", b"\r\r\n" + req), ("empty", b"\r\n\n" * 8 + req),
+	    ("many", b"\r\n\n" * 8 + b"\n" + req)):
 	    open(sys.argv[2] + "/" + name, "wb").write(data)
 	PY
 	run -0 raw "$PORT" < "$T/crs-req"
@@ -618,6 +645,12 @@ wrapd() {
 	run -0 raw "$PORT" < "$T/empty"
 	[[ ${lines[0]} == "HTTP/1.1 200 "* ]]
 	[[ $output == *"GET 0 "* ]]
+	# but at most 16 of them, as in every program (gtr(7))
+	run -0 raw "$PORT" < "$T/many"
+	[[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+	[[ $output == *"too many empty lines before the request line"* ]]
+	[[ $output != *"GET 0 "* ]]
+	[ "$(grep -c "GET /echo" "$T/origin.log")" -eq 1 ]
 }
 
 @test "a 30 KiB head dripped in 300 small writes is served whole" {

@@ -12,63 +12,10 @@
 #include "tlswrapd.h"
 #include "log.h"
 
-static int	parse_authority(const char *, size_t, char *, size_t,
-		    unsigned *);
 static int	add_field(struct session *, int *, size_t *, const char *,
 		    const char *);
 static int	rbuf_add(struct session *, const char *, size_t);
 static void	add_trailer(struct session *, const char *, size_t);
-
-/*
- * Splits "host[:port]" or "[v6][:port]" (len bytes) into host (brackets
- * kept for v6) and port (443 when absent); returns 0 or -1 when either
- * is not something a URL may carry.
- */
-static int
-parse_authority(const char *a, size_t len, char *host, size_t hostlen,
-    unsigned *port)
-{
-	const char *end = a + len, *colon, *p, *q;
-	long long v;
-	char num[8];
-
-	if (len == 0)
-		return -1;
-	if (a[0] == '[') {
-		if ((p = memchr(a, ']', len)) == NULL)
-			return -1;
-		colon = p + 1 < end ? p + 1 : NULL;
-		if (colon != NULL && *colon != ':')
-			return -1;
-		for (p = a + 1; *p != ']'; p++)
-			if (!isxdigit((unsigned char)*p) && *p != ':' &&
-			    *p != '.')
-				return -1;
-		p++;
-	} else {
-		colon = memchr(a, ':', len);
-		p = colon != NULL ? colon : end;
-		for (q = a; q < p; q++)
-			if (!isalnum((unsigned char)*q) && *q != '.' &&
-			    *q != '-' && *q != '_')
-				return -1;
-	}
-	if (p == a || (size_t)(p - a) >= hostlen)
-		return -1;
-	memcpy(host, a, p - a);
-	host[p - a] = '\0';
-	*port = 443;
-	if (colon != NULL) {
-		if ((size_t)(end - colon - 1) >= sizeof(num))
-			return -1;
-		memcpy(num, colon + 1, end - colon - 1);
-		num[end - colon - 1] = '\0';
-		if (opts_number(num, 1, 65535, &v) == -1)
-			return -1;
-		*port = v;
-	}
-	return 0;
-}
 
 /*
  * Writes the https URL the request goes to into url: the origin from -c,
@@ -80,7 +27,8 @@ target_url(const struct gateway *g, const struct http_head *hd, char *url,
     size_t len, unsigned *port, const char **err)
 {
 	const char *t = hd->hd_target, *auth = NULL, *path;
-	char host[NET_HOSTLEN];
+	char host[NET_HOSTLEN], pbuf[NET_PORTLEN];
+	char hp[NET_HOSTLEN + NET_PORTLEN + 3];
 	size_t alen = 0;
 	int r;
 
@@ -113,11 +61,14 @@ target_url(const struct gateway *g, const struct http_head *hd, char *url,
 		*err = "credentials in the target";
 		return -1;
 	}
-	if (parse_authority(auth, alen, host, sizeof(host), port) == -1) {
+	/* the host comes back without brackets: hp has them again */
+	if (net_parse_authority(auth, alen, "443", host, pbuf) == -1 ||
+	    net_format_authority(hp, sizeof(hp), host, pbuf) == -1) {
 		*err = "bad host or port";
 		return -1;
 	}
-	r = snprintf(url, len, "https://%s:%u%s%s", host, *port,
+	*port = (unsigned)strtoul(pbuf, NULL, 10);
+	r = snprintf(url, len, "https://%s%s%s", hp,
 	    path[0] == '?' ? "/" : "", path[0] ? path : "/");
 	return r < 0 || (size_t)r >= len ? -1 : 0;
 }
@@ -265,7 +216,7 @@ response_line(struct session *s, const char *line, size_t n)
 	}
 	if (k > 0)
 		return rbuf_add(s, line, n);
-	if (s->s_rcode < 200) {
+	if (s->s_rcode < HTTP_OK) {
 		s->s_rlen = 0;
 		return 0;
 	}
@@ -295,8 +246,9 @@ response_head(struct session *s, char *out, size_t outlen)
 		s->s_fail = "malformed response head";
 		return -1;
 	}
-	s->s_no_body = strcmp(m, "HEAD") == 0 || rh->hd_status == 204 ||
-	    rh->hd_status == 304;
+	s->s_no_body = strcmp(m, "HEAD") == 0 ||
+	    rh->hd_status == HTTP_NO_CONTENT ||
+	    rh->hd_status == HTTP_NOT_MODIFIED;
 	s->s_clen = -1;
 	if (rh->hd_framing == HTTP_BODY_LENGTH)
 		s->s_clen = rh->hd_length;

@@ -40,8 +40,6 @@
 
 static int	set_nonblock(int);
 static void	advance(struct session *);
-static void	drop_empty_lines(struct http_in *);
-static int	head_scan(const char *, size_t, size_t *);
 static int	head_step(struct session *);
 static void	head_error(struct session *, int);
 static void	next_head(struct session *);
@@ -52,8 +50,8 @@ static void	forward(struct session *);
 static void	head_release(struct session *);
 static void	finish(struct session *, int);
 static void	send_error(struct session *, int, enum log_reason,
-		    const char *, const char *, const char *);
-static void	error_response(struct session *, int, int, const char *,
+		    enum proxy_error, const char *, const char *);
+static void	error_response(struct session *, int, int, enum proxy_error,
 		    const char *, const char *);
 static void	exchange_end(struct session *);
 static void	access_line(struct session *);
@@ -126,6 +124,7 @@ session_new(struct conn *c)
 	if (c->c_is_socket)
 		s->s_rflags = s->s_wflags = -1;
 	http_in_init(&s->s_in, nofd);
+	http_scan_init(&s->s_scan, 1);
 	s->s_readable = 1;
 	s->s_sock.cs_policy = &gw.gw_opts.policy;
 	s->s_sock.cs_fixed = gw.gw_origin;
@@ -141,7 +140,7 @@ session_start(struct session *s)
 
 	if (loop_watch(s) == -1) {
 		log_warn("conn=%lu: epoll", c->c_id);
-		session_free(s);
+		session_close(s, REASON_INTERNAL_ERROR);
 		return;
 	}
 	s->s_state = S_HEAD;
@@ -149,19 +148,28 @@ session_start(struct session *s)
 	advance(s);
 }
 
-/* Ends the session: its transfer, its fds, its connection. */
+/*
+ * Ends the session, why being the reason: every session ends here, as
+ * relayd's relay_close().  An exchange whose access line is still owed
+ * ends with it (why is its reason, unless REASON_DONE: then what the
+ * exchange recorded stands).  Then a lingering close, or the transfer,
+ * the fds and the connection end.
+ */
 void
-session_free(struct session *s)
+session_close(struct session *s, enum log_reason why)
 {
 	struct conn *c = s->s_conn;
 
 	if (s->s_dead)
 		return;
+	/* first: libcurl says where it connected, for the line */
+	upstream_stop(s);
+	if (s->s_line && why != REASON_DONE)
+		s->s_reason = why;
 	exchange_end(s);
 	if (s->s_state != S_LINGER && linger_start(s))
 		return;
 	s->s_dead = 1;
-	upstream_stop(s);
 	if (s->s_curl != NULL)
 		curl_easy_cleanup(s->s_curl);
 	s->s_curl = NULL;
@@ -193,7 +201,7 @@ linger_start(struct session *s)
 	if (!c->c_is_socket || s->s_in_eof || s->s_write_failed ||
 	    s->s_blocked || !(s->s_watched & WATCH_R) ||
 	    ioctl(c->c_rfd, FIONREAD, &n) == -1 ||
-	    (n == 0 && s->s_status < 400) ||
+	    (n == 0 && s->s_status < HTTP_BAD_REQUEST) ||
 	    shutdown(c->c_wfd, SHUT_WR) == -1)
 		return 0;
 	upstream_stop(s);
@@ -214,7 +222,7 @@ linger_read(struct session *s)
 		r = read(s->s_conn->c_rfd, in->in_buf, sizeof(in->in_buf));
 	while (r > 0 || (r == -1 && errno == EINTR));
 	if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-		session_free(s);
+		session_close(s, REASON_DONE);
 }
 
 /* Events on the client's fds (wside: the write fd, when it is its own). */
@@ -264,41 +272,41 @@ session_io(struct session *s, int wside, uint32_t ev)
 }
 
 /*
- * The client cannot be written to (or would not read, why says): the
- * exchange (if any) and the session end.
+ * The client cannot be written to (or would not read, why says): nothing
+ * more goes to it, and the session ends.
  */
 static void
 client_gone(struct session *s, enum log_reason why)
 {
 	s->s_write_failed = 1;
-	s->s_reason = why;
 	s->s_close = 1;
-	if (s->s_state == S_XFER)
-		session_done(s, CURLE_WRITE_ERROR);
-	else
-		session_free(s);
+	session_close(s, why);
 }
 
 /* Ends waits on the client that passed their deadline. */
 void
 session_sweep(struct session *s, uint64_t now)
 {
+	int idle;
+
 	if (s->s_dead)
 		return;
 	if (s->s_state == S_LINGER) {
 		if (now >= s->s_deadline)
-			session_free(s);
+			session_close(s, REASON_DONE);
 		return;
 	}
 	if (s->s_state == S_HEAD) {
-		if (s->s_in.in_end == 0 && serve_stopping())
-			session_free(s);
+		/* nothing of a head yet: empty lines are none */
+		idle = s->s_in.in_end == s->s_scan.sc_skip;
+		if (idle && serve_stopping())
+			session_close(s, REASON_DONE);
 		else if (now >= s->s_deadline) {
 			/* an idle keep-alive connection just ends */
-			if (s->s_in.in_end == 0)
-				session_free(s);
+			if (idle)
+				session_close(s, REASON_IDLE_TIMEOUT);
 			else {
-				head_error(s, 408);
+				head_error(s, HTTP_REQUEST_TIMEOUT);
 				advance(s);
 			}
 		}
@@ -313,7 +321,7 @@ session_sweep(struct session *s, uint64_t now)
 		client_gone(s, REASON_IDLE_TIMEOUT);
 		return;
 	}
-	s->s_body_status = 408;
+	s->s_body_status = HTTP_REQUEST_TIMEOUT;
 	session_done(s, CURLE_ABORTED_BY_CALLBACK);
 }
 
@@ -324,11 +332,12 @@ advance(struct session *s)
 	while (!s->s_dead) {
 		if (s->s_state == S_DRAIN) {
 			if (!s->s_write_failed && out_flush(s) == -1) {
-				s->s_write_failed = 1;
-				s->s_reason = REASON_CLIENT_CLOSED;
+				client_gone(s, REASON_CLIENT_CLOSED);
+				return;
 			}
+			/* a write failed before: it said why */
 			if (s->s_write_failed) {
-				session_free(s);
+				session_close(s, s->s_reason);
 				return;
 			}
 			if (s->s_blocked)
@@ -336,7 +345,7 @@ advance(struct session *s)
 			/* all of the response is written: its line now */
 			exchange_end(s);
 			if (s->s_close || serve_stopping()) {
-				session_free(s);
+				session_close(s, REASON_DONE);
 				return;
 			}
 			next_head(s);
@@ -358,7 +367,7 @@ next_head(struct session *s)
 		memmove(in->in_buf, in->in_buf + in->in_start, pend);
 	in->in_start = 0;
 	in->in_end = pend;
-	s->s_scan = 0;
+	http_scan_init(&s->s_scan, 1);
 	s->s_in_mark = s->s_in_total - pend;
 	/* the old head's strings are gone with the memmove */
 	s->s_hd.hd_method = s->s_hd.hd_target = NULL;
@@ -410,86 +419,43 @@ session_fill(struct session *s)
 }
 
 /*
- * XXX moves to common/http.c
- * Drops the empty lines (CRLF or LF) at the front of in_buf, which RFC
- * 9112 2.2 lets a server ignore before a request line.  A CR that does
- * not end a line stays, for the parser to refuse: it is no empty line.
- */
-static void
-drop_empty_lines(struct http_in *in)
-{
-	size_t k = 0;
-
-	while (k < in->in_end && (in->in_buf[k] == '\n' ||
-	    (in->in_buf[k] == '\r' && k + 1 < in->in_end &&
-	    in->in_buf[k + 1] == '\n')))
-		k += in->in_buf[k] == '\r' ? 2 : 1;
-	if (k > 0) {
-		memmove(in->in_buf, in->in_buf + k, in->in_end - k);
-		in->in_end -= k;
-	}
-}
-
-/*
- * XXX moves to common/http.c
- * Scans the bytes of a request head that arrived since the last call,
- * from *at, for what settles it: the empty line that ends it, a bare CR,
- * a request line past HTTP_LINE_MAX, a full buffer.  Returns 1 when it
- * is settled (the parser then has the last word), 0 when more bytes are
- * needed.  Each byte is looked at once: parsing the whole buffer on
- * every read made a head dripped a byte at a time quadratic.
- */
-static int
-head_scan(const char *buf, size_t len, size_t *at)
-{
-	size_t i, old = *at;
-	int settled = 0;
-
-	for (i = old; i < len && !settled; i++) {
-		if (buf[i] == '\r') {
-			if (i + 1 == len)
-				break;		/* its LF may come next */
-			settled = buf[i + 1] != '\n';
-		} else if (buf[i] == '\n')
-			settled = (i >= 1 && buf[i - 1] == '\n') || (i >= 2 &&
-			    buf[i - 1] == '\r' && buf[i - 2] == '\n');
-	}
-	*at = i;
-	return settled || len >= HTTP_HEAD_MAX ||
-	    (old <= HTTP_LINE_MAX && i > HTTP_LINE_MAX);
-}
-
-/*
  * Reads a request head into s_in, as far as what is there goes, and
- * parses it once it is settled; returns 1 when the session moved on (an
- * exchange, an error, its end), 0 to wait.
+ * parses it once the scanner says it is whole (each byte is scanned
+ * once, so a head dripped a byte at a time costs linear work); returns
+ * 1 when the session moved on (an exchange, an error, its end), 0 to
+ * wait.
  */
 static int
 head_step(struct session *s)
 {
 	struct http_in *in = &s->s_in;
+	struct http_scan *sc = &s->s_scan;
 	int r;
 
 	for (;;) {
-		if (s->s_scan == 0)
-			drop_empty_lines(in);
-		r = HTTP_INCOMPLETE;
-		if (in->in_end > 0 &&
-		    head_scan(in->in_buf, in->in_end, &s->s_scan)) {
-			memset(&s->s_hd, 0, sizeof(s->s_hd));
+		r = http_head_scan(sc, in->in_buf, in->in_end);
+		if (r == 0) {
 			r = http_parse_request(in->in_buf, in->in_end,
 			    &s->s_hd);
-		}
-		if (r != HTTP_INCOMPLETE)
 			break;
+		}
+		if (r != HTTP_INCOMPLETE) {
+			memset(&s->s_hd, 0, sizeof(s->s_hd));
+			s->s_hd.hd_error = sc->sc_error;
+			break;
+		}
 		if (s->s_in_eof) {
-			if (in->in_end == 0) {
-				session_free(s);
+			/* empty lines and then the end: as if nothing came */
+			if (in->in_end == sc->sc_skip) {
+				session_close(s, REASON_CLIENT_CLOSED);
 				return 1;
 			}
-			r = 400;
+			memset(&s->s_hd, 0, sizeof(s->s_hd));
+			s->s_hd.hd_error = "the connection ended inside the head";
+			r = HTTP_BAD_REQUEST;
 			break;
 		}
+		/* the scanner's verdict comes before in_buf is full */
 		if (!s->s_readable || in->in_end == sizeof(in->in_buf))
 			return 0;
 		(void)session_fill(s);
@@ -511,13 +477,14 @@ head_error(struct session *s, int r)
 	s->s_t0 = now_ms();
 	s->s_line = 1;
 	s->s_status = r;
-	s->s_reason = r == 408 ? REASON_HEADER_TIMEOUT : REASON_BAD_REQUEST;
+	s->s_reason = r == HTTP_REQUEST_TIMEOUT ? REASON_HEADER_TIMEOUT :
+	    REASON_BAD_REQUEST;
 	s->s_bytes_out = 0;
 	s->s_proto = "-";
 	s->s_url[0] = s->s_upstream[0] = '\0';
 	s->s_close = 1;
 	s->s_write_failed = 0;
-	error_response(s, 11, r, "http_request_error",
+	error_response(s, 11, r, PE_HTTP_REQUEST_ERROR,
 	    http_head_error(&s->s_hd, r), NULL);
 	s->s_state = S_DRAIN;
 }
@@ -695,8 +662,8 @@ exchange(struct session *s)
 		    s->s_conn->c_id, log_value(hd->hd_target, v, sizeof(v)));
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
 		s->s_close = 1;
-		send_error(s, 405, REASON_POLICY, "http_request_error",
-		    "CONNECT is not supported here (connectd tunnels)",
+		send_error(s, HTTP_METHOD_NOT_ALLOWED, REASON_POLICY,
+		    PE_HTTP_REQUEST_ERROR, "CONNECT is not supported here (connectd tunnels)",
 		    ALLOW_METHODS);
 		goto done;
 	}
@@ -704,14 +671,15 @@ exchange(struct session *s)
 	    &err) == -1) {
 		s->s_close = 1;
 		s->s_url[0] = '\0';
-		send_error(s, 400, REASON_BAD_REQUEST, "http_request_error",
-		    err, NULL);
+		send_error(s, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, err, NULL);
 		goto done;
 	}
 	if (!gw.gw_origin && !policy_port_ok(&gw.gw_opts.policy, port)) {
 		if (hd->hd_framing != HTTP_BODY_NONE)
 			s->s_close = 1;
-		send_error(s, 403, REASON_POLICY, "destination_ip_prohibited",
+		send_error(s, HTTP_FORBIDDEN, REASON_POLICY,
+		    PE_DESTINATION_IP_PROHIBITED,
 		    "destination port refused by policy", NULL);
 		goto done;
 	}
@@ -729,8 +697,8 @@ forward(struct session *s)
 	s->s_body_eof = s->s_hd.hd_framing == HTTP_BODY_NONE;
 	if (request_fields(s) == -1) {
 		s->s_close = 1;
-		send_error(s, 500, REASON_INTERNAL_ERROR,
-		    "proxy_internal_error", "request head too large", NULL);
+		send_error(s, HTTP_INTERNAL_SERVER_ERROR, REASON_INTERNAL_ERROR,
+		    PE_PROXY_INTERNAL_ERROR, "request head too large", NULL);
 		s->s_state = S_DRAIN;
 		return;
 	}
@@ -738,8 +706,8 @@ forward(struct session *s)
 	if (upstream_start(s) == -1) {
 		s->s_state = S_DRAIN;
 		s->s_close = 1;
-		send_error(s, 500, REASON_INTERNAL_ERROR,
-		    "proxy_internal_error", "unable to start a transfer", NULL);
+		send_error(s, HTTP_INTERNAL_SERVER_ERROR, REASON_INTERNAL_ERROR,
+		    PE_PROXY_INTERNAL_ERROR, "unable to start a transfer", NULL);
 		return;
 	}
 	head_release(s);
@@ -785,7 +753,7 @@ finish(struct session *s, int rc)
 {
 	char detail[CURL_ERROR_SIZE + 128], last[TRAILER_MAX + 8];
 	struct iovec iov;
-	const char *tok;
+	enum proxy_error pe;
 	int st, n;
 
 	if (rc != CURLE_OK && s->s_head_sent && !s->s_body_started &&
@@ -819,7 +787,8 @@ finish(struct session *s, int rc)
 		    s->s_body_status ? "request body broken" :
 		    s->s_err[0] ? s->s_err : curl_easy_strerror(rc));
 		s->s_close = 1;
-		s->s_reason = s->s_body_status == 408 ? REASON_IDLE_TIMEOUT :
+		s->s_reason = s->s_body_status == HTTP_REQUEST_TIMEOUT ?
+		    REASON_IDLE_TIMEOUT :
 		    s->s_body_status != 0 ? REASON_BAD_REQUEST :
 		    s->s_fail != NULL ? REASON_UPSTREAM_ERROR :
 		    rc == CURLE_OPERATION_TIMEDOUT ? REASON_UPSTREAM_TIMEOUT :
@@ -828,17 +797,18 @@ finish(struct session *s, int rc)
 	}
 	if (s->s_body_status != 0) {
 		s->s_close = 1;
-		send_error(s, s->s_body_status, s->s_body_status == 408 ?
+		send_error(s, s->s_body_status,
+		    s->s_body_status == HTTP_REQUEST_TIMEOUT ?
 		    REASON_IDLE_TIMEOUT : REASON_BAD_REQUEST,
-		    "http_request_error", "request body broken", NULL);
+		    PE_HTTP_REQUEST_ERROR, "request body broken", NULL);
 		return;
 	}
 	if (rc == CURLE_OK)
 		s->s_fail = "no response head";
-	st = upstream_error(s, rc, &tok, detail, sizeof(detail));
-	send_error(s, st, st == 403 ? REASON_POLICY : st == 504 ?
-	    REASON_UPSTREAM_TIMEOUT : REASON_UPSTREAM_ERROR, tok, detail,
-	    NULL);
+	st = upstream_error(s, rc, &pe, detail, sizeof(detail));
+	send_error(s, st, st == HTTP_FORBIDDEN ? REASON_POLICY :
+	    st == HTTP_GATEWAY_TIMEOUT ? REASON_UPSTREAM_TIMEOUT :
+	    REASON_UPSTREAM_ERROR, pe, detail, NULL);
 }
 
 /*
@@ -847,55 +817,37 @@ finish(struct session *s, int rc)
  */
 static void
 send_error(struct session *s, int status, enum log_reason why,
-    const char *token, const char *detail, const char *extra)
+    enum proxy_error pe, const char *detail, const char *extra)
 {
 	s->s_status = status;
 	s->s_reason = why;
-	if (status >= 500 || status == 400 || status == 403)
+	if (status >= HTTP_INTERNAL_SERVER_ERROR ||
+	    status == HTTP_BAD_REQUEST || status == HTTP_FORBIDDEN)
 		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
-	error_response(s, s->s_hd.hd_version, status, token, detail, extra);
+	error_response(s, s->s_hd.hd_version, status, pe, detail, extra);
 	s->s_head_sent = 1;
 }
 
 /*
- * Queues an error response as http_send_error() words it: status line,
- * Content-Type, Content-Length, Proxy-Status, extra, Connection, and the
- * body "STATUS REASON: detail".
+ * Queues an error response, the bytes http_format_error() makes for
+ * every program; a response that cannot be queued ends the session.
  */
 static void
 error_response(struct session *s, int version, int status,
-    const char *token, const char *detail, const char *extra)
+    enum proxy_error pe, const char *detail, const char *extra)
 {
-	struct iovec iov[4];
-	char head[1024], first[128];
-	const char *conn = "";
-	size_t dlen = strlen(detail);
-	int flen, hlen;
+	char buf[HTTP_ERROR_MAX];
+	struct iovec iov;
+	int n;
 
-	flen = snprintf(first, sizeof(first), "%d %s: ", status,
-	    http_reason(status));
-	if (s->s_close)
-		conn = "Connection: close\r\n";
-	else if (version == 10)
-		conn = "Connection: keep-alive\r\n";
-	hlen = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
-	    "Proxy-Status: gtr; error=%s\r\n%s%s%s\r\n", status,
-	    http_reason(status), flen + dlen + 1, token,
-	    extra != NULL ? extra : "", extra != NULL ? "\r\n" : "", conn);
-	if (hlen < 0 || (size_t)hlen >= sizeof(head)) {
+	if ((n = http_format_error(buf, sizeof(buf), version, status,
+	    http_proxy_error_token(pe), detail, extra, s->s_close)) == -1) {
 		s->s_write_failed = 1;
 		return;
 	}
-	iov[0].iov_base = head;
-	iov[0].iov_len = hlen;
-	iov[1].iov_base = first;
-	iov[1].iov_len = flen;
-	iov[2].iov_base = (void *)detail;
-	iov[2].iov_len = dlen;
-	iov[3].iov_base = "\n";
-	iov[3].iov_len = 1;
-	if (out_writev(s, iov, 4) == -1)
+	iov.iov_base = buf;
+	iov.iov_len = n;
+	if (out_writev(s, &iov, 1) == -1)
 		s->s_write_failed = 1;
 }
 

@@ -76,7 +76,7 @@ struct session {
 	 * http_read_body() only parses the buffer and bytes_in is exact.
 	 */
 	struct http_in	 s_in;
-	size_t		 s_scan;	/* bytes of the head scanned so far */
+	struct http_scan s_scan;	/* where the head being read ends */
 	uint64_t	 s_in_total;	/* bytes read from the client, ever */
 	uint64_t	 s_in_mark;	/* where in them this exchange began */
 	int		 s_in_eof;	/* the client closed its side */
@@ -159,7 +159,7 @@ void	session_start(struct session *);
 void	session_io(struct session *, int, uint32_t);
 void	session_done(struct session *, CURLcode);
 void	session_sweep(struct session *, uint64_t);
-void	session_free(struct session *);
+void	session_close(struct session *, enum log_reason);
 int	session_fill(struct session *);
 int	out_writev(struct session *, struct iovec *, int);
 int	out_hold(struct session *, const char *, size_t);
@@ -172,7 +172,7 @@ int	upstream_init(const struct gateway *);
 int	upstream_start(struct session *);
 void	upstream_stop(struct session *);
 void	upstream_unpause(struct session *);
-int	upstream_error(struct session *, CURLcode, const char **,
+int	upstream_error(struct session *, CURLcode, enum proxy_error *,
 	    char *, size_t);
 
 #endif

@@ -280,7 +280,7 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 		 */
 		r = http_read_body(&s->s_in, &s->s_body, buf, size * n, 1,
 		    &st);
-		if (r >= 0 || st != 408 || s->s_in_eof)
+		if (r >= 0 || st != HTTP_REQUEST_TIMEOUT || s->s_in_eof)
 			break;
 		if (session_fill(s) == 0) {
 			s->s_read_paused = 1;
@@ -289,7 +289,7 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 		}
 	}
 	if (r < 0) {
-		s->s_body_status = 400;
+		s->s_body_status = HTTP_BAD_REQUEST;
 		return CURL_READFUNC_ABORT;
 	}
 	if (r == 0)
@@ -366,65 +366,68 @@ verify_reason(struct session *s)
 
 /*
  * Maps a failed transfer that sent nothing to the client yet: returns
- * the status, with the Proxy-Status token in *tok and the reason in
+ * the status, with the Proxy-Status error in *pe and the reason in
  * detail.
  */
 int
-upstream_error(struct session *s, CURLcode rc, const char **tok,
+upstream_error(struct session *s, CURLcode rc, enum proxy_error *pe,
     char *detail, size_t len)
 {
 	const char *why = s->s_err[0] ? s->s_err : curl_easy_strerror(rc);
 	curl_off_t t = 0;
-	int st = 502;
+	int st = HTTP_BAD_GATEWAY;
 
-	*tok = "destination_unavailable";
+	*pe = PE_DESTINATION_UNAVAILABLE;
 	if (s->s_fail != NULL) {
-		*tok = "http_protocol_error";
+		*pe = PE_HTTP_PROTOCOL_ERROR;
 		snprintf(detail, len, "%s", s->s_fail);
-		return 502;
+		return HTTP_BAD_GATEWAY;
 	}
 	/* refused addresses are skipped: 403 only if all of them were */
 	if (curlshare_refused(&s->s_sock)) {
-		*tok = s->s_sock.cs_loop > 0 ? net_proxy_status(NET_LOOP) :
-		    net_proxy_status(NET_POLICY);
-		snprintf(detail, len, "%s", s->s_sock.cs_loop > 0 ?
-		    net_strerror(NET_LOOP) : "destination refused by policy");
-		return 403;
+		if (s->s_sock.cs_loop > 0) {
+			*pe = PE_PROXY_LOOP_DETECTED;
+			snprintf(detail, len, "%s", net_strerror(NET_LOOP));
+		} else {
+			*pe = PE_DESTINATION_IP_PROHIBITED;
+			snprintf(detail, len, "destination refused by policy");
+		}
+		return HTTP_FORBIDDEN;
 	}
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
-		*tok = "dns_error";
+		*pe = PE_DNS_ERROR;
 		break;
 	case CURLE_COULDNT_CONNECT:
-		*tok = "connection_refused";
+		*pe = PE_CONNECTION_REFUSED;
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		st = 504;
+		st = HTTP_GATEWAY_TIMEOUT;
 		curl_easy_getinfo(s->s_curl, CURLINFO_APPCONNECT_TIME_T, &t);
-		*tok = t == 0 ? "connection_timeout" :
-		    "connection_read_timeout";
+		*pe = t == 0 ? PE_CONNECTION_TIMEOUT :
+		    PE_CONNECTION_READ_TIMEOUT;
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
-		*tok = "tls_certificate_error";
+		*pe = PE_TLS_CERTIFICATE_ERROR;
 		snprintf(detail, len, "TLS verification failed: %s (%s)",
 		    verify_reason(s), why);
 		return st;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
-		*tok = "tls_protocol_error";
+		*pe = PE_TLS_PROTOCOL_ERROR;
 		break;
 	case CURLE_GOT_NOTHING:
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_PARTIAL_FILE:
-		*tok = "connection_terminated";
+		*pe = PE_CONNECTION_TERMINATED;
 		break;
 	case CURLE_UNSUPPORTED_PROTOCOL:	/* a bad status line */
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
-		*tok = "http_protocol_error";
+		*pe = PE_HTTP_PROTOCOL_ERROR;
 		break;
 	default:
 		break;
