@@ -27,8 +27,8 @@ origin() {
 	# nginx is still there, and saw nothing of it.
 	run curl -sS "http://127.0.0.1:$NPORT/"
 	[ "$output" = "hello from nginx" ]
-	! grep -q admin "$T/nginx/access.log"
-	! grep -q '#' "$T/nginx/access.log"
+	! grep -q admin "$T/nginx/access.log" || false
+	! grep -q '#' "$T/nginx/access.log" || false
 }
 
 @test "relayd answers Transfer-Encoding: gzip, chunked with 501 and forwards nothing" {
@@ -40,7 +40,7 @@ origin() {
 	wait_log 'status=501' "$T/relayd.log"
 	run curl -sS "http://127.0.0.1:$NPORT/"
 	[ "$output" = "hello from nginx" ]
-	! grep -q '/gz' "$T/nginx/access.log"
+	! grep -q '/gz' "$T/nginx/access.log" || false
 }
 
 # head32k METHOD TARGET HOST BODY: a request head of exactly 32768 bytes
@@ -70,8 +70,8 @@ PY
 	[[ "$output" == "HTTP/1.1 201 "* ]]
 	[ "$(cat "$T/root/sub/new.txt")" = $'PUT\rforged=1' ]
 	wait_log "method=PUT target=ftp://127.0.0.1:$FP/sub/new.txt .*status=201" "$T/httpftpd.log"
-	! grep -q 'forged' "$T/httpftpd.log"
-	! grep -q $'\r' "$T/httpftpd.log"
+	! grep -q 'forged' "$T/httpftpd.log" || false
+	! grep -q $'\r' "$T/httpftpd.log" || false
 }
 
 @test "tlswrapd: a head of exactly 32 KiB with a chunked body reaches the origin and is logged as it was" {
@@ -93,6 +93,6 @@ PY
 	[[ "$output" == "HTTP/1.1 200 "* ]]
 	[[ "$output" == *"method=POST pad=vvvv"* ]]
 	wait_log "method=POST target=https://localhost:$NPORT/up status=200" "$T/tlswrapd.log"
-	! grep -q 'forged' "$T/tlswrapd.log"
-	! grep -q $'\r' "$T/tlswrapd.log"
+	! grep -q 'forged' "$T/tlswrapd.log" || false
+	! grep -q $'\r' "$T/tlswrapd.log" || false
 }
