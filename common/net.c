@@ -3,9 +3,11 @@
  *
  * Destination checks happen on each resolved address just before the
  * connect, so a name that resolves to a private address is refused no
- * matter what it looks like.  IPv6 forms that carry an IPv4 address
- * (v4-mapped ::ffff:0:0/96 and NAT64 64:ff9b::/96) are judged by the IPv4
- * address inside them, both for the special ranges and for --allow-dest.
+ * matter what it looks like.  "Special" is DESIGN.md's: every entry of
+ * IANA's two special-purpose address registries, and every IPv6 form
+ * that carries an IPv4 address.  Such a form is special whatever it
+ * carries, as the registry lists the forms themselves, and the IPv4
+ * address inside is judged as well (see policy_dest_ok()).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -29,9 +31,29 @@
 #include "clock.h"
 #include "net.h"
 
+/*
+ * How a special IPv6 block carries an IPv4 address: not at all; as the
+ * address itself (a connect there reaches that IPv4 host, through the
+ * stack or a translator); or as a tunnel's far end (6to4, Teredo), where
+ * the IPv4 address is a router in front of some other host.
+ */
+enum embed {
+	EMBED_NONE,
+	EMBED_IS,	/* bytes 12-15 are the destination */
+	EMBED_6TO4,	/* bytes 2-5: the 6to4 router (RFC 3056 section 2) */
+	EMBED_TEREDO	/* bytes 4-7 the server, 12-15 inverted the client */
+};
+
 struct special {
 	const char	*addr;
 	int		 bits;
+	enum embed	 embed;
+};
+
+/* An IPv4 address carried in an IPv6 one, and the bit it starts at. */
+struct carried {
+	uint8_t		 v4[4];
+	int		 at;
 };
 
 static int	 parse_unix(const char *, struct net_addr *, char *, size_t);
@@ -43,51 +65,98 @@ static int	 parse_u16(const char *, size_t, uint16_t *);
 static int	 is_v6(const char *, size_t);
 static int	 cidr_parse(const char *, struct cidr *, char *, size_t);
 static int	 prefix_match(const uint8_t *, const uint8_t *, int);
-static int	 embedded_v4(const struct sockaddr_in6 *, uint8_t *);
-static int	 v4_special(const uint8_t *);
-static int	 v6_special(const uint8_t *);
-static int	 allowed(const struct policy *, int, const uint8_t *);
-static int	 special_match(const struct special *, size_t, int,
+static int	 embedded_v4(const struct special *, const uint8_t *,
+		    struct carried *);
+static int	 embedded_ok(const struct policy *, const struct special *,
 		    const uint8_t *);
+static int	 v4_special(const uint8_t *);
+static const struct special *v6_special(const uint8_t *);
+static int	 allowed(const struct policy *, int, const uint8_t *, int);
+static const struct special *special_match(const struct special *, size_t,
+		    int, const uint8_t *);
 static int	 try_connect(const struct addrinfo *, int, int *);
 static enum net_error errno_kind(int);
 
-/* RFC 6890 and friends: never a destination unless --allow-dest says so. */
+/*
+ * IANA's IPv4 Special-Purpose Address Registry (RFC 6890, as updated to
+ * 2025), every entry, and multicast from its own registry: never a
+ * destination unless --allow-dest says so.  Nested entries are listed
+ * although their parent block already refuses them, so that the table
+ * can be checked against the registry line by line.
+ */
 static const struct special v4_specials[] = {
-	{ "0.0.0.0", 8 },		/* "this network" */
-	{ "10.0.0.0", 8 },		/* private */
-	{ "100.64.0.0", 10 },		/* CGNAT */
-	{ "127.0.0.0", 8 },		/* loopback */
-	{ "169.254.0.0", 16 },		/* link-local */
-	{ "172.16.0.0", 12 },		/* private */
-	{ "192.0.0.0", 24 },		/* IETF protocol assignments */
-	{ "192.0.2.0", 24 },		/* TEST-NET-1 */
-	{ "192.88.99.0", 24 },		/* 6to4 relay anycast */
-	{ "192.168.0.0", 16 },		/* private */
-	{ "198.18.0.0", 15 },		/* benchmarking */
-	{ "198.51.100.0", 24 },		/* TEST-NET-2 */
-	{ "203.0.113.0", 24 },		/* TEST-NET-3 */
-	{ "224.0.0.0", 4 },		/* multicast */
-	{ "240.0.0.0", 4 },		/* reserved */
-	{ "255.255.255.255", 32 }	/* broadcast */
+	{ "0.0.0.0", 8, EMBED_NONE },		/* this network, RFC 791 */
+	{ "0.0.0.0", 32, EMBED_NONE },		/* this host, RFC 1122 */
+	{ "10.0.0.0", 8, EMBED_NONE },		/* private-use, RFC 1918 */
+	{ "100.64.0.0", 10, EMBED_NONE },	/* shared (CGN), RFC 6598 */
+	{ "127.0.0.0", 8, EMBED_NONE },		/* loopback, RFC 1122 */
+	{ "169.254.0.0", 16, EMBED_NONE },	/* link-local, RFC 3927 */
+	{ "172.16.0.0", 12, EMBED_NONE },	/* private-use, RFC 1918 */
+	{ "192.0.0.0", 24, EMBED_NONE },	/* IETF protocol, RFC 6890 */
+	{ "192.0.0.0", 29, EMBED_NONE },	/* DS-Lite, RFC 7335 */
+	{ "192.0.0.8", 32, EMBED_NONE },	/* dummy address, RFC 7600 */
+	{ "192.0.0.9", 32, EMBED_NONE },	/* PCP anycast, RFC 7723 */
+	{ "192.0.0.10", 32, EMBED_NONE },	/* TURN anycast, RFC 8155 */
+	{ "192.0.0.170", 32, EMBED_NONE },	/* NAT64 discovery, RFC 8880 */
+	{ "192.0.0.171", 32, EMBED_NONE },	/* DNS64 discovery, RFC 8880 */
+	{ "192.0.2.0", 24, EMBED_NONE },	/* TEST-NET-1, RFC 5737 */
+	{ "192.31.196.0", 24, EMBED_NONE },	/* AS112-v4, RFC 7535 */
+	{ "192.52.193.0", 24, EMBED_NONE },	/* AMT, RFC 7450 */
+	{ "192.88.99.0", 24, EMBED_NONE },	/* 6to4 relays, RFC 7526 */
+	{ "192.88.99.2", 32, EMBED_NONE },	/* 6a44 relay, RFC 6751 */
+	{ "192.168.0.0", 16, EMBED_NONE },	/* private-use, RFC 1918 */
+	{ "192.175.48.0", 24, EMBED_NONE },	/* AS112 direct, RFC 7534 */
+	{ "198.18.0.0", 15, EMBED_NONE },	/* benchmarking, RFC 2544 */
+	{ "198.51.100.0", 24, EMBED_NONE },	/* TEST-NET-2, RFC 5737 */
+	{ "203.0.113.0", 24, EMBED_NONE },	/* TEST-NET-3, RFC 5737 */
+	{ "224.0.0.0", 4, EMBED_NONE },		/* multicast, RFC 5771 */
+	{ "240.0.0.0", 4, EMBED_NONE },		/* reserved, RFC 1112 */
+	{ "255.255.255.255", 32, EMBED_NONE }	/* broadcast, RFC 8190 */
 };
 
+/*
+ * IANA's IPv6 Special-Purpose Address Registry (RFC 6890, as updated to
+ * 2025), every entry, then what DESIGN.md adds: the other forms that
+ * carry an IPv4 address (RFC 4291 section 2.5.5.1's deprecated
+ * IPv4-compatible, RFC 2765's IPv4-translated), deprecated site-local
+ * and multicast.  The most specific entry that matches decides, so ::
+ * and ::1 are themselves and not IPv4-compatible 0.0.0.0 and 0.0.0.1.
+ */
 static const struct special v6_specials[] = {
-	{ "::", 128 },			/* unspecified */
-	{ "::1", 128 },			/* loopback */
-	{ "100::", 64 },		/* discard-only */
-	{ "2001::", 23 },		/* IETF protocol assignments */
-	{ "2001:db8::", 32 },		/* documentation */
-	{ "fc00::", 7 },		/* unique local */
-	{ "fe80::", 10 },		/* link-local */
-	{ "ff00::", 8 }			/* multicast */
+	{ "::1", 128, EMBED_NONE },		/* loopback, RFC 4291 */
+	{ "::", 128, EMBED_NONE },		/* unspecified, RFC 4291 */
+	{ "::ffff:0:0", 96, EMBED_IS },		/* IPv4-mapped, RFC 4291 */
+	{ "64:ff9b::", 96, EMBED_IS },		/* NAT64, RFC 6052 */
+	{ "64:ff9b:1::", 48, EMBED_IS },	/* local NAT64, RFC 8215 */
+	{ "100::", 64, EMBED_NONE },		/* discard-only, RFC 6666 */
+	{ "100:0:0:1::", 64, EMBED_NONE },	/* dummy prefix, RFC 9780 */
+	{ "2001::", 23, EMBED_NONE },		/* IETF protocol, RFC 2928 */
+	{ "2001::", 32, EMBED_TEREDO },		/* Teredo, RFC 4380 */
+	{ "2001:1::1", 128, EMBED_NONE },	/* PCP anycast, RFC 7723 */
+	{ "2001:1::2", 128, EMBED_NONE },	/* TURN anycast, RFC 8155 */
+	{ "2001:1::3", 128, EMBED_NONE },	/* DNS-SD SRP, RFC 9665 */
+	{ "2001:2::", 48, EMBED_NONE },		/* benchmarking, RFC 5180 */
+	{ "2001:3::", 32, EMBED_NONE },		/* AMT, RFC 7450 */
+	{ "2001:4:112::", 48, EMBED_NONE },	/* AS112-v6, RFC 7535 */
+	{ "2001:10::", 28, EMBED_NONE },	/* ORCHID, RFC 4843 */
+	{ "2001:20::", 28, EMBED_NONE },	/* ORCHIDv2, RFC 7343 */
+	{ "2001:30::", 28, EMBED_NONE },	/* drone DETs, RFC 9374 */
+	{ "2001:db8::", 32, EMBED_NONE },	/* documentation, RFC 3849 */
+	{ "2002::", 16, EMBED_6TO4 },		/* 6to4, RFC 3056 */
+	{ "2620:4f:8000::", 48, EMBED_NONE },	/* AS112 direct, RFC 7534 */
+	{ "3fff::", 20, EMBED_NONE },		/* documentation, RFC 9637 */
+	{ "5f00::", 16, EMBED_NONE },		/* SRv6 SIDs, RFC 9602 */
+	{ "fc00::", 7, EMBED_NONE },		/* unique-local, RFC 4193 */
+	{ "fe80::", 10, EMBED_NONE },		/* link-local, RFC 4291 */
+	/* Beyond the registry (DESIGN.md). */
+	{ "::", 96, EMBED_IS },			/* IPv4-compatible, RFC 4291 */
+	{ "::ffff:0:0:0", 96, EMBED_IS },	/* SIIT, RFC 2765 */
+	{ "fec0::", 10, EMBED_NONE },		/* site-local, RFC 3879 */
+	{ "ff00::", 8, EMBED_NONE }		/* multicast, RFC 4291 */
 };
 
 static const uint8_t v4mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-};
-static const uint8_t nat64_prefix[12] = {
-	0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0
 };
 
 /*
@@ -446,53 +515,82 @@ prefix_match(const uint8_t *a, const uint8_t *b, int bits)
 	return (a[full] & mask) == (b[full] & mask);
 }
 
-/* Returns 1 with the IPv4 address carried by a mapped or NAT64 address. */
+/*
+ * Returns how many IPv4 addresses an address in block s carries (0 to
+ * 2), with each and the bit it starts at in c.  NAT64's local-use prefix
+ * may put the IPv4 address at any of RFC 6052's offsets; it is read at
+ * /96, the well-known prefix's and the usual one.
+ */
 static int
-embedded_v4(const struct sockaddr_in6 *sin6, uint8_t *v4)
+embedded_v4(const struct special *s, const uint8_t *a, struct carried *c)
 {
-	const uint8_t *a = sin6->sin6_addr.s6_addr;
+	int i;
 
-	if (memcmp(a, v4mapped_prefix, 12) != 0 &&
-	    memcmp(a, nat64_prefix, 12) != 0)
-		return 0;
-	memcpy(v4, a + 12, 4);
-	return 1;
+	switch (s->embed) {
+	case EMBED_IS:
+		memcpy(c[0].v4, a + 12, 4);
+		c[0].at = 96;
+		return 1;
+	case EMBED_6TO4:
+		memcpy(c[0].v4, a + 2, 4);
+		c[0].at = 16;
+		return 1;
+	case EMBED_TEREDO:
+		memcpy(c[0].v4, a + 4, 4);
+		c[0].at = 32;
+		for (i = 0; i < 4; i++)
+			c[1].v4[i] = a[12 + i] ^ 0xff;
+		c[1].at = 96;
+		return 2;
+	case EMBED_NONE:
+		break;
+	}
+	return 0;
 }
 
-/* Returns 1 if addr lies in one of the table's blocks. */
-static int
+/*
+ * Returns the most specific of the table's blocks that holds addr, or
+ * NULL.
+ */
+static const struct special *
 special_match(const struct special *t, size_t n, int family,
     const uint8_t *addr)
 {
+	const struct special *best = NULL;
 	uint8_t block[16];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (inet_pton(family, t[i].addr, block) != 1)
 			continue;
-		if (prefix_match(addr, block, t[i].bits))
-			return 1;
+		if (prefix_match(addr, block, t[i].bits) &&
+		    (best == NULL || t[i].bits > best->bits))
+			best = &t[i];
 	}
-	return 0;
+	return best;
 }
 
 static int
 v4_special(const uint8_t *a)
 {
 	return special_match(v4_specials,
-	    sizeof(v4_specials) / sizeof(v4_specials[0]), AF_INET, a);
+	    sizeof(v4_specials) / sizeof(v4_specials[0]), AF_INET, a) != NULL;
 }
 
-static int
+static const struct special *
 v6_special(const uint8_t *a)
 {
 	return special_match(v6_specials,
 	    sizeof(v6_specials) / sizeof(v6_specials[0]), AF_INET6, a);
 }
 
-/* Returns 1 if an --allow-dest block of this family contains addr. */
+/*
+ * Returns 1 if an --allow-dest block of this family longer than minbits
+ * contains addr.
+ */
 static int
-allowed(const struct policy *p, int family, const uint8_t *addr)
+allowed(const struct policy *p, int family, const uint8_t *addr,
+    int minbits)
 {
 	int i;
 
@@ -500,9 +598,39 @@ allowed(const struct policy *p, int family, const uint8_t *addr)
 		return 0;
 	for (i = 0; i < p->ndests; i++)
 		if (p->dests[i].family == family &&
+		    p->dests[i].bits > minbits &&
 		    prefix_match(addr, p->dests[i].addr, p->dests[i].bits))
 			return 1;
 	return 0;
+}
+
+/*
+ * Returns 1 if a, in block s that carries IPv4 addresses, may be
+ * connected to.  The form itself must be named: by an IPv6 block, or,
+ * for a form that is the IPv4 address (mapped, compatible, SIIT, NAT64),
+ * by an IPv4 block holding it; a 6to4 or Teredo address only leads to a
+ * router at its IPv4 address, so naming the router names nothing.  Then
+ * each IPv4 address carried must pass as itself, or be named: by an IPv4
+ * block, or by an IPv6 block long enough to reach into it (::ffff:10.0.0.0/104).
+ * So --allow-dest 2002::/16 opens 6to4 to public routers only, and
+ * ::/0 does not open ::ffff:127.0.0.1.
+ */
+static int
+embedded_ok(const struct policy *p, const struct special *s,
+    const uint8_t *a)
+{
+	struct carried c[2];
+	int i, n;
+
+	n = embedded_v4(s, a, c);
+	if (!allowed(p, AF_INET6, a, -1) &&
+	    !(s->embed == EMBED_IS && allowed(p, AF_INET, c[0].v4, -1)))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (v4_special(c[i].v4) && !allowed(p, AF_INET, c[i].v4, -1) &&
+		    !allowed(p, AF_INET6, a, c[i].at))
+			return 0;
+	return 1;
 }
 
 /* Returns 1 if sa may be connected to (see net.h). */
@@ -511,22 +639,22 @@ policy_dest_ok(const struct policy *p, const struct sockaddr *sa)
 {
 	const struct sockaddr_in *sin;
 	const struct sockaddr_in6 *sin6;
+	const struct special *s;
 	const uint8_t *a;
-	uint8_t v4[4];
 
 	switch (sa->sa_family) {
 	case AF_INET:
 		sin = (const struct sockaddr_in *)sa;
 		a = (const uint8_t *)&sin->sin_addr;
-		return allowed(p, AF_INET, a) || !v4_special(a);
+		return !v4_special(a) || allowed(p, AF_INET, a, -1);
 	case AF_INET6:
 		sin6 = (const struct sockaddr_in6 *)sa;
 		a = sin6->sin6_addr.s6_addr;
-		if (allowed(p, AF_INET6, a))
+		if ((s = v6_special(a)) == NULL)
 			return 1;
-		if (embedded_v4(sin6, v4))
-			return allowed(p, AF_INET, v4) || !v4_special(v4);
-		return !v6_special(a);
+		if (s->embed != EMBED_NONE)
+			return embedded_ok(p, s, a);
+		return allowed(p, AF_INET6, a, -1);
 	default:
 		return 0;
 	}

@@ -82,10 +82,14 @@ int	policy_add_dests(struct policy *, const char *list, char *err,
 	    size_t errlen);
 int	policy_port_ok(const struct policy *, unsigned port);
 /*
- * Returns 1 if the address may be connected to: not in a special range
- * (loopback, private, link-local, CGNAT, multicast, unspecified,
- * documentation, ULA, v4-mapped forms of these...) unless an --allow-dest
- * block contains it.
+ * Returns 1 if the address may be connected to: not special (every entry
+ * of IANA's IPv4 and IPv6 special-purpose registries, multicast,
+ * site-local, and every IPv6 form that carries an IPv4 address), or
+ * named by an --allow-dest block.  A form that carries an IPv4 address is
+ * named by an IPv6 block or, when it is that address (mapped,
+ * compatible, SIIT, NAT64), by an IPv4 block; and the IPv4 address it
+ * carries must pass too, so naming 2002::/16 does not open 6to4 of
+ * 127.0.0.1.
  */
 int	policy_dest_ok(const struct policy *, const struct sockaddr *);
 

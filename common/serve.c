@@ -91,6 +91,7 @@
 struct listener {
 	int		 l_fd;
 	int		 l_unlink;	/* our unix path: remove at exit */
+	int		 l_dual;	/* [::] that takes IPv4 too */
 	struct sockaddr_storage l_addr;
 	char		 l_name[NET_HOSTLEN + NET_PORTLEN + 8];
 };
@@ -110,6 +111,7 @@ struct server {
 	struct listener	 s_ls[MAX_LISTENERS];
 	int		 s_nls;
 	struct ifaddrs	*s_ifs;		/* for wildcard listeners */
+	struct sockaddr_storage s_self;	/* one client: where it came in */
 	int		 s_pipe[2];	/* self-pipe: signals */
 	int		 s_stopfd;	/* eventfd: accepting threads end */
 	int		 s_single;	/* one client: the environment is its */
@@ -192,6 +194,9 @@ static void	 stats_log(void);
 static void	 unmap(const struct sockaddr *, struct sockaddr_storage *);
 static int	 is_local(const struct sockaddr_storage *);
 static int	 is_wildcard(const struct sockaddr_storage *);
+static in_port_t port_of(const struct sockaddr_storage *);
+static int	 reaches(const struct sockaddr_storage *,
+		    const struct sockaddr_storage *, int, int);
 static void	 ifs_load(void);
 
 int
@@ -1031,6 +1036,9 @@ conn_addrs(struct conn *c)
 		if (srv.s_single)
 			env_addr("TCPLOCALIP", "TCPLOCALPORT", &c->c_local);
 	}
+	/* Ours for the loop check; a PROXY header's comes later. */
+	if (srv.s_single)
+		srv.s_self = c->c_local;
 	conn_names(c);
 }
 
@@ -1321,20 +1329,43 @@ is_wildcard(const struct sockaddr_storage *ss)
 	return 0;
 }
 
-/* Reads the interfaces' addresses once, if a wildcard listener needs them. */
+/* Returns the port of ss, in network order (0 if not IP). */
+static in_port_t
+port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_port;
+	if (ss->ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)ss)->sin6_port;
+	return 0;
+}
+
+/*
+ * Reads once what the loop check needs: the interfaces' addresses, if a
+ * wildcard listener or the one client's unknown listener may take any of
+ * them, and which [::] listeners take IPv4 too (ours never do, but one
+ * systemd or inetd hands us may).
+ */
 static void
 ifs_load(void)
 {
-	int i;
+	socklen_t len;
+	int i, need = srv.s_single, v6only;
 
-	for (i = 0; i < srv.s_nls; i++)
-		if (is_wildcard(&srv.s_ls[i].l_addr)) {
-			if (getifaddrs(&srv.s_ifs) == -1) {
-				log_warn("getifaddrs");
-				srv.s_ifs = NULL;
-			}
-			return;
-		}
+	for (i = 0; i < srv.s_nls; i++) {
+		if (!is_wildcard(&srv.s_ls[i].l_addr))
+			continue;
+		need = 1;
+		len = sizeof(v6only);
+		if (srv.s_ls[i].l_addr.ss_family == AF_INET6 &&
+		    getsockopt(srv.s_ls[i].l_fd, IPPROTO_IPV6, IPV6_V6ONLY,
+		    &v6only, &len) == 0 && !v6only)
+			srv.s_ls[i].l_dual = 1;
+	}
+	if (need && getifaddrs(&srv.s_ifs) == -1) {
+		log_warn("getifaddrs");
+		srv.s_ifs = NULL;
+	}
 }
 
 /*
@@ -1368,30 +1399,51 @@ is_local(const struct sockaddr_storage *ss)
 	return 0;
 }
 
+/*
+ * Returns 1 if a connect to a (unmapped) would reach what listens on l:
+ * the same address and port; 0.0.0.0 or [::] on l's port, which Linux
+ * connects to this host (to the bound source, or loopback), so any
+ * listener on that port counts; or, when l is a wildcard or any is set,
+ * any of this host's addresses of l's family (of both, with dual) on
+ * that port.
+ */
+static int
+reaches(const struct sockaddr_storage *l0, const struct sockaddr_storage *a,
+    int any, int dual)
+{
+	struct sockaddr_storage l;
+
+	unmap((const struct sockaddr *)l0, &l);
+	if ((l.ss_family != AF_INET && l.ss_family != AF_INET6) ||
+	    port_of(&l) != port_of(a))
+		return 0;
+	if (is_wildcard(a) ||
+	    net_same_addr((struct sockaddr *)&l, (const struct sockaddr *)a))
+		return 1;
+	if ((!any && !is_wildcard(&l)) ||
+	    (l.ss_family != a->ss_family && !dual))
+		return 0;
+	return is_local(a);
+}
+
+/*
+ * Returns 1 if sa reaches us (see serve.h).  With one client from inetd,
+ * tcpserver or systemd's Accept=yes there is no listener, but the address
+ * the client came in on is ours, and the listener behind it may as well
+ * be a wildcard of either family: every local address on that port is
+ * refused, a loop more likely than another service there.
+ */
 int
 serve_is_own_addr(const struct sockaddr *sa)
 {
-	struct sockaddr_storage a, l;
+	struct sockaddr_storage a;
 	int i;
 
 	unmap(sa, &a);
 	if (a.ss_family != AF_INET && a.ss_family != AF_INET6)
 		return 0;
-	for (i = 0; i < srv.s_nls; i++) {
-		unmap((struct sockaddr *)&srv.s_ls[i].l_addr, &l);
-		if (l.ss_family != a.ss_family)
-			continue;
-		if (net_same_addr((struct sockaddr *)&l,
-		    (struct sockaddr *)&a))
+	for (i = 0; i < srv.s_nls; i++)
+		if (reaches(&srv.s_ls[i].l_addr, &a, 0, srv.s_ls[i].l_dual))
 			return 1;
-		if (!is_wildcard(&l) || (l.ss_family == AF_INET ?
-		    ((struct sockaddr_in *)&l)->sin_port !=
-		    ((struct sockaddr_in *)&a)->sin_port :
-		    ((struct sockaddr_in6 *)&l)->sin6_port !=
-		    ((struct sockaddr_in6 *)&a)->sin6_port))
-			continue;
-		if (is_local(&a))
-			return 1;
-	}
-	return 0;
+	return srv.s_single && reaches(&srv.s_self, &a, 1, 1);
 }

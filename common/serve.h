@@ -31,8 +31,10 @@ int	serve_main(const struct gtr_opts *, const char *default_addr,
 
 /*
  * Returns 1 if sa is one of the addresses we listen on (a wildcard
- * listener matches every local address on its port): connecting there
- * would loop.  Usable as net_connect()'s own argument.
+ * listener matches every local address on its port), 0.0.0.0 or [::] on
+ * a port we listen on, or, with one client (inetd, Accept=yes), any local
+ * address on the port it came in on: connecting there would loop.
+ * Usable as net_connect()'s own argument.
  */
 int	serve_is_own_addr(const struct sockaddr *);
 

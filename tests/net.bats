@@ -42,11 +42,25 @@ in_ns() {
 	unit dests
 }
 
-@test "every special IPv4 and IPv6 range is refused by default, its neighbours allowed, mapped and NAT64 forms judged as IPv4" {
+@test "every special IPv4 and IPv6 range is refused by default, its neighbours allowed, every form that embeds IPv4 refused" {
 	unit ranges
 	[[ $output == *"ok - 100.64.0.0 is refused by default"* ]]
 	[[ $output == *"ok - 64:ff9b::127.0.0.1 is refused by default"* ]]
-	[[ $output == *"ok - ::ffff:8.8.8.8 is allowed by default"* ]]
+	[[ $output == *"ok - ::ffff:8.8.8.8 is refused by default"* ]]
+}
+
+@test "each entry of both IANA special-purpose registries is refused by default and allowed once --allow-dest names it; public addresses pass" {
+	unit registry
+	[[ $output == *"ok - 2002:101:101::1 is refused by default"* ]]
+	[[ $output == *"ok - 3fff::1 is allowed with --allow-dest 3fff::/20"* ]]
+	[[ $output == *"ok - 2606:4700::1111 is allowed by default"* ]]
+}
+
+@test "6to4, IPv4-compatible, SIIT, NAT64 and Teredo forms are judged by the IPv4 address they carry" {
+	unit embedded
+	[[ $output == *"ok - 2002:7f00:1:: is refused with --allow-dest 2002::/16"* ]]
+	[[ $output == *"ok - ::127.0.0.1 is refused by default"* ]]
+	[[ $output == *"ok - ::127.0.0.1 is allowed with --allow-dest 127.0.0.0/8"* ]]
 }
 
 @test "--allow-dest opens exactly the blocks it names, v4-mapped included" {

@@ -32,12 +32,21 @@ struct dest {
 	int		 ok;
 };
 
+/* An address, the --allow-dest list it is judged under (NULL: none). */
+struct judged {
+	const char	*addr;
+	const char	*allow;
+	int		 ok;
+};
+
 static void	 check(int, const char *, ...);
 static void	 test_parse(void);
 static void	 test_authority(void);
 static void	 test_ports(void);
 static void	 test_dests(void);
 static void	 test_dest_table(void);
+static void	 test_registry(void);
+static void	 test_embedded(void);
 static void	 test_allow(void);
 static void	 test_errors(void);
 static void	 test_connect(void);
@@ -54,6 +63,7 @@ static int	 closed_port(char *);
 static int	 pending(int);
 static int	 sa_of(const char *, struct sockaddr_storage *);
 static int	 dest_ok(const struct policy *, const char *);
+static void	 judge(const struct judged *, size_t);
 static int	 is_own(const struct sockaddr *);
 
 static int passed, failed;
@@ -347,14 +357,14 @@ test_dest_table(void)
 		{ "239.255.255.255", 0 }, { "240.0.0.0", 0 },
 		{ "255.255.255.254", 0 }, { "255.255.255.255", 0 },
 		{ "8.8.8.8", 1 }, { "93.184.216.34", 1 },
-		{ "::", 0 }, { "::1", 0 }, { "::2", 1 },
+		{ "::", 0 }, { "::1", 0 }, { "::2", 0 },
 		{ "::ffff:127.0.0.1", 0 }, { "::ffff:10.1.2.3", 0 },
-		{ "::ffff:169.254.169.254", 0 }, { "::ffff:8.8.8.8", 1 },
+		{ "::ffff:169.254.169.254", 0 }, { "::ffff:8.8.8.8", 0 },
 		{ "::ffff:0.0.0.0", 0 }, { "::fffe:7f00:1", 1 },
 		{ "64:ff9b::127.0.0.1", 0 }, { "64:ff9b::192.168.1.1", 0 },
-		{ "64:ff9b::8.8.8.8", 1 }, { "64:ff9b:1::8.8.8.8", 1 },
+		{ "64:ff9b::8.8.8.8", 0 }, { "64:ff9b:1::8.8.8.8", 0 },
 		{ "100::", 0 }, { "100::ffff:ffff:ffff:ffff", 0 },
-		{ "100:0:0:1::", 1 }, { "2001::", 0 },
+		{ "100:0:0:1::", 0 }, { "2001::", 0 },
 		{ "2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff", 0 },
 		{ "2001:200::", 1 }, { "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", 1 },
 		{ "2001:db8::", 0 }, { "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 0 },
@@ -364,7 +374,7 @@ test_dest_table(void)
 		{ "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0 },
 		{ "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1 },
 		{ "fe80::", 0 }, { "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0 },
-		{ "fec0::", 1 }, { "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1 },
+		{ "fec0::", 0 }, { "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0 },
 		{ "ff00::", 0 }, { "ff02::1", 0 },
 		{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0 }
 	};
@@ -377,6 +387,205 @@ test_dest_table(void)
 		    t[i].addr, t[i].ok ? "allowed" : "refused");
 	check(dest_ok(NULL, "10.0.0.1") == 0 && dest_ok(NULL, "8.8.8.8") == 1,
 	    "a NULL policy still refuses special ranges");
+}
+
+/* Checks each row: its address under its --allow-dest list. */
+static void
+judge(const struct judged *t, size_t n)
+{
+	struct policy p;
+	char err[256];
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		memset(&p, 0, sizeof(p));
+		if (t[i].allow != NULL && policy_add_dests(&p, t[i].allow, err,
+		    sizeof(err)) == -1) {
+			check(0, "--allow-dest %s parses: %s", t[i].allow, err);
+			continue;
+		}
+		r = dest_ok(&p, t[i].addr);
+		if (t[i].allow == NULL)
+			check(r == t[i].ok, "%s is %s by default", t[i].addr,
+			    t[i].ok ? "allowed" : "refused");
+		else
+			check(r == t[i].ok, "%s is %s with --allow-dest %s",
+			    t[i].addr, t[i].ok ? "allowed" : "refused",
+			    t[i].allow);
+	}
+}
+
+/*
+ * Every entry of IANA's IPv4 and IPv6 special-purpose address registries
+ * (and the special blocks beyond them DESIGN.md names): an address
+ * inside it is refused by default and allowed once --allow-dest names
+ * the entry.  Public addresses pass.  These are policy inputs only:
+ * nothing here connects anywhere.
+ */
+static void
+test_registry(void)
+{
+	static const struct judged t[] = {
+		/* iana-ipv4-special-registry */
+		{ "0.1.2.3", NULL, 0 }, { "0.1.2.3", "0.0.0.0/8", 1 },
+		{ "0.0.0.0", NULL, 0 }, { "0.0.0.0", "0.0.0.0/32", 1 },
+		{ "10.1.2.3", NULL, 0 }, { "10.1.2.3", "10.0.0.0/8", 1 },
+		{ "100.100.1.1", NULL, 0 },
+		{ "100.100.1.1", "100.64.0.0/10", 1 },
+		{ "127.0.0.1", NULL, 0 }, { "127.0.0.1", "127.0.0.0/8", 1 },
+		{ "169.254.169.254", NULL, 0 },
+		{ "169.254.169.254", "169.254.0.0/16", 1 },
+		{ "172.20.0.1", NULL, 0 }, { "172.20.0.1", "172.16.0.0/12", 1 },
+		{ "192.0.0.100", NULL, 0 },
+		{ "192.0.0.100", "192.0.0.0/24", 1 },
+		{ "192.0.0.1", NULL, 0 }, { "192.0.0.1", "192.0.0.0/29", 1 },
+		{ "192.0.0.8", NULL, 0 }, { "192.0.0.8", "192.0.0.8/32", 1 },
+		{ "192.0.0.9", NULL, 0 }, { "192.0.0.9", "192.0.0.9/32", 1 },
+		{ "192.0.0.10", NULL, 0 }, { "192.0.0.10", "192.0.0.10/32", 1 },
+		{ "192.0.0.170", NULL, 0 },
+		{ "192.0.0.170", "192.0.0.170/32", 1 },
+		{ "192.0.0.171", NULL, 0 },
+		{ "192.0.0.171", "192.0.0.171/32", 1 },
+		{ "192.0.2.1", NULL, 0 }, { "192.0.2.1", "192.0.2.0/24", 1 },
+		{ "192.31.196.1", NULL, 0 },
+		{ "192.31.196.1", "192.31.196.0/24", 1 },
+		{ "192.52.193.1", NULL, 0 },
+		{ "192.52.193.1", "192.52.193.0/24", 1 },
+		{ "192.88.99.1", NULL, 0 },
+		{ "192.88.99.1", "192.88.99.0/24", 1 },
+		{ "192.88.99.2", NULL, 0 },
+		{ "192.88.99.2", "192.88.99.2/32", 1 },
+		{ "192.168.1.1", NULL, 0 },
+		{ "192.168.1.1", "192.168.0.0/16", 1 },
+		{ "192.175.48.1", NULL, 0 },
+		{ "192.175.48.1", "192.175.48.0/24", 1 },
+		{ "198.19.0.1", NULL, 0 }, { "198.19.0.1", "198.18.0.0/15", 1 },
+		{ "198.51.100.1", NULL, 0 },
+		{ "198.51.100.1", "198.51.100.0/24", 1 },
+		{ "203.0.113.1", NULL, 0 },
+		{ "203.0.113.1", "203.0.113.0/24", 1 },
+		{ "240.0.0.1", NULL, 0 }, { "240.0.0.1", "240.0.0.0/4", 1 },
+		{ "255.255.255.255", NULL, 0 },
+		{ "255.255.255.255", "255.255.255.255/32", 1 },
+		/* multicast, from its own registry */
+		{ "224.0.0.1", NULL, 0 }, { "224.0.0.1", "224.0.0.0/4", 1 },
+
+		/* iana-ipv6-special-registry */
+		{ "::1", NULL, 0 }, { "::1", "::1/128", 1 },
+		{ "::", NULL, 0 }, { "::", "::/128", 1 },
+		{ "::ffff:1.1.1.1", NULL, 0 },
+		{ "::ffff:1.1.1.1", "::ffff:0:0/96", 1 },
+		{ "64:ff9b::1.1.1.1", NULL, 0 },
+		{ "64:ff9b::1.1.1.1", "64:ff9b::/96", 1 },
+		{ "64:ff9b:1::1.1.1.1", NULL, 0 },
+		{ "64:ff9b:1::1.1.1.1", "64:ff9b:1::/48", 1 },
+		{ "100::1", NULL, 0 }, { "100::1", "100::/64", 1 },
+		{ "100:0:0:1::1", NULL, 0 },
+		{ "100:0:0:1::1", "100:0:0:1::/64", 1 },
+		{ "2001:100::1", NULL, 0 }, { "2001:100::1", "2001::/23", 1 },
+		/* Teredo: server 1.0.0.1, client 1.1.1.1 (inverted) */
+		{ "2001:0:100:1::fefe:fefe", NULL, 0 },
+		{ "2001:0:100:1::fefe:fefe", "2001::/32", 1 },
+		{ "2001:1::1", NULL, 0 }, { "2001:1::1", "2001:1::1/128", 1 },
+		{ "2001:1::2", NULL, 0 }, { "2001:1::2", "2001:1::2/128", 1 },
+		{ "2001:1::3", NULL, 0 }, { "2001:1::3", "2001:1::3/128", 1 },
+		{ "2001:2::1", NULL, 0 }, { "2001:2::1", "2001:2::/48", 1 },
+		{ "2001:3::1", NULL, 0 }, { "2001:3::1", "2001:3::/32", 1 },
+		{ "2001:4:112::1", NULL, 0 },
+		{ "2001:4:112::1", "2001:4:112::/48", 1 },
+		{ "2001:10::1", NULL, 0 }, { "2001:10::1", "2001:10::/28", 1 },
+		{ "2001:20::1", NULL, 0 }, { "2001:20::1", "2001:20::/28", 1 },
+		{ "2001:30::1", NULL, 0 }, { "2001:30::1", "2001:30::/28", 1 },
+		{ "2001:db8::1", NULL, 0 }, { "2001:db8::1", "2001:db8::/32", 1 },
+		/* 6to4 of 1.1.1.1 */
+		{ "2002:101:101::1", NULL, 0 },
+		{ "2002:101:101::1", "2002::/16", 1 },
+		{ "2620:4f:8000::1", NULL, 0 },
+		{ "2620:4f:8000::1", "2620:4f:8000::/48", 1 },
+		{ "3fff::1", NULL, 0 }, { "3fff::1", "3fff::/20", 1 },
+		{ "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff", NULL, 0 },
+		{ "5f00::1", NULL, 0 }, { "5f00::1", "5f00::/16", 1 },
+		{ "fd00::1", NULL, 0 }, { "fd00::1", "fc00::/7", 1 },
+		{ "fe80::1", NULL, 0 }, { "fe80::1", "fe80::/10", 1 },
+		/* beyond the registry: IPv4-compatible, SIIT, site-local,
+		 * multicast */
+		{ "::1.1.1.1", NULL, 0 }, { "::1.1.1.1", "::/96", 1 },
+		{ "::ffff:0:1.1.1.1", NULL, 0 },
+		{ "::ffff:0:1.1.1.1", "::ffff:0:0:0/96", 1 },
+		{ "fec0::1", NULL, 0 }, { "fec0::1", "fec0::/10", 1 },
+		{ "ff02::1", NULL, 0 }, { "ff02::1", "ff00::/8", 1 },
+
+		/* public addresses, and the neighbours of the new blocks */
+		{ "1.1.1.1", NULL, 1 }, { "8.8.8.8", NULL, 1 },
+		{ "9.9.9.9", NULL, 1 }, { "192.31.195.255", NULL, 1 },
+		{ "192.31.197.0", NULL, 1 }, { "192.52.192.255", NULL, 1 },
+		{ "192.52.194.0", NULL, 1 }, { "192.175.47.255", NULL, 1 },
+		{ "192.175.49.0", NULL, 1 },
+		{ "2606:4700::1111", NULL, 1 }, { "2001:200::1", NULL, 1 },
+		{ "2a00:1450:4001::1", NULL, 1 },
+		{ "2003::1", NULL, 1 }, { "2001:ffff::1", NULL, 1 },
+		{ "2620:4f:7fff:ffff:ffff:ffff:ffff:ffff", NULL, 1 },
+		{ "2620:4f:8001::", NULL, 1 },
+		{ "3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", NULL, 1 },
+		{ "3fff:1000::", NULL, 1 },
+		{ "5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", NULL, 1 },
+		{ "5f01::", NULL, 1 },
+		{ "64:ff9b:2::", NULL, 1 }, { "64:ff9a:ffff::", NULL, 1 }
+	};
+
+	judge(t, sizeof(t) / sizeof(t[0]));
+}
+
+/*
+ * Forms that carry an IPv4 address are special whatever they carry, and
+ * naming the form does not open the special IPv4 addresses inside it:
+ * those are judged as the IPv4 address itself.
+ */
+static void
+test_embedded(void)
+{
+	static const struct judged t[] = {
+		/* 6to4 of loopback and of a private address */
+		{ "2002:7f00:1::", NULL, 0 },
+		{ "2002:7f00:1::", "2002::/16", 0 },
+		{ "2002:7f00:1::", "2002::/16,127.0.0.0/8", 1 },
+		{ "2002:7f00:1::", "127.0.0.0/8", 0 },
+		{ "2002:c0a8:101::1", NULL, 0 },
+		{ "2002:c0a8:101::1", "2002::/16", 0 },
+		{ "2002:c0a8:101::1", "2002:c0a8::/32", 1 },
+		/* IPv4-compatible and SIIT */
+		{ "::127.0.0.1", NULL, 0 }, { "::127.0.0.1", "::/96", 0 },
+		{ "::127.0.0.1", "127.0.0.0/8", 1 },
+		{ "::ffff:0:127.0.0.1", NULL, 0 },
+		{ "::ffff:0:127.0.0.1", "::ffff:0:0:0/96", 0 },
+		{ "::ffff:0:127.0.0.1", "127.0.0.0/8", 1 },
+		/* NAT64, both prefixes */
+		{ "64:ff9b::10.0.0.1", "64:ff9b::/96", 0 },
+		{ "64:ff9b::10.0.0.1", "10.0.0.0/8", 1 },
+		{ "64:ff9b:1::127.0.0.1", NULL, 0 },
+		{ "64:ff9b:1::127.0.0.1", "64:ff9b:1::/48", 0 },
+		{ "64:ff9b:1::127.0.0.1", "127.0.0.0/8", 1 },
+		/* mapped: naming all of IPv6 does not name IPv4 loopback */
+		{ "::ffff:127.0.0.1", "::/0", 0 },
+		{ "::1", "::/0", 1 },
+		{ "::ffff:127.0.0.1", "::ffff:127.0.0.0/104", 1 },
+		/* Teredo: client 127.0.0.1, then server 10.0.0.1 */
+		{ "2001:0:100:1::80ff:fffe", "2001::/32", 0 },
+		{ "2001:0:a00:1::fefe:fefe", "2001::/32", 0 },
+		{ "2001:0:a00:1::fefe:fefe", "2001::/32,10.0.0.0/8", 1 },
+		/* an IPv4 block names the forms that are that address, not a
+		 * tunnel's router */
+		{ "::ffff:1.1.1.1", "1.1.1.1", 1 },
+		{ "64:ff9b::1.1.1.1", "1.1.1.1", 1 },
+		{ "::1.1.1.1", "1.1.1.1", 1 },
+		{ "2002:101:101::1", "1.1.1.1", 0 },
+		{ "2001:0:100:1::fefe:fefe", "1.1.1.1", 0 },
+		/* :: and ::1 are themselves, not IPv4-compatible 0.0.0.x */
+		{ "::1", "0.0.0.0/8", 0 }, { "::", "0.0.0.0/8", 0 }
+	};
+
+	judge(t, sizeof(t) / sizeof(t[0]));
 }
 
 static void
@@ -825,6 +1034,8 @@ static const struct {
 	{ "ports", test_ports, 1 },
 	{ "dests", test_dests, 1 },
 	{ "ranges", test_dest_table, 1 },
+	{ "registry", test_registry, 1 },
+	{ "embedded", test_embedded, 1 },
 	{ "allow", test_allow, 1 },
 	{ "errors", test_errors, 1 },
 	{ "connect", test_connect, 1 },
