@@ -74,8 +74,8 @@ static void	 help(void);
 static void	 handle(struct conn *, void *);
 static int	 serve_head(struct session *);
 static void	 debug_head(const struct session *);
-static int	 refuse(struct session *, int, enum log_reason, const char *,
-		    const char *, const char *, int);
+static int	 refuse(struct session *, int, enum log_reason,
+		    enum proxy_error, const char *, const char *, int);
 static int	 authorize(struct session *);
 static void	 open_tunnel(struct session *);
 static void	 tunnel_done(struct conn *, const struct relay_stats *,
@@ -170,7 +170,7 @@ net_reason(enum net_error err)
  */
 static int
 refuse(struct session *se, int status, enum log_reason reason,
-    const char *proxy_error, const char *detail, const char *extra, int keep)
+    enum proxy_error pe, const char *detail, const char *extra, int keep)
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
@@ -180,13 +180,13 @@ refuse(struct session *se, int status, enum log_reason reason,
 		keep = 0;
 	/* The gateway's own failures matter to its operator; a client's
 	 * mistakes only when debugging. */
-	if (status >= 500)
+	if (status >= HTTP_INTERNAL_SERVER_ERROR)
 		log_info("conn=%lu: %s", c->c_id, detail);
 	else
 		log_debug("conn=%lu: %s", c->c_id, detail);
 	deadline = now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout;
-	if (http_send_error(c->c_wfd, version, status, proxy_error, detail,
-	    extra, !keep, deadline) == -1)
+	if (http_send_error(c->c_wfd, version, status,
+	    http_proxy_error_token(pe), detail, extra, !keep, deadline) == -1)
 		keep = 0;
 	/* bytes_out: http_send_error() does not say what it wrote. */
 	access_line(c, se->se_method, se->se_target, status, se->se_user,
@@ -217,7 +217,8 @@ authorize(struct session *se)
 	if (ok)
 		return 1;
 	se->se_user[0] = '\0';
-	return refuse(se, 407, REASON_AUTH, "http_request_denied", v == NULL ?
+	return refuse(se, HTTP_PROXY_AUTH_REQUIRED, REASON_AUTH,
+	    PE_HTTP_REQUEST_DENIED, v == NULL ?
 	    "proxy authentication required" : "bad proxy credentials",
 	    se->se_cf->cf_challenge, 1) ? 0 : -1;
 }
@@ -261,7 +262,8 @@ serve_head(struct session *se)
 	 * began, so there is nothing to answer and no access line.
 	 */
 	if (rc == HTTP_EOF ||
-	    (rc == 400 && http_in_pending(&se->se_in, NULL) == 0)) {
+	    (rc == HTTP_BAD_REQUEST &&
+	    http_in_pending(&se->se_in, NULL) == 0)) {
 		log_debug("conn=%lu: the client closed before a head",
 		    se->se_conn->c_id);
 		return 0;
@@ -271,22 +273,25 @@ serve_head(struct session *se)
 	/* What this exchange read: the head, or what there was of it. */
 	se->se_nin = rc == 0 ? hd->hd_size : http_in_pending(&se->se_in, NULL);
 	if (rc != 0)
-		return refuse(se, rc, rc == 408 ? REASON_HEADER_TIMEOUT :
-		    REASON_BAD_REQUEST, "http_request_error",
+		return refuse(se, rc, rc == HTTP_REQUEST_TIMEOUT ?
+		    REASON_HEADER_TIMEOUT : REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR,
 		    http_head_error(hd, rc), NULL, 0);
 	debug_head(se);
 	if (strcmp(hd->hd_method, "CONNECT") != 0)
-		return refuse(se, 405, REASON_POLICY, "http_request_denied",
+		return refuse(se, HTTP_METHOD_NOT_ALLOWED, REASON_POLICY,
+		    PE_HTTP_REQUEST_DENIED,
 		    "only CONNECT is served here", "Allow: CONNECT", 0);
 	if (hd->hd_framing == HTTP_BODY_CHUNKED ||
 	    (hd->hd_framing == HTTP_BODY_LENGTH && hd->hd_length > 0) ||
 	    http_get(hd, "Transfer-Encoding") != NULL)
-		return refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
-		    "a CONNECT request has no body", NULL, 0);
+		return refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, "a CONNECT request has no body",
+		    NULL, 0);
 	if (net_parse_authority(hd->hd_target, strlen(hd->hd_target), NULL,
 	    se->se_host, se->se_port) == -1)
-		return refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
-		    "target is not host:port", NULL, 0);
+		return refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, "target is not host:port", NULL, 0);
 	if ((a = authorize(se)) <= 0) {
 		se->se_deadline = now_ms() +
 		    1000ULL * cf->cf_opts.header_timeout;
@@ -296,8 +301,8 @@ serve_head(struct session *se)
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
 		snprintf(detail, sizeof(detail), "port %s is not allowed",
 		    se->se_port);
-		return refuse(se, 403, REASON_POLICY,
-		    "destination_ip_prohibited", detail, NULL, 0);
+		return refuse(se, HTTP_FORBIDDEN, REASON_POLICY,
+		    PE_DESTINATION_IP_PROHIBITED, detail, NULL, 0);
 	}
 	open_tunnel(se);
 	return 0;
@@ -341,15 +346,15 @@ open_tunnel(struct session *se)
 		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
 		    dest, net_strerror(err));
 		refuse(se, net_http_status(err), net_reason(err),
-		    net_proxy_status(err), detail, NULL, 0);
+		    net_proxy_error(err), detail, NULL, 0);
 		return;
 	}
 	log_debug("conn=%lu: connected to %s (address %s)", c->c_id, dest,
 	    se->se_upstream);
 	if ((tu = calloc(1, sizeof(*tu))) == NULL) {
 		close(fd);
-		refuse(se, 500, REASON_INTERNAL_ERROR, "proxy_internal_error",
-		    "out of memory", NULL, 0);
+		refuse(se, HTTP_INTERNAL_SERVER_ERROR, REASON_INTERNAL_ERROR,
+		    PE_PROXY_INTERNAL_ERROR, "out of memory", NULL, 0);
 		return;
 	}
 	snprintf(tu->tu_target, sizeof(tu->tu_target), "%s", se->se_target);
@@ -359,7 +364,7 @@ open_tunnel(struct session *se)
 	tu->tu_nin = se->se_nin;
 	if (http_write_all(c->c_wfd, ok, sizeof(ok) - 1, now_ms() +
 	    1000ULL * cf->cf_opts.header_timeout) == -1) {
-		access_line(c, "CONNECT", se->se_target, 200, se->se_user,
+		access_line(c, "CONNECT", se->se_target, HTTP_OK, se->se_user,
 		    se->se_upstream, se->se_nin, 0, REASON_CLIENT_CLOSED);
 		close(fd);
 		free(tu);
@@ -372,7 +377,7 @@ open_tunnel(struct session *se)
 	if (relay_start(c, fd, fd, pending, npending,
 	    cf->cf_opts.idle_timeout, tunnel_done, tu) == -1) {
 		log_warnx("conn=%lu: cannot start the relay", c->c_id);
-		access_line(c, "CONNECT", se->se_target, 200, se->se_user,
+		access_line(c, "CONNECT", se->se_target, HTTP_OK, se->se_user,
 		    se->se_upstream, se->se_nin, sizeof(ok) - 1,
 		    REASON_INTERNAL_ERROR);
 		close(fd);
@@ -390,7 +395,7 @@ tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
 {
 	struct tunnel *tu = arg;
 
-	access_line(c, "CONNECT", tu->tu_target, 200, tu->tu_user,
+	access_line(c, "CONNECT", tu->tu_target, HTTP_OK, tu->tu_user,
 	    tu->tu_upstream, tu->tu_nin + rs->rs_up,
 	    sizeof(ESTABLISHED) - 1 + rs->rs_down, rs->rs_end);
 	free(tu);

@@ -81,8 +81,8 @@ static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
 static void	 handle(struct conn *, void *);
 static void	 serve_http(struct session *);
-static void	 refuse(struct session *, int, enum log_reason, const char *,
-		    const char *);
+static void	 refuse(struct session *, int, enum log_reason,
+		    enum proxy_error, const char *);
 static int	 find_destination(struct session *);
 static int	 skip_field(const struct http_head *, const char *);
 static int	 rewrite_head(struct session *);
@@ -181,19 +181,20 @@ net_reason(enum net_error err)
  */
 static void
 refuse(struct session *se, int status, enum log_reason reason,
-    const char *proxy_error, const char *detail)
+    enum proxy_error pe, const char *detail)
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
 
 	/* The relay's own failures matter to its operator; a client's
 	 * mistakes only when debugging. */
-	if (status >= 500)
+	if (status >= HTTP_INTERNAL_SERVER_ERROR)
 		log_info("conn=%lu: %s", c->c_id, detail);
 	else
 		log_debug("conn=%lu: %s", c->c_id, detail);
-	(void)http_send_error(c->c_wfd, version, status, proxy_error, detail,
-	    NULL, 1, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout);
+	(void)http_send_error(c->c_wfd, version, status,
+	    http_proxy_error_token(pe), detail, NULL, 1,
+	    now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout);
 	/* bytes_out: http_send_error() does not say what it wrote. */
 	access_line(c, se->se_method, se->se_target, status, se->se_upstream,
 	    se->se_nin, 0, reason);
@@ -218,19 +219,19 @@ find_destination(struct session *se)
 		if (strcasecmp(hd->hd_fields[i].name, "Host") == 0)
 			nhost++;
 	if (nhost > 1) {
-		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
-		    "more than one Host");
-		return 400;
+		refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, "more than one Host");
+		return HTTP_BAD_REQUEST;
 	}
 	if (strncasecmp(t, "http://", 7) == 0) {
 		t += 7;
 		alen = strcspn(t, "/?#");
 		if (net_parse_authority(t, alen, "80", se->se_host,
 		    se->se_port) == -1) {
-			refuse(se, 400, REASON_BAD_REQUEST,
-			    "http_request_error",
+			refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+			    PE_HTTP_REQUEST_ERROR,
 			    "bad authority in the request URI");
-			return 400;
+			return HTTP_BAD_REQUEST;
 		}
 		memcpy(se->se_authority, t, alen);
 		se->se_authority[alen] = '\0';
@@ -245,18 +246,20 @@ find_destination(struct session *se)
 		return 0;
 	}
 	if (t[0] != '/' && strcmp(t, "*") != 0) {
-		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
+		refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR,
 		    "target is neither http://... nor /path");
-		return 400;
+		return HTTP_BAD_REQUEST;
 	}
 	if (cf->cf_fixed != NULL || cf->cf_argv != NULL)
 		return 0;
 	if ((host = http_get(hd, "Host")) == NULL ||
 	    net_parse_authority(host, strlen(host), "80", se->se_host,
 	    se->se_port) == -1) {
-		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
-		    host == NULL ? "no Host and no absolute URI" : "bad Host");
-		return 400;
+		refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, host == NULL ?
+		    "no Host and no absolute URI" : "bad Host");
+		return HTTP_BAD_REQUEST;
 	}
 	return 0;
 }
@@ -342,8 +345,8 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 		    strerror(errno));
 		se->se_failed = REASON_UPSTREAM_ERROR;
 		if (!cf->cf_raw)
-			refuse(se, 502, REASON_UPSTREAM_ERROR,
-			    "proxy_internal_error", detail);
+			refuse(se, HTTP_BAD_GATEWAY, REASON_UPSTREAM_ERROR,
+			    PE_PROXY_INTERNAL_ERROR, detail);
 		return -1;
 	}
 	if (fx != NULL && fx->is_unix) {
@@ -375,7 +378,7 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 	se->se_failed = net_reason(err);
 	if (!cf->cf_raw)
 		refuse(se, net_http_status(err), net_reason(err),
-		    net_proxy_status(err), detail);
+		    net_proxy_error(err), detail);
 	return -1;
 }
 
@@ -404,7 +407,7 @@ response_status(const char *p, size_t n)
 		if (st < 100)
 			return 0;
 		/* 101: the client switched protocols, as it was told. */
-		if (st >= 200 || st == 101)
+		if (st >= HTTP_OK || st == HTTP_SWITCHING_PROTOCOLS)
 			return st;
 		if ((e = memmem(p, end - p, "\r\n\r\n", 4)) == NULL)
 			return 0;
@@ -512,7 +515,8 @@ serve_http(struct session *se)
 	rc = http_read_head(&se->se_in, hd, 1, NULL, deadline);
 	/* A close or a reset before any byte: no request, no answer. */
 	if (rc == HTTP_EOF ||
-	    (rc == 400 && http_in_pending(&se->se_in, NULL) == 0)) {
+	    (rc == HTTP_BAD_REQUEST &&
+	    http_in_pending(&se->se_in, NULL) == 0)) {
 		log_debug("conn=%lu: the client closed before a head",
 		    se->se_conn->c_id);
 		return;
@@ -522,13 +526,14 @@ serve_http(struct session *se)
 	/* The head as read, or what there was of it. */
 	se->se_nin = rc == 0 ? hd->hd_size : http_in_pending(&se->se_in, NULL);
 	if (rc != 0) {
-		refuse(se, rc, rc == 408 ? REASON_HEADER_TIMEOUT :
-		    REASON_BAD_REQUEST, "http_request_error",
-		    http_head_error(hd, rc));
+		refuse(se, rc, rc == HTTP_REQUEST_TIMEOUT ?
+		    REASON_HEADER_TIMEOUT : REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, http_head_error(hd, rc));
 		return;
 	}
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
-		refuse(se, 501, REASON_BAD_REQUEST, "http_request_error",
+		refuse(se, HTTP_NOT_IMPLEMENTED, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR,
 		    "CONNECT is not relayed here (connectd tunnels)");
 		return;
 	}
@@ -538,12 +543,13 @@ serve_http(struct session *se)
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
 		snprintf(detail, sizeof(detail), "port %s is not allowed",
 		    se->se_port);
-		refuse(se, 403, REASON_POLICY, "destination_ip_prohibited",
-		    detail);
+		refuse(se, HTTP_FORBIDDEN, REASON_POLICY,
+		    PE_DESTINATION_IP_PROHIBITED, detail);
 		return;
 	}
 	if ((hlen = rewrite_head(se)) == -1) {
-		refuse(se, 431, REASON_BAD_REQUEST, "http_request_error",
+		refuse(se, HTTP_FIELDS_TOO_LARGE, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR,
 		    "rewritten request head too large");
 		return;
 	}
