@@ -174,7 +174,8 @@ refuse(struct session *se, int status, enum log_reason reason,
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
-	uint64_t deadline;
+	char buf[HTTP_ERROR_MAX];
+	int n;
 
 	if (keep && !se->se_head.hd_keep_alive)
 		keep = 0;
@@ -184,13 +185,15 @@ refuse(struct session *se, int status, enum log_reason reason,
 		log_info("conn=%lu: %s", c->c_id, detail);
 	else
 		log_debug("conn=%lu: %s", c->c_id, detail);
-	deadline = now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout;
-	if (http_send_error(c->c_wfd, version, status,
-	    http_proxy_error_token(pe), detail, extra, !keep, deadline) == -1)
+	n = http_format_error(buf, sizeof(buf), version, status,
+	    http_proxy_error_token(pe), detail, extra, !keep);
+	if (n == -1 || http_write_all(c->c_wfd, buf, n, now_ms() +
+	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1) {
 		keep = 0;
-	/* bytes_out: http_send_error() does not say what it wrote. */
+		n = 0;
+	}
 	access_line(c, se->se_method, se->se_target, status, se->se_user,
-	    se->se_upstream, se->se_nin, 0, reason);
+	    se->se_upstream, se->se_nin, n, reason);
 	return keep;
 }
 

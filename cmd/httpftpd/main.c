@@ -41,8 +41,8 @@ static void	begin(struct session *);
 static void	exchange(struct session *);
 static enum log_reason reason(const struct session *);
 static void	access_line(struct session *);
-static size_t	error_bytes(int, int, const char *, const char *,
-		    const char *, int);
+static void	write_error(struct session *, int, int, enum proxy_error,
+		    const char *, const char *, int);
 static int	must_close(struct session *);
 
 static void
@@ -177,15 +177,8 @@ handle(struct conn *c, void *arg)
 			err = r == HTTP_REQUEST_TIMEOUT ?
 			    "request head too slow" :
 			    "malformed request";
-			if (http_send_error(c->c_wfd, 11, r,
-			    http_proxy_error_token(PE_HTTP_REQUEST_ERROR), err,
-			    NULL, 1,
-			    write_deadline()) == 0)
-				s->s_bytes_out = error_bytes(11, r,
-				    http_proxy_error_token(
-				    PE_HTTP_REQUEST_ERROR), err, NULL, 1);
-			else
-				s->s_write_failed = 1;
+			write_error(s, 11, r, PE_HTTP_REQUEST_ERROR, err, NULL,
+			    1);
 			access_line(s);
 			break;
 		}
@@ -374,30 +367,25 @@ access_line(struct session *s)
 }
 
 /*
- * The bytes http_send_error() writes for these arguments, which it does
- * not say, for bytes_out.  (It goes once common/ formats an error apart
- * from writing it.)
+ * Writes an error response of http_format_error()'s, counting its bytes
+ * in s_bytes_out; a write that fails ends the connection.
  */
-static size_t
-error_bytes(int version, int status, const char *token, const char *detail,
-    const char *extra, int close)
+static void
+write_error(struct session *s, int version, int status, enum proxy_error pe,
+    const char *detail, const char *extra, int close)
 {
-	int head, body;
+	char buf[HTTP_ERROR_MAX];
+	int n;
 
-	head = snprintf(NULL, 0, "HTTP/1.1 %d %s\r\nContent-Type: text/plain"
-	    "\r\nContent-Length: %d\r\n%s%s%s%s%s%s\r\n", status,
-	    http_reason(status), 0,
-	    token != NULL ? "Proxy-Status: gtr; error=" : "",
-	    token != NULL ? token : "", token != NULL ? "\r\n" : "",
-	    extra != NULL ? extra : "", extra != NULL ? "\r\n" : "",
-	    close ? "Connection: close\r\n" : version == 10 ?
-	    "Connection: keep-alive\r\n" : "");
-	body = snprintf(NULL, 0, "%d %s%s%s\n", status, http_reason(status),
-	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
-	if (head < 0 || body < 0)
-		return 0;
-	/* the length's digits beyond the one "0" above */
-	return head - 1 + snprintf(NULL, 0, "%d", body) + body;
+	n = http_format_error(buf, sizeof(buf), version, status,
+	    http_proxy_error_token(pe), detail, extra, close);
+	if (n == -1 || http_write_all(s->s_conn->c_wfd, buf, n,
+	    write_deadline()) == -1) {
+		s->s_close = 1;
+		s->s_write_failed = 1;
+		return;
+	}
+	s->s_bytes_out += n;
 }
 
 /*
@@ -428,14 +416,8 @@ send_error(struct session *s, int status, enum proxy_error pe,
 	s->s_error = pe;
 	if (status >= HTTP_INTERNAL_SERVER_ERROR || status == HTTP_BAD_REQUEST)
 		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
-	if (http_send_error(s->s_conn->c_wfd, s->s_hd.hd_version, status,
-	    http_proxy_error_token(pe), detail, extra, must_close(s),
-	    write_deadline()) == -1) {
-		s->s_close = 1;
-		s->s_write_failed = 1;
-	} else
-		s->s_bytes_out += error_bytes(s->s_hd.hd_version, status,
-		    http_proxy_error_token(pe), detail, extra, s->s_close);
+	write_error(s, s->s_hd.hd_version, status, pe, detail, extra,
+	    must_close(s));
 	s->s_head_sent = 1;
 }
 

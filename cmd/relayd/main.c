@@ -185,6 +185,8 @@ refuse(struct session *se, int status, enum log_reason reason,
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
+	char buf[HTTP_ERROR_MAX];
+	int n;
 
 	/* The relay's own failures matter to its operator; a client's
 	 * mistakes only when debugging. */
@@ -192,12 +194,13 @@ refuse(struct session *se, int status, enum log_reason reason,
 		log_info("conn=%lu: %s", c->c_id, detail);
 	else
 		log_debug("conn=%lu: %s", c->c_id, detail);
-	(void)http_send_error(c->c_wfd, version, status,
-	    http_proxy_error_token(pe), detail, NULL, 1,
-	    now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout);
-	/* bytes_out: http_send_error() does not say what it wrote. */
+	n = http_format_error(buf, sizeof(buf), version, status,
+	    http_proxy_error_token(pe), detail, NULL, 1);
+	if (n == -1 || http_write_all(c->c_wfd, buf, n, now_ms() +
+	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1)
+		n = 0;
 	access_line(c, se->se_method, se->se_target, status, se->se_upstream,
-	    se->se_nin, 0, reason);
+	    se->se_nin, n, reason);
 }
 
 /*
