@@ -604,6 +604,22 @@ net_http_status(enum net_error e)
 	}
 }
 
+enum log_reason
+net_log_reason(enum net_error e)
+{
+	switch (e) {
+	case NET_OK:
+		return REASON_DONE;
+	case NET_TIMEOUT:
+		return REASON_UPSTREAM_TIMEOUT;
+	case NET_POLICY:
+	case NET_LOOP:
+		return REASON_POLICY;
+	default:
+		return REASON_UPSTREAM_ERROR;
+	}
+}
+
 static enum net_error
 errno_kind(int e)
 {
