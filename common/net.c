@@ -684,28 +684,36 @@ net_strerror(enum net_error e)
 	return "cannot connect (system error)";
 }
 
-const char *
-net_proxy_status(enum net_error e)
+enum proxy_error
+net_proxy_error(enum net_error e)
 {
 	switch (e) {
 	case NET_OK:
-		return "";
+		return PE_NONE;
 	case NET_DNS:
-		return "dns_error";
+		return PE_DNS_ERROR;
 	case NET_REFUSED:
-		return "connection_refused";
+		return PE_CONNECTION_REFUSED;
 	case NET_UNREACH:
-		return "destination_ip_unroutable";
+		return PE_DESTINATION_IP_UNROUTABLE;
 	case NET_TIMEOUT:
-		return "connection_timeout";
+		return PE_CONNECTION_TIMEOUT;
 	case NET_POLICY:
-		return "destination_ip_prohibited";
+		return PE_DESTINATION_IP_PROHIBITED;
 	case NET_LOOP:
-		return "proxy_loop_detected";
+		return PE_PROXY_LOOP_DETECTED;
 	case NET_SYSTEM:
 		break;
 	}
-	return "proxy_internal_error";
+	return PE_PROXY_INTERNAL_ERROR;
+}
+
+const char *
+net_proxy_status(enum net_error e)
+{
+	const char *tok = http_proxy_error_token(net_proxy_error(e));
+
+	return tok != NULL ? tok : "";
 }
 
 int
@@ -713,14 +721,30 @@ net_http_status(enum net_error e)
 {
 	switch (e) {
 	case NET_OK:
-		return 200;
+		return HTTP_OK;
 	case NET_TIMEOUT:
-		return 504;
+		return HTTP_GATEWAY_TIMEOUT;
 	case NET_POLICY:
 	case NET_LOOP:
-		return 403;
+		return HTTP_FORBIDDEN;
 	default:
-		return 502;
+		return HTTP_BAD_GATEWAY;
+	}
+}
+
+enum log_reason
+net_log_reason(enum net_error e)
+{
+	switch (e) {
+	case NET_OK:
+		return REASON_DONE;
+	case NET_TIMEOUT:
+		return REASON_UPSTREAM_TIMEOUT;
+	case NET_POLICY:
+	case NET_LOOP:
+		return REASON_POLICY;
+	default:
+		return REASON_UPSTREAM_ERROR;
 	}
 }
 

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http.h"
+#include "log.h"
+
 #define NET_HOSTLEN	256
 #define NET_PORTLEN	8
 #define NET_IPLEN	46	/* INET6_ADDRSTRLEN */
@@ -104,12 +107,19 @@ enum net_error {
 	NET_SYSTEM	/* socket(), out of fds...: 502 */
 };
 
-/* A short English reason for the error, for logs and response bodies. */
+/*
+ * How a failed connection is answered and logged, in one place for every
+ * program that connects: a short English reason for logs and response
+ * bodies; the RFC 9209 error type (PE_NONE for NET_OK), and its token
+ * for a caller that writes the field itself; the HTTP status (502, 504
+ * or 403); the access line's reason (upstream_error, upstream_timeout
+ * or policy).
+ */
 const char *net_strerror(enum net_error);
-/* The RFC 9209 Proxy-Status error token for it ("dns_error", ...). */
+enum proxy_error net_proxy_error(enum net_error);
 const char *net_proxy_status(enum net_error);
-/* The HTTP status to answer it with (502, 504 or 403). */
 int	net_http_status(enum net_error);
+enum log_reason net_log_reason(enum net_error);
 
 /*
  * Resolves host and connects to port, trying every address in turn

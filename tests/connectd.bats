@@ -190,6 +190,35 @@ PY
 	wait_log "target=127.0.0.1:$Q status=504 .*reason=upstream_timeout$" "$T/connectd.log"
 }
 
+# refused STATUS REQUEST: sends REQUEST (printf escapes) to connectd on $P
+# as a raw client, and waits for the access line of its refusal: its
+# bytes_out is what the client received, to the byte.
+refused() {
+	printf "$2" | raw "$P" > "$T/resp.$1"
+	[[ "$(head -c 12 "$T/resp.$1")" == "HTTP/1.1 $1" ]]
+	wait_log "status=$1 .*bytes_out=$(wc -c < "$T/resp.$1") ms=" "$T/connectd.log"
+}
+
+@test "a refusal's access line counts in bytes_out the bytes the client received" {
+	htpasswd -B -c -b "$T/htpasswd" alice 'open sesame' 2>/dev/null
+	auth=$(printf 'alice:open sesame' | base64)
+	Q=$(free_port)
+	P=$(free_port)
+	gtr_start connectd "$P" --allow-dest 127.0.0.1/32 --allow-port "$Q" \
+		--auth "$T/htpasswd"
+	refused 407 'CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: x\r\n\r\n'
+	refused 405 'GET http://127.0.0.1/ HTTP/1.1\r\nHost: x\r\n\r\n'
+	refused 400 'CONNECT 127.0.0.1 HTTP/1.1\r\nHost: x\r\n\r\n'
+	refused 505 'CONNECT a:443 HTTP/2.0\r\n\r\n'
+	refused 403 "CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic $auth\r\n\r\n"
+	refused 502 "CONNECT 127.0.0.1:$Q HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic $auth\r\n\r\n"
+	# What a client that reads the answer sees: curl counts it alike.
+	run curl -sS --max-time 20 -o /dev/null -w '%{size_header}+%{size_download}' \
+		-x "http://127.0.0.1:$P" http://127.0.0.1/curl
+	wait_log "target=http://127.0.0.1/curl status=405 .*bytes_out=$(($output)) ms=" "$T/connectd.log"
+	run -1 grep -q 'bytes_out=0 ' "$T/connectd.log"
+}
+
 @test "a name that does not resolve gets 502 with Proxy-Status dns_error" {
 	P=$(free_port)
 	echo 'nameserver 127.0.0.1' > "$T/resolv.conf"

@@ -203,6 +203,31 @@ origin() {
 	[[ "$output" == "HTTP/1.1 400 "* ]]
 }
 
+# refused STATUS REQUEST: sends REQUEST (printf escapes) to relayd on $R
+# as a raw client, and waits for the access line of its refusal: its
+# bytes_out is what the client received, to the byte.
+refused() {
+	printf "$2" | raw "$R" > "$T/resp.$1"
+	[[ "$(head -c 12 "$T/resp.$1")" == "HTTP/1.1 $1" ]]
+	wait_log "status=$1 .*bytes_out=$(wc -c < "$T/resp.$1") ms=" "$T/relayd.log"
+}
+
+@test "a refusal's access line counts in bytes_out the bytes the client received" {
+	Q=$(free_port)
+	R=$(free_port)
+	gtr_start relayd "$R" --allow-dest 127.0.0.1/32 --allow-port "$Q"
+	refused 400 'GET / HTTP/1.0\r\n\r\n'
+	refused 501 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n'
+	refused 505 'GET / HTTP/3.0\r\nHost: 127.0.0.1\r\n\r\n'
+	refused 403 'GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: x\r\n\r\n'
+	refused 502 "GET http://127.0.0.1:$Q/ HTTP/1.1\r\nHost: x\r\n\r\n"
+	# What curl counts of the answer: head and body.
+	run curl -sS --max-time 20 -o /dev/null -w '%{size_header}+%{size_download}' \
+		-x "http://127.0.0.1:$R" "http://127.0.0.1:$Q/curl"
+	wait_log "target=http://127.0.0.1:$Q/curl status=502 .*bytes_out=$(($output)) ms=" "$T/relayd.log"
+	run -1 grep -q 'bytes_out=0 ' "$T/relayd.log"
+}
+
 @test "a request head that never completes gets 408 after --header-timeout" {
 	R=$(free_port)
 	gtr_start relayd "$R" --header-timeout 1

@@ -266,8 +266,9 @@ handle(struct conn *c, void *arg)
 			x->x_user[0] = '\0';
 			x->x_unread = 1;
 			(void)send_error(x, rv, proxy_error(rv),
-			    http_head_error(&x->x_hd, rv), NULL, rv == 408 ?
-			    REASON_HEADER_TIMEOUT : refusal_reason(rv));
+			    http_head_error(&x->x_hd, rv), NULL,
+			    rv == HTTP_REQUEST_TIMEOUT ? REASON_HEADER_TIMEOUT :
+			    refusal_reason(rv));
 			access_line(x, start);
 			break;
 		}
@@ -464,7 +465,7 @@ spool(struct exchange *x)
 		if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
 			log_warn("conn=%lu: temporary file in %s",
 			    x->x_conn->c_id, cf->cf_tmpdir);
-			return 500;
+			return HTTP_INTERNAL_SERVER_ERROR;
 		}
 		(void)unlink(path);
 	}
@@ -480,16 +481,16 @@ spool(struct exchange *x)
 		total += n;
 		x->x_bytes_in += n;
 		if (cf->cf_max_body != 0 && total > cf->cf_max_body)
-			return 413;
+			return HTTP_CONTENT_TOO_LARGE;
 		if (http_write_all(fd, x->x_buf, n, 0) == -1) {
 			log_warn("conn=%lu: temporary file in %s",
 			    x->x_conn->c_id, cf->cf_tmpdir);
-			return 500;
+			return HTTP_INTERNAL_SERVER_ERROR;
 		}
 	}
 	x->x_body_done = 1;
 	if (lseek(fd, 0, SEEK_SET) == -1)
-		return 500;
+		return HTTP_INTERNAL_SERVER_ERROR;
 	x->x_length = total;
 	return 0;
 }
@@ -511,7 +512,7 @@ body_setup(struct exchange *x)
 		x->x_length = hd->hd_length;
 		if (x->x_cf->cf_max_body != 0 &&
 		    hd->hd_length > x->x_cf->cf_max_body)
-			return 413;
+			return HTTP_CONTENT_TOO_LARGE;
 		break;
 	case HTTP_BODY_CHUNKED:
 		x->x_has_body = 1;
@@ -522,7 +523,7 @@ body_setup(struct exchange *x)
 	if (hd->hd_expect_continue && hd->hd_version >= 11 &&
 	    http_write_all(x->x_conn->c_wfd, cont, sizeof(cont) - 1,
 	    now_ms() + x->x_cf->cf_opts.idle_timeout * 1000ULL) == -1)
-		return 400;
+		return HTTP_BAD_REQUEST;
 	if (hd->hd_framing == HTTP_BODY_CHUNKED) {
 		if ((rv = spool(x)) != 0)
 			x->x_keep = 0;

@@ -45,28 +45,29 @@ struct config {
 	char		 cf_challenge[REALM_MAX + 48];
 };
 
+/*
+ * The access line of one exchange and the strings it points into,
+ * filled in as its head is judged; a tunnel's goes to the relay with it
+ * and is logged when the relay ends.
+ */
+struct exchange {
+	struct access_line ex_al;	/* bytes_in: the head's so far */
+	char		 ex_method[32];
+	char		 ex_target[TARGET_MAX];
+	char		 ex_user[HTPASSWD_USER_MAX];
+	char		 ex_upstream[UPSTREAM_MAX];
+};
+
 /* One client connection, from its first byte to the relay. */
 struct session {
 	struct conn		*se_conn;
 	struct config		*se_cf;
 	struct http_in		 se_in;
 	struct http_head	 se_head;
-	char			 se_method[32];	/* for the log */
-	char			 se_target[TARGET_MAX];
+	struct exchange		*se_ex;	/* the exchange of the current head */
 	char			 se_host[NET_HOSTLEN];
 	char			 se_port[NET_PORTLEN];
-	char			 se_user[HTPASSWD_USER_MAX];
-	char			 se_upstream[UPSTREAM_MAX];
-	uint64_t		 se_nin;	/* bytes of the current head */
 	uint64_t		 se_deadline;	/* for the current head */
-};
-
-/* What the access line needs once the relay is done. */
-struct tunnel {
-	char		 tu_target[TARGET_MAX];
-	char		 tu_user[HTPASSWD_USER_MAX];
-	char		 tu_upstream[UPSTREAM_MAX];
-	uint64_t	 tu_nin;	/* the CONNECT head's bytes */
 };
 
 static void	 usage(void) __attribute__((noreturn));
@@ -74,16 +75,15 @@ static void	 help(void);
 static void	 handle(struct conn *, void *);
 static int	 serve_head(struct session *);
 static void	 debug_head(const struct session *);
-static int	 refuse(struct session *, int, enum log_reason, const char *,
-		    const char *, const char *, int);
+static int	 refuse(struct session *, int, enum log_reason,
+		    enum proxy_error, const char *, const char *, int);
 static int	 authorize(struct session *);
 static void	 open_tunnel(struct session *);
 static void	 tunnel_done(struct conn *, const struct relay_stats *,
 		    void *);
-static void	 access_line(const struct conn *, const char *, const char *,
-		    int, const char *, const char *, uint64_t, uint64_t,
+static void	 exchange_init(struct exchange *);
+static void	 exchange_log(struct conn *, struct exchange *, int, uint64_t,
 		    enum log_reason);
-static enum log_reason net_reason(enum net_error);
 static void	 reload_auth(void *);
 
 static const struct option longopts[] = {
@@ -126,40 +126,27 @@ help(void)
 	fputs(opts_help_text, stdout);
 }
 
-/* Writes the access line of one tunnel or refused request. */
+/* Starts the access line of an exchange: no names, no bytes yet. */
 static void
-access_line(const struct conn *c, const char *method, const char *target,
-    int status, const char *user, const char *upstream, uint64_t in,
-    uint64_t out, enum log_reason reason)
+exchange_init(struct exchange *ex)
 {
-	struct access_line al = {
-		.al_method = method,
-		.al_target = target,
-		.al_status = status,
-		.al_user = user,
-		.al_upstream = upstream,
-		.al_bytes_in = in,
-		.al_bytes_out = out,
-		.al_ms = now_ms() - c->c_start_ms,
-		.al_reason = reason
-	};
-
-	conn_access(c, &al, 0);
+	memset(ex, 0, sizeof(*ex));
+	ex->ex_al.al_method = ex->ex_method;
+	ex->ex_al.al_target = ex->ex_target;
+	ex->ex_al.al_user = ex->ex_user;
+	ex->ex_al.al_upstream = ex->ex_upstream;
 }
 
-/* The access line's reason for a connection that failed. */
-static enum log_reason
-net_reason(enum net_error err)
+/* Logs the access line of a refusal or a tunnel, as it ended. */
+static void
+exchange_log(struct conn *c, struct exchange *ex, int status, uint64_t out,
+    enum log_reason reason)
 {
-	switch (err) {
-	case NET_TIMEOUT:
-		return REASON_UPSTREAM_TIMEOUT;
-	case NET_POLICY:
-	case NET_LOOP:
-		return REASON_POLICY;
-	default:
-		return REASON_UPSTREAM_ERROR;
-	}
+	ex->ex_al.al_status = status;
+	ex->ex_al.al_bytes_out = out;
+	ex->ex_al.al_reason = reason;
+	ex->ex_al.al_ms = now_ms() - c->c_start_ms;
+	conn_access(c, &ex->ex_al, 0);
 }
 
 /*
@@ -170,27 +157,29 @@ net_reason(enum net_error err)
  */
 static int
 refuse(struct session *se, int status, enum log_reason reason,
-    const char *proxy_error, const char *detail, const char *extra, int keep)
+    enum proxy_error pe, const char *detail, const char *extra, int keep)
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
-	uint64_t deadline;
+	char buf[HTTP_ERROR_MAX];
+	int n;
 
 	if (keep && !se->se_head.hd_keep_alive)
 		keep = 0;
 	/* The gateway's own failures matter to its operator; a client's
 	 * mistakes only when debugging. */
-	if (status >= 500)
+	if (status >= HTTP_INTERNAL_SERVER_ERROR)
 		log_info("conn=%lu: %s", c->c_id, detail);
 	else
 		log_debug("conn=%lu: %s", c->c_id, detail);
-	deadline = now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout;
-	if (http_send_error(c->c_wfd, version, status, proxy_error, detail,
-	    extra, !keep, deadline) == -1)
+	n = http_format_error(buf, sizeof(buf), version, status,
+	    http_proxy_error_token(pe), detail, extra, !keep);
+	if (n == -1 || http_write_all(c->c_wfd, buf, n, now_ms() +
+	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1) {
 		keep = 0;
-	/* bytes_out: http_send_error() does not say what it wrote. */
-	access_line(c, se->se_method, se->se_target, status, se->se_user,
-	    se->se_upstream, se->se_nin, 0, reason);
+		n = 0;
+	}
+	exchange_log(c, se->se_ex, status, n, reason);
 	return keep;
 }
 
@@ -210,14 +199,15 @@ authorize(struct session *se)
 	v = http_get(&se->se_head, "Proxy-Authorization");
 	if (v != NULL) {
 		pthread_rwlock_rdlock(&cf->cf_auth_lock);
-		ok = htpasswd_check(cf->cf_auth, v, se->se_user,
-		    sizeof(se->se_user));
+		ok = htpasswd_check(cf->cf_auth, v, se->se_ex->ex_user,
+		    sizeof(se->se_ex->ex_user));
 		pthread_rwlock_unlock(&cf->cf_auth_lock);
 	}
 	if (ok)
 		return 1;
-	se->se_user[0] = '\0';
-	return refuse(se, 407, REASON_AUTH, "http_request_denied", v == NULL ?
+	se->se_ex->ex_user[0] = '\0';
+	return refuse(se, HTTP_PROXY_AUTH_REQUIRED, REASON_AUTH,
+	    PE_HTTP_REQUEST_DENIED, v == NULL ?
 	    "proxy authentication required" : "bad proxy credentials",
 	    se->se_cf->cf_challenge, 1) ? 0 : -1;
 }
@@ -247,13 +237,12 @@ serve_head(struct session *se)
 {
 	const struct config *cf = se->se_cf;
 	struct http_head *hd = &se->se_head;
+	struct exchange *ex = se->se_ex;
 	char detail[TARGET_MAX + 64];
 	int rc, a;
 
 	memset(hd, 0, sizeof(*hd));
-	se->se_method[0] = se->se_target[0] = '\0';
-	se->se_upstream[0] = se->se_user[0] = '\0';
-	se->se_nin = 0;
+	exchange_init(ex);
 	rc = http_read_head(&se->se_in, hd, 1, NULL, se->se_deadline);
 	/*
 	 * A close or a reset before the first byte of a head (curl after a
@@ -261,32 +250,37 @@ serve_head(struct session *se)
 	 * began, so there is nothing to answer and no access line.
 	 */
 	if (rc == HTTP_EOF ||
-	    (rc == 400 && http_in_pending(&se->se_in, NULL) == 0)) {
+	    (rc == HTTP_BAD_REQUEST &&
+	    http_in_pending(&se->se_in, NULL) == 0)) {
 		log_debug("conn=%lu: the client closed before a head",
 		    se->se_conn->c_id);
 		return 0;
 	}
-	http_head_names(hd, se->se_method, sizeof(se->se_method),
-	    se->se_target, sizeof(se->se_target));
+	http_head_names(hd, ex->ex_method, sizeof(ex->ex_method),
+	    ex->ex_target, sizeof(ex->ex_target));
 	/* What this exchange read: the head, or what there was of it. */
-	se->se_nin = rc == 0 ? hd->hd_size : http_in_pending(&se->se_in, NULL);
+	ex->ex_al.al_bytes_in = rc == 0 ? hd->hd_size :
+	    http_in_pending(&se->se_in, NULL);
 	if (rc != 0)
-		return refuse(se, rc, rc == 408 ? REASON_HEADER_TIMEOUT :
-		    REASON_BAD_REQUEST, "http_request_error",
+		return refuse(se, rc, rc == HTTP_REQUEST_TIMEOUT ?
+		    REASON_HEADER_TIMEOUT : REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR,
 		    http_head_error(hd, rc), NULL, 0);
 	debug_head(se);
 	if (strcmp(hd->hd_method, "CONNECT") != 0)
-		return refuse(se, 405, REASON_POLICY, "http_request_denied",
+		return refuse(se, HTTP_METHOD_NOT_ALLOWED, REASON_POLICY,
+		    PE_HTTP_REQUEST_DENIED,
 		    "only CONNECT is served here", "Allow: CONNECT", 0);
 	if (hd->hd_framing == HTTP_BODY_CHUNKED ||
 	    (hd->hd_framing == HTTP_BODY_LENGTH && hd->hd_length > 0) ||
 	    http_get(hd, "Transfer-Encoding") != NULL)
-		return refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
-		    "a CONNECT request has no body", NULL, 0);
+		return refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, "a CONNECT request has no body",
+		    NULL, 0);
 	if (net_parse_authority(hd->hd_target, strlen(hd->hd_target), NULL,
 	    se->se_host, se->se_port) == -1)
-		return refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
-		    "target is not host:port", NULL, 0);
+		return refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, "target is not host:port", NULL, 0);
 	if ((a = authorize(se)) <= 0) {
 		se->se_deadline = now_ms() +
 		    1000ULL * cf->cf_opts.header_timeout;
@@ -296,8 +290,8 @@ serve_head(struct session *se)
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
 		snprintf(detail, sizeof(detail), "port %s is not allowed",
 		    se->se_port);
-		return refuse(se, 403, REASON_POLICY,
-		    "destination_ip_prohibited", detail, NULL, 0);
+		return refuse(se, HTTP_FORBIDDEN, REASON_POLICY,
+		    PE_DESTINATION_IP_PROHIBITED, detail, NULL, 0);
 	}
 	open_tunnel(se);
 	return 0;
@@ -309,10 +303,10 @@ open_tunnel(struct session *se)
 {
 	const struct config *cf = se->se_cf;
 	const struct net_addr *fx = cf->cf_fixed;
+	struct exchange *ex = se->se_ex;
 	const char *dest = fx != NULL ? cf->cf_opts.connect_name :
-	    se->se_target;
+	    ex->ex_target;
 	struct conn *c = se->se_conn;
-	struct tunnel *tu;
 	const char *pending;
 	char detail[UPSTREAM_MAX + 128], ip[NET_IPLEN];
 	static const char ok[] = ESTABLISHED;
@@ -322,47 +316,34 @@ open_tunnel(struct session *se)
 
 	if (fx != NULL && fx->is_unix) {
 		fd = net_connect_unix(fx->path, &err);
-		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
+		snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "unix");
 	} else {
 		fd = net_connect(fx != NULL ? fx->host : se->se_host,
 		    fx != NULL ? fx->port : se->se_port, fx != NULL ? NULL :
 		    &cf->cf_opts.policy, serve_is_own_addr,
 		    cf->cf_opts.connect_timeout * 1000, &err, ip);
 		if (fd != -1)
-			(void)net_format_authority(se->se_upstream,
-			    sizeof(se->se_upstream), ip, fx != NULL ? fx->port :
+			(void)net_format_authority(ex->ex_upstream,
+			    sizeof(ex->ex_upstream), ip, fx != NULL ? fx->port :
 			    se->se_port);
 	}
 	if (fd == -1) {
 		/* With -c, the destination tried is -c's, not the target. */
 		if (fx != NULL && !fx->is_unix)
-			snprintf(se->se_upstream, sizeof(se->se_upstream), "%s",
+			snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "%s",
 			    dest);
 		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
 		    dest, net_strerror(err));
-		refuse(se, net_http_status(err), net_reason(err),
-		    net_proxy_status(err), detail, NULL, 0);
+		refuse(se, net_http_status(err), net_log_reason(err),
+		    net_proxy_error(err), detail, NULL, 0);
 		return;
 	}
 	log_debug("conn=%lu: connected to %s (address %s)", c->c_id, dest,
-	    se->se_upstream);
-	if ((tu = calloc(1, sizeof(*tu))) == NULL) {
-		close(fd);
-		refuse(se, 500, REASON_INTERNAL_ERROR, "proxy_internal_error",
-		    "out of memory", NULL, 0);
-		return;
-	}
-	snprintf(tu->tu_target, sizeof(tu->tu_target), "%s", se->se_target);
-	snprintf(tu->tu_user, sizeof(tu->tu_user), "%s", se->se_user);
-	snprintf(tu->tu_upstream, sizeof(tu->tu_upstream), "%s",
-	    se->se_upstream);
-	tu->tu_nin = se->se_nin;
+	    ex->ex_upstream);
 	if (http_write_all(c->c_wfd, ok, sizeof(ok) - 1, now_ms() +
 	    1000ULL * cf->cf_opts.header_timeout) == -1) {
-		access_line(c, "CONNECT", se->se_target, 200, se->se_user,
-		    se->se_upstream, se->se_nin, 0, REASON_CLIENT_CLOSED);
+		exchange_log(c, ex, HTTP_OK, 0, REASON_CLIENT_CLOSED);
 		close(fd);
-		free(tu);
 		return;
 	}
 	/* The relay copies the pending bytes: a pipelined ClientHello. */
@@ -370,14 +351,14 @@ open_tunnel(struct session *se)
 	log_debug("conn=%lu: relay started, %zu bytes the client sent after "
 	    "its head go first", c->c_id, npending);
 	if (relay_start(c, fd, fd, pending, npending,
-	    cf->cf_opts.idle_timeout, tunnel_done, tu) == -1) {
+	    cf->cf_opts.idle_timeout, tunnel_done, ex) == -1) {
 		log_warnx("conn=%lu: cannot start the relay", c->c_id);
-		access_line(c, "CONNECT", se->se_target, 200, se->se_user,
-		    se->se_upstream, se->se_nin, sizeof(ok) - 1,
+		exchange_log(c, ex, HTTP_OK, sizeof(ok) - 1,
 		    REASON_INTERNAL_ERROR);
 		close(fd);
-		free(tu);
+		return;
 	}
+	se->se_ex = NULL;	/* tunnel_done() frees it */
 }
 
 /*
@@ -388,12 +369,12 @@ open_tunnel(struct session *se)
 static void
 tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
 {
-	struct tunnel *tu = arg;
+	struct exchange *ex = arg;
 
-	access_line(c, "CONNECT", tu->tu_target, 200, tu->tu_user,
-	    tu->tu_upstream, tu->tu_nin + rs->rs_up,
-	    sizeof(ESTABLISHED) - 1 + rs->rs_down, rs->rs_end);
-	free(tu);
+	ex->ex_al.al_bytes_in += rs->rs_up;
+	exchange_log(c, ex, HTTP_OK, sizeof(ESTABLISHED) - 1 + rs->rs_down,
+	    rs->rs_end);
+	free(ex);
 }
 
 /*
@@ -426,8 +407,10 @@ handle(struct conn *c, void *arg)
 {
 	struct session *se;
 
-	if ((se = calloc(1, sizeof(*se))) == NULL) {
+	if ((se = calloc(1, sizeof(*se))) == NULL ||
+	    (se->se_ex = malloc(sizeof(*se->se_ex))) == NULL) {
 		log_warn("conn=%lu: cannot allocate a session", c->c_id);
+		free(se);
 		return;
 	}
 	se->se_conn = c;
@@ -437,6 +420,7 @@ handle(struct conn *c, void *arg)
 	    1000ULL * se->se_cf->cf_opts.header_timeout;
 	while (serve_head(se) && !serve_stopping())
 		;
+	free(se->se_ex);
 	free(se);
 }
 

@@ -334,7 +334,7 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	h->fh_sizing = SIZE_CURL;
 	h->fh_size = -1;
 	if (target_url(loc, path, slash, url, sizeof(url)) == -1) {
-		res->fr_status = 414;
+		res->fr_status = HTTP_URI_TOO_LONG;
 		snprintf(res->fr_detail, sizeof(res->fr_detail),
 		    "path too long");
 		return -1;
@@ -457,77 +457,77 @@ permission_words(const char *s)
 	return 0;
 }
 
-/* Turns a failed transfer into the HTTP status, reason and token. */
+/* Turns a failed transfer into the HTTP status, reason and error type. */
 static void
 map_result(struct ftp_handle *h, struct ftp_result *res)
 {
 	const char *why = curl_easy_strerror(res->fr_curl);
-	int st = 502;
-	const char *tok = "destination_unavailable";
+	int st = HTTP_BAD_GATEWAY;
+	enum proxy_error pe = PE_DESTINATION_UNAVAILABLE;
 
 	if (h->fh_sink_failed) {
-		st = 499;
-		tok = NULL;
+		st = CLIENT_GONE;
+		pe = PE_NONE;
 		why = "the client went away";
 	} else if (res->fr_policy) {
-		st = 403;
-		tok = "destination_ip_prohibited";
+		st = HTTP_FORBIDDEN;
+		pe = PE_DESTINATION_IP_PROHIBITED;
 		why = "destination refused by policy";
 	} else if (res->fr_code == 421) {
-		st = 503;
-		tok = "destination_unavailable";
+		st = HTTP_SERVICE_UNAVAILABLE;
+		pe = PE_DESTINATION_UNAVAILABLE;
 		why = "FTP server busy (421)";
 	} else if (res->fr_code == 530 ||
 	    res->fr_curl == CURLE_LOGIN_DENIED) {
-		st = 401;
-		tok = "http_request_denied";
+		st = HTTP_UNAUTHORIZED;
+		pe = PE_HTTP_REQUEST_DENIED;
 		why = "FTP login refused (530)";
 	} else if (res->fr_code == 550 || res->fr_code == 553 ||
 	    res->fr_curl == CURLE_REMOTE_FILE_NOT_FOUND ||
 	    res->fr_curl == CURLE_REMOTE_ACCESS_DENIED) {
 		if (permission_words(res->fr_reply)) {
-			st = 403;
-			tok = "http_request_denied";
+			st = HTTP_FORBIDDEN;
+			pe = PE_HTTP_REQUEST_DENIED;
 			why = "FTP server denied access";
 		} else {
-			st = 404;
-			tok = "destination_not_found";
+			st = HTTP_NOT_FOUND;
+			pe = PE_DESTINATION_NOT_FOUND;
 			why = "no such file or directory on the FTP server";
 		}
 	} else {
 		switch (res->fr_curl) {
 		case CURLE_COULDNT_RESOLVE_HOST:
-			tok = "dns_error";
+			pe = PE_DNS_ERROR;
 			break;
 		case CURLE_COULDNT_CONNECT:
-			tok = "connection_refused";
+			pe = PE_CONNECTION_REFUSED;
 			break;
 		case CURLE_OPERATION_TIMEDOUT:
-			st = 504;
-			tok = res->fr_code == 0 ? "connection_timeout" :
-			    "connection_read_timeout";
+			st = HTTP_GATEWAY_TIMEOUT;
+			pe = res->fr_code == 0 ? PE_CONNECTION_TIMEOUT :
+			    PE_CONNECTION_READ_TIMEOUT;
 			break;
 		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_SSL_CACERT_BADFILE:
-			tok = "tls_certificate_error";
+			pe = PE_TLS_CERTIFICATE_ERROR;
 			break;
 		case CURLE_SSL_CONNECT_ERROR:
 		case CURLE_USE_SSL_FAILED:
-			tok = "tls_protocol_error";
+			pe = PE_TLS_PROTOCOL_ERROR;
 			break;
 		case CURLE_GOT_NOTHING:
 		case CURLE_RECV_ERROR:
 		case CURLE_PARTIAL_FILE:
 		case CURLE_SEND_ERROR:
-			tok = "connection_terminated";
+			pe = PE_CONNECTION_TERMINATED;
 			break;
 		default:
-			tok = "destination_unavailable";
+			pe = PE_DESTINATION_UNAVAILABLE;
 			break;
 		}
 	}
 	res->fr_status = st;
-	res->fr_proxy = tok;
+	res->fr_error = pe;
 	if (res->fr_code != 0 && res->fr_reply[0] != '\0')
 		snprintf(res->fr_detail, sizeof(res->fr_detail), "%s: %s",
 		    why, res->fr_reply);
@@ -632,7 +632,7 @@ ftp_get(struct ftp_handle *h, const struct ftp_loc *loc, int64_t from,
 		name = name != NULL ? name + 1 : loc->fl_path;
 		snprintf(cmd, sizeof(cmd), "*SIZE %s", name);
 		if ((cmds = curl_slist_append(NULL, cmd)) == NULL) {
-			res->fr_status = 500;
+			res->fr_status = HTTP_INTERNAL_SERVER_ERROR;
 			snprintf(res->fr_detail, sizeof(res->fr_detail),
 			    "out of memory");
 			return -1;
@@ -721,7 +721,7 @@ ftp_delete(struct ftp_handle *h, const struct ftp_loc *loc,
 	if (setup(h, &dir, dir.fl_path, 1, res) == -1)
 		return -1;
 	if ((cmds = curl_slist_append(NULL, cmd)) == NULL) {
-		res->fr_status = 500;
+		res->fr_status = HTTP_INTERNAL_SERVER_ERROR;
 		snprintf(res->fr_detail, sizeof(res->fr_detail),
 		    "out of memory");
 		return -1;

@@ -29,7 +29,8 @@ file_head(struct session *s)
 	struct file_fields ff;
 	const char *lines[8];
 	char ct[160];
-	int i, n = 0, status = s->s_from >= 0 ? 206 : 200;
+	int i, n = 0;
+	int status = s->s_from >= 0 ? HTTP_PARTIAL_CONTENT : HTTP_OK;
 
 	snprintf(ct, sizeof(ct), "Content-Type: %s",
 	    mime_type(s->s_loc.fl_path));
@@ -177,7 +178,8 @@ maybe_dir(struct session *s)
 {
 	struct ftp_result saved = s->s_res, probe;
 
-	if (saved.fr_status != 404 && saved.fr_status != 403)
+	if (saved.fr_status != HTTP_NOT_FOUND &&
+	    saved.fr_status != HTTP_FORBIDDEN)
 		return 0;
 	if (ftp_is_dir(s->s_fh, &s->s_loc, &probe)) {
 		s->s_res.fr_code = probe.fr_code;
@@ -204,7 +206,7 @@ redirect_dir(struct session *s)
 	lines[0] = loc;
 	lines[1] = "Content-Type: text/plain";
 	s->s_clen = sizeof(body) - 1;
-	if (send_head(s, 301, lines, 2) == 0 &&
+	if (send_head(s, HTTP_MOVED_PERMANENTLY, lines, 2) == 0 &&
 	    strcmp(s->s_hd.hd_method, "HEAD") != 0 &&
 	    http_write_all(s->s_conn->c_wfd, body, sizeof(body) - 1,
 	    write_deadline()) == 0)
@@ -229,15 +231,16 @@ serve_file(struct session *s)
 		s->s_have_st = 1;
 		r = file_status(&s->s_hd, &s->s_st, !head, &s->s_from,
 		    &s->s_to);
-		if (r == 304 || r == 416)
+		if (r == HTTP_NOT_MODIFIED || r == HTTP_RANGE_NOT_SATISFIABLE)
 			file_fields(&ff, &s->s_st, r, -1, -1);
-		if (r == 304) {
-			send_head(s, 304, ff.ff_lines, ff.ff_n);
+		if (r == HTTP_NOT_MODIFIED) {
+			send_head(s, HTTP_NOT_MODIFIED, ff.ff_lines, ff.ff_n);
 			return;
 		}
-		if (r == 416) {
-			send_error(s, 416, "http_request_error",
-			    "range not satisfiable", ff.ff_lines[0]);
+		if (r == HTTP_RANGE_NOT_SATISFIABLE) {
+			send_error(s, HTTP_RANGE_NOT_SATISFIABLE,
+			    PE_HTTP_REQUEST_ERROR, "range not satisfiable",
+			    ff.ff_lines[0]);
 			return;
 		}
 		if (head) {
@@ -308,8 +311,8 @@ serve_dir(struct session *s)
 		return;
 	}
 	if (rl.rl_p == NULL && listing_sink(&rl, "", 0) == -1) {
-		send_error(s, 500, "proxy_internal_error", "out of memory",
-		    NULL);
+		send_error(s, HTTP_INTERNAL_SERVER_ERROR,
+		    PE_PROXY_INTERNAL_ERROR, "out of memory", NULL);
 		return;
 	}
 	base = s->s_gw->gw_origin ? strlen(s->s_gw->gw_base->fl_path) : 0;
@@ -329,15 +332,15 @@ serve_dir(struct session *s)
 	listing_free(&l);
 	free(rl.rl_p);
 	if (body == NULL) {
-		send_error(s, 500, "proxy_internal_error", "out of memory",
-		    NULL);
+		send_error(s, HTTP_INTERNAL_SERVER_ERROR,
+		    PE_PROXY_INTERNAL_ERROR, "out of memory", NULL);
 		return;
 	}
 	lines[0] = json ? "Content-Type: application/json" :
 	    "Content-Type: text/html; charset=utf-8";
 	lines[1] = "Vary: Accept";
 	s->s_clen = len;
-	if (send_head(s, 200, lines, 2) == 0 &&
+	if (send_head(s, HTTP_OK, lines, 2) == 0 &&
 	    strcmp(s->s_hd.hd_method, "HEAD") != 0) {
 		if (http_write_all(s->s_conn->c_wfd, body, len,
 		    write_deadline()) == -1)

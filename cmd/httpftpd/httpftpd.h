@@ -26,6 +26,11 @@
 #define FTP_PATH_MAX	4096
 #define FTP_CRED_MAX	256
 #define LISTING_MAX	(16 * 1024 * 1024)	/* raw listing bytes we hold */
+/*
+ * The status of an exchange the client left before its answer (nginx's
+ * 499): nothing is sent, and the access line says client_closed.
+ */
+#define CLIENT_GONE	499
 
 /* Settings fixed at start, read by every connection. */
 struct gateway {
@@ -63,7 +68,7 @@ struct ftp_result {
 	char	 fr_reply[160];		/* last FTP reply line */
 	int	 fr_policy;		/* the open-socket policy refused */
 	int	 fr_status;		/* HTTP status to answer with */
-	const char *fr_proxy;		/* Proxy-Status error token or NULL */
+	enum proxy_error fr_error;	/* Proxy-Status error, or PE_NONE */
 	char	 fr_detail[200];
 };
 
@@ -91,7 +96,7 @@ struct session {
 	int		 s_have_st;
 	char		 s_shown[3 * FTP_PATH_MAX + NET_HOSTLEN + 32];
 	int		 s_status;
-	const char	*s_token;	/* Proxy-Status error sent, or NULL */
+	enum proxy_error s_error;	/* Proxy-Status error sent */
 	const char	*s_user;	/* the FTP user given, or NULL */
 	char		 s_upstream[NET_IPLEN + 16];	/* "" if none */
 	int		 s_cut;		/* the FTP side ended the body short */
@@ -122,7 +127,7 @@ typedef ssize_t (*ftp_source)(void *arg, char *buf, size_t n);
 /* main.c: the response to the exchange in progress */
 uint64_t write_deadline(void);
 int	send_head(struct session *, int status, const char **lines, int n);
-void	send_error(struct session *, int status, const char *token,
+void	send_error(struct session *, int status, enum proxy_error,
 	    const char *detail, const char *extra);
 void	send_result(struct session *);
 

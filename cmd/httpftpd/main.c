@@ -41,8 +41,8 @@ static void	begin(struct session *);
 static void	exchange(struct session *);
 static enum log_reason reason(const struct session *);
 static void	access_line(struct session *);
-static size_t	error_bytes(int, int, const char *, const char *,
-		    const char *, int);
+static void	write_error(struct session *, int, int, enum proxy_error,
+		    const char *, const char *, int);
 static int	must_close(struct session *);
 
 static void
@@ -166,22 +166,19 @@ handle(struct conn *c, void *arg)
 			 * An idle keep-alive connection just ends, whether
 			 * by our deadline or by a reset from the client.
 			 */
-			if ((r == 408 || r == 400) &&
+			if ((r == HTTP_REQUEST_TIMEOUT ||
+			    r == HTTP_BAD_REQUEST) &&
 			    s->s_in.in_start == s->s_in.in_end)
 				break;
 			s->s_hd.hd_method = NULL;
 			s->s_bytes_in = s->s_in.in_end;
 			s->s_status = r;
 			s->s_head_sent = 1;
-			err = r == 408 ? "request head too slow" :
+			err = r == HTTP_REQUEST_TIMEOUT ?
+			    "request head too slow" :
 			    "malformed request";
-			if (http_send_error(c->c_wfd, 11, r,
-			    "http_request_error", err, NULL, 1,
-			    write_deadline()) == 0)
-				s->s_bytes_out = error_bytes(11, r,
-				    "http_request_error", err, NULL, 1);
-			else
-				s->s_write_failed = 1;
+			write_error(s, 11, r, PE_HTTP_REQUEST_ERROR, err, NULL,
+			    1);
 			access_line(s);
 			break;
 		}
@@ -210,7 +207,8 @@ begin(struct session *s)
 {
 	s->s_t0 = s->s_count++ == 0 ? s->s_conn->c_start_ms : now_ms();
 	s->s_status = 0;
-	s->s_token = s->s_user = NULL;
+	s->s_error = PE_NONE;
+	s->s_user = NULL;
 	s->s_upstream[0] = '\0';
 	s->s_cut = 0;
 	s->s_bytes_in = s->s_hd.hd_size;
@@ -250,20 +248,22 @@ exchange(struct session *s)
 		/* after a CONNECT the client may send tunnel bytes at once */
 		if (strcmp(m, "CONNECT") == 0)
 			s->s_close = 1;
-		send_error(s, 405, "http_request_denied", "method not allowed",
+		send_error(s, HTTP_METHOD_NOT_ALLOWED, PE_HTTP_REQUEST_DENIED,
+		    "method not allowed",
 		    gw.gw_writable ? "Allow: GET, HEAD, PUT, DELETE" :
 		    "Allow: GET, HEAD");
 		goto done;
 	}
 	if (!resolved) {
-		send_error(s, 400, "http_request_error", err, NULL);
+		send_error(s, HTTP_BAD_REQUEST, PE_HTTP_REQUEST_ERROR, err,
+		    NULL);
 		goto done;
 	}
 	/* a URL with a user and no password takes both from Basic */
 	if (!s->s_loc.fl_pass_given &&
 	    (auth = http_get(hd, "Authorization")) != NULL) {
 		if (target_basic_auth(auth, &s->s_loc) == -1) {
-			send_error(s, 400, "http_request_error",
+			send_error(s, HTTP_BAD_REQUEST, PE_HTTP_REQUEST_ERROR,
 			    "bad Authorization", NULL);
 			goto done;
 		}
@@ -272,13 +272,13 @@ exchange(struct session *s)
 	}
 	if (!gw.gw_origin &&
 	    !policy_port_ok(&gw.gw_opts.policy, s->s_loc.fl_port)) {
-		send_error(s, 403, "destination_ip_prohibited",
+		send_error(s, HTTP_FORBIDDEN, PE_DESTINATION_IP_PROHIBITED,
 		    "destination port refused by policy", NULL);
 		goto done;
 	}
 	if ((s->s_fh = ftp_acquire(&s->s_loc)) == NULL) {
-		send_error(s, 500, "proxy_internal_error", "out of memory",
-		    NULL);
+		send_error(s, HTTP_INTERNAL_SERVER_ERROR,
+		    PE_PROXY_INTERNAL_ERROR, "out of memory", NULL);
 		goto done;
 	}
 	if (strcmp(m, "PUT") == 0)
@@ -301,40 +301,39 @@ done:
 static enum log_reason
 reason(const struct session *s)
 {
-	if (s->s_write_failed || s->s_status == 499)
+	if (s->s_write_failed || s->s_status == CLIENT_GONE)
 		return REASON_CLIENT_CLOSED;
 	if (s->s_cut)
 		return REASON_UPSTREAM_CLOSED;
 	switch (s->s_status) {
-	case 401:
+	case HTTP_UNAUTHORIZED:
 		return REASON_AUTH;
-	case 403:
-		if (s->s_token != NULL &&
-		    strcmp(s->s_token, "destination_ip_prohibited") == 0)
+	case HTTP_FORBIDDEN:
+		if (s->s_error == PE_DESTINATION_IP_PROHIBITED)
 			return REASON_POLICY;
 		/* a login refused with the password of the URL or -c */
-		if (s->s_res.fr_status == 401)
+		if (s->s_res.fr_status == HTTP_UNAUTHORIZED)
 			return REASON_AUTH;
 		return REASON_DONE;	/* the FTP server's own refusal */
-	case 405:
+	case HTTP_METHOD_NOT_ALLOWED:
 		return REASON_POLICY;
-	case 408:
+	case HTTP_REQUEST_TIMEOUT:
 		/* a head too slow, or (PUT) a body */
 		return s->s_hd.hd_method == NULL ? REASON_HEADER_TIMEOUT :
 		    REASON_IDLE_TIMEOUT;
-	case 400:
-	case 413:
-	case 414:
-	case 431:
-	case 501:
-	case 505:
+	case HTTP_BAD_REQUEST:
+	case HTTP_CONTENT_TOO_LARGE:
+	case HTTP_URI_TOO_LONG:
+	case HTTP_FIELDS_TOO_LARGE:
+	case HTTP_NOT_IMPLEMENTED:
+	case HTTP_VERSION_NOT_SUPPORTED:
 		return REASON_BAD_REQUEST;
-	case 500:
+	case HTTP_INTERNAL_SERVER_ERROR:
 		return REASON_INTERNAL_ERROR;
-	case 502:
-	case 503:
+	case HTTP_BAD_GATEWAY:
+	case HTTP_SERVICE_UNAVAILABLE:
 		return REASON_UPSTREAM_ERROR;
-	case 504:
+	case HTTP_GATEWAY_TIMEOUT:
 		return REASON_UPSTREAM_TIMEOUT;
 	}
 	return REASON_DONE;
@@ -368,30 +367,25 @@ access_line(struct session *s)
 }
 
 /*
- * The bytes http_send_error() writes for these arguments, which it does
- * not say, for bytes_out.  (It goes once common/ formats an error apart
- * from writing it.)
+ * Writes an error response of http_format_error()'s, counting its bytes
+ * in s_bytes_out; a write that fails ends the connection.
  */
-static size_t
-error_bytes(int version, int status, const char *token, const char *detail,
-    const char *extra, int close)
+static void
+write_error(struct session *s, int version, int status, enum proxy_error pe,
+    const char *detail, const char *extra, int close)
 {
-	int head, body;
+	char buf[HTTP_ERROR_MAX];
+	int n;
 
-	head = snprintf(NULL, 0, "HTTP/1.1 %d %s\r\nContent-Type: text/plain"
-	    "\r\nContent-Length: %d\r\n%s%s%s%s%s%s\r\n", status,
-	    http_reason(status), 0,
-	    token != NULL ? "Proxy-Status: gtr; error=" : "",
-	    token != NULL ? token : "", token != NULL ? "\r\n" : "",
-	    extra != NULL ? extra : "", extra != NULL ? "\r\n" : "",
-	    close ? "Connection: close\r\n" : version == 10 ?
-	    "Connection: keep-alive\r\n" : "");
-	body = snprintf(NULL, 0, "%d %s%s%s\n", status, http_reason(status),
-	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
-	if (head < 0 || body < 0)
-		return 0;
-	/* the length's digits beyond the one "0" above */
-	return head - 1 + snprintf(NULL, 0, "%d", body) + body;
+	n = http_format_error(buf, sizeof(buf), version, status,
+	    http_proxy_error_token(pe), detail, extra, close);
+	if (n == -1 || http_write_all(s->s_conn->c_wfd, buf, n,
+	    write_deadline()) == -1) {
+		s->s_close = 1;
+		s->s_write_failed = 1;
+		return;
+	}
+	s->s_bytes_out += n;
 }
 
 /*
@@ -410,7 +404,7 @@ must_close(struct session *s)
 
 /* A complete error response; a response already begun is cut instead. */
 void
-send_error(struct session *s, int status, const char *token,
+send_error(struct session *s, int status, enum proxy_error pe,
     const char *detail, const char *extra)
 {
 	if (s->s_head_sent) {
@@ -419,16 +413,11 @@ send_error(struct session *s, int status, const char *token,
 		return;
 	}
 	s->s_status = status;
-	s->s_token = token;
-	if (status >= 500 || status == 400)
+	s->s_error = pe;
+	if (status >= HTTP_INTERNAL_SERVER_ERROR || status == HTTP_BAD_REQUEST)
 		log_info("conn=%lu: %d: %s", s->s_conn->c_id, status, detail);
-	if (http_send_error(s->s_conn->c_wfd, s->s_hd.hd_version, status,
-	    token, detail, extra, must_close(s), write_deadline()) == -1) {
-		s->s_close = 1;
-		s->s_write_failed = 1;
-	} else
-		s->s_bytes_out += error_bytes(s->s_hd.hd_version, status,
-		    token, detail, extra, s->s_close);
+	write_error(s, s->s_hd.hd_version, status, pe, detail, extra,
+	    must_close(s));
 	s->s_head_sent = 1;
 }
 
@@ -439,24 +428,26 @@ send_result(struct session *s)
 	char extra[NET_HOSTLEN + 64];
 	struct ftp_result *r = &s->s_res;
 
-	if (r->fr_status == 499) {
-		s->s_status = 499;
+	if (r->fr_status == CLIENT_GONE) {
+		s->s_status = CLIENT_GONE;
 		s->s_close = 1;
 		return;
 	}
-	if (r->fr_status == 401) {
+	if (r->fr_status == HTTP_UNAUTHORIZED) {
 		if (s->s_loc.fl_pass_given) {
-			send_error(s, 403, r->fr_proxy, r->fr_detail, NULL);
+			send_error(s, HTTP_FORBIDDEN, r->fr_error, r->fr_detail,
+			    NULL);
 			return;
 		}
 		snprintf(extra, sizeof(extra),
 		    "WWW-Authenticate: Basic realm=\"FTP %s\"",
 		    s->s_loc.fl_host);
-		send_error(s, 401, r->fr_proxy, r->fr_detail, extra);
+		send_error(s, HTTP_UNAUTHORIZED, r->fr_error, r->fr_detail,
+		    extra);
 		return;
 	}
-	send_error(s, r->fr_status ? r->fr_status : 502, r->fr_proxy,
-	    r->fr_detail[0] ? r->fr_detail : "FTP failed", NULL);
+	send_error(s, r->fr_status ? r->fr_status : HTTP_BAD_GATEWAY,
+	    r->fr_error, r->fr_detail[0] ? r->fr_detail : "FTP failed", NULL);
 }
 
 /*

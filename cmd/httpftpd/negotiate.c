@@ -94,7 +94,7 @@ parse_range(const struct http_head *hd, const struct ftp_stat *st,
 		if (end == r + 1 || *end != '\0' || b < 0)
 			return 0;
 		if (b == 0 || size == 0)
-			return 416;
+			return HTTP_RANGE_NOT_SATISFIABLE;
 		a = b >= size ? 0 : size - b;
 		b = size - 1;
 	} else {
@@ -110,7 +110,7 @@ parse_range(const struct http_head *hd, const struct ftp_stat *st,
 				return 0;
 		}
 		if (a >= size)
-			return 416;
+			return HTTP_RANGE_NOT_SATISFIABLE;
 		if (b >= size)
 			b = size - 1;
 	}
@@ -131,10 +131,11 @@ file_status(const struct http_head *hd, const struct ftp_stat *st,
 {
 	*from = *to = -1;
 	if (not_modified(hd, st))
-		return 304;
-	if (ranges && parse_range(hd, st, from, to) == 416)
-		return 416;
-	return *from >= 0 ? 206 : 200;
+		return HTTP_NOT_MODIFIED;
+	if (ranges && parse_range(hd, st, from, to) ==
+	    HTTP_RANGE_NOT_SATISFIABLE)
+		return HTTP_RANGE_NOT_SATISFIABLE;
+	return *from >= 0 ? HTTP_PARTIAL_CONTENT : HTTP_OK;
 }
 
 /*
@@ -147,7 +148,7 @@ file_fields(struct file_fields *ff, const struct ftp_stat *st, int status,
     int64_t from, int64_t to)
 {
 	ff->ff_n = 0;
-	if (status == 416) {
+	if (status == HTTP_RANGE_NOT_SATISFIABLE) {
 		snprintf(ff->ff_range, sizeof(ff->ff_range),
 		    "Content-Range: bytes */%lld", (long long)st->fs_size);
 		ff->ff_lines[ff->ff_n++] = ff->ff_range;
@@ -163,7 +164,7 @@ file_fields(struct file_fields *ff, const struct ftp_stat *st, int status,
 		etag(st, ff->ff_tag + 6, sizeof(ff->ff_tag) - 6);
 		ff->ff_lines[ff->ff_n++] = ff->ff_tag;
 	}
-	if (status == 206) {
+	if (status == HTTP_PARTIAL_CONTENT) {
 		snprintf(ff->ff_range, sizeof(ff->ff_range),
 		    "Content-Range: bytes %lld-%lld/%lld", (long long)from,
 		    (long long)to, (long long)st->fs_size);

@@ -39,13 +39,12 @@ serve_put(struct session *s)
 	int existed;
 
 	if (s->s_loc.fl_slash) {
-		send_error(s, 405, "http_request_denied",
-		    "cannot PUT a directory",
-		    "Allow: GET, HEAD");
+		send_error(s, HTTP_METHOD_NOT_ALLOWED, PE_HTTP_REQUEST_DENIED,
+		    "cannot PUT a directory", "Allow: GET, HEAD");
 		return;
 	}
 	existed = ftp_stat(s->s_fh, &s->s_loc, &st, &probe) == 0;
-	if (!existed && probe.fr_status != 404) {
+	if (!existed && probe.fr_status != HTTP_NOT_FOUND) {
 		s->s_res = probe;
 		send_result(s);
 		return;
@@ -67,7 +66,7 @@ serve_put(struct session *s)
 	    &up, &s->s_res) == -1) {
 		s->s_close = 1;
 		if (up.up_status != 0)
-			send_error(s, up.up_status, "http_request_error",
+			send_error(s, up.up_status, PE_HTTP_REQUEST_ERROR,
 			    "request body broken", NULL);
 		else
 			send_result(s);
@@ -75,7 +74,8 @@ serve_put(struct session *s)
 	}
 	s->s_clen = existed ? -1 : 0;
 	lines[0] = "Content-Type: text/plain";
-	send_head(s, existed ? 204 : 201, lines, existed ? 0 : 1);
+	send_head(s, existed ? HTTP_NO_CONTENT : HTTP_CREATED, lines,
+	    existed ? 0 : 1);
 }
 
 /* DELETE: DELE, 204. */
@@ -83,14 +83,13 @@ void
 serve_delete(struct session *s)
 {
 	if (s->s_loc.fl_slash) {
-		send_error(s, 405, "http_request_denied",
-		    "cannot DELETE a directory",
-		    "Allow: GET, HEAD");
+		send_error(s, HTTP_METHOD_NOT_ALLOWED, PE_HTTP_REQUEST_DENIED,
+		    "cannot DELETE a directory", "Allow: GET, HEAD");
 		return;
 	}
 	if (ftp_delete(s->s_fh, &s->s_loc, &s->s_res) == -1) {
 		send_result(s);
 		return;
 	}
-	send_head(s, 204, NULL, 0);
+	send_head(s, HTTP_NO_CONTENT, NULL, 0);
 }

@@ -47,55 +47,55 @@ struct config {
 	char		**cf_argv;	/* after "--", or NULL */
 };
 
+/*
+ * The access line of the exchange and the strings it points into, filled
+ * in as its head is judged; what outlives the handler with the relay:
+ * that line and the program to reap.
+ */
+struct exchange {
+	struct access_line ex_al;	/* bytes_in: the head's so far */
+	char		 ex_method[32];
+	char		 ex_target[LOGTARGET_MAX];
+	char		 ex_upstream[UPSTREAM_MAX];
+	uint64_t	 ex_first;	/* what the relay got to send first */
+	pid_t		 ex_pid;	/* the program's, or -1 */
+	int		 ex_raw;	/* --raw: no method, target, status */
+};
+
 /* One client connection until it is handed to the relay. */
 struct session {
 	struct conn		*se_conn;
 	const struct config	*se_cf;
 	struct http_in		 se_in;
 	struct http_head	 se_head;
-	char			 se_method[32];	/* for the log */
-	char			 se_target[LOGTARGET_MAX];
+	struct exchange		*se_ex;
 	char			 se_host[NET_HOSTLEN];
 	char			 se_port[NET_PORTLEN];
 	char			 se_authority[AUTHORITY_MAX];
 	const char		*se_path;	/* origin-form target */
-	char			 se_upstream[UPSTREAM_MAX];
-	uint64_t		 se_nin;	/* bytes of the head */
 	enum log_reason		 se_failed;	/* why open_upstream() failed */
 	struct http_field	 se_fields[HTTP_FIELDS_MAX + 2];
 	char			 se_out[HEAD_OUT_MAX]; /* rewritten head */
-};
-
-/* What outlives the handler: the access line's fields and the child. */
-struct exchange {
-	char		 ex_method[32];
-	char		 ex_target[LOGTARGET_MAX];
-	char		 ex_upstream[UPSTREAM_MAX];
-	uint64_t	 ex_nin;	/* the head as the client sent it */
-	uint64_t	 ex_first;	/* what the relay got to send first */
-	pid_t		 ex_pid;	/* the program's, or -1 */
-	int		 ex_raw;	/* --raw: no method, target, status */
 };
 
 static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
 static void	 handle(struct conn *, void *);
 static void	 serve_http(struct session *);
-static void	 refuse(struct session *, int, enum log_reason, const char *,
-		    const char *);
+static void	 refuse(struct session *, int, enum log_reason,
+		    enum proxy_error, const char *);
 static int	 find_destination(struct session *);
 static int	 skip_field(const struct http_head *, const char *);
 static int	 rewrite_head(struct session *);
 static int	 open_upstream(struct session *, pid_t *, char *, size_t);
 static void	 start_relay(struct session *, int, pid_t, const char *,
 		    size_t);
-static void	 relay_failed(const struct session *);
+static void	 exchange_init(struct exchange *, int);
+static void	 exchange_log(struct conn *, struct exchange *, int,
+		    uint64_t, enum log_reason);
 static void	 exchange_done(struct conn *, const struct relay_stats *,
 		    void *);
 static int	 response_status(const char *, size_t);
-static void	 access_line(const struct conn *, const char *, const char *,
-		    int, const char *, uint64_t, uint64_t, enum log_reason);
-static enum log_reason net_reason(enum net_error);
 
 static const struct option longopts[] = {
 	{ "raw",	no_argument,	NULL, OPT_RAW },
@@ -137,42 +137,33 @@ help(void)
 }
 
 /*
- * Writes the access line of one exchange.  status 0 prints "-"; with
- * --raw there is no HTTP: method, target (NULL) and status (-1) are left
- * out.
+ * Starts the access line of an exchange: no names, no bytes yet.  With
+ * --raw there is no HTTP: method, target and status are left out.
  */
 static void
-access_line(const struct conn *c, const char *method, const char *target,
-    int status, const char *upstream, uint64_t in, uint64_t out,
-    enum log_reason reason)
+exchange_init(struct exchange *ex, int raw)
 {
-	struct access_line al = {
-		.al_method = method,
-		.al_target = target,
-		.al_status = status,
-		.al_upstream = upstream,
-		.al_bytes_in = in,
-		.al_bytes_out = out,
-		.al_ms = now_ms() - c->c_start_ms,
-		.al_reason = reason
-	};
-
-	conn_access(c, &al, 0);
+	memset(ex, 0, sizeof(*ex));
+	ex->ex_raw = raw;
+	ex->ex_pid = -1;
+	ex->ex_al.al_method = raw ? NULL : ex->ex_method;
+	ex->ex_al.al_target = raw ? NULL : ex->ex_target;
+	ex->ex_al.al_upstream = ex->ex_upstream;
 }
 
-/* The access line's reason for a connection that failed. */
-static enum log_reason
-net_reason(enum net_error err)
+/*
+ * Logs the access line of a refusal or a relayed exchange, as it ended;
+ * status 0 prints "-" (with --raw there is none).
+ */
+static void
+exchange_log(struct conn *c, struct exchange *ex, int status, uint64_t out,
+    enum log_reason reason)
 {
-	switch (err) {
-	case NET_TIMEOUT:
-		return REASON_UPSTREAM_TIMEOUT;
-	case NET_POLICY:
-	case NET_LOOP:
-		return REASON_POLICY;
-	default:
-		return REASON_UPSTREAM_ERROR;
-	}
+	ex->ex_al.al_status = ex->ex_raw ? -1 : status;
+	ex->ex_al.al_bytes_out = out;
+	ex->ex_al.al_reason = reason;
+	ex->ex_al.al_ms = now_ms() - c->c_start_ms;
+	conn_access(c, &ex->ex_al, 0);
 }
 
 /*
@@ -181,22 +172,25 @@ net_reason(enum net_error err)
  */
 static void
 refuse(struct session *se, int status, enum log_reason reason,
-    const char *proxy_error, const char *detail)
+    enum proxy_error pe, const char *detail)
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
+	char buf[HTTP_ERROR_MAX];
+	int n;
 
 	/* The relay's own failures matter to its operator; a client's
 	 * mistakes only when debugging. */
-	if (status >= 500)
+	if (status >= HTTP_INTERNAL_SERVER_ERROR)
 		log_info("conn=%lu: %s", c->c_id, detail);
 	else
 		log_debug("conn=%lu: %s", c->c_id, detail);
-	(void)http_send_error(c->c_wfd, version, status, proxy_error, detail,
-	    NULL, 1, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout);
-	/* bytes_out: http_send_error() does not say what it wrote. */
-	access_line(c, se->se_method, se->se_target, status, se->se_upstream,
-	    se->se_nin, 0, reason);
+	n = http_format_error(buf, sizeof(buf), version, status,
+	    http_proxy_error_token(pe), detail, NULL, 1);
+	if (n == -1 || http_write_all(c->c_wfd, buf, n, now_ms() +
+	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1)
+		n = 0;
+	exchange_log(c, se->se_ex, status, n, reason);
 }
 
 /*
@@ -218,19 +212,19 @@ find_destination(struct session *se)
 		if (strcasecmp(hd->hd_fields[i].name, "Host") == 0)
 			nhost++;
 	if (nhost > 1) {
-		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
-		    "more than one Host");
-		return 400;
+		refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, "more than one Host");
+		return HTTP_BAD_REQUEST;
 	}
 	if (strncasecmp(t, "http://", 7) == 0) {
 		t += 7;
 		alen = strcspn(t, "/?#");
 		if (net_parse_authority(t, alen, "80", se->se_host,
 		    se->se_port) == -1) {
-			refuse(se, 400, REASON_BAD_REQUEST,
-			    "http_request_error",
+			refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+			    PE_HTTP_REQUEST_ERROR,
 			    "bad authority in the request URI");
-			return 400;
+			return HTTP_BAD_REQUEST;
 		}
 		memcpy(se->se_authority, t, alen);
 		se->se_authority[alen] = '\0';
@@ -245,18 +239,20 @@ find_destination(struct session *se)
 		return 0;
 	}
 	if (t[0] != '/' && strcmp(t, "*") != 0) {
-		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
+		refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR,
 		    "target is neither http://... nor /path");
-		return 400;
+		return HTTP_BAD_REQUEST;
 	}
 	if (cf->cf_fixed != NULL || cf->cf_argv != NULL)
 		return 0;
 	if ((host = http_get(hd, "Host")) == NULL ||
 	    net_parse_authority(host, strlen(host), "80", se->se_host,
 	    se->se_port) == -1) {
-		refuse(se, 400, REASON_BAD_REQUEST, "http_request_error",
-		    host == NULL ? "no Host and no absolute URI" : "bad Host");
-		return 400;
+		refuse(se, HTTP_BAD_REQUEST, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, host == NULL ?
+		    "no Host and no absolute URI" : "bad Host");
+		return HTTP_BAD_REQUEST;
 	}
 	return 0;
 }
@@ -328,13 +324,14 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 {
 	const struct config *cf = se->se_cf;
 	const struct net_addr *fx = cf->cf_fixed;
+	struct exchange *ex = se->se_ex;
 	enum net_error err = NET_OK;
 	char dest[UPSTREAM_MAX], ip[NET_IPLEN];
 	int fd;
 
 	*pid = -1;
 	if (cf->cf_argv != NULL) {
-		snprintf(se->se_upstream, sizeof(se->se_upstream), "program");
+		snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "program");
 		if ((fd = spawn_program(cf->cf_argv, se->se_conn, NULL,
 		    pid)) != -1)
 			return fd;
@@ -342,12 +339,12 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 		    strerror(errno));
 		se->se_failed = REASON_UPSTREAM_ERROR;
 		if (!cf->cf_raw)
-			refuse(se, 502, REASON_UPSTREAM_ERROR,
-			    "proxy_internal_error", detail);
+			refuse(se, HTTP_BAD_GATEWAY, REASON_UPSTREAM_ERROR,
+			    PE_PROXY_INTERNAL_ERROR, detail);
 		return -1;
 	}
 	if (fx != NULL && fx->is_unix) {
-		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
+		snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "unix");
 		fd = net_connect_unix(fx->path, &err);
 	} else {
 		fd = net_connect(fx != NULL ? fx->host : se->se_host,
@@ -355,8 +352,8 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 		    &cf->cf_opts.policy, serve_is_own_addr,
 		    cf->cf_opts.connect_timeout * 1000, &err, ip);
 		if (fd != -1)
-			(void)net_format_authority(se->se_upstream,
-			    sizeof(se->se_upstream), ip, fx != NULL ? fx->port :
+			(void)net_format_authority(ex->ex_upstream,
+			    sizeof(ex->ex_upstream), ip, fx != NULL ? fx->port :
 			    se->se_port);
 	}
 	if (fd != -1)
@@ -365,17 +362,17 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 	if (fx != NULL) {
 		snprintf(dest, sizeof(dest), "%s", cf->cf_opts.connect_name);
 		if (!fx->is_unix)
-			snprintf(se->se_upstream, sizeof(se->se_upstream),
+			snprintf(ex->ex_upstream, sizeof(ex->ex_upstream),
 			    "%s", dest);
 	} else
 		(void)net_format_authority(dest, sizeof(dest), se->se_host,
 		    se->se_port);
 	snprintf(detail, dlen, "cannot connect to %s: %s", dest,
 	    net_strerror(err));
-	se->se_failed = net_reason(err);
+	se->se_failed = net_log_reason(err);
 	if (!cf->cf_raw)
-		refuse(se, net_http_status(err), net_reason(err),
-		    net_proxy_status(err), detail);
+		refuse(se, net_http_status(err), net_log_reason(err),
+		    net_proxy_error(err), detail);
 	return -1;
 }
 
@@ -404,7 +401,7 @@ response_status(const char *p, size_t n)
 		if (st < 100)
 			return 0;
 		/* 101: the client switched protocols, as it was told. */
-		if (st >= 200 || st == 101)
+		if (st >= HTTP_OK || st == HTTP_SWITCHING_PROTOCOLS)
 			return st;
 		if ((e = memmem(p, end - p, "\r\n\r\n", 4)) == NULL)
 			return 0;
@@ -423,25 +420,13 @@ exchange_done(struct conn *c, const struct relay_stats *rs, void *arg)
 	struct exchange *ex = arg;
 
 	/* In: the head as read and what the relay sent past its own copy. */
-	access_line(c, ex->ex_raw ? NULL : ex->ex_method,
-	    ex->ex_raw ? NULL : ex->ex_target, ex->ex_raw ? -1 :
-	    response_status(rs->rs_first, rs->rs_nfirst), ex->ex_upstream,
-	    ex->ex_nin + (rs->rs_up > ex->ex_first ? rs->rs_up - ex->ex_first :
-	    0), rs->rs_down, rs->rs_end);
+	if (rs->rs_up > ex->ex_first)
+		ex->ex_al.al_bytes_in += rs->rs_up - ex->ex_first;
+	exchange_log(c, ex, response_status(rs->rs_first, rs->rs_nfirst),
+	    rs->rs_down, rs->rs_end);
 	if (ex->ex_pid > 0)
 		spawn_reap_later(ex->ex_pid, c->c_id);
 	free(ex);
-}
-
-/* The access line of an exchange the relay could not take. */
-static void
-relay_failed(const struct session *se)
-{
-	int raw = se->se_cf->cf_raw;
-
-	access_line(se->se_conn, raw ? NULL : se->se_method,
-	    raw ? NULL : se->se_target, raw ? -1 : 0, se->se_upstream,
-	    se->se_nin, 0, REASON_INTERNAL_ERROR);
 }
 
 /*
@@ -453,27 +438,19 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
     size_t hlen)
 {
 	struct conn *c = se->se_conn;
-	struct exchange *ex;
+	struct exchange *ex = se->se_ex;
 	const char *pending = NULL;
 	char *first = NULL;
 	size_t npending = 0;
 
 	if (!se->se_cf->cf_raw)
 		npending = http_in_pending(&se->se_in, &pending);
-	if ((ex = calloc(1, sizeof(*ex))) == NULL ||
-	    (hlen + npending > 0 &&
-	    (first = malloc(hlen + npending)) == NULL)) {
+	ex->ex_al.al_bytes_in += npending;
+	if (hlen + npending > 0 && (first = malloc(hlen + npending)) == NULL) {
 		log_warnx("conn=%lu: out of memory", c->c_id);
-		relay_failed(se);
 		goto fail;
 	}
-	snprintf(ex->ex_method, sizeof(ex->ex_method), "%s", se->se_method);
-	snprintf(ex->ex_target, sizeof(ex->ex_target), "%s", se->se_target);
-	snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "%s",
-	    se->se_upstream);
 	ex->ex_pid = pid;
-	ex->ex_raw = se->se_cf->cf_raw;
-	ex->ex_nin = se->se_nin + npending;
 	ex->ex_first = hlen + npending;
 	if (hlen > 0)
 		memcpy(first, head, hlen);
@@ -481,14 +458,14 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 		memcpy(first + hlen, pending, npending);
 	if (relay_start(c, fd, fd, first, hlen + npending,
 	    se->se_cf->cf_opts.idle_timeout, exchange_done, ex) == 0) {
+		se->se_ex = NULL;	/* exchange_done() frees it */
 		free(first);
 		return;
 	}
 	log_warnx("conn=%lu: cannot start the relay", c->c_id);
-	relay_failed(se);
 fail:
+	exchange_log(c, ex, 0, 0, REASON_INTERNAL_ERROR);
 	free(first);
-	free(ex);
 	close(fd);
 	if (pid > 0) {
 		(void)kill(pid, SIGTERM);
@@ -502,6 +479,7 @@ serve_http(struct session *se)
 {
 	const struct config *cf = se->se_cf;
 	struct http_head *hd = &se->se_head;
+	struct exchange *ex = se->se_ex;
 	char detail[UPSTREAM_MAX + 128];
 	uint64_t deadline;
 	pid_t pid;
@@ -512,23 +490,26 @@ serve_http(struct session *se)
 	rc = http_read_head(&se->se_in, hd, 1, NULL, deadline);
 	/* A close or a reset before any byte: no request, no answer. */
 	if (rc == HTTP_EOF ||
-	    (rc == 400 && http_in_pending(&se->se_in, NULL) == 0)) {
+	    (rc == HTTP_BAD_REQUEST &&
+	    http_in_pending(&se->se_in, NULL) == 0)) {
 		log_debug("conn=%lu: the client closed before a head",
 		    se->se_conn->c_id);
 		return;
 	}
-	http_head_names(hd, se->se_method, sizeof(se->se_method),
-	    se->se_target, sizeof(se->se_target));
+	http_head_names(hd, ex->ex_method, sizeof(ex->ex_method),
+	    ex->ex_target, sizeof(ex->ex_target));
 	/* The head as read, or what there was of it. */
-	se->se_nin = rc == 0 ? hd->hd_size : http_in_pending(&se->se_in, NULL);
+	ex->ex_al.al_bytes_in = rc == 0 ? hd->hd_size :
+	    http_in_pending(&se->se_in, NULL);
 	if (rc != 0) {
-		refuse(se, rc, rc == 408 ? REASON_HEADER_TIMEOUT :
-		    REASON_BAD_REQUEST, "http_request_error",
-		    http_head_error(hd, rc));
+		refuse(se, rc, rc == HTTP_REQUEST_TIMEOUT ?
+		    REASON_HEADER_TIMEOUT : REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR, http_head_error(hd, rc));
 		return;
 	}
 	if (strcmp(hd->hd_method, "CONNECT") == 0) {
-		refuse(se, 501, REASON_BAD_REQUEST, "http_request_error",
+		refuse(se, HTTP_NOT_IMPLEMENTED, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR,
 		    "CONNECT is not relayed here (connectd tunnels)");
 		return;
 	}
@@ -538,12 +519,13 @@ serve_http(struct session *se)
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
 		snprintf(detail, sizeof(detail), "port %s is not allowed",
 		    se->se_port);
-		refuse(se, 403, REASON_POLICY, "destination_ip_prohibited",
-		    detail);
+		refuse(se, HTTP_FORBIDDEN, REASON_POLICY,
+		    PE_DESTINATION_IP_PROHIBITED, detail);
 		return;
 	}
 	if ((hlen = rewrite_head(se)) == -1) {
-		refuse(se, 431, REASON_BAD_REQUEST, "http_request_error",
+		refuse(se, HTTP_FIELDS_TOO_LARGE, REASON_BAD_REQUEST,
+		    PE_HTTP_REQUEST_ERROR,
 		    "rewritten request head too large");
 		return;
 	}
@@ -561,24 +543,27 @@ handle(struct conn *c, void *arg)
 	pid_t pid;
 	int fd;
 
-	if ((se = calloc(1, sizeof(*se))) == NULL) {
+	if ((se = calloc(1, sizeof(*se))) == NULL ||
+	    (se->se_ex = malloc(sizeof(*se->se_ex))) == NULL) {
 		log_warn("conn=%lu: cannot allocate a session", c->c_id);
+		free(se);
 		return;
 	}
 	se->se_conn = c;
 	se->se_cf = arg;
+	exchange_init(se->se_ex, se->se_cf->cf_raw);
 	if (se->se_cf->cf_raw) {
 		if ((fd = open_upstream(se, &pid, detail,
 		    sizeof(detail))) == -1) {
 			log_info("conn=%lu: %s", c->c_id, detail);
-			access_line(c, NULL, NULL, -1, se->se_upstream, 0, 0,
-			    se->se_failed);
+			exchange_log(c, se->se_ex, 0, 0, se->se_failed);
 		} else
 			start_relay(se, fd, pid, NULL, 0);
 	} else {
 		http_in_init(&se->se_in, c->c_rfd);
 		serve_http(se);
 	}
+	free(se->se_ex);
 	free(se);
 }
 

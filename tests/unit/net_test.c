@@ -630,31 +630,46 @@ test_errors(void)
 {
 	static const struct {
 		enum net_error	 e;
+		enum proxy_error pe;
 		const char	*token;
 		int		 status;
+		enum log_reason	 reason;
 	} t[] = {
-		{ NET_DNS, "dns_error", 502 },
-		{ NET_REFUSED, "connection_refused", 502 },
-		{ NET_UNREACH, "destination_ip_unroutable", 502 },
-		{ NET_TIMEOUT, "connection_timeout", 504 },
-		{ NET_POLICY, "destination_ip_prohibited", 403 },
-		{ NET_LOOP, "proxy_loop_detected", 403 },
-		{ NET_SYSTEM, "proxy_internal_error", 502 }
+		{ NET_DNS, PE_DNS_ERROR, "dns_error", 502,
+		    REASON_UPSTREAM_ERROR },
+		{ NET_REFUSED, PE_CONNECTION_REFUSED, "connection_refused",
+		    502, REASON_UPSTREAM_ERROR },
+		{ NET_UNREACH, PE_DESTINATION_IP_UNROUTABLE,
+		    "destination_ip_unroutable", 502, REASON_UPSTREAM_ERROR },
+		{ NET_TIMEOUT, PE_CONNECTION_TIMEOUT, "connection_timeout",
+		    504, REASON_UPSTREAM_TIMEOUT },
+		{ NET_POLICY, PE_DESTINATION_IP_PROHIBITED,
+		    "destination_ip_prohibited", 403, REASON_POLICY },
+		{ NET_LOOP, PE_PROXY_LOOP_DETECTED, "proxy_loop_detected",
+		    403, REASON_POLICY },
+		{ NET_SYSTEM, PE_PROXY_INTERNAL_ERROR, "proxy_internal_error",
+		    502, REASON_UPSTREAM_ERROR }
 	};
 	size_t i, j;
 	int distinct = 1;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		check(strcmp(net_proxy_status(t[i].e), t[i].token) == 0 &&
-		    net_http_status(t[i].e) == t[i].status,
-		    "%s: Proxy-Status %s, HTTP %d", net_strerror(t[i].e),
-		    t[i].token, t[i].status);
+		check(net_proxy_error(t[i].e) == t[i].pe &&
+		    strcmp(net_proxy_status(t[i].e), t[i].token) == 0 &&
+		    net_http_status(t[i].e) == t[i].status &&
+		    net_log_reason(t[i].e) == t[i].reason,
+		    "%s: Proxy-Status %s, HTTP %d, reason=%s",
+		    net_strerror(t[i].e), t[i].token, t[i].status,
+		    log_reason_name(t[i].reason));
 		for (j = 0; j < i; j++)
 			if (strcmp(net_strerror(t[i].e),
 			    net_strerror(t[j].e)) == 0)
 				distinct = 0;
 	}
 	check(distinct, "every error has its own reason text");
+	check(net_proxy_error(NET_OK) == PE_NONE &&
+	    strcmp(net_proxy_status(NET_OK), "") == 0,
+	    "a connection made has no Proxy-Status");
 }
 
 /* Returns a listening socket on loopback (v4 or v6); its port in port. */
