@@ -98,9 +98,11 @@ curlshare_open_socket(void *arg, curlsocktype purpose,
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
-/* Returns 1 if every address was refused (curlshare.h). */
-int
-curlshare_refused(const struct curlshare_sock *cs)
+enum proxy_error
+curlshare_refusal(const struct curlshare_sock *cs)
 {
-	return cs->cs_refused > 0 && cs->cs_tried == 0;
+	if (cs->cs_refused == 0 || cs->cs_tried > 0)
+		return PE_NONE;
+	return cs->cs_loop > 0 ? PE_PROXY_LOOP_DETECTED :
+	    PE_DESTINATION_IP_PROHIBITED;
 }

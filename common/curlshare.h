@@ -13,6 +13,8 @@
 
 #include <curl/curl.h>
 
+#include "http.h"
+
 /*
  * Initialises libcurl and returns a share of the n kinds of data given
  * (CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION...), or NULL if either
@@ -28,7 +30,7 @@ struct policy;
  * curlshare_open_socket().  The caller sets the first three fields once
  * and clears the counts with curlshare_sock_reset() before each
  * transfer; the callback counts what it refused and opened, so that
- * curlshare_refused() can tell a policy refusal (403) from libcurl's own
+ * curlshare_refusal() can tell a policy refusal (403) from libcurl's own
  * error on the addresses it did try.
  */
 struct curlshare_sock {
@@ -54,11 +56,11 @@ curl_socket_t curlshare_open_socket(void *, curlsocktype,
 	    struct curl_sockaddr *);
 
 /*
- * Returns 1 if the policy refused every address of the transfer (no
- * socket was opened for any): the answer is 403 then, not the connect error
- * libcurl reports.  DESIGN.md: refused addresses are skipped, and only
- * when every one was is the refusal the answer.
+ * How the policy refused the transfer: PE_NONE unless every address was
+ * refused (some were tried: libcurl's own error then says what went
+ * wrong), else PE_PROXY_LOOP_DETECTED when one of them was our own,
+ * PE_DESTINATION_IP_PROHIBITED when none was.  Either is a 403.
  */
-int	curlshare_refused(const struct curlshare_sock *);
+enum proxy_error curlshare_refusal(const struct curlshare_sock *);
 
 #endif

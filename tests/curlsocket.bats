@@ -29,8 +29,9 @@ in_hosts() {
 		--header-timeout 2 --connect-timeout 2
 	run -0 curl -sS -i --max-time 20 -x "http://127.0.0.1:$HP" "ftp://127.0.0.1:$HP/a.txt"
 	[[ ${lines[0]} == "HTTP/1.1 403 "* ]]
-	[[ $output == *"error=destination_ip_prohibited"* ]]
+	[[ $output == *"error=proxy_loop_detected"* ]]
 	grep -q "destination 127.0.0.1:$HP is this program's own listener" "$T/httpftpd.log"
+	grep -q "status=403 .*reason=policy" "$T/httpftpd.log"
 	# one connection, the client's: httpftpd never talked to itself
 	[ "$(grep -c 'status=' "$T/httpftpd.log")" -eq 1 ]
 	! grep -q 'status=408' "$T/httpftpd.log" || false

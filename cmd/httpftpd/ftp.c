@@ -293,7 +293,7 @@ on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	h->fh_sock.cs_fixed = gw->gw_origin;
 	fd = curlshare_open_socket(&h->fh_sock, purpose, a);
 	if (h->fh_res != NULL)
-		h->fh_res->fr_policy = curlshare_refused(&h->fh_sock);
+		h->fh_res->fr_policy = curlshare_refusal(&h->fh_sock);
 	if (h->fh_sock.cs_tried != tried)
 		h->fh_lastfd = fd;
 	return fd;
@@ -469,10 +469,11 @@ map_result(struct ftp_handle *h, struct ftp_result *res)
 		st = CLIENT_GONE;
 		pe = PE_NONE;
 		why = "the client went away";
-	} else if (res->fr_policy) {
+	} else if (res->fr_policy != PE_NONE) {
 		st = HTTP_FORBIDDEN;
-		pe = PE_DESTINATION_IP_PROHIBITED;
-		why = "destination refused by policy";
+		pe = res->fr_policy;
+		why = net_strerror(pe == PE_PROXY_LOOP_DETECTED ? NET_LOOP :
+		    NET_POLICY);
 	} else if (res->fr_code == 421) {
 		st = HTTP_SERVICE_UNAVAILABLE;
 		pe = PE_DESTINATION_UNAVAILABLE;

@@ -66,7 +66,7 @@ struct ftp_result {
 	CURLcode fr_curl;
 	long	 fr_code;		/* last FTP reply code, 0 if none */
 	char	 fr_reply[160];		/* last FTP reply line */
-	int	 fr_policy;		/* the open-socket policy refused */
+	enum proxy_error fr_policy;	/* the open-socket policy refused */
 	int	 fr_status;		/* HTTP status to answer with */
 	enum proxy_error fr_error;	/* Proxy-Status error, or PE_NONE */
 	char	 fr_detail[200];

@@ -309,7 +309,8 @@ reason(const struct session *s)
 	case HTTP_UNAUTHORIZED:
 		return REASON_AUTH;
 	case HTTP_FORBIDDEN:
-		if (s->s_error == PE_DESTINATION_IP_PROHIBITED)
+		if (s->s_error == PE_DESTINATION_IP_PROHIBITED ||
+		    s->s_error == PE_PROXY_LOOP_DETECTED)
 			return REASON_POLICY;
 		/* a login refused with the password of the URL or -c */
 		if (s->s_res.fr_status == HTTP_UNAUTHORIZED)

@@ -384,16 +384,12 @@ upstream_error(struct session *s, CURLcode rc, enum proxy_error *pe,
 		return HTTP_BAD_GATEWAY;
 	}
 	/* refused addresses are skipped: 403 only if all of them were */
-	if (curlshare_refused(&s->s_sock)) {
-		if (s->s_sock.cs_loop > 0) {
-			*pe = PE_PROXY_LOOP_DETECTED;
-			snprintf(detail, len, "%s", net_strerror(NET_LOOP));
-		} else {
-			*pe = PE_DESTINATION_IP_PROHIBITED;
-			snprintf(detail, len, "destination refused by policy");
-		}
+	if ((*pe = curlshare_refusal(&s->s_sock)) != PE_NONE) {
+		snprintf(detail, len, "%s", net_strerror(*pe ==
+		    PE_PROXY_LOOP_DETECTED ? NET_LOOP : NET_POLICY));
 		return HTTP_FORBIDDEN;
 	}
+	*pe = PE_DESTINATION_UNAVAILABLE;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 		*pe = PE_DNS_ERROR;
