@@ -2,13 +2,14 @@
  * forwarded.c - --forwarded: the client's request stream, with each
  * request head rewritten to say who the client is.
  *
- * Heads are parsed by http.h's parser on our own buffer and written
- * again with Forwarded, X-Forwarded-For, X-Forwarded-Proto (and
+ * A head's end is found by http_head_scan() as its bytes come (a head
+ * dripped a byte at a time costs linear work), then it is parsed by
+ * http.h's parser on our own buffer and written again with Forwarded, X-Forwarded-For, X-Forwarded-Proto (and
  * X-Client-Cert-Subject for a verified client certificate) set by us and
  * the client's copies removed, and so are the client's Connection
  * tokens naming them: the next hop would delete ours.  Bodies pass
- * through unchanged, framed by Content-Length or by a strict scan of the
- * chunked framing, so the next head is found exactly where the backend
+ * through unchanged, framed by Content-Length or by http.h's strict
+ * chunk scanner, so the next head is found exactly where the backend
  * will look for it: a client cannot hide a second request, with its own
  * X-Forwarded-For, inside what we took for a body.  Anything that does
  * not parse, and a head not whole by its --header-timeout deadline,
@@ -25,35 +26,26 @@
 #include "tlsstripd.h"
 
 #define OUT_MAX		(HTTP_HEAD_MAX + SUBJECT_MAX + 512)
-#define CHUNK_LINE_MAX	4096
-#define CHUNK_SIZE_MAX	((uint64_t)1 << 60)
+/* Room for every verdict of http_head_scan() (http.h). */
+#define HEAD_ROOM	(HTTP_HEAD_MAX + 2 * HTTP_EMPTY_LINES_MAX)
 
 enum fw_state {
 	FW_HEAD,		/* reading a request head */
 	FW_LENGTH,		/* Content-Length body */
-	CK_SIZE0,		/* chunked: first hex digit */
-	CK_SIZE,
-	CK_EXT,			/* extensions, up to the line end */
-	CK_SIZE_LF,
-	CK_DATA,
-	CK_DATA_CR,
-	CK_DATA_LF,
-	CK_TR_BOL,		/* trailer section: start of a line */
-	CK_TR,
-	CK_TR_LF,
-	CK_END_LF,
+	FW_CHUNKED,		/* chunked body */
 	FW_FAILED
 };
 
 struct fwd {
 	enum fw_state	 fw_state;
-	char		 fw_head[HTTP_HEAD_MAX];
+	char		 fw_head[HEAD_ROOM];
 	size_t		 fw_hlen;
+	struct http_scan fw_sc;		/* where the head ends */
+	struct http_chunk fw_ck;	/* a chunked body's framing */
 	struct http_head fw_hd;
 	char		 fw_out[OUT_MAX];	/* a rewritten head */
 	size_t		 fw_ooff, fw_oend;
-	uint64_t	 fw_left;	/* body or chunk bytes to come */
-	size_t		 fw_line;	/* bytes of this chunk line/trailers */
+	uint64_t	 fw_left;	/* Content-Length body bytes to come */
 	uint64_t	 fw_head_ms;	/* this head began; 0: none */
 	int		 fw_status;	/* why it failed */
 	unsigned long	 fw_requests;
@@ -62,13 +54,10 @@ struct fwd {
 	char		 fw_subject[SUBJECT_MAX];
 };
 
-static int	 may_end(const char *, size_t, size_t);
 static int	 drop_field(const char *, size_t);
 static int	 drop_conn_tokens(char *);
 static int	 rewrite(struct fwd *);
 static ssize_t	 head_step(struct fwd *, const char *, size_t);
-static int	 hexval(int);
-static int	 chunk_byte(struct fwd *, int);
 static ssize_t	 body_step(struct fwd *, const char *, size_t, char *,
 		    size_t);
 
@@ -172,26 +161,6 @@ fwd_answer(const struct fwd *fw, char *out, size_t room)
 		detail = "request head refused";
 	return fwd_format_error(out, room, fw->fw_status,
 	    "http_request_error", detail);
-}
-
-/*
- * Returns 1 if bytes from..to of buf may have ended a head (an LF that
- * ends an empty line), so a client sending a byte at a time does not
- * cost a parse of the whole buffer per byte.
- */
-static int
-may_end(const char *buf, size_t from, size_t to)
-{
-	const char *p;
-
-	for (; from < to; from = p - buf + 1) {
-		if ((p = memchr(buf + from, '\n', to - from)) == NULL)
-			return 0;
-		if (p > buf && (p[-1] == '\n' ||
-		    (p - 1 > buf && p[-1] == '\r' && p[-2] == '\n')))
-			return 1;
-	}
-	return 0;
 }
 
 /*
@@ -299,21 +268,25 @@ head_step(struct fwd *fw, const char *in, size_t n)
 	int rc;
 
 	k = n < sizeof(fw->fw_head) - old ? n : sizeof(fw->fw_head) - old;
-	/* A later head's deadline runs from its first byte. */
-	if (fw->fw_head_ms == 0 && k > 0)
-		fw->fw_head_ms = now_ms();
+	if (old == 0) {
+		http_scan_init(&fw->fw_sc, 1);
+		/* A later head's deadline runs from its first byte. */
+		if (fw->fw_head_ms == 0 && k > 0)
+			fw->fw_head_ms = now_ms();
+	}
 	memcpy(fw->fw_head + old, in, k);
 	fw->fw_hlen += k;
-	if (!may_end(fw->fw_head, old > 2 ? old - 2 : 0, fw->fw_hlen) &&
-	    fw->fw_hlen < sizeof(fw->fw_head))
+	rc = http_head_scan(&fw->fw_sc, fw->fw_head, fw->fw_hlen);
+	if (rc == HTTP_INCOMPLETE && fw->fw_hlen < sizeof(fw->fw_head))
 		return k;
-	if ((rc = http_parse_request(fw->fw_head, fw->fw_hlen, hd)) ==
-	    HTTP_INCOMPLETE)
-		return k;
+	if (rc == 0)
+		rc = http_parse_request(fw->fw_head, fw->fw_sc.sc_size, hd);
 	if (rc == 0 && rewrite(fw) == -1)
-		rc = 431;
+		rc = HTTP_FIELDS_TOO_LARGE;
 	if (rc != 0) {
-		fw->fw_status = rc;
+		/* A full buffer is the scanner's 431: it never gets here. */
+		fw->fw_status = rc == HTTP_INCOMPLETE ?
+		    HTTP_FIELDS_TOO_LARGE : rc;
 		fw->fw_state = FW_FAILED;
 		return -1;
 	}
@@ -325,105 +298,10 @@ head_step(struct fwd *fw, const char *in, size_t n)
 		fw->fw_state = FW_LENGTH;
 		fw->fw_left = hd->hd_length;
 	} else if (hd->hd_framing == HTTP_BODY_CHUNKED) {
-		fw->fw_state = CK_SIZE0;
-		fw->fw_left = 0;
-		fw->fw_line = 0;
+		fw->fw_state = FW_CHUNKED;
+		http_chunk_init(&fw->fw_ck);
 	}
 	return k;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Follows one byte of chunked framing (anything but chunk data).
- * Returns 0, or -1 for framing the backend might read differently.
- */
-static int
-chunk_byte(struct fwd *fw, int c)
-{
-	int ctl = (c < 0x20 && c != '\t') || c == 0x7f;
-
-	if (++fw->fw_line > (fw->fw_state >= CK_TR_BOL ? HTTP_HEAD_MAX :
-	    CHUNK_LINE_MAX))
-		return -1;
-	switch (fw->fw_state) {
-	case CK_SIZE0:
-	case CK_SIZE:
-		if (hexval(c) >= 0) {
-			if (fw->fw_left >= CHUNK_SIZE_MAX >> 4)
-				return -1;
-			fw->fw_left = fw->fw_left << 4 | hexval(c);
-			fw->fw_state = CK_SIZE;
-			return 0;
-		}
-		if (fw->fw_state == CK_SIZE0)
-			return -1;
-		if (c == ';' || c == ' ' || c == '\t')
-			fw->fw_state = CK_EXT;
-		else if (c == '\r')
-			fw->fw_state = CK_SIZE_LF;
-		else
-			return -1;
-		return 0;
-	case CK_EXT:
-		if (c == '\r')
-			fw->fw_state = CK_SIZE_LF;
-		else if (ctl)
-			return -1;
-		return 0;
-	case CK_SIZE_LF:
-		if (c != '\n')
-			return -1;
-		goto size_done;
-	case CK_DATA_CR:
-		if (c != '\r')
-			return -1;
-		fw->fw_state = CK_DATA_LF;
-		fw->fw_line = 0;
-		return 0;
-	case CK_DATA_LF:
-		if (c != '\n')
-			return -1;
-		fw->fw_state = CK_SIZE0;
-		fw->fw_line = 0;
-		return 0;
-	case CK_TR_BOL:
-		if (c == '\r')
-			fw->fw_state = CK_END_LF;
-		else if (ctl || c == ' ' || c == ':')
-			return -1;	/* obs-fold, empty name */
-		else
-			fw->fw_state = CK_TR;
-		return 0;
-	case CK_TR:
-		if (c == '\r')
-			fw->fw_state = CK_TR_LF;
-		else if (ctl)
-			return -1;
-		return 0;
-	case CK_TR_LF:
-	case CK_END_LF:
-		if (c != '\n')
-			return -1;
-		fw->fw_state = fw->fw_state == CK_TR_LF ? CK_TR_BOL : FW_HEAD;
-		return 0;
-	default:
-		return -1;
-	}
-size_done:
-	fw->fw_state = fw->fw_left == 0 ? CK_TR_BOL : CK_DATA;
-	fw->fw_line = 0;
-	return 0;
 }
 
 /*
@@ -433,29 +311,34 @@ size_done:
 static ssize_t
 body_step(struct fwd *fw, const char *in, size_t n, char *out, size_t room)
 {
-	size_t i = 0, k;
+	size_t i = 0;
+	ssize_t r;
+	int payload;
 
 	if (room < n)
 		n = room;
-	while (i < n && fw->fw_state != FW_HEAD) {
-		if (fw->fw_state == FW_LENGTH || fw->fw_state == CK_DATA) {
-			k = n - i;
-			if (k > fw->fw_left)
-				k = fw->fw_left;
-			memcpy(out + i, in + i, k);
-			i += k;
-			if ((fw->fw_left -= k) == 0)
-				fw->fw_state = fw->fw_state == FW_LENGTH ?
-				    FW_HEAD : CK_DATA_CR;
-			continue;
-		}
-		if (chunk_byte(fw, (unsigned char)in[i]) == -1) {
-			fw->fw_status = 400;
+	if (fw->fw_state == FW_LENGTH) {
+		if (n > fw->fw_left)
+			n = fw->fw_left;
+		memcpy(out, in, n);
+		if ((fw->fw_left -= n) == 0)
+			fw->fw_state = FW_HEAD;
+		return n;
+	}
+	while (i < n && fw->fw_state == FW_CHUNKED) {
+		if ((r = http_chunk_scan(&fw->fw_ck, in + i, n - i,
+		    &payload)) == -1) {
+			fw->fw_status = HTTP_BAD_REQUEST;
 			fw->fw_state = FW_FAILED;
 			return -1;
 		}
-		out[i] = in[i];
-		i++;
+		/* Framing and data alike go on as they came. */
+		memcpy(out + i, in + i, r);
+		i += r;
+		if (http_chunk_done(&fw->fw_ck))
+			fw->fw_state = FW_HEAD;
+		else if (r == 0)
+			break;
 	}
 	return i;
 }
