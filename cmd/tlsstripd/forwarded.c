@@ -48,6 +48,7 @@ struct fwd {
 	uint64_t	 fw_left;	/* Content-Length body bytes to come */
 	uint64_t	 fw_head_ms;	/* this head began; 0: none */
 	int		 fw_status;	/* why it failed */
+	const char	*fw_why;	/* that, in words */
 	unsigned long	 fw_requests;
 	char		 fw_for[NET_IPLEN + 8];
 	char		 fw_xff[NET_IPLEN];
@@ -119,48 +120,27 @@ fwd_head_since(const struct fwd *fw)
 void
 fwd_timeout(struct fwd *fw)
 {
-	fw->fw_status = 408;
+	fw->fw_status = HTTP_REQUEST_TIMEOUT;
+	fw->fw_why = "request head not complete in time";
 	fw->fw_state = FW_FAILED;
 }
 
 /*
- * Formats a complete error response as http_send_error() sends it, to
- * go out through TLS.  Returns its length, or 0 if room is too small.
+ * The answer to the refused request, as every gtr program makes one,
+ * for tlsio.c to send through TLS.  Returns its length: 0 when nothing
+ * was refused or room is too small.
  */
-size_t
-fwd_format_error(char *out, size_t room, int status, const char *proxy_error,
-    const char *detail)
-{
-	char body[256];
-	int blen, n;
-
-	blen = snprintf(body, sizeof(body), "%d %s: %s\n", status,
-	    http_reason(status), detail);
-	if (blen < 0 || (size_t)blen >= sizeof(body))
-		return 0;
-	n = snprintf(out, room, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain\r\nContent-Length: %d\r\n"
-	    "Proxy-Status: gtr; error=%s\r\n"
-	    "Connection: close\r\n\r\n%s", status, http_reason(status),
-	    blen, proxy_error, body);
-	return n > 0 && (size_t)n < room ? (size_t)n : 0;
-}
-
 size_t
 fwd_answer(const struct fwd *fw, char *out, size_t room)
 {
-	const char *detail;
+	int n;
 
 	if (fw->fw_state != FW_FAILED)
 		return 0;
-	if (fw->fw_status == 408)
-		detail = "request head too slow";
-	else if (fw->fw_status == 400)
-		detail = "malformed request";
-	else
-		detail = "request head refused";
-	return fwd_format_error(out, room, fw->fw_status,
-	    "http_request_error", detail);
+	n = http_format_error(out, room, ANSWER_VERSION, fw->fw_status,
+	    http_proxy_error_token(PE_HTTP_REQUEST_ERROR), fw->fw_why, NULL,
+	    1);
+	return n > 0 ? (size_t)n : 0;
 }
 
 /*
@@ -287,6 +267,9 @@ head_step(struct fwd *fw, const char *in, size_t n)
 		/* A full buffer is the scanner's 431: it never gets here. */
 		fw->fw_status = rc == HTTP_INCOMPLETE ?
 		    HTTP_FIELDS_TOO_LARGE : rc;
+		fw->fw_why = rc == HTTP_BAD_REQUEST &&
+		    fw->fw_sc.sc_rc == HTTP_BAD_REQUEST ? fw->fw_sc.sc_error :
+		    http_head_error(hd, fw->fw_status);
 		fw->fw_state = FW_FAILED;
 		return -1;
 	}
@@ -329,6 +312,7 @@ body_step(struct fwd *fw, const char *in, size_t n, char *out, size_t room)
 		if ((r = http_chunk_scan(&fw->fw_ck, in + i, n - i,
 		    &payload)) == -1) {
 			fw->fw_status = HTTP_BAD_REQUEST;
+			fw->fw_why = "malformed chunked framing";
 			fw->fw_state = FW_FAILED;
 			return -1;
 		}
