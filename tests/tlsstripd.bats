@@ -213,6 +213,11 @@ sclient() {
 	run -64 tlsstripd --cert "$T/pki/localhost.pem" -c 127.0.0.1:1 \
 		--proxy-protocol v1 --forwarded
 	run -64 tlsstripd --key "$T/pki/localhost.key" -c 127.0.0.1:1
+	# -c is parsed as every program parses it (opts_connect_hostport()).
+	run -64 tlsstripd --cert "$T/pki/localhost.pem" -c 127.0.0.1
+	[[ "$output" == *"-c 127.0.0.1: missing port"* ]]
+	run -64 tlsstripd --cert "$T/pki/localhost.pem" -c '[::1]:0'
+	[[ "$output" == *"-c [::1]:0: port 0 is not a destination"* ]]
 	run -0 tlsstripd -h
 	for o in --cert --key --ocsp --cert-dir --client-ca --forwarded \
 	    --proxy-protocol --connect --header-timeout --idle-timeout; do

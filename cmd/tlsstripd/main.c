@@ -163,6 +163,7 @@ static int
 open_upstream(struct session *se, enum net_error *err)
 {
 	const struct config *cf = se->se_cf;
+	const struct net_addr *fx = &cf->cf_opts.connect_addr;
 	char env[ENV_MAX][SUBJECT_MAX + 32], *envp[ENV_MAX + 1];
 	int i, on = 1;
 
@@ -192,17 +193,17 @@ open_upstream(struct session *se, enum net_error *err)
 		}
 		return 0;
 	}
-	if (cf->cf_fixed.is_unix) {
+	if (fx->is_unix) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
-		se->se_up = net_connect_unix(cf->cf_fixed.path, err);
+		se->se_up = net_connect_unix(fx->path, err);
 	} else
-		se->se_up = net_connect(cf->cf_fixed.host, cf->cf_fixed.port,
-		    NULL, serve_is_own_addr, cf->cf_opts.connect_timeout * 1000,
+		se->se_up = net_connect(fx->host, fx->port, NULL,
+		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000,
 		    err, se->se_upstream);
 	if (se->se_up == -1) {
 		session_fail(se, *err == NET_TIMEOUT ? REASON_UPSTREAM_TIMEOUT :
 		    REASON_UPSTREAM_ERROR, "unable to connect to %s: %s",
-		    cf->cf_opts.connect, net_strerror(*err));
+		    cf->cf_opts.connect_name, net_strerror(*err));
 		return -1;
 	}
 	set_nodelay(se->se_up);
@@ -287,7 +288,7 @@ static void
 access_line(const struct session *se)
 {
 	const struct conn *c = se->se_conn;
-	const struct net_addr *fx = &se->se_cf->cf_fixed;
+	const struct net_addr *fx = &se->se_cf->cf_opts.connect_addr;
 	struct access_line al;
 	char extra[256], sni[LOG_VALUE_MAX(NET_HOSTLEN)], reqs[32] = "-";
 	char up[sizeof(fx->path) + 8];
@@ -526,16 +527,8 @@ parse_args(struct config *cf, int argc, char *argv[])
 	if (cf->cf_forwarded && cf->cf_proxy_protocol != 0)
 		fatalx(EXIT_USAGE, "--forwarded and --proxy-protocol exclude "
 		    "each other");
-	if (cf->cf_opts.connect != NULL) {
-		if (net_addr_parse(cf->cf_opts.connect, "127.0.0.1", NULL,
-		    &cf->cf_fixed, err, sizeof(err)) == -1)
-			fatalx(EXIT_USAGE, "-c %s: %s", cf->cf_opts.connect,
-			    err);
-		if (!cf->cf_fixed.is_unix && cf->cf_fixed.port[0] == '\0')
-			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
-			    cf->cf_opts.connect);
-		cf->cf_has_fixed = 1;
-	}
+	if (opts_connect_hostport(&cf->cf_opts, err, sizeof(err)) == -1)
+		fatalx(EXIT_USAGE, "%s", err);
 }
 
 int

@@ -41,8 +41,6 @@ struct config {
 	const char	*cf_client_ca;		/* --client-ca, or NULL */
 	int		 cf_proxy_protocol;	/* 0, 1 or 2 */
 	int		 cf_forwarded;		/* --forwarded */
-	struct net_addr	 cf_fixed;		/* -c */
-	int		 cf_has_fixed;
 	char		**cf_argv;		/* the program after "--" */
 };
 
