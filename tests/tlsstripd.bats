@@ -935,6 +935,22 @@ tlsclient() {
 	[ "$output" = "$want" ]
 }
 
+@test "a program still running after its EOF gets SIGTERM, logged with conn=, and tlsstripd exits 0 after it" {
+	pki
+	# It answers, then lets go of the socket and stays.
+	strip --cert "$T/pki/localhost.pem" -- \
+		sh -c 'head -n 1 >/dev/null; echo answer; exec sleep 60 <&- >&-'
+	run sh -c "echo hi | socat -t 20 - OPENSSL:127.0.0.1:$TPORT,cafile=$T/pki/ca.pem,commonname=localhost"
+	[ "$output" = answer ]
+	wait_log 'conn=[0-9]+ client=.*upstream=program .*reason=done ' "$T/tlsstripd.log"
+	wait_log 'warning: conn=[0-9]+: pid [0-9]+ killed by signal 15 ' "$T/tlsstripd.log"
+	run ! pgrep -P "$tlsstripd_pid"
+	kill -TERM "$tlsstripd_pid"
+	rc=0
+	wait "$tlsstripd_pid" || rc=$?
+	[ "$rc" -eq 0 ]
+}
+
 @test "tlsstripd -- connectd is an HTTPS proxy for curl" {
 	pki
 	origin

@@ -12,7 +12,6 @@
  * fail their handshake: there is no HTTP to answer those with.
  */
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -25,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -76,7 +74,6 @@ static int	 open_upstream(struct session *, enum net_error *);
 static int	 proxy_header(struct session *);
 static void	 set_nonblock(int);
 static void	 set_nodelay(int);
-static void	 reap(pid_t, unsigned long);
 static void	 access_line(const struct session *);
 static void	 detail_line(const struct session *);
 static void	 parse_args(struct config *, int, char *[]);
@@ -251,34 +248,6 @@ set_nodelay(int fd)
 }
 
 /*
- * Waits for connection id's program: it has its EOF and usually exits
- * at once; one that does not within REAP_WAIT_MS gets SIGTERM.
- */
-static void
-reap(pid_t pid, unsigned long id)
-{
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int i, status;
-
-	for (i = 0; i < REAP_WAIT_MS / 10; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-				log_warnx("conn=%lu: pid %ld exited with "
-				    "status %d", id, (long)pid,
-				    WEXITSTATUS(status));
-			else if (WIFSIGNALED(status))
-				log_warnx("conn=%lu: pid %ld killed by "
-				    "signal %d", id, (long)pid,
-				    WTERMSIG(status));
-			return;
-		}
-		nanosleep(&ts, NULL);
-	}
-	(void)kill(pid, SIGTERM);
-	(void)spawn_reap(pid);
-}
-
-/*
  * The connection's one access line, a health check's only with -v.
  * Per connection, not per request: no method or target; status is an
  * answer tlsstripd made itself ("-" when the backend's answers are all
@@ -383,8 +352,10 @@ session_end(struct session *se, enum log_reason why)
 	SSL_free(se->se_ssl);
 	if (se->se_up != -1)
 		close(se->se_up);
+	/* It has its EOF: most exit at once, and the others are told to. */
 	if (se->se_pid > 0)
-		reap(se->se_pid, se->se_conn->c_id);
+		spawn_reap_later_term(se->se_pid, se->se_conn->c_id,
+		    REAP_WAIT_MS);
 	if (se->se_fwd != NULL)
 		fwd_free(se->se_fwd);
 	free(se->se_ubuf);
@@ -536,6 +507,7 @@ main(int argc, char *argv[])
 {
 	static struct config cf;
 	char err[512];
+	int rc;
 
 	log_init(argv[0], LOG_NORMAL);
 	opts_init(&cf.cf_opts, NULL);
@@ -548,5 +520,8 @@ main(int argc, char *argv[])
 	    certs_count() == 1 ? "" : "s");
 	serve_on_hup(certs_reload, NULL);
 	serve_client_speaks_first();	/* the ClientHello */
-	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+	rc = serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+	/* The programs' statuses are logged before tlsstripd exits. */
+	spawn_reap_finish(REAP_WAIT_MS);
+	return rc;
 }
