@@ -812,6 +812,28 @@ tlsclient() {
 	[ "$status" -eq 52 ]
 }
 
+@test "a session still open at the end of --grace is cut, logged with reason=grace, and tlsstripd exits 0" {
+	pki
+	B=$(free_port)
+	# A backend that holds its connection, whatever it is sent.
+	bg backend socat -t 60 "TCP-LISTEN:$B,bind=127.0.0.1,reuseaddr,fork" \
+		"SYSTEM:head -n 1 >> $T/got; exec sleep 60"
+	wait_port "$B"
+	strip --cert "$T/pki/localhost.pem" --grace 1 -c "127.0.0.1:$B"
+	# A client that says hello, then stays.
+	bg client sh -c "(echo hello; sleep 60) | openssl s_client -quiet \
+		-connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem"
+	wait_log hello "$T/got"
+	kill -TERM "$tlsstripd_pid"
+	rc=0
+	wait "$tlsstripd_pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	grep -q 'grace period over: closing 1 open connection$' "$T/tlsstripd.log"
+	grep -qE 'info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ status=- upstream=127\.0\.0\.1:'"$B"' .*reason=grace sni=- protocol=TLSv1\.3 ' \
+		"$T/tlsstripd.log"
+	[ "$(grep -c 'client=' "$T/tlsstripd.log")" -eq 1 ]
+}
+
 @test "a truncated ClientHello closes that connection with a log line" {
 	pki
 	origin

@@ -350,8 +350,11 @@ session_end(struct session *se, enum log_reason why)
 	detail_line(se);
 	access_line(se);
 	SSL_free(se->se_ssl);
-	if (se->se_up != -1)
+	if (se->se_up != -1) {
+		/* serve.c must not shut an fd that is about to be reused. */
+		se->se_conn->c_upstream_fd = -1;
 		close(se->se_up);
+	}
 	/* It has its EOF: most exit at once, and the others are told to. */
 	if (se->se_pid > 0)
 		spawn_reap_later_term(se->se_pid, se->se_conn->c_id,
@@ -418,6 +421,8 @@ handle(struct conn *c, void *arg)
 		}
 		goto done;
 	}
+	/* Shut with the client's at the end of --grace: the relay wakes. */
+	c->c_upstream_fd = se->se_up;
 	if (se->se_cf->cf_proxy_protocol != 0 && proxy_header(se) == -1)
 		goto done;
 	if (tlsio_relay(se) == 1)
