@@ -76,6 +76,7 @@ static void	 set_nonblock(int);
 static void	 set_nodelay(int);
 static void	 access_line(const struct session *);
 static void	 detail_line(const struct session *);
+static void	 cert_file(struct config *, const char *);
 static void	 parse_args(struct config *, int, char *[]);
 
 static void
@@ -439,6 +440,25 @@ handed:
 	OPENSSL_thread_stop();
 }
 
+/*
+ * Takes optarg as the --key or --ocsp FILE (opt names which) of the
+ * --cert before it; exits 64 if there is none, or it has one.
+ */
+static void
+cert_file(struct config *cf, const char *opt)
+{
+	struct cert_src *cs = cf->cf_ncerts > 0 ?
+	    &cf->cf_certs[cf->cf_ncerts - 1] : NULL;
+	const char **slot = NULL;
+
+	if (cs != NULL)
+		slot = strcmp(opt, "--key") == 0 ? &cs->cs_key : &cs->cs_ocsp;
+	if (slot == NULL || *slot != NULL)
+		fatalx(EXIT_USAGE, "%s %s: each %s follows its own --cert",
+		    opt, optarg, opt);
+	*slot = optarg;
+}
+
 /* Reads the options into cf; exits 64 on a usage error. */
 static void
 parse_args(struct config *cf, int argc, char *argv[])
@@ -465,18 +485,8 @@ parse_args(struct config *cf, int argc, char *argv[])
 			cf->cf_forwarded = 1;
 			break;
 		case OPT_KEY:
-			if (cf->cf_ncerts == 0 ||
-			    cf->cf_certs[cf->cf_ncerts - 1].cs_key != NULL)
-				fatalx(EXIT_USAGE, "--key %s: each --key "
-				    "follows its own --cert", optarg);
-			cf->cf_certs[cf->cf_ncerts - 1].cs_key = optarg;
-			break;
 		case OPT_OCSP:
-			if (cf->cf_ncerts == 0 ||
-			    cf->cf_certs[cf->cf_ncerts - 1].cs_ocsp != NULL)
-				fatalx(EXIT_USAGE, "--ocsp %s: each --ocsp "
-				    "follows its own --cert", optarg);
-			cf->cf_certs[cf->cf_ncerts - 1].cs_ocsp = optarg;
+			cert_file(cf, ch == OPT_KEY ? "--key" : "--ocsp");
 			break;
 		case OPT_PROXY_PROTOCOL:
 			if (strcmp(optarg, "v1") == 0)
