@@ -566,6 +566,9 @@ step_up_read(struct session *se)
 		/* A short read drained the socket: poll() tells of more. */
 		if ((size_t)n < RELAY_BUF - se->se_dend)
 			se->se_be_rd_wait = 1;
+		/* --forwarded: a 101 there ends HTTP on the connection. */
+		if (se->se_fwd != NULL)
+			fwd_response(se->se_fwd, se->se_dbuf + se->se_dend, n);
 		se->se_dend += n;
 		return 1;
 	}

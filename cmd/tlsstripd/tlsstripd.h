@@ -148,6 +148,7 @@ ssize_t	 fwd_run(struct fwd *, const char *, size_t, char *, size_t,
 int	 fwd_status(const struct fwd *);
 int	 fwd_pending(const struct fwd *);
 size_t	 fwd_answer(const struct fwd *, char *, size_t);
+void	 fwd_response(struct fwd *, const char *, size_t);
 uint64_t fwd_head_since(const struct fwd *);
 void	 fwd_timeout(struct fwd *);
 unsigned long fwd_requests(const struct fwd *);
