@@ -8,15 +8,19 @@
  * A program reaped later has a thread that waits for it, and is on a
  * list that spawn_reap_finish() signals until it exits: it leaves the
  * list before it is reaped, so no signal can reach a pid the kernel gave
- * to another.  spawn_reap_finish() waits for the threads, so every
- * status is logged before the exit.
+ * to another.  The same thread sends the SIGTERM of
+ * spawn_reap_later_term(), before it reaps, for the same reason.
+ * spawn_reap_finish() waits for the threads, so every status is logged
+ * before the exit.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,11 +36,13 @@
 
 #define UCSPI_VARS	5
 #define REAPER_STACK	(64 * 1024)
+#define EXIT_POLL_MS	10	/* without pidfds: how often to look */
 
 /* A program a reaper thread waits for. */
 struct reaping {
 	pid_t		 rp_pid;
 	unsigned long	 rp_conn;
+	int		 rp_term_ms;	/* SIGTERM after; 0: never */
 	struct reaping	*rp_next;
 };
 
@@ -59,6 +65,7 @@ static void	 child_fail(int, int) __attribute__((noreturn));
 static int	 exec_error(int);
 static const char *sig_text(int);
 static int	 reap(pid_t, unsigned long);
+static int	 exited_within(pid_t, int);
 static void	*reaper(void *);
 static void	 reap_signal_all(int);
 static int	 reap_wait_all(int);
@@ -344,6 +351,45 @@ spawn_reap(pid_t pid)
 	return reap(pid, 0);
 }
 
+/*
+ * Returns 1 if the child pid exits within ms, 0 if it is still running
+ * then; it is not reaped either way.  A pidfd says at once; without one
+ * (a kernel before 5.3), it is looked at every EXIT_POLL_MS.
+ */
+static int
+exited_within(pid_t pid, int ms)
+{
+	struct timespec ts = { 0, EXIT_POLL_MS * 1000000L };
+	uint64_t deadline = now_ms() + (uint64_t)ms, now;
+	siginfo_t si;
+#ifdef SYS_pidfd_open
+	struct pollfd pfd;
+	int r;
+
+	if ((pfd.fd = (int)syscall(SYS_pidfd_open, pid, 0)) != -1) {
+		pfd.events = POLLIN;
+		while ((r = poll(&pfd, 1, ms)) == -1 && errno == EINTR) {
+			if ((now = now_ms()) >= deadline)
+				break;
+			ms = (int)(deadline - now);
+		}
+		close(pfd.fd);
+		return r == 1;
+	}
+#endif
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, pid, &si, WEXITED | WNOWAIT | WNOHANG) ==
+		    -1 && errno != EINTR)
+			return 1;	/* not ours to wait for: reap() says */
+		if (si.si_pid == pid)
+			return 1;
+		if ((now = now_ms()) >= deadline)
+			return 0;
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
 /* Waits for one program in a thread of its own: no zombies. */
 static void *
 reaper(void *arg)
@@ -351,6 +397,13 @@ reaper(void *arg)
 	struct reaping *rp = arg, **pp;
 	siginfo_t si;
 
+	if (rp->rp_term_ms > 0 && !exited_within(rp->rp_pid,
+	    rp->rp_term_ms)) {
+		log_debug("conn=%lu: pid %ld still running %d ms after its "
+		    "EOF; sending SIGTERM", rp->rp_conn, (long)rp->rp_pid,
+		    rp->rp_term_ms);
+		(void)kill(rp->rp_pid, SIGTERM);
+	}
 	/* Exited but not yet reaped: the pid is still this program's. */
 	while (waitid(P_PID, rp->rp_pid, &si, WEXITED | WNOWAIT) == -1 &&
 	    errno == EINTR)
@@ -374,6 +427,12 @@ reaper(void *arg)
 void
 spawn_reap_later(pid_t pid, unsigned long conn_id)
 {
+	spawn_reap_later_term(pid, conn_id, 0);
+}
+
+void
+spawn_reap_later_term(pid_t pid, unsigned long conn_id, int term_ms)
+{
 	pthread_attr_t attr;
 	pthread_t t;
 	struct reaping *rp;
@@ -386,6 +445,7 @@ spawn_reap_later(pid_t pid, unsigned long conn_id)
 	}
 	rp->rp_pid = pid;
 	rp->rp_conn = conn_id;
+	rp->rp_term_ms = term_ms;
 	(void)pthread_attr_setstacksize(&attr, REAPER_STACK);
 	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&reap_mu);

@@ -37,6 +37,14 @@ int	spawn_reap(pid_t pid);
 void	spawn_reap_later(pid_t pid, unsigned long conn_id);
 
 /*
+ * spawn_reap_later(), for a program that has its EOF now (its socket
+ * closed): one that has not exited term_ms later gets SIGTERM, so a
+ * program that ignores its EOF does not run on unseen.  term_ms 0:
+ * never, as spawn_reap_later().
+ */
+void	spawn_reap_later_term(pid_t pid, unsigned long conn_id, int term_ms);
+
+/*
  * Before exit: waits up to ms for the programs spawn_reap_later() still
  * waits for (they have their EOF and usually exit at once, and their
  * statuses are to be logged), then sends them SIGTERM and waits ms

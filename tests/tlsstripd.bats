@@ -213,6 +213,11 @@ sclient() {
 	run -64 tlsstripd --cert "$T/pki/localhost.pem" -c 127.0.0.1:1 \
 		--proxy-protocol v1 --forwarded
 	run -64 tlsstripd --key "$T/pki/localhost.key" -c 127.0.0.1:1
+	# -c is parsed as every program parses it (opts_connect_hostport()).
+	run -64 tlsstripd --cert "$T/pki/localhost.pem" -c 127.0.0.1
+	[[ "$output" == *"-c 127.0.0.1: missing port"* ]]
+	run -64 tlsstripd --cert "$T/pki/localhost.pem" -c '[::1]:0'
+	[[ "$output" == *"-c [::1]:0: port 0 is not a destination"* ]]
 	run -0 tlsstripd -h
 	for o in --cert --key --ocsp --cert-dir --client-ca --forwarded \
 	    --proxy-protocol --connect --header-timeout --idle-timeout; do
@@ -467,6 +472,50 @@ ocsp_response() {
 	wait_log 'status=400 .*reason=bad_request ' "$T/tlsstripd.log"
 }
 
+# fwd_put NAME BODY: a chunked PUT of $T/www/up/NAME with BODY (printf
+# escapes) over one TLS connection; prints what came back.
+fwd_put() {
+	printf "PUT /up/$1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n$2" |
+		openssl s_client -quiet -ign_eof -connect "127.0.0.1:$TPORT" \
+		-CAfile "$T/pki/ca.pem" 2>/dev/null
+}
+
+@test "--forwarded refuses a chunk extension that is not token[=value] with 400, and nginx stores nothing" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	# A good extension passes, as the check's witness.
+	run fwd_put good '3;name=value;q="a b"\r\nabc\r\n0\r\n\r\n'
+	[[ "$output" == "HTTP/1.1 201 Created"* ]]
+	[ "$(cat "$T/www/up/good")" = abc ]
+	n=0
+	for ext in 'a@b' 'x="abc' '=v' 'x=' 'x\n' 'x\000y' 'x\001'; do
+		n=$((n + 1))
+		run fwd_put "bad$n" "3;$ext\r\nabc\r\n0\r\n\r\n"
+		[[ "$output" == *"HTTP/1.1 400 Bad Request"* ]]
+		[[ "$output" == *"Proxy-Status: gtr; error=http_request_error"* ]]
+		[[ "$output" != *"201 Created"* ]]
+		[ "$(grep -c 'status=400 .*reason=bad_request ' "$T/tlsstripd.log")" -eq "$n" ]
+	done
+	[ ! -e "$T/www/up/bad1" ]
+	[ "$(ls "$T/www/up")" = good ]
+	[ "$(grep -c '"PUT /up/[a-z0-9]* HTTP/1.1" 20' "$T/nginx/access.log")" -eq 1 ]
+}
+
+@test "--forwarded refuses a trailer line without a colon with 400, and nginx stores nothing" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	run fwd_put good '3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n'
+	[[ "$output" == "HTTP/1.1 201 Created"* ]]
+	run fwd_put bad '3\r\nabc\r\n0\r\nNoColon\r\n\r\n'
+	[[ "$output" == *"HTTP/1.1 400 Bad Request"* ]]
+	[[ "$output" != *"201 Created"* ]]
+	wait_log 'status=400 .*reason=bad_request ' "$T/tlsstripd.log"
+	[ ! -e "$T/www/up/bad" ]
+	[ "$(grep -c '"PUT /up/[a-z]* HTTP/1.1" 20' "$T/nginx/access.log")" -eq 1 ]
+}
+
 @test "--forwarded drops the client's Connection tokens that name the fields it sets, and keeps the others" {
 	pki
 	origin
@@ -479,6 +528,132 @@ ocsp_response() {
 	[ "$output" = "conn=[] xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https] proto=[https]" ]
 	run https /hop -H 'Connection: Upgrade, X-Other'
 	[ "$output" = "conn=[Upgrade, X-Other] xff=[127.0.0.1] fwd=[for=127.0.0.1;proto=https] proto=[https]" ]
+}
+
+# switcher PORT: a backend on PORT that answers a request with
+# "Upgrade: echo" 101 and then echoes every byte, as a WebSocket server
+# does after its handshake (no WebSocket server is installed here), and
+# any other request 426 with keep-alive; it writes each request head it
+# gets to $T/heads.
+switcher() {
+	cat > "$T/switch.py" <<-'EOF'
+	import socket, sys, threading
+	def serve(c):
+	    buf = b""
+	    while True:
+	        while b"\r\n\r\n" not in buf:
+	            d = c.recv(65536)
+	            if not d:
+	                return
+	            buf += d
+	        head, buf = buf.split(b"\r\n\r\n", 1)
+	        with open(sys.argv[2], "ab") as f:
+	            f.write(head + b"\r\n\r\n")
+	        if b"\r\nupgrade: echo" in head.lower():
+	            c.sendall(b"HTTP/1.1 101 Switching Protocols\r\n"
+	                b"Upgrade: echo\r\nConnection: Upgrade\r\n\r\n" + buf)
+	            while (d := c.recv(65536)):
+	                c.sendall(d)
+	            return
+	        c.sendall(b"HTTP/1.1 426 Upgrade Required\r\n"
+	            b"Upgrade: echo\r\nContent-Length: 5\r\n\r\nno!\r\n")
+	        if b"\r\nconnection: close" in head.lower():
+	            return
+	ls = socket.socket()
+	ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	ls.bind(("127.0.0.1", int(sys.argv[1])))
+	ls.listen(16)
+	while True:
+	    c, _ = ls.accept()
+	    threading.Thread(target=lambda c=c: (serve(c), c.close())).start()
+	EOF
+	bg switcher python3 "$T/switch.py" "$1" "$T/heads"
+	wait_port "$1"
+}
+
+# upclient: $T/up.py PORT CA: sends an Upgrade request with bytes that
+# are not HTTP right behind it, reads the 101 and their echo, sends more
+# of them and reads those; prints what it read, then closes.
+upclient() {
+	cat > "$T/up.py" <<-'EOF'
+	import socket, ssl, sys
+	ctx = ssl.create_default_context(cafile=sys.argv[2])
+	s = ctx.wrap_socket(socket.create_connection(("127.0.0.1",
+	    int(sys.argv[1]))), server_hostname="localhost")
+	s.settimeout(20)
+	def upto(want, got=b""):
+	    while want not in got:
+	        d = s.recv(65536)
+	        if not d:
+	            break
+	        got += d
+	    return got
+	s.sendall(b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: echo\r\n"
+	    b"Connection: Upgrade\r\n\r\n\x81\x05early \x01\x02\r\n\r\n")
+	out = upto(b"early \x01\x02\r\n\r\n")
+	s.sendall(b"GET /x HTTP/1.1\r\nX-Forwarded-For: 6.6.6.6\r\n\r\nlate")
+	out = upto(b"late", out)
+	sys.stdout.write(out.decode("latin-1"))
+	EOF
+	timeout 60 python3 "$T/up.py" "$TPORT" "$T/pki/ca.pem"
+}
+
+@test "--forwarded: after an Upgrade answered 101 the bytes both ways pass as they are" {
+	pki
+	B=$(free_port)
+	switcher "$B"
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$B"
+	run upclient
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "HTTP/1.1 101 Switching Protocols"* ]]
+	# Not HTTP after the switch: echoed, not refused, and not rewritten.
+	[[ "$output" == *$'\x81\x05early \x01\x02\r\n\r\n'* ]]
+	[[ "$output" == *"GET /x HTTP/1.1"*"X-Forwarded-For: 6.6.6.6"*"late" ]]
+	[[ "$output" != *"400 Bad Request"* ]]
+	# The one head the backend parsed was rewritten.
+	[ "$(grep -c '^GET' "$T/heads")" -eq 1 ]
+	grep -q '^X-Forwarded-For: 127.0.0.1' "$T/heads"
+	wait_log 'status=- .*reason=(done|client_closed) .*requests=1$' "$T/tlsstripd.log"
+	run ! grep -q 'bad request' "$T/tlsstripd.log"
+}
+
+@test "--forwarded: an Upgrade answered otherwise keeps the requests after it parsed and rewritten" {
+	pki
+	origin
+	B=$(free_port)
+	switcher "$B"
+	# nginx answers 200 and ignores the Upgrade; the switcher answers
+	# 426 to an Upgrade it does not speak.  Either way the pipelined
+	# request after it is HTTP again, its X-Forwarded-For replaced.
+	up='GET /seen HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'
+	next='GET /seen HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: close\r\n\r\n'
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$NPORT"
+	run sh -c "printf '$up$next' | openssl s_client -quiet \
+		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>/dev/null"
+	[ "$(echo "$output" | grep -c '^xff=\[127.0.0.1\] ')" -eq 2 ]
+	[[ "$output" != *6.6.6.6* ]]
+	wait_log 'status=- .*reason=done .*requests=2$' "$T/tlsstripd.log"
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$B"
+	run sh -c "printf '$up$next' | openssl s_client -quiet \
+		-ign_eof -connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem 2>/dev/null"
+	[ "$(echo "$output" | grep -c '^HTTP/1.1 426 ')" -eq 2 ]
+	[ "$(grep -c '^GET /seen' "$T/heads")" -eq 2 ]
+	[ "$(grep -c '^X-Forwarded-For: 127.0.0.1' "$T/heads")" -eq 2 ]
+	run ! grep -q '6.6.6.6' "$T/heads"
+}
+
+@test "--forwarded: a CONNECT answered 200 is a tunnel, and TLS inside it passes" {
+	https_origin
+	CP=$(free_port)
+	gtr_start connectd "$CP" --allow-dest 127.0.0.1/32 --allow-port "$SPORT"
+	strip --cert "$T/pki/localhost.pem" --forwarded -c "127.0.0.1:$CP"
+	run curl -sS --max-time 30 -p --proxy "https://localhost:$TPORT" \
+		--proxy-cacert "$T/pki/ca.pem" --cacert "$T/pki/ca.pem" \
+		--resolve "localhost:$TPORT:127.0.0.1" "https://127.0.0.1:$SPORT/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello over tls" ]
+	wait_log 'status=- .*reason=done .*requests=1$' "$T/tlsstripd.log"
+	wait_log 'connectd.* method=CONNECT .*status=200 ' "$T/connectd.log"
 }
 
 # tlsclient: $T/tls.py PORT CA [drip SECONDS | keepalive PAUSE]: a
@@ -763,6 +938,28 @@ tlsclient() {
 	[ "$status" -eq 52 ]
 }
 
+@test "a session still open at the end of --grace is cut, logged with reason=grace, and tlsstripd exits 0" {
+	pki
+	B=$(free_port)
+	# A backend that holds its connection, whatever it is sent.
+	bg backend socat -t 60 "TCP-LISTEN:$B,bind=127.0.0.1,reuseaddr,fork" \
+		"SYSTEM:head -n 1 >> $T/got; exec sleep 60"
+	wait_port "$B"
+	strip --cert "$T/pki/localhost.pem" --grace 1 -c "127.0.0.1:$B"
+	# A client that says hello, then stays.
+	bg client sh -c "(echo hello; sleep 60) | openssl s_client -quiet \
+		-connect 127.0.0.1:$TPORT -CAfile $T/pki/ca.pem"
+	wait_log hello "$T/got"
+	kill -TERM "$tlsstripd_pid"
+	rc=0
+	wait "$tlsstripd_pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	grep -q 'grace period over: closing 1 open connection$' "$T/tlsstripd.log"
+	grep -qE 'info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ status=- upstream=127\.0\.0\.1:'"$B"' .*reason=grace sni=- protocol=TLSv1\.3 ' \
+		"$T/tlsstripd.log"
+	[ "$(grep -c 'client=' "$T/tlsstripd.log")" -eq 1 ]
+}
+
 @test "a truncated ClientHello closes that connection with a log line" {
 	pki
 	origin
@@ -884,6 +1081,22 @@ tlsclient() {
 	want=$(sha256sum < "$T/big")
 	run sh -c "socat -t 60 - OPENSSL:127.0.0.1:$TPORT,cafile=$T/pki/ca.pem,commonname=localhost < $T/big"
 	[ "$output" = "$want" ]
+}
+
+@test "a program still running after its EOF gets SIGTERM, logged with conn=, and tlsstripd exits 0 after it" {
+	pki
+	# It answers, then lets go of the socket and stays.
+	strip --cert "$T/pki/localhost.pem" -- \
+		sh -c 'head -n 1 >/dev/null; echo answer; exec sleep 60 <&- >&-'
+	run sh -c "echo hi | socat -t 20 - OPENSSL:127.0.0.1:$TPORT,cafile=$T/pki/ca.pem,commonname=localhost"
+	[ "$output" = answer ]
+	wait_log 'conn=[0-9]+ client=.*upstream=program .*reason=done ' "$T/tlsstripd.log"
+	wait_log 'warning: conn=[0-9]+: pid [0-9]+ killed by signal 15 ' "$T/tlsstripd.log"
+	run ! pgrep -P "$tlsstripd_pid"
+	kill -TERM "$tlsstripd_pid"
+	rc=0
+	wait "$tlsstripd_pid" || rc=$?
+	[ "$rc" -eq 0 ]
 }
 
 @test "tlsstripd -- connectd is an HTTPS proxy for curl" {

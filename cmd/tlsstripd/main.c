@@ -12,7 +12,6 @@
  * fail their handshake: there is no HTTP to answer those with.
  */
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -25,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -76,9 +74,9 @@ static int	 open_upstream(struct session *, enum net_error *);
 static int	 proxy_header(struct session *);
 static void	 set_nonblock(int);
 static void	 set_nodelay(int);
-static void	 reap(pid_t, unsigned long);
 static void	 access_line(const struct session *);
 static void	 detail_line(const struct session *);
+static void	 cert_file(struct config *, const char *);
 static void	 parse_args(struct config *, int, char *[]);
 
 static void
@@ -163,6 +161,7 @@ static int
 open_upstream(struct session *se, enum net_error *err)
 {
 	const struct config *cf = se->se_cf;
+	const struct net_addr *fx = &cf->cf_opts.connect_addr;
 	char env[ENV_MAX][SUBJECT_MAX + 32], *envp[ENV_MAX + 1];
 	int i, on = 1;
 
@@ -192,17 +191,17 @@ open_upstream(struct session *se, enum net_error *err)
 		}
 		return 0;
 	}
-	if (cf->cf_fixed.is_unix) {
+	if (fx->is_unix) {
 		snprintf(se->se_upstream, sizeof(se->se_upstream), "unix");
-		se->se_up = net_connect_unix(cf->cf_fixed.path, err);
+		se->se_up = net_connect_unix(fx->path, err);
 	} else
-		se->se_up = net_connect(cf->cf_fixed.host, cf->cf_fixed.port,
-		    NULL, serve_is_own_addr, cf->cf_opts.connect_timeout * 1000,
+		se->se_up = net_connect(fx->host, fx->port, NULL,
+		    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000,
 		    err, se->se_upstream);
 	if (se->se_up == -1) {
 		session_fail(se, *err == NET_TIMEOUT ? REASON_UPSTREAM_TIMEOUT :
 		    REASON_UPSTREAM_ERROR, "unable to connect to %s: %s",
-		    cf->cf_opts.connect, net_strerror(*err));
+		    cf->cf_opts.connect_name, net_strerror(*err));
 		return -1;
 	}
 	set_nodelay(se->se_up);
@@ -250,34 +249,6 @@ set_nodelay(int fd)
 }
 
 /*
- * Waits for connection id's program: it has its EOF and usually exits
- * at once; one that does not within REAP_WAIT_MS gets SIGTERM.
- */
-static void
-reap(pid_t pid, unsigned long id)
-{
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int i, status;
-
-	for (i = 0; i < REAP_WAIT_MS / 10; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-				log_warnx("conn=%lu: pid %ld exited with "
-				    "status %d", id, (long)pid,
-				    WEXITSTATUS(status));
-			else if (WIFSIGNALED(status))
-				log_warnx("conn=%lu: pid %ld killed by "
-				    "signal %d", id, (long)pid,
-				    WTERMSIG(status));
-			return;
-		}
-		nanosleep(&ts, NULL);
-	}
-	(void)kill(pid, SIGTERM);
-	(void)spawn_reap(pid);
-}
-
-/*
  * The connection's one access line, a health check's only with -v.
  * Per connection, not per request: no method or target; status is an
  * answer tlsstripd made itself ("-" when the backend's answers are all
@@ -287,7 +258,7 @@ static void
 access_line(const struct session *se)
 {
 	const struct conn *c = se->se_conn;
-	const struct net_addr *fx = &se->se_cf->cf_fixed;
+	const struct net_addr *fx = &se->se_cf->cf_opts.connect_addr;
 	struct access_line al;
 	char extra[256], sni[LOG_VALUE_MAX(NET_HOSTLEN)], reqs[32] = "-";
 	char up[sizeof(fx->path) + 8];
@@ -380,10 +351,15 @@ session_end(struct session *se, enum log_reason why)
 	detail_line(se);
 	access_line(se);
 	SSL_free(se->se_ssl);
-	if (se->se_up != -1)
+	if (se->se_up != -1) {
+		/* serve.c must not shut an fd that is about to be reused. */
+		se->se_conn->c_upstream_fd = -1;
 		close(se->se_up);
+	}
+	/* It has its EOF: most exit at once, and the others are told to. */
 	if (se->se_pid > 0)
-		reap(se->se_pid, se->se_conn->c_id);
+		spawn_reap_later_term(se->se_pid, se->se_conn->c_id,
+		    REAP_WAIT_MS);
 	if (se->se_fwd != NULL)
 		fwd_free(se->se_fwd);
 	free(se->se_ubuf);
@@ -446,6 +422,8 @@ handle(struct conn *c, void *arg)
 		}
 		goto done;
 	}
+	/* Shut with the client's at the end of --grace: the relay wakes. */
+	c->c_upstream_fd = se->se_up;
 	if (se->se_cf->cf_proxy_protocol != 0 && proxy_header(se) == -1)
 		goto done;
 	if (tlsio_relay(se) == 1)
@@ -460,6 +438,25 @@ handed:
 	 * the process exits first.
 	 */
 	OPENSSL_thread_stop();
+}
+
+/*
+ * Takes optarg as the --key or --ocsp FILE (opt names which) of the
+ * --cert before it; exits 64 if there is none, or it has one.
+ */
+static void
+cert_file(struct config *cf, const char *opt)
+{
+	struct cert_src *cs = cf->cf_ncerts > 0 ?
+	    &cf->cf_certs[cf->cf_ncerts - 1] : NULL;
+	const char **slot = NULL;
+
+	if (cs != NULL)
+		slot = strcmp(opt, "--key") == 0 ? &cs->cs_key : &cs->cs_ocsp;
+	if (slot == NULL || *slot != NULL)
+		fatalx(EXIT_USAGE, "%s %s: each %s follows its own --cert",
+		    opt, optarg, opt);
+	*slot = optarg;
 }
 
 /* Reads the options into cf; exits 64 on a usage error. */
@@ -488,18 +485,8 @@ parse_args(struct config *cf, int argc, char *argv[])
 			cf->cf_forwarded = 1;
 			break;
 		case OPT_KEY:
-			if (cf->cf_ncerts == 0 ||
-			    cf->cf_certs[cf->cf_ncerts - 1].cs_key != NULL)
-				fatalx(EXIT_USAGE, "--key %s: each --key "
-				    "follows its own --cert", optarg);
-			cf->cf_certs[cf->cf_ncerts - 1].cs_key = optarg;
-			break;
 		case OPT_OCSP:
-			if (cf->cf_ncerts == 0 ||
-			    cf->cf_certs[cf->cf_ncerts - 1].cs_ocsp != NULL)
-				fatalx(EXIT_USAGE, "--ocsp %s: each --ocsp "
-				    "follows its own --cert", optarg);
-			cf->cf_certs[cf->cf_ncerts - 1].cs_ocsp = optarg;
+			cert_file(cf, ch == OPT_KEY ? "--key" : "--ocsp");
 			break;
 		case OPT_PROXY_PROTOCOL:
 			if (strcmp(optarg, "v1") == 0)
@@ -526,16 +513,8 @@ parse_args(struct config *cf, int argc, char *argv[])
 	if (cf->cf_forwarded && cf->cf_proxy_protocol != 0)
 		fatalx(EXIT_USAGE, "--forwarded and --proxy-protocol exclude "
 		    "each other");
-	if (cf->cf_opts.connect != NULL) {
-		if (net_addr_parse(cf->cf_opts.connect, "127.0.0.1", NULL,
-		    &cf->cf_fixed, err, sizeof(err)) == -1)
-			fatalx(EXIT_USAGE, "-c %s: %s", cf->cf_opts.connect,
-			    err);
-		if (!cf->cf_fixed.is_unix && cf->cf_fixed.port[0] == '\0')
-			fatalx(EXIT_USAGE, "-c %s: need HOST:PORT",
-			    cf->cf_opts.connect);
-		cf->cf_has_fixed = 1;
-	}
+	if (opts_connect_hostport(&cf->cf_opts, err, sizeof(err)) == -1)
+		fatalx(EXIT_USAGE, "%s", err);
 }
 
 int
@@ -543,6 +522,7 @@ main(int argc, char *argv[])
 {
 	static struct config cf;
 	char err[512];
+	int rc;
 
 	log_init(argv[0], LOG_NORMAL);
 	opts_init(&cf.cf_opts, NULL);
@@ -555,5 +535,8 @@ main(int argc, char *argv[])
 	    certs_count() == 1 ? "" : "s");
 	serve_on_hup(certs_reload, NULL);
 	serve_client_speaks_first();	/* the ClientHello */
-	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+	rc = serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
+	/* The programs' statuses are logged before tlsstripd exits. */
+	spawn_reap_finish(REAP_WAIT_MS);
+	return rc;
 }

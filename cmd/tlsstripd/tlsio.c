@@ -244,7 +244,7 @@ tlsio_refuse(struct session *se, int status, const char *proxy_error,
 	uint64_t deadline;
 	size_t len, off, produced;
 	ssize_t used;
-	int r, e;
+	int r, e, n;
 
 	deadline = tlsio_head_deadline(se);
 	while (fwd_requests(fw) == 0 && fwd_status(fw) == 0) {
@@ -272,10 +272,12 @@ tlsio_refuse(struct session *se, int status, const char *proxy_error,
 	}
 	if (fwd_status(fw) != 0)
 		len = fwd_answer(fw, ans, sizeof(ans));
+	else if ((n = http_format_error(ans, sizeof(ans), ANSWER_VERSION,
+	    status, proxy_error, detail, NULL, 1)) > 0)
+		len = n;
 	else
-		len = fwd_format_error(ans, sizeof(ans), status, proxy_error,
-		    detail);
-	if (ssl_write_all(se, ans, len, now_ms() +
+		len = 0;
+	if (len == 0 || ssl_write_all(se, ans, len, now_ms() +
 	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1)
 		return -1;
 	se->se_status = fwd_status(fw) != 0 ? fwd_status(fw) : status;
@@ -293,20 +295,20 @@ tlsio_handshake(struct session *se)
 	struct pollfd pfd;
 	char ans[ANSWER_MAX];
 	uint64_t deadline, now;
-	size_t len;
-	int r, e;
+	int r, e, len;
 
 	deadline = c->c_start_ms + 1000ULL * se->se_cf->cf_opts.header_timeout;
 	if (plain_http(se, deadline)) {
 		session_fail(se, REASON_BAD_REQUEST,
 		    "plain HTTP sent to the TLS port");
-		len = fwd_format_error(ans, sizeof(ans), 400,
-		    "http_request_error",
-		    "plain HTTP request sent to the HTTPS port");
-		if (http_write_all(c->c_wfd, ans, len, now_ms() +
+		len = http_format_error(ans, sizeof(ans), ANSWER_VERSION,
+		    HTTP_BAD_REQUEST,
+		    http_proxy_error_token(PE_HTTP_REQUEST_ERROR),
+		    "plain HTTP request sent to the HTTPS port", NULL, 1);
+		if (len > 0 && http_write_all(c->c_wfd, ans, len, now_ms() +
 		    1000ULL * se->se_cf->cf_opts.header_timeout) == 0) {
 			se->se_out += len;
-			se->se_status = 400;
+			se->se_status = HTTP_BAD_REQUEST;
 			tlsio_linger(c, LINGER_MS);
 		}
 		return -1;
@@ -564,6 +566,9 @@ step_up_read(struct session *se)
 		/* A short read drained the socket: poll() tells of more. */
 		if ((size_t)n < RELAY_BUF - se->se_dend)
 			se->se_be_rd_wait = 1;
+		/* --forwarded: a 101 there ends HTTP on the connection. */
+		if (se->se_fwd != NULL)
+			fwd_response(se->se_fwd, se->se_dbuf + se->se_dend, n);
 		se->se_dend += n;
 		return 1;
 	}

@@ -12,6 +12,7 @@
 
 #include <openssl/ssl.h>
 
+#include "http.h"
 #include "log.h"
 #include "net.h"
 #include "opts.h"
@@ -23,6 +24,7 @@
 #define SUBJECT_MAX	1024
 #define DETAIL_MAX	256
 #define OCSP_MAX	(64 * 1024)	/* a DER OCSP response */
+#define ANSWER_VERSION	11	/* of our answers: they all close */
 
 /* One --cert FILE, with the --key and --ocsp FILEs that followed it. */
 struct cert_src {
@@ -39,8 +41,6 @@ struct config {
 	const char	*cf_client_ca;		/* --client-ca, or NULL */
 	int		 cf_proxy_protocol;	/* 0, 1 or 2 */
 	int		 cf_forwarded;		/* --forwarded */
-	struct net_addr	 cf_fixed;		/* -c */
-	int		 cf_has_fixed;
 	char		**cf_argv;		/* the program after "--" */
 };
 
@@ -148,7 +148,7 @@ ssize_t	 fwd_run(struct fwd *, const char *, size_t, char *, size_t,
 int	 fwd_status(const struct fwd *);
 int	 fwd_pending(const struct fwd *);
 size_t	 fwd_answer(const struct fwd *, char *, size_t);
-size_t	 fwd_format_error(char *, size_t, int, const char *, const char *);
+void	 fwd_response(struct fwd *, const char *, size_t);
 uint64_t fwd_head_since(const struct fwd *);
 void	 fwd_timeout(struct fwd *);
 unsigned long fwd_requests(const struct fwd *);
