@@ -153,7 +153,7 @@ cgi() {
 	for p in connectd relayd; do
 		run -0 "$p" --connect-timeout 3600 --grace 86400 --header-timeout 3600 \
 			--idle-timeout 604800 --max-conns 1000000 --grace 0 \
-			--allow-port 1-65535 < /dev/null
+			--allow-port 1-65535 < <(:)
 	done
 }
 
@@ -549,7 +549,7 @@ cgi() {
 @test "relayd: the program never sees TCPREMOTEHOST, TCPREMOTEINFO, TCPLOCALHOST or the LISTEN_ variables" {
 	TCPREMOTEHOST=evil TCPREMOTEINFO=evil TCPLOCALHOST=evil LISTEN_PID=1 LISTEN_FDS=1 LISTEN_FDNAMES=evil \
 	    TCPREMOTEIP=192.0.2.9 TCPREMOTEPORT=4000 \
-	    run -0 --separate-stderr relayd --raw -- sh -c 'cat > /dev/null; env' < /dev/null
+	    run -0 --separate-stderr relayd --raw -- sh -c 'cat > /dev/null; env' < <(:)
 	[[ "$output" != *evil* ]]
 	[[ "$output" == *PROTO=TCP* ]]
 	[[ "$output" == *TCPREMOTEIP=192.0.2.9* ]]
@@ -566,7 +566,7 @@ cgi() {
 @test "relayd: on a pipe, a program's non-zero exit is logged before relayd exits" {
 	local i
 	for i in 1 2 3; do
-		run -0 --separate-stderr relayd --raw -- sh -c 'cat > /dev/null; exit 3' < /dev/null
+		run -0 --separate-stderr relayd --raw -- sh -c 'cat > /dev/null; exit 3' < <(:)
 		[[ "$stderr" == *"reason=done"* ]]
 		[[ "$stderr" =~ relayd\[[0-9]+\]:\ warning:\ conn=1:\ pid\ [0-9]+\ exited\ with\ status\ 3 ]]
 	done
@@ -577,7 +577,7 @@ cgi() {
 }
 
 @test "relayd: on a pipe, a program that outlives its connection is stopped, not waited for forever" {
-	run -0 --separate-stderr relayd --raw -- sh -c 'exec 0<&- 1>&-; exec sleep 60' < /dev/null
+	run -0 --separate-stderr relayd --raw -- sh -c 'exec 0<&- 1>&-; exec sleep 60' < <(:)
 	[[ "$stderr" == *"killed by signal 15"* ]]
 }
 
