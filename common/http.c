@@ -1424,16 +1424,17 @@ http_format_error(char *out, size_t len, int version, int status,
 }
 
 int
-http_send_error(int fd, int version, int status, const char *proxy_error,
+http_send_error(int fd, int version, int status, enum proxy_error pe,
     const char *detail, const char *extra, int close, uint64_t deadline)
 {
 	char buf[HTTP_ERROR_MAX];
 	int n;
 
 	if ((n = http_format_error(buf, sizeof(buf), version, status,
-	    proxy_error, detail, extra, close)) == -1)
+	    http_proxy_error_token(pe), detail, extra, close)) == -1 ||
+	    http_write_all(fd, buf, n, deadline) == -1)
 		return -1;
-	return http_write_all(fd, buf, n, deadline);
+	return n;
 }
 
 /* One table: the enum's order is the registry's (RFC 9209 section 2.3). */

@@ -407,9 +407,12 @@ int	http_format_error(char *out, size_t len, int version, int status,
 	    const char *proxy_error, const char *detail, const char *extra,
 	    int close);
 
-/* http_format_error() and a write of it; returns 0 or -1. */
-int	http_send_error(int fd, int version, int status,
-	    const char *proxy_error, const char *detail, const char *extra,
-	    int close, uint64_t deadline);
+/*
+ * http_format_error() with pe's token, and a write of it within the
+ * deadline; returns the bytes written (for bytes_out), or -1.
+ */
+int	http_send_error(int fd, int version, int status, enum proxy_error pe,
+	    const char *detail, const char *extra, int close,
+	    uint64_t deadline);
 
 #endif

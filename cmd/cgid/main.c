@@ -382,7 +382,7 @@ refusal_reason(int status)
 }
 
 /*
- * Sends an error of cgid's own, formatted by http_format_error(), with
+ * Sends an error of cgid's own, with
  * Connection: close unless the connection is kept; counts its bytes and
  * sets the status and reason for the access line.  Returns 0, or -1 if
  * the client could not be written to (the connection then ends).
@@ -391,16 +391,13 @@ int
 send_error(struct exchange *x, int status, enum proxy_error pe,
     const char *why, const char *extra, enum log_reason reason)
 {
-	char buf[HTTP_ERROR_MAX];
 	int n;
 
 	x->x_status = status;
 	x->x_reason = reason;
-	n = http_format_error(buf, sizeof(buf), x->x_hd.hd_version != 0 ?
-	    x->x_hd.hd_version : 11, status, http_proxy_error_token(pe), why,
-	    extra, !x->x_keep);
-	if (n == -1 || http_write_all(x->x_conn->c_wfd, buf, n, now_ms() +
-	    x->x_cf->cf_opts.idle_timeout * 1000ULL) == -1) {
+	if ((n = http_send_error(x->x_conn->c_wfd, x->x_hd.hd_version != 0 ?
+	    x->x_hd.hd_version : 11, status, pe, why, extra, !x->x_keep,
+	    now_ms() + x->x_cf->cf_opts.idle_timeout * 1000ULL)) == -1) {
 		x->x_keep = 0;
 		x->x_reason = REASON_CLIENT_CLOSED;
 		return -1;

@@ -368,20 +368,17 @@ access_line(struct session *s)
 }
 
 /*
- * Writes an error response of http_format_error()'s, counting its bytes
- * in s_bytes_out; a write that fails ends the connection.
+ * Writes an error response, counting its bytes in s_bytes_out; a write
+ * that fails ends the connection.
  */
 static void
 write_error(struct session *s, int version, int status, enum proxy_error pe,
     const char *detail, const char *extra, int close)
 {
-	char buf[HTTP_ERROR_MAX];
 	int n;
 
-	n = http_format_error(buf, sizeof(buf), version, status,
-	    http_proxy_error_token(pe), detail, extra, close);
-	if (n == -1 || http_write_all(s->s_conn->c_wfd, buf, n,
-	    write_deadline()) == -1) {
+	if ((n = http_send_error(s->s_conn->c_wfd, version, status, pe,
+	    detail, extra, close, write_deadline())) == -1) {
 		s->s_close = 1;
 		s->s_write_failed = 1;
 		return;

@@ -176,7 +176,6 @@ refuse(struct session *se, int status, enum log_reason reason,
 {
 	struct conn *c = se->se_conn;
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
-	char buf[HTTP_ERROR_MAX];
 	int n;
 
 	/* The relay's own failures matter to its operator; a client's
@@ -185,10 +184,9 @@ refuse(struct session *se, int status, enum log_reason reason,
 		log_info("conn=%lu: %s", c->c_id, detail);
 	else
 		log_debug("conn=%lu: %s", c->c_id, detail);
-	n = http_format_error(buf, sizeof(buf), version, status,
-	    http_proxy_error_token(pe), detail, NULL, 1);
-	if (n == -1 || http_write_all(c->c_wfd, buf, n, now_ms() +
-	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1)
+	if ((n = http_send_error(c->c_wfd, version, status, pe, detail,
+	    NULL, 1, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout))
+	    == -1)
 		n = 0;
 	exchange_log(c, se->se_ex, status, n, reason);
 }

@@ -1626,9 +1626,9 @@ test_writers(void)
 	    len, "5\r\nhello\r\n11\r\n0123456789abcdefg\r\n0\r\n\r\n");
 
 	pair(sv, 0);
-	if (http_send_error(sv[1], 11, 404, NULL, "no such file", NULL, 1,
-	    0) != 0)
-		fail("http_send_error", "returned -1");
+	if (http_send_error(sv[1], 11, 404, PE_NONE, "no such file", NULL, 1,
+	    0) != 119)
+		fail("http_send_error", "returned -1 or a wrong count");
 	close(sv[1]);
 	len = drain(sv[0], out, sizeof(out));
 	close(sv[0]);
@@ -1638,10 +1638,10 @@ test_writers(void)
 	    "404 Not Found: no such file\n");
 
 	pair(sv, 0);
-	if (http_send_error(sv[1], 10, 407, "access_denied", "credentials "
-	    "needed", "Proxy-Authenticate: Basic realm=\"gtr\"\r\nX-A: b", 0,
-	    0) != 0)
-		fail("http_send_error", "returned -1");
+	if (http_send_error(sv[1], 10, 407, PE_HTTP_REQUEST_DENIED,
+	    "credentials needed", "Proxy-Authenticate: Basic realm=\"gtr\"\r\n"
+	    "X-A: b", 0, 0) == -1)
+		fail("http_send_error", "returned -1 or a wrong count");
 	close(sv[1]);
 	len = drain(sv[0], out, sizeof(out));
 	close(sv[0]);
@@ -1649,7 +1649,7 @@ test_writers(void)
 	    "a 1.0 client kept open", out, len,
 	    "HTTP/1.1 407 Proxy Authentication Required\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: 54\r\n"
-	    "Proxy-Status: gtr; error=access_denied\r\n"
+	    "Proxy-Status: gtr; error=http_request_denied\r\n"
 	    "Proxy-Authenticate: Basic realm=\"gtr\"\r\nX-A: b\r\n"
 	    "Connection: keep-alive\r\n\r\n"
 	    "407 Proxy Authentication Required: credentials needed\n");
@@ -1662,9 +1662,9 @@ test_writers(void)
 		pass("http_send_error output parses with its own length");
 
 	pair(sv, 0);
-	if (http_send_error(sv[1], 11, 502, "dns_error", NULL, NULL, 0,
-	    0) != 0)
-		fail("http_send_error", "returned -1");
+	if (http_send_error(sv[1], 11, 502, PE_DNS_ERROR, NULL, NULL, 0,
+	    0) == -1)
+		fail("http_send_error", "returned -1 or a wrong count");
 	close(sv[1]);
 	len = drain(sv[0], out, sizeof(out));
 	close(sv[0]);
@@ -2022,9 +2022,9 @@ test_error_format(void)
 	else
 		pass("http_format_error formats the whole response");
 	pair(sv, 0);
-	if (http_send_error(sv[1], 11, 403, "destination_ip_prohibited",
-	    "not there", "X-A: b", 1, 0) != 0)
-		fail("http_send_error", "returned -1");
+	if (http_send_error(sv[1], 11, 403, PE_DESTINATION_IP_PROHIBITED,
+	    "not there", "X-A: b", 1, 0) == -1)
+		fail("http_send_error", "returned -1 or a wrong count");
 	close(sv[1]);
 	len = drain(sv[0], sent, sizeof(sent));
 	close(sv[0]);
