@@ -43,7 +43,7 @@ unit_key() {
 
 # unit_exec FILE: the unit's ExecStart with the binary taken from $GTR_BIN.
 unit_exec() {
-	unit_key "$1" ExecStart | sed "s|/usr/local/bin/|$GTR_BIN/|"
+	unit_key "$1" ExecStart | sed "s|@BINDIR@/|$GTR_BIN/|"
 }
 
 # inetd_conf PROGRAM wait|nowait PORT [FIRSTARG]: writes $T/inetd.conf
@@ -149,8 +149,8 @@ wait_no_children() {
 	[ "$(unit_key connectd.socket Accept)" = yes ]
 	[ "$(unit_key relayd.socket ListenStream)" = 127.0.0.1:8080 ]
 	[ "$(unit_key relayd.socket Accept)" = no ]
-	[ "$(unit_key connectd@.service ExecStart)" = /usr/local/bin/connectd ]
-	[ "$(unit_key relayd.service ExecStart)" = /usr/local/bin/relayd ]
+	[ "$(unit_key connectd@.service ExecStart)" = @BINDIR@/connectd ]
+	[ "$(unit_key relayd.service ExecStart)" = @BINDIR@/relayd ]
 	run grep -Ev '^#|^[[:space:]]*$|^127\.0\.0\.1:(3128|8080)[[:space:]]' \
 	    "$CONTRIB/inetd.conf"
 	[ "$status" -eq 1 ]
@@ -160,7 +160,7 @@ wait_no_children() {
 @test "the systemd units pass systemd-analyze verify with no warning" {
 	mkdir "$T/units"
 	cp "$CONTRIB"/systemd/*.socket "$CONTRIB"/systemd/*.service "$T/units/"
-	sed -i "s|/usr/local/bin/|$GTR_BIN/|" "$T"/units/*.service
+	sed -i "s|@BINDIR@/|$GTR_BIN/|g" "$T"/units/*.service
 	cd "$T/units"
 	run systemd-analyze verify --man=no ./connectd.socket \
 	    ./connectd@.service ./relayd.socket ./relayd.service
