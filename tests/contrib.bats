@@ -59,7 +59,7 @@ inetd_conf() {
 		    $4 ~ ("^" mode "(\\.|$)") && $8 == arg && !done {
 			$1 = "127.0.0.1:" port
 			$5 = user
-			sub(/^\/usr\/local\/bin\//, bin "/", $6)
+			sub(/^@BINDIR@\//, bin "/", $6)
 			print
 			done = 1
 		}' "$CONTRIB/inetd.conf" > "$T/inetd.conf"
@@ -151,7 +151,7 @@ wait_no_children() {
 	[ "$(unit_key relayd.socket Accept)" = no ]
 	[ "$(unit_key connectd@.service ExecStart)" = @BINDIR@/connectd ]
 	[ "$(unit_key relayd.service ExecStart)" = @BINDIR@/relayd ]
-	run grep -Ev '^#|^[[:space:]]*$|^127\.0\.0\.1:(3128|8080)[[:space:]]' \
+	run grep -Ev '^#|^[[:space:]]*$|^127\.0\.0\.1:(3128|8080|8081|8021|8443|8000)[[:space:]]' \
 	    "$CONTRIB/inetd.conf"
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
