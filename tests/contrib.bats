@@ -6,7 +6,8 @@
 # changes only ports, paths and the user, starts it with the real launcher
 # (systemd-socket-activate, openbsd-inetd, tcpserver, socat) and serves a
 # real request through each program to a real server: nginx, pyftpdlib,
-# nginx over TLS, a CGI program of tests/cgi.
+# nginx over TLS, a CGI program of tests/cgi.  Last, make install and
+# make uninstall into a DESTDIR under $T.
 #
 # The units' sandbox cannot run as systemd runs it: that needs systemd as
 # PID 1, which the test machine does not have.  What can be checked is:
@@ -901,4 +902,89 @@ inetd_nowait() {
 	tunnel_get "$p"
 	assert_tunneled
 	grep -q "method=CONNECT target=127.0.0.1:$NP status=200" "$T/socat.log"
+}
+
+# make_top ARGS...: make in the repository's top with the build the tests
+# run (B, BIN and SANITIZE as it was made with), so nothing is rebuilt
+# and nothing is written outside $T; the output goes to $T/make.log.
+make_top() {
+	local san=
+	grep -q fsanitize "$GTR_BUILD/.flags" && san=1
+	(cd "$BATS_TEST_DIRNAME/.." && make B="$GTR_BUILD" BIN="$GTR_BIN" \
+	    SANITIZE=$san "$@") >> "$T/make.log" 2>&1
+}
+
+# sections FILE: the names of FILE's ELF sections, one a line.
+sections() {
+	readelf -S -W "$1" | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\).*/\1/p'
+}
+
+@test "make install puts stripped programs, man pages, units, inetd.conf and README under DESTDIR and PREFIX; make uninstall takes them all away" {
+	local r=$T/root prog f m
+	make_top install DESTDIR="$r" PREFIX=/usr
+	# Everything was built already: no compiler ran.
+	refute "$T/make.log" ' -c -o |-o [^ ]*/bin/'
+	{
+		for prog in $PROGRAMS; do
+			echo "$r/usr/bin/$prog"
+			echo "$r/usr/share/man/man8/$prog.8"
+		done
+		echo "$r/usr/share/man/man7/gtr.7"
+		for f in "$CONTRIB"/systemd/*; do
+			echo "$r/usr/lib/systemd/system/${f##*/}"
+		done
+		echo "$r/usr/share/doc/gtr/inetd.conf"
+		echo "$r/usr/share/doc/gtr/README.md"
+	} | sort > "$T/expected"
+	find "$r" -type f | sort > "$T/installed"
+	diff "$T/expected" "$T/installed"
+	[ "$(wc -l < "$T/installed")" -eq 33 ]
+	for prog in $PROGRAMS; do
+		f=$r/usr/bin/$prog
+		[ "$(stat -c %a "$f")" = 755 ]
+		# Stripped: no symbol table, no debugging sections, which
+		# the built program (cc -g) has.
+		sections "$GTR_BIN/$prog" | grep -qx '\.debug_info'
+		sections "$f" > "$T/sections"
+		refute "$T/sections" '^\.(symtab|debug_.*)$'
+		run "$f" --version
+		[ "$status" -eq 0 ]
+		[[ "$output" == "$prog "* ]]
+		cmp "$BATS_TEST_DIRNAME/../man/man8/$prog.8" \
+		    "$r/usr/share/man/man8/$prog.8"
+		grep -qx "ExecStart=/usr/bin/$prog\\( .*\\)\\{0,1\\}" \
+		    "$r/usr/lib/systemd/system/$prog.service"
+	done
+	grep -qx 'ExecStart=/usr/bin/connectd' \
+	    "$r/usr/lib/systemd/system/connectd@.service"
+	grep -q $'\t/usr/bin/connectd\tconnectd$' "$r/usr/share/doc/gtr/inetd.conf"
+	cmp "$BATS_TEST_DIRNAME/../README.md" "$r/usr/share/doc/gtr/README.md"
+	for f in "$r"/usr/lib/systemd/system/* "$r"/usr/share/doc/gtr/* \
+	    "$r"/usr/share/man/man*/*; do
+		[ "$(stat -c %a "$f")" = 644 ]
+	done
+	refute "$r"/usr/lib/systemd/system/* "$r/usr/share/doc/gtr/inetd.conf" \
+	    '@BINDIR@|^[^#].*/usr/local'
+	make_top uninstall DESTDIR="$r" PREFIX=/usr
+	run find "$r" -type f
+	[ -z "$output" ]
+	[ ! -e "$r/usr/share/doc/gtr" ]
+}
+
+@test "make install STRIP= keeps the programs' symbols, and PREFIX and SYSTEMDUNITDIR place the units" {
+	local r=$T/root prog
+	make_top install DESTDIR="$r" PREFIX=/opt/gtr STRIP= \
+	    SYSTEMDUNITDIR=/etc/systemd/system
+	for prog in $PROGRAMS; do
+		sections "$r/opt/gtr/bin/$prog" | grep -qx '\.debug_info'
+		sections "$r/opt/gtr/bin/$prog" | grep -qx '\.symtab'
+	done
+	grep -qx 'ExecStart=/opt/gtr/bin/relayd' \
+	    "$r/etc/systemd/system/relayd.service"
+	[ -f "$r/opt/gtr/share/doc/gtr/inetd.conf" ]
+	[ -f "$r/opt/gtr/share/man/man7/gtr.7" ]
+	make_top uninstall DESTDIR="$r" PREFIX=/opt/gtr \
+	    SYSTEMDUNITDIR=/etc/systemd/system
+	run find "$r" -type f
+	[ -z "$output" ]
 }
