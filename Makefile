@@ -7,12 +7,20 @@
 # make bench        each program side by side with its peers
 # make fuzz         libFuzzer harness for the HTTP parser (clang)
 # make lint         layering rules and mandoc -Tlint (tests/lint)
-# make install      PREFIX=/usr/local DESTDIR= MANPREFIX=$(PREFIX)/share/man
+# make install      programs (stripped; STRIP= keeps symbols), manual pages,
+#                   systemd units, inetd.conf and README under PREFIX
+#                   (/usr/local), in DESTDIR; make uninstall removes them
 
 VERSION	= 0.1.0
 PREFIX	= /usr/local
+BINDIR	= $(PREFIX)/bin
 MANPREFIX = $(PREFIX)/share/man
+SYSTEMDUNITDIR = $(PREFIX)/lib/systemd/system
+DOCDIR	= $(PREFIX)/share/doc/gtr
 DESTDIR	=
+# install's flag for the programs: -s strips them; STRIP= keeps the
+# symbols (for a debugger, or a package that strips them itself).
+STRIP	= -s
 
 CC	?= cc
 OPT	= -O2
@@ -132,19 +140,34 @@ fuzz:
 	$(B)/fuzz/http_fuzz -max_total_time=$${FUZZ_SECONDS:-60} \
 	    $(B)/fuzz/corpus tests/fuzz/corpus
 
+# The units and inetd.conf name the programs as @BINDIR@/NAME.
+UNITFILES = $(notdir $(wildcard contrib/systemd/*.socket \
+	    contrib/systemd/*.service))
+SUBST_BINDIR = sed 's|@BINDIR@|$(BINDIR)|g'
+
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man7 \
-	    $(DESTDIR)$(MANPREFIX)/man8
-	for p in $(BINS); do install -m 755 $$p $(DESTDIR)$(PREFIX)/bin/; done
-	for m in $(wildcard man/man7/*.7); do \
-	    install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man7/; done
-	for m in $(wildcard man/man8/*.8); do \
-	    install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man8/; done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man7 \
+	    $(DESTDIR)$(MANPREFIX)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(DOCDIR)
+	for p in $(BINS); do \
+	    install $(STRIP) -m 755 $$p $(DESTDIR)$(BINDIR)/; done
+	for m in $(MANS:man/%=%); do \
+	    install -m 644 man/$$m $(DESTDIR)$(MANPREFIX)/$$m; done
+	for u in $(UNITFILES); do \
+	    $(SUBST_BINDIR) "contrib/systemd/$$u" \
+		> "$(DESTDIR)$(SYSTEMDUNITDIR)/$$u" && \
+	    chmod 644 "$(DESTDIR)$(SYSTEMDUNITDIR)/$$u" || exit 1; done
+	$(SUBST_BINDIR) contrib/inetd.conf > $(DESTDIR)$(DOCDIR)/inetd.conf
+	chmod 644 $(DESTDIR)$(DOCDIR)/inetd.conf
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p; \
-	    rm -f $(DESTDIR)$(MANPREFIX)/man8/$$p.8; done
-	rm -f $(DESTDIR)$(MANPREFIX)/man7/gtr.7
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for m in $(MANS:man/%=%); do rm -f $(DESTDIR)$(MANPREFIX)/$$m; done
+	for u in $(UNITFILES); do \
+	    rm -f "$(DESTDIR)$(SYSTEMDUNITDIR)/$$u"; done
+	rm -f $(DESTDIR)$(DOCDIR)/inetd.conf $(DESTDIR)$(DOCDIR)/README.md
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 lint:
 	@tests/lint
