@@ -26,7 +26,8 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:3128"
 #define TARGET_MAX	(NET_HOSTLEN + NET_PORTLEN + 4)
-#define UPSTREAM_MAX	(NET_HOSTLEN + NET_PORTLEN + 4) /* unix:PATH fits */
+/* "[V6]:PORT" or "unix": kept for every open tunnel, so no larger. */
+#define UPSTREAM_MAX	(NET_IPLEN + NET_PORTLEN + 4)
 #define LOGVAL_MAX	LOG_VALUE_MAX(TARGET_MAX)
 #define REALM_MAX	128
 #define ESTABLISHED	"HTTP/1.1 200 Connection established\r\n\r\n"
@@ -306,7 +307,8 @@ open_tunnel(struct session *se)
 	    ex->ex_target;
 	struct conn *c = se->se_conn;
 	const char *pending;
-	char detail[UPSTREAM_MAX + 128], ip[NET_IPLEN];
+	char detail[TARGET_MAX + sizeof(cf->cf_opts.connect_name) + 128];
+	char ip[NET_IPLEN];
 	static const char ok[] = ESTABLISHED;
 	enum net_error err = NET_OK;
 	size_t npending;
@@ -328,8 +330,7 @@ open_tunnel(struct session *se)
 	if (fd == -1) {
 		/* With -c, the destination tried is -c's, not the target. */
 		if (fx != NULL && !fx->is_unix)
-			snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "%s",
-			    dest);
+			ex->ex_al.al_upstream = cf->cf_opts.connect_name;
 		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
 		    dest, net_strerror(err));
 		refuse(se, net_http_status(err), net_log_reason(err),
