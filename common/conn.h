@@ -28,12 +28,20 @@ struct conn {
 	int		 c_handed_off;	/* set by whoever takes ownership */
 	int		 c_upstream_fd;	/* the owner's upstream socket, or -1:
 					   shut with the client's when
-					   --grace is over */
+					   --grace is over; set it only
+					   with conn_set_upstream() */
 	void		*c_srv;		/* private to serve.c */
 };
 
 /* Ends a connection: closes its fds and frees it.  For new owners. */
 void	conn_end(struct conn *);
+
+/*
+ * Says which socket is c's upstream (-1: none, before closing it), so
+ * that the end of --grace can shut it to wake its owner.  Under serve.c's
+ * lock: the end of --grace never shuts an fd already closed and reused.
+ */
+void	conn_set_upstream(struct conn *c, int fd);
 
 struct access_line;
 /*

@@ -12,6 +12,8 @@
 
 #include "log.h"
 
+#define ACCESS_MAX	3072	/* an access line, every key (see below) */
+
 static const char *log_name = "gtr";
 static int log_level = LOG_NORMAL;
 
@@ -48,7 +50,7 @@ log_progname(void)
 static void
 vlog(const char *level, int err, const char *fmt, va_list ap)
 {
-	char line[2048];
+	char line[ACCESS_MAX + 256];	/* an access line and its prefix */
 	int n, m;
 
 	n = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_name,
@@ -186,18 +188,35 @@ log_reason_name(enum log_reason r)
 	return (unsigned)r < REASON_COUNT ? reason_names[r] : "internal_error";
 }
 
-/* Appends " key=value" (value through log_value) unless value is NULL. */
+/*
+ * The widest each value may be written, escaped: a client's long target
+ * is cut (its quote closed) rather than the keys after it, so every line
+ * has every key.  With the program's own keys, a line fits ACCESS_MAX.
+ */
+#define WIDTH_METHOD	64
+#define WIDTH_TARGET	1024
+#define WIDTH_USER	256
+#define WIDTH_UPSTREAM	300
+#define WIDTH_CLIENT	128
+#define WIDTH_EXTRA	700
+
+/*
+ * Appends " key=value" (value through log_value(), at most width bytes)
+ * unless value is NULL; returns the new length.
+ */
 static size_t
 access_key(char *buf, size_t len, size_t o, const char *key,
-    const char *value)
+    const char *value, size_t width)
 {
-	char v[LOG_VALUE_MAX(512)];
+	char v[WIDTH_TARGET + 1];
 	int n;
 
 	if (value == NULL || o >= len)
 		return o;
+	if (width > sizeof(v) - 1)
+		width = sizeof(v) - 1;
 	n = snprintf(buf + o, len - o, "%s%s=%s", o > 0 ? " " : "", key,
-	    value[0] == '\0' ? "-" : log_value(value, v, sizeof(v)));
+	    value[0] == '\0' ? "-" : log_value(value, v, width + 1));
 	if (n < 0)
 		return o;
 	return o + (size_t)n < len ? o + (size_t)n : len - 1;
@@ -206,7 +225,7 @@ access_key(char *buf, size_t len, size_t o, const char *key,
 size_t
 log_access_format(char *buf, size_t len, const struct access_line *al)
 {
-	char num[32], client[128];
+	char num[32], client[WIDTH_CLIENT];
 	size_t o = 0;
 	int n;
 
@@ -214,28 +233,29 @@ log_access_format(char *buf, size_t len, const struct access_line *al)
 		return 0;
 	buf[0] = '\0';
 	snprintf(num, sizeof(num), "%lu", al->al_conn);
-	o = access_key(buf, len, o, "conn", num);
+	o = access_key(buf, len, o, "conn", num, sizeof(num));
 	if (al->al_client_ip != NULL) {
 		/* IPv6 in brackets, as every ADDR:PORT gtr writes. */
 		snprintf(client, sizeof(client),
 		    strchr(al->al_client_ip, ':') != NULL ? "[%s]:%s" : "%s:%s",
 		    al->al_client_ip, al->al_client_port != NULL ?
 		    al->al_client_port : "-");
-		o = access_key(buf, len, o, "client", client);
+		o = access_key(buf, len, o, "client", client, WIDTH_CLIENT);
 	}
-	o = access_key(buf, len, o, "method", al->al_method);
-	o = access_key(buf, len, o, "target", al->al_target);
+	o = access_key(buf, len, o, "method", al->al_method, WIDTH_METHOD);
+	o = access_key(buf, len, o, "target", al->al_target, WIDTH_TARGET);
 	if (al->al_status >= 0) {
 		snprintf(num, sizeof(num), "%d", al->al_status);
 		o = access_key(buf, len, o, "status",
-		    al->al_status > 0 ? num : "");
+		    al->al_status > 0 ? num : "", sizeof(num));
 	}
 	if (al->al_user != NULL && al->al_user[0] != '\0')
-		o = access_key(buf, len, o, "user", al->al_user);
-	o = access_key(buf, len, o, "upstream", al->al_upstream);
+		o = access_key(buf, len, o, "user", al->al_user, WIDTH_USER);
+	o = access_key(buf, len, o, "upstream", al->al_upstream,
+	    WIDTH_UPSTREAM);
 	n = snprintf(buf + o, len - o, " bytes_in=%llu bytes_out=%llu ms=%llu "
-	    "reason=%s%s", al->al_bytes_in, al->al_bytes_out, al->al_ms,
-	    log_reason_name(al->al_reason),
+	    "reason=%s%.*s", al->al_bytes_in, al->al_bytes_out, al->al_ms,
+	    log_reason_name(al->al_reason), WIDTH_EXTRA,
 	    al->al_extra != NULL ? al->al_extra : "");
 	if (n > 0)
 		o = o + (size_t)n < len ? o + (size_t)n : len - 1;
@@ -245,7 +265,7 @@ log_access_format(char *buf, size_t len, const struct access_line *al)
 void
 log_access(const struct access_line *al, int quiet)
 {
-	char line[1800];
+	char line[ACCESS_MAX];
 
 	if (log_level < (quiet ? LOG_DEBUG : LOG_NORMAL))
 		return;

@@ -826,7 +826,7 @@ tunnel_end(struct loop *l, struct tunnel *t, const char *reason)
 	st.rs_nfirst = t->t_nfirst;
 	if (t->t_done != NULL)
 		t->t_done(c, &st, t->t_arg);
-	c->c_upstream_fd = -1;
+	conn_set_upstream(c, -1);
 	if (t->t_u_rfd != -1)
 		close(t->t_u_rfd);
 	if (t->t_u_wfd != -1 && t->t_u_wfd != t->t_u_rfd)
@@ -907,7 +907,7 @@ relay_start(struct conn *c, int u_rfd, int u_wfd, const void *pending,
 	(void)set_nonblock(u_rfd);
 	(void)set_nonblock(u_wfd);
 	c->c_handed_off = 1;
-	c->c_upstream_fd = u_rfd;
+	conn_set_upstream(c, u_rfd);
 
 	l = &loops[__atomic_fetch_add(&next_loop, 1, __ATOMIC_RELAXED) %
 	    nloops];

@@ -1244,6 +1244,18 @@ cut_all(void)
 		if (pthread_cond_timedwait(&srv.s_cv, &srv.s_mu, &ts) ==
 		    ETIMEDOUT)
 			break;
+	/* An owner blocked where no socket wakes it (a CGI's pipe). */
+	LIST_FOREACH(sc, &srv.s_conns, sc_live)
+		log_warnx("conn=%lu: cut at the end of --grace before its "
+		    "access line", sc->sc_conn.c_id);
+	pthread_mutex_unlock(&srv.s_mu);
+}
+
+void
+conn_set_upstream(struct conn *c, int fd)
+{
+	pthread_mutex_lock(&srv.s_mu);
+	c->c_upstream_fd = fd;
 	pthread_mutex_unlock(&srv.s_mu);
 }
 

@@ -68,5 +68,5 @@ passed() {
 	run "$GTR_BUILD/unit/log_test"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"3 passed, 0 failed"* ]]
+	[[ "$output" == *"4 passed, 0 failed"* ]]
 }

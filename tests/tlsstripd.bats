@@ -137,6 +137,16 @@ sclient() {
 	wait_log 'sni=unknown\.test' "$T/tlsstripd.log"
 }
 
+@test "a 245-byte SNI is logged whole, and the line keeps every key after it" {
+	pki
+	origin
+	strip --cert "$T/pki/localhost.pem" -c "127.0.0.1:$NPORT"
+	name=$(printf 'a%.0s' $(seq 60)).$(printf 'b%.0s' $(seq 60)).$(printf 'c%.0s' $(seq 60)).$(printf 'd%.0s' $(seq 60)).x
+	[ "${#name}" -eq 245 ]
+	run sclient -servername "$name"
+	wait_log "sni=$name protocol=TLSv1\.3 cipher=[^ ]+ resumed=no requests=-\$" "$T/tlsstripd.log"
+}
+
 @test "a wildcard certificate matches exactly one left-most label" {
 	pki
 	origin

@@ -260,7 +260,9 @@ access_line(const struct session *se)
 	const struct conn *c = se->se_conn;
 	const struct net_addr *fx = &se->se_cf->cf_opts.connect_addr;
 	struct access_line al;
-	char extra[256], sni[LOG_VALUE_MAX(NET_HOSTLEN)], reqs[32] = "-";
+	/* A 255-byte SNI and the other keys of tlsstripd's own. */
+	char extra[LOG_VALUE_MAX(NET_HOSTLEN) + 160];
+	char sni[LOG_VALUE_MAX(NET_HOSTLEN)], reqs[32] = "-";
 	char up[sizeof(fx->path) + 8];
 
 	memset(&al, 0, sizeof(al));
@@ -353,7 +355,7 @@ session_end(struct session *se, enum log_reason why)
 	SSL_free(se->se_ssl);
 	if (se->se_up != -1) {
 		/* serve.c must not shut an fd that is about to be reused. */
-		se->se_conn->c_upstream_fd = -1;
+		conn_set_upstream(se->se_conn, -1);
 		close(se->se_up);
 	}
 	/* It has its EOF: most exit at once, and the others are told to. */
@@ -423,7 +425,7 @@ handle(struct conn *c, void *arg)
 		goto done;
 	}
 	/* Shut with the client's at the end of --grace: the relay wakes. */
-	c->c_upstream_fd = se->se_up;
+	conn_set_upstream(c, se->se_up);
 	if (se->se_cf->cf_proxy_protocol != 0 && proxy_header(se) == -1)
 		goto done;
 	if (tlsio_relay(se) == 1)

@@ -10,6 +10,8 @@
 
 static int passed, failed;
 
+static void	long_target(struct access_line *);
+
 static void
 expect(const char *name, const struct access_line *al, const char *want)
 {
@@ -22,6 +24,31 @@ expect(const char *name, const struct access_line *al, const char *want)
 	} else {
 		failed++;
 		printf("FAIL %s\n  got:  %s\n  want: %s\n", name, line, want);
+	}
+}
+
+/* A client's 6 KiB target is cut, its quote closed, no key lost. */
+static void
+long_target(struct access_line *al)
+{
+	static char target[6000], line[4096];
+	size_t n;
+
+	memset(target, 'a', sizeof(target) - 1);
+	target[10] = '=';
+	al->al_target = target;
+	al->al_user = "u";
+	al->al_extra = " sni=x.test";
+	n = log_access_format(line, sizeof(line), al);
+	if (n < sizeof(line) - 1 && strstr(line, "aaa\" status=- user=u "
+	    "upstream=- bytes_in=10 bytes_out=20 ms=3 reason=bad_request "
+	    "sni=x.test") != NULL && strlen(strstr(line, "target=")) < 1200) {
+		passed++;
+		printf("ok a long target is cut, every key kept\n");
+	} else {
+		failed++;
+		printf("FAIL a long target is cut, every key kept\n  got: "
+		    "%.300s...\n", line);
 	}
 }
 
@@ -59,6 +86,7 @@ main(void)
 	    "conn=7 client=[::1]:5000 method=\"G\\x0d\\x0aET\" "
 	    "target=\"/a b=c\\\"\" status=- upstream=- bytes_in=10 "
 	    "bytes_out=20 ms=3 reason=bad_request");
+	long_target(&al);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

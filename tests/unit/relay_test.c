@@ -77,7 +77,13 @@ static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int ended;
 static int passed, failed;
 
-/* The stub the relay calls instead of serve.c's. */
+/* The stubs the relay calls instead of serve.c's. */
+void
+conn_set_upstream(struct conn *c, int fd)
+{
+	c->c_upstream_fd = fd;
+}
+
 void
 conn_end(struct conn *c)
 {
