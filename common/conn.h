@@ -43,6 +43,14 @@ void	conn_end(struct conn *);
  */
 void	conn_set_upstream(struct conn *c, int fd);
 
+/*
+ * Logs why c's request was refused, on a line of its own before the
+ * access line (which says only the reason): at info level for the
+ * program's own failures (status 500 and up), which matter to its
+ * operator, at debug level for a client's mistakes.
+ */
+void	conn_log_refusal(const struct conn *c, int status, const char *why);
+
 struct access_line;
 /*
  * Logs an access line of c: fills in conn=, client= and, for a

@@ -987,3 +987,28 @@ net_same_addr(const struct sockaddr *a, const struct sockaddr *b)
 	}
 	return 0;
 }
+
+int
+net_connect_to(const struct net_addr *fixed, const char *host,
+    const char *port, const struct policy *policy,
+    int (*own)(const struct sockaddr *), int timeout_ms,
+    enum net_error *err, char *upstream, size_t ulen)
+{
+	char ip[NET_IPLEN];
+	int fd;
+
+	if (fixed != NULL && fixed->is_unix) {
+		if ((fd = net_connect_unix(fixed->path, err)) != -1)
+			snprintf(upstream, ulen, "unix");
+		return fd;
+	}
+	if (fixed != NULL) {
+		host = fixed->host;
+		port = fixed->port;
+		policy = NULL;
+	}
+	if ((fd = net_connect(host, port, policy, own, timeout_ms, err,
+	    ip)) != -1)
+		(void)net_format_authority(upstream, ulen, ip, port);
+	return fd;
+}

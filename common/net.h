@@ -138,6 +138,19 @@ int	net_connect(const char *host, const char *port,
 /* Connects to a unix socket path; -1 with *err set. */
 int	net_connect_unix(const char *path, enum net_error *err);
 
+/*
+ * Connects where an exchange goes: to fixed (-c, a unix path or
+ * HOST:PORT, trusted as given) or, when fixed is NULL, to host:port
+ * under the policy and own, as net_connect().  On success writes the
+ * address connected to, for the access line, into upstream
+ * ("ADDR:PORT", "[V6]:PORT" or "unix").  Returns the socket, or -1 with
+ * *err set.
+ */
+int	net_connect_to(const struct net_addr *fixed, const char *host,
+	    const char *port, const struct policy *,
+	    int (*own)(const struct sockaddr *), int timeout_ms,
+	    enum net_error *err, char *upstream, size_t ulen);
+
 /* Formats sa as ip and port strings; either may be NULL. */
 void	net_ntop(const struct sockaddr *, char *ip, char *port);
 

@@ -1252,6 +1252,12 @@ cut_all(void)
 }
 
 void
+conn_log_refusal(const struct conn *c, int status, const char *why)
+{
+	(status >= 500 ? log_info : log_debug)("conn=%lu: %s", c->c_id, why);
+}
+
+void
 conn_set_upstream(struct conn *c, int fd)
 {
 	pthread_mutex_lock(&srv.s_mu);

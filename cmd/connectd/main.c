@@ -166,12 +166,7 @@ refuse(struct session *se, int status, enum log_reason reason,
 
 	if (keep && !se->se_head.hd_keep_alive)
 		keep = 0;
-	/* The gateway's own failures matter to its operator; a client's
-	 * mistakes only when debugging. */
-	if (status >= HTTP_INTERNAL_SERVER_ERROR)
-		log_info("conn=%lu: %s", c->c_id, detail);
-	else
-		log_debug("conn=%lu: %s", c->c_id, detail);
+	conn_log_refusal(c, status, detail);
 	if ((n = http_send_error(c->c_wfd, version, status, pe, detail,
 	    extra, !keep, now_ms() + 1000ULL *
 	    se->se_cf->cf_opts.header_timeout)) == -1) {
@@ -308,28 +303,17 @@ open_tunnel(struct session *se)
 	struct conn *c = se->se_conn;
 	const char *pending;
 	char detail[TARGET_MAX + sizeof(cf->cf_opts.connect_name) + 128];
-	char ip[NET_IPLEN];
 	static const char ok[] = ESTABLISHED;
 	enum net_error err = NET_OK;
 	size_t npending;
 	int fd;
 
-	if (fx != NULL && fx->is_unix) {
-		fd = net_connect_unix(fx->path, &err);
-		snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "unix");
-	} else {
-		fd = net_connect(fx != NULL ? fx->host : se->se_host,
-		    fx != NULL ? fx->port : se->se_port, fx != NULL ? NULL :
-		    &cf->cf_opts.policy, serve_is_own_addr,
-		    cf->cf_opts.connect_timeout * 1000, &err, ip);
-		if (fd != -1)
-			(void)net_format_authority(ex->ex_upstream,
-			    sizeof(ex->ex_upstream), ip, fx != NULL ? fx->port :
-			    se->se_port);
-	}
+	fd = net_connect_to(fx, se->se_host, se->se_port, &cf->cf_opts.policy,
+	    serve_is_own_addr, cf->cf_opts.connect_timeout * 1000, &err,
+	    ex->ex_upstream, sizeof(ex->ex_upstream));
 	if (fd == -1) {
 		/* With -c, the destination tried is -c's, not the target. */
-		if (fx != NULL && !fx->is_unix)
+		if (fx != NULL)
 			ex->ex_al.al_upstream = cf->cf_opts.connect_name;
 		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
 		    dest, net_strerror(err));

@@ -178,12 +178,7 @@ refuse(struct session *se, int status, enum log_reason reason,
 	int version = se->se_head.hd_version ? se->se_head.hd_version : 11;
 	int n;
 
-	/* The relay's own failures matter to its operator; a client's
-	 * mistakes only when debugging. */
-	if (status >= HTTP_INTERNAL_SERVER_ERROR)
-		log_info("conn=%lu: %s", c->c_id, detail);
-	else
-		log_debug("conn=%lu: %s", c->c_id, detail);
+	conn_log_refusal(c, status, detail);
 	if ((n = http_send_error(c->c_wfd, version, status, pe, detail,
 	    NULL, 1, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout))
 	    == -1)
@@ -324,7 +319,7 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 	const struct net_addr *fx = cf->cf_fixed;
 	struct exchange *ex = se->se_ex;
 	enum net_error err = NET_OK;
-	char dest[UPSTREAM_MAX], ip[NET_IPLEN];
+	char dest[UPSTREAM_MAX];
 	int fd;
 
 	*pid = -1;
@@ -341,27 +336,15 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 			    PE_PROXY_INTERNAL_ERROR, detail);
 		return -1;
 	}
-	if (fx != NULL && fx->is_unix) {
-		snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "unix");
-		fd = net_connect_unix(fx->path, &err);
-	} else {
-		fd = net_connect(fx != NULL ? fx->host : se->se_host,
-		    fx != NULL ? fx->port : se->se_port, fx != NULL ? NULL :
-		    &cf->cf_opts.policy, serve_is_own_addr,
-		    cf->cf_opts.connect_timeout * 1000, &err, ip);
-		if (fd != -1)
-			(void)net_format_authority(ex->ex_upstream,
-			    sizeof(ex->ex_upstream), ip, fx != NULL ? fx->port :
-			    se->se_port);
-	}
-	if (fd != -1)
+	if ((fd = net_connect_to(fx, se->se_host, se->se_port,
+	    &cf->cf_opts.policy, serve_is_own_addr,
+	    cf->cf_opts.connect_timeout * 1000, &err, ex->ex_upstream,
+	    sizeof(ex->ex_upstream))) != -1)
 		return fd;
 	/* With -c, the destination tried is -c's, not the request's. */
 	if (fx != NULL) {
 		snprintf(dest, sizeof(dest), "%s", cf->cf_opts.connect_name);
-		if (!fx->is_unix)
-			snprintf(ex->ex_upstream, sizeof(ex->ex_upstream),
-			    "%s", dest);
+		snprintf(ex->ex_upstream, sizeof(ex->ex_upstream), "%s", dest);
 	} else
 		(void)net_format_authority(dest, sizeof(dest), se->se_host,
 		    se->se_port);
