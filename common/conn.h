@@ -8,6 +8,7 @@
 #ifndef GTR_CONN_H
 #define GTR_CONN_H
 
+#include <sys/types.h>
 #include <sys/socket.h>
 #include <stdint.h>
 
@@ -30,6 +31,9 @@ struct conn {
 					   shut with the client's when
 					   --grace is over; set it only
 					   with conn_set_upstream() */
+	pid_t		 c_child_pgid;	/* the owner's child's process group,
+					   or -1: killed when --grace is
+					   over; set with conn_set_child() */
 	void		*c_srv;		/* private to serve.c */
 };
 
@@ -50,6 +54,20 @@ void	conn_set_upstream(struct conn *c, int fd);
  * operator, at debug level for a client's mistakes.
  */
 void	conn_log_refusal(const struct conn *c, int status, const char *why);
+
+/*
+ * Says which process group c's owner waits on (-1: none, before reaping
+ * it), so that the end of --grace can kill it: a program's pipe wakes
+ * its owner only when the program is gone.  Under serve.c's lock, so a
+ * reaped pid is never killed.
+ */
+void	conn_set_child(struct conn *c, pid_t pgid);
+
+/*
+ * Returns 1 once the end of --grace is cutting connections: for an owner
+ * that no socket wakes (one inside libcurl, which asks between reads).
+ */
+int	conn_cutting(void);
 
 struct access_line;
 /*

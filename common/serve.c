@@ -996,6 +996,7 @@ conn_new(int rfd, int wfd)
 	c->c_start_ms = now_ms();
 	c->c_srv = &srv;
 	c->c_upstream_fd = -1;
+	c->c_child_pgid = -1;
 	sc->sc_in_handler = 1;
 	conn_addrs(c);
 	pthread_mutex_lock(&srv.s_mu);
@@ -1219,8 +1220,8 @@ stop(void)
 
 /*
  * Cuts every open connection at the end of --grace: both directions of
- * the client's socket and of its upstream are shut, so the code serving
- * each one wakes, ends it with reason=grace and writes its access line.
+ * the client's socket and of its upstream are shut and its child's
+ * process group is killed, so the code serving each one wakes, ends it with reason=grace and writes its access line.
  * Waits up to CUT_MS for those lines.
  */
 static void
@@ -1238,13 +1239,15 @@ cut_all(void)
 		}
 		if (sc->sc_conn.c_upstream_fd != -1)
 			(void)shutdown(sc->sc_conn.c_upstream_fd, SHUT_RDWR);
+		if (sc->sc_conn.c_child_pgid > 0)
+			(void)kill(-sc->sc_conn.c_child_pgid, SIGKILL);
 	}
 	ts = clock_after(CLOCK_MONOTONIC, CUT_MS);
 	while (srv.s_live > 0)
 		if (pthread_cond_timedwait(&srv.s_cv, &srv.s_mu, &ts) ==
 		    ETIMEDOUT)
 			break;
-	/* An owner blocked where no socket wakes it (a CGI's pipe). */
+	/* An owner blocked where nothing above wakes it: a bug. */
 	LIST_FOREACH(sc, &srv.s_conns, sc_live)
 		log_warnx("conn=%lu: cut at the end of --grace before its "
 		    "access line", sc->sc_conn.c_id);
@@ -1263,6 +1266,20 @@ conn_set_upstream(struct conn *c, int fd)
 	pthread_mutex_lock(&srv.s_mu);
 	c->c_upstream_fd = fd;
 	pthread_mutex_unlock(&srv.s_mu);
+}
+
+void
+conn_set_child(struct conn *c, pid_t pgid)
+{
+	pthread_mutex_lock(&srv.s_mu);
+	c->c_child_pgid = pgid;
+	pthread_mutex_unlock(&srv.s_mu);
+}
+
+int
+conn_cutting(void)
+{
+	return atomic_load(&cutting);
 }
 
 void

@@ -161,3 +161,56 @@ one_line() {
 	for i in $(seq 50); do kill -0 "$connectd_pid" 2>/dev/null || break; sleep 0.1; done
 	! kill -0 "$connectd_pid" 2>/dev/null || false
 }
+
+# A CGI that never answers blocks cgid on its pipe, where shutting the
+# client's socket wakes nothing: the end of --grace kills the program's
+# process group, and the connection still gets its line.
+@test "cgid: an exchange with a hung CGI cut at the end of --grace logs reason=grace, and the CGI is gone" {
+	mkdir -p "$T/root"
+	cp "$BATS_TEST_DIRNAME/cgi/hang.sh" "$T/root/"
+	P=$(free_port)
+	gtr_start cgid "$P" --grace 1 --root "$T/root"
+	curl -sS -m 30 "http://127.0.0.1:$P/hang.sh/cgipids" > /dev/null 2>&1 &
+	echo $! >> "$T/pids"
+	wait_file "$T/root/cgipids"
+	read -r cgi sub < "$T/root/cgipids"
+	kill -TERM "$cgid_pid"
+	wait_log "reason=grace" "$T/cgid.log"
+	one_line "$T/cgid.log" "reason=grace"
+	in_order conn client method target status bytes_in bytes_out ms reason
+	! grep -q "before its access line" "$T/cgid.log" || false
+	for i in $(seq 50); do kill -0 "$cgid_pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$cgid_pid" 2>/dev/null || false
+	for i in $(seq 50); do
+		kill -0 "$cgi" 2>/dev/null || kill -0 "$sub" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "$cgi" 2>/dev/null || false
+	! kill -0 "$sub" 2>/dev/null || false
+}
+
+# An FTP server that stops answering blocks httpftpd inside libcurl: the
+# end of --grace aborts the transfer, and the connection gets its line.
+@test "httpftpd: a transfer from a stalled FTP server cut at the end of --grace logs reason=grace" {
+	ftp_tree "$T/root"
+	FP=$(free_port)
+	pyftpd_start "$FP"
+	P=$(free_port)
+	gtr_start httpftpd "$P" --allow-dest 127.0.0.0/8 --allow-port "$FP" --grace 1
+	# The first request leaves a pooled FTP connection; the second waits
+	# on it for a server that has stopped.
+	run curl -sS -x "http://127.0.0.1:$P" "ftp://127.0.0.1:$FP/a.txt"
+	[ "$output" = hello ]
+	kill -STOP "$pyftpd_pid"
+	curl -sS -m 30 -x "http://127.0.0.1:$P" "ftp://127.0.0.1:$FP/sub/b.txt" \
+	    -o "$T/b.out" 2>/dev/null &
+	echo $! >> "$T/pids"
+	sleep 0.5
+	kill -TERM "$httpftpd_pid"
+	wait_log "reason=grace" "$T/httpftpd.log"
+	kill -CONT "$pyftpd_pid"
+	one_line "$T/httpftpd.log" "reason=grace"
+	! grep -q "before its access line" "$T/httpftpd.log" || false
+	for i in $(seq 50); do kill -0 "$httpftpd_pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$httpftpd_pid" 2>/dev/null || false
+}

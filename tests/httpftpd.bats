@@ -856,3 +856,21 @@ line() {
 	[ "${lines[-1]}" = "ok threads" ]
 	[[ $output != *"not ok"* ]]
 }
+
+# Pooled FTP connections are closed at exit with QUIT; a server that no
+# longer answers must not hold the exit past --grace.
+@test "httpftpd exits within --grace though the FTP server of a pooled connection has stopped" {
+	ftp_tree "$T/root"
+	FP=$(free_port)
+	pyftpd_start "$FP"
+	P=$(free_port)
+	gtr_start httpftpd "$P" --allow-dest 127.0.0.0/8 --allow-port "$FP" --grace 1
+	run curl -sS -x "http://127.0.0.1:$P" "ftp://127.0.0.1:$FP/a.txt"
+	[ "$output" = hello ]
+	kill -STOP "$pyftpd_pid"
+	kill -TERM "$httpftpd_pid"
+	for i in $(seq 50); do kill -0 "$httpftpd_pid" 2>/dev/null || break; sleep 0.1; done
+	kill -CONT "$pyftpd_pid"
+	! kill -0 "$httpftpd_pid" 2>/dev/null || false
+	wait "$httpftpd_pid"
+}

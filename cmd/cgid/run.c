@@ -44,6 +44,7 @@ enum pump_end {
 struct child_args;
 static void	 child(struct child_args *) __attribute__((noreturn));
 static pid_t	 start_child(struct child_args *);
+static int	 reap(struct exchange *, int, int *);
 static int	 spawn(struct exchange *);
 static enum pump_end pump(struct exchange *);
 static int	 poll_timeout(struct exchange *, int *);
@@ -205,6 +206,7 @@ spawn(struct exchange *x)
 	}
 	x->x_pid = pid;
 	x->x_pidfd = pidfd_open(pid, 0);
+	conn_set_child(x->x_conn, pid);
 	x->x_to_prog = in[1];
 	in[1] = -1;
 	if (x->x_body_left == 0)
@@ -602,6 +604,30 @@ pump(struct exchange *x)
 }
 
 /*
+ * Reaps the program if it has exited (options: WNOHANG, or 0 to wait),
+ * putting its wait status in *st; returns 1 if it was reaped.  The end of
+ * --grace stops killing its group first, so a pid reused by then is
+ * never killed.
+ */
+static int
+reap(struct exchange *x, int options, int *st)
+{
+	siginfo_t si;
+
+	si.si_pid = 0;
+	while (waitid(P_PID, x->x_pid, &si, WEXITED | WNOWAIT | options) ==
+	    -1)
+		if (errno != EINTR)
+			return 0;
+	if (si.si_pid == 0)
+		return 0;
+	conn_set_child(x->x_conn, -1);
+	while (waitpid(x->x_pid, st, 0) == -1 && errno == EINTR)
+		;
+	return 1;
+}
+
+/*
  * Closes the pipes and reaps the program: at once with SIGKILL to its
  * group when kill_now, else after it exits, or --cgi-timeout later with
  * SIGKILL.  Logs the rest of its stderr.  Returns the wait status.
@@ -621,10 +647,8 @@ finish(struct exchange *x, int kill_now)
 	}
 	deadline = now_ms() + x->x_cf->cf_cgi_timeout * 1000ULL;
 	while (!x->x_killed) {
-		if (waitpid(x->x_pid, &st, WNOHANG) == x->x_pid) {
-			reaped = 1;
+		if ((reaped = reap(x, WNOHANG, &st)))
 			break;
-		}
 		if ((now = now_ms()) >= deadline) {
 			log_warnx("conn=%lu: %s still runs %d s after its "
 			    "output ended: killed", x->x_conn->c_id,
@@ -643,8 +667,10 @@ finish(struct exchange *x, int kill_now)
 		if (poll(pfd, 2, (int)left) > 0 && pfd[1].revents != 0)
 			from_stderr(x);
 	}
-	while (!reaped && waitpid(x->x_pid, &st, 0) == -1 && errno == EINTR)
-		;
+	if (!reaped)
+		(void)reap(x, 0, &st);
+	if (conn_cutting())
+		x->x_killed = 1;	/* by the end of --grace */
 	if (x->x_err_prog != -1)
 		from_stderr(x);	/* what it wrote last; never blocks */
 	close_fd(&x->x_err_prog);
@@ -711,7 +737,9 @@ run_program(struct exchange *x)
 		if (!x->x_header_done) {
 			st = finish(x, 0);
 			return fail(x, HTTP_BAD_GATEWAY,
-			    PE_HTTP_RESPONSE_INCOMPLETE, WIFSIGNALED(st) ?
+			    PE_HTTP_RESPONSE_INCOMPLETE, x->x_killed ?
+			    "the program was killed before its header block" :
+			    WIFSIGNALED(st) ?
 			    "the program crashed before its header block" :
 			    "the program ended before its header block",
 			    REASON_UPSTREAM_ERROR);

@@ -254,6 +254,8 @@ on_progress(void *arg, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
 	(void)dln;
 	(void)ult;
 	(void)uln;
+	if (conn_cutting())
+		return 1;	/* the end of --grace: the access line follows */
 	if (h->fh_sink != NULL && h->fh_sink(h->fh_arg, NULL, 0) == -1) {
 		h->fh_sink_failed = 1;
 		return 1;
