@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "net.h"
 
 struct conn {
@@ -69,11 +70,18 @@ void	conn_set_child(struct conn *c, pid_t pgid);
  */
 int	conn_cutting(void);
 
-struct access_line;
 /*
  * Logs an access line of c: fills in conn=, client= and, for a
  * connection cut at the end of --grace, reason=grace, then log_access().
  */
 void	conn_access(const struct conn *c, struct access_line *, int quiet);
+
+/*
+ * Logs the access line of an exchange that ends now, one as long as its
+ * connection: with its status (-1: none to say), the bytes written to
+ * the client and its reason.
+ */
+void	conn_access_end(const struct conn *c, struct access_line *,
+	    int status, uint64_t bytes_out, enum log_reason reason);
 
 #endif

@@ -60,6 +60,15 @@ share_unlock(CURL *c, curl_lock_data d, void *u)
 }
 
 void
+curlshare_set_limits(CURL *c, long connect_timeout, long idle, long bufsize)
+{
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_timeout);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle);
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, bufsize);
+}
+
+void
 curlshare_sock_reset(struct curlshare_sock *cs)
 {
 	cs->cs_refused = cs->cs_loop = cs->cs_tried = 0;

@@ -22,6 +22,14 @@
  */
 CURLSH	*curlshare_init(const curl_lock_data *kinds, int n);
 
+/*
+ * Sets the limits every transfer of a gtr program has: connect_timeout
+ * seconds to connect, the transfer cut once it has moved nothing for
+ * idle seconds, and libcurl's receive buffer of bufsize bytes.
+ */
+void	curlshare_set_limits(CURL *c, long connect_timeout, long idle,
+	    long bufsize);
+
 struct policy;
 
 /*

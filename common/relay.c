@@ -59,6 +59,7 @@
 #include "conn.h"
 #include "log.h"
 #include "relay.h"
+#include "thread.h"
 
 #define RELAY_MAXLOOPS	16
 #define PIPE_SIZE	(256 * 1024)	/* 256 fill pipe-user-pages-soft */
@@ -179,9 +180,6 @@ static unsigned next_loop;
 static int
 loops_start(void)
 {
-	pthread_attr_t attr;
-	pthread_t tid;
-	sigset_t all, old;
 	long n;
 	int i, ok = 0;
 
@@ -199,26 +197,18 @@ loops_start(void)
 		pthread_mutex_unlock(&loops_lock);
 		return -1;
 	}
-	/* Signals stay with the threads that wait for them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, LOOP_STACK);
 	for (i = 0; i < n; i++) {
 		if (loop_init(&loops[i]) == -1)
 			break;
 		loops[i].l_maxpipes = PIPES_MAX / n > PIPES_SPARE ?
 		    PIPES_MAX / n : PIPES_SPARE;
-		if (pthread_create(&tid, &attr, loop_main, &loops[i]) != 0) {
+		if (thread_start(loop_main, &loops[i], LOOP_STACK) != 0) {
 			close(loops[i].l_ep);
 			close(loops[i].l_evfd);
 			break;
 		}
 		ok++;
 	}
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	nloops = ok;
 	pthread_mutex_unlock(&loops_lock);
 	if (ok == 0)

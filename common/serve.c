@@ -66,6 +66,7 @@
 #include "opts.h"
 #include "proxyproto.h"
 #include "serve.h"
+#include "thread.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CONN_STACK	(1024 * 1024)	/* ASan's redzones need room */
@@ -647,9 +648,6 @@ defer_accept(void)
 static int
 acceptor_start(int serving)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	sigset_t set, old;
 	int ep, rc;
 
 	/* Under the lock: stop() closes the listeners under it. */
@@ -662,19 +660,8 @@ acceptor_start(int serving)
 			    strerror(errno));
 		return -1;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, CONN_STACK);
-	/* The new thread inherits the mask: only the main thread takes signals. */
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	rc = pthread_create(&t, &attr, acceptor, (void *)(intptr_t)ep);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
+	if ((rc = thread_start(acceptor, (void *)(intptr_t)ep,
+	    CONN_STACK)) != 0) {
 		log_warnx("unable to start a thread: %s", strerror(rc));
 		close(ep);
 		return -1;
@@ -1296,6 +1283,17 @@ conn_access(const struct conn *c, struct access_line *al, int quiet)
 	if ((unsigned)al->al_reason < REASON_COUNT)
 		atomic_fetch_add(&stats.st_reason[al->al_reason], 1);
 	log_access(al, quiet);
+}
+
+void
+conn_access_end(const struct conn *c, struct access_line *al, int status,
+    uint64_t bytes_out, enum log_reason reason)
+{
+	al->al_status = status;
+	al->al_bytes_out = bytes_out;
+	al->al_reason = reason;
+	al->al_ms = now_ms() - c->c_start_ms;
+	conn_access(c, al, 0);
 }
 
 /*

@@ -33,6 +33,7 @@
 #include "conn.h"
 #include "log.h"
 #include "spawnprog.h"
+#include "thread.h"
 
 #define UCSPI_VARS	5
 #define REAPER_STACK	(64 * 1024)
@@ -433,32 +434,22 @@ spawn_reap_later(pid_t pid, unsigned long conn_id)
 void
 spawn_reap_later_term(pid_t pid, unsigned long conn_id, int term_ms)
 {
-	pthread_attr_t attr;
-	pthread_t t;
 	struct reaping *rp;
 
 	if ((rp = calloc(1, sizeof(*rp))) == NULL)
 		goto inline_reap;
-	if (pthread_attr_init(&attr) != 0) {
-		free(rp);
-		goto inline_reap;
-	}
 	rp->rp_pid = pid;
 	rp->rp_conn = conn_id;
 	rp->rp_term_ms = term_ms;
-	(void)pthread_attr_setstacksize(&attr, REAPER_STACK);
-	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&reap_mu);
-	if (pthread_create(&t, &attr, reaper, rp) == 0) {
+	if (thread_start(reaper, rp, REAPER_STACK) == 0) {
 		rp->rp_next = reap_list;
 		reap_list = rp;
 		reap_busy++;
 		pthread_mutex_unlock(&reap_mu);
-		pthread_attr_destroy(&attr);
 		return;
 	}
 	pthread_mutex_unlock(&reap_mu);
-	pthread_attr_destroy(&attr);
 	free(rp);
 inline_reap:
 	log_warnx("conn=%lu: cannot start a thread to reap pid %ld; waiting",

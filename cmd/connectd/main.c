@@ -83,8 +83,6 @@ static void	 open_tunnel(struct session *);
 static void	 tunnel_done(struct conn *, const struct relay_stats *,
 		    void *);
 static void	 exchange_init(struct exchange *);
-static void	 exchange_log(struct conn *, struct exchange *, int, uint64_t,
-		    enum log_reason);
 static void	 reload_auth(void *);
 
 static const struct option longopts[] = {
@@ -138,18 +136,6 @@ exchange_init(struct exchange *ex)
 	ex->ex_al.al_upstream = ex->ex_upstream;
 }
 
-/* Logs the access line of a refusal or a tunnel, as it ended. */
-static void
-exchange_log(struct conn *c, struct exchange *ex, int status, uint64_t out,
-    enum log_reason reason)
-{
-	ex->ex_al.al_status = status;
-	ex->ex_al.al_bytes_out = out;
-	ex->ex_al.al_reason = reason;
-	ex->ex_al.al_ms = now_ms() - c->c_start_ms;
-	conn_access(c, &ex->ex_al, 0);
-}
-
 /*
  * Answers the current request with an error and logs it, with its cause
  * (on a line of its own: the access line says only its reason).  Returns
@@ -173,7 +159,7 @@ refuse(struct session *se, int status, enum log_reason reason,
 		keep = 0;
 		n = 0;
 	}
-	exchange_log(c, se->se_ex, status, n, reason);
+	conn_access_end(c, &se->se_ex->ex_al, status, n, reason);
 	return keep;
 }
 
@@ -325,7 +311,7 @@ open_tunnel(struct session *se)
 	    ex->ex_upstream);
 	if (http_write_all(c->c_wfd, ok, sizeof(ok) - 1, now_ms() +
 	    1000ULL * cf->cf_opts.header_timeout) == -1) {
-		exchange_log(c, ex, HTTP_OK, 0, REASON_CLIENT_CLOSED);
+		conn_access_end(c, &ex->ex_al, HTTP_OK, 0, REASON_CLIENT_CLOSED);
 		close(fd);
 		return;
 	}
@@ -336,7 +322,7 @@ open_tunnel(struct session *se)
 	if (relay_start(c, fd, fd, pending, npending,
 	    cf->cf_opts.idle_timeout, tunnel_done, ex) == -1) {
 		log_warnx("conn=%lu: cannot start the relay", c->c_id);
-		exchange_log(c, ex, HTTP_OK, sizeof(ok) - 1,
+		conn_access_end(c, &ex->ex_al, HTTP_OK, sizeof(ok) - 1,
 		    REASON_INTERNAL_ERROR);
 		close(fd);
 		return;
@@ -355,8 +341,8 @@ tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
 	struct exchange *ex = arg;
 
 	ex->ex_al.al_bytes_in += rs->rs_up;
-	exchange_log(c, ex, HTTP_OK, sizeof(ESTABLISHED) - 1 + rs->rs_down,
-	    rs->rs_end);
+	conn_access_end(c, &ex->ex_al, HTTP_OK,
+	    sizeof(ESTABLISHED) - 1 + rs->rs_down, rs->rs_end);
 	free(ex);
 }
 

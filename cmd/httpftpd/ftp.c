@@ -352,12 +352,9 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	curl_easy_setopt(c, CURLOPT_FTP_USE_EPSV, 1L);
 	curl_easy_setopt(c, CURLOPT_FTP_FILEMETHOD,
 	    (long)CURLFTPMETHOD_SINGLECWD);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-	    (long)gw->gw_opts.connect_timeout);
+	curlshare_set_limits(c, (long)gw->gw_opts.connect_timeout, idle,
+	    (long)FTP_BUFSIZE);
 	curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, idle);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle);
-	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)FTP_BUFSIZE);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);

@@ -90,9 +90,7 @@ static int	 rewrite_head(struct session *);
 static int	 open_upstream(struct session *, pid_t *, char *, size_t);
 static void	 start_relay(struct session *, int, pid_t, const char *,
 		    size_t);
-static void	 exchange_init(struct exchange *, int);
-static void	 exchange_log(struct conn *, struct exchange *, int,
-		    uint64_t, enum log_reason);
+static struct exchange *exchange_new(int);
 static void	 exchange_done(struct conn *, const struct relay_stats *,
 		    void *);
 static int	 response_status(const char *, size_t);
@@ -137,33 +135,23 @@ help(void)
 }
 
 /*
- * Starts the access line of an exchange: no names, no bytes yet.  With
- * --raw there is no HTTP: method, target and status are left out.
+ * Returns a new exchange, its access line started: no names, no bytes
+ * yet, or NULL.  With --raw there is no HTTP: method, target and status
+ * are left out.
  */
-static void
-exchange_init(struct exchange *ex, int raw)
+static struct exchange *
+exchange_new(int raw)
 {
-	memset(ex, 0, sizeof(*ex));
+	struct exchange *ex;
+
+	if ((ex = calloc(1, sizeof(*ex))) == NULL)
+		return NULL;
 	ex->ex_raw = raw;
 	ex->ex_pid = -1;
 	ex->ex_al.al_method = raw ? NULL : ex->ex_method;
 	ex->ex_al.al_target = raw ? NULL : ex->ex_target;
 	ex->ex_al.al_upstream = ex->ex_upstream;
-}
-
-/*
- * Logs the access line of a refusal or a relayed exchange, as it ended;
- * status 0 prints "-" (with --raw there is none).
- */
-static void
-exchange_log(struct conn *c, struct exchange *ex, int status, uint64_t out,
-    enum log_reason reason)
-{
-	ex->ex_al.al_status = ex->ex_raw ? -1 : status;
-	ex->ex_al.al_bytes_out = out;
-	ex->ex_al.al_reason = reason;
-	ex->ex_al.al_ms = now_ms() - c->c_start_ms;
-	conn_access(c, &ex->ex_al, 0);
+	return ex;
 }
 
 /*
@@ -183,7 +171,7 @@ refuse(struct session *se, int status, enum log_reason reason,
 	    NULL, 1, now_ms() + 1000ULL * se->se_cf->cf_opts.header_timeout))
 	    == -1)
 		n = 0;
-	exchange_log(c, se->se_ex, status, n, reason);
+	conn_access_end(c, &se->se_ex->ex_al, status, n, reason);
 }
 
 /*
@@ -403,8 +391,9 @@ exchange_done(struct conn *c, const struct relay_stats *rs, void *arg)
 	/* In: the head as read and what the relay sent past its own copy. */
 	if (rs->rs_up > ex->ex_first)
 		ex->ex_al.al_bytes_in += rs->rs_up - ex->ex_first;
-	exchange_log(c, ex, response_status(rs->rs_first, rs->rs_nfirst),
-	    rs->rs_down, rs->rs_end);
+	conn_access_end(c, &ex->ex_al, ex->ex_raw ? -1 :
+	    response_status(rs->rs_first, rs->rs_nfirst), rs->rs_down,
+	    rs->rs_end);
 	if (ex->ex_pid > 0)
 		spawn_reap_later(ex->ex_pid, c->c_id);
 	free(ex);
@@ -445,7 +434,8 @@ start_relay(struct session *se, int fd, pid_t pid, const char *head,
 	}
 	log_warnx("conn=%lu: cannot start the relay", c->c_id);
 fail:
-	exchange_log(c, ex, 0, 0, REASON_INTERNAL_ERROR);
+	conn_access_end(c, &ex->ex_al, ex->ex_raw ? -1 : 0, 0,
+	    REASON_INTERNAL_ERROR);
 	free(first);
 	close(fd);
 	if (pid > 0) {
@@ -519,25 +509,26 @@ serve_http(struct session *se)
 static void
 handle(struct conn *c, void *arg)
 {
+	const struct config *cf = arg;
 	struct session *se;
 	char detail[UPSTREAM_MAX + 128];
 	pid_t pid;
 	int fd;
 
 	if ((se = calloc(1, sizeof(*se))) == NULL ||
-	    (se->se_ex = malloc(sizeof(*se->se_ex))) == NULL) {
+	    (se->se_ex = exchange_new(cf->cf_raw)) == NULL) {
 		log_warn("conn=%lu: cannot allocate a session", c->c_id);
 		free(se);
 		return;
 	}
 	se->se_conn = c;
-	se->se_cf = arg;
-	exchange_init(se->se_ex, se->se_cf->cf_raw);
+	se->se_cf = cf;
 	if (se->se_cf->cf_raw) {
 		if ((fd = open_upstream(se, &pid, detail,
 		    sizeof(detail))) == -1) {
 			log_info("conn=%lu: %s", c->c_id, detail);
-			exchange_log(c, se->se_ex, 0, 0, se->se_failed);
+			conn_access_end(c, &se->se_ex->ex_al, -1, 0,
+			    se->se_failed);
 		} else
 			start_relay(se, fd, pid, NULL, 0);
 	} else {

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "serve.h"
 #include "tlsstripd.h"
+#include "thread.h"
 
 #define LOOPS_MAX	16
 #define LOOP_EVENTS	64
@@ -77,9 +78,6 @@ static pthread_once_t	 loops_once = PTHREAD_ONCE_INIT;
 static void
 loops_start(void)
 {
-	pthread_attr_t attr;
-	pthread_t tid;
-	sigset_t all, old;
 	long n;
 	int i;
 
@@ -87,25 +85,17 @@ loops_start(void)
 		n = 1;
 	if (n > LOOPS_MAX)
 		n = LOOPS_MAX;
-	/* Signals stay with the accept loop that waits for them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, LOOP_STACK);
 	for (i = 0; i < n; i++) {
 		if ((loops[i].l_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 			break;
 		pthread_mutex_init(&loops[i].l_mu, NULL);
 		TAILQ_INIT(&loops[i].l_sessions);
 		TAILQ_INIT(&loops[i].l_ready);
-		if (pthread_create(&tid, &attr, loop_main, &loops[i]) != 0) {
+		if (thread_start(loop_main, &loops[i], LOOP_STACK) != 0) {
 			close(loops[i].l_ep);
 			break;
 		}
 	}
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	nloops = i;
 	nsmall = (nloops + 1) / 2;
 	if (nloops == 0)

@@ -28,6 +28,7 @@
 
 #include "tlswrapd.h"
 #include "log.h"
+#include "thread.h"
 
 #define EVENTS_MAX	256
 #define LOOPS_MAX	8
@@ -105,32 +106,22 @@ loop_init(struct loop *l)
 static void
 start(void)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	sigset_t set, old;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int i, n, rc;
 
 	n = ncpu < 1 ? 1 : ncpu > LOOPS_MAX ? LOOPS_MAX : (int)ncpu;
-	/* only the main thread takes the signals: serve.c's self-pipe */
-	sigfillset(&set);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
 	for (i = 0; i < n; i++) {
 		if (loop_init(&loops[i]) == -1) {
 			log_warn("tlswrapd: unable to start an event loop");
 			break;
 		}
-		if ((rc = pthread_create(&t, &attr, run, &loops[i])) != 0) {
+		if ((rc = thread_start(run, &loops[i], 0)) != 0) {
 			log_warnx("tlswrapd: unable to start a thread: %s",
 			    strerror(rc));
 			break;
 		}
 		nloops = i + 1;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
 }
 
 /*

@@ -120,10 +120,8 @@ easy_new(struct session *s)
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	curl_easy_setopt(c, CURLOPT_HTTP_TRANSFER_DECODING, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)o->idle_timeout);
-	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)CURL_BUFSIZE);
+	curlshare_set_limits(c, (long)o->connect_timeout,
+	    (long)o->idle_timeout, (long)CURL_BUFSIZE);
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUFSIZE);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->s_err);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
