@@ -128,7 +128,7 @@ wait_no_children() {
 	[ "$output" = 404 ]
 	run curl -sS "$U/nothing-here.sh"
 	[[ "$output" == "404 Not Found: "* ]]
-	grep -q 'target=/nothing-here.sh status=404' "$T/cgid.log"
+	wait_log 'target=/nothing-here.sh status=404' "$T/cgid.log"
 }
 
 @test "a symlink leading out of the root is refused with 403, one within it runs" {
@@ -259,7 +259,7 @@ wait_no_children() {
 	[[ "${lines[0]}" == "HTTP/1.1 418 I'm a teapot"* ]]
 	echo "$output" | grep -qx $'X-Brewed-By: teapot.py\r'
 	echo "$output" | grep -qx 'short and stout'
-	grep -q 'target=/teapot.py status=418' "$T/cgid.log"
+	wait_log 'target=/teapot.py status=418' "$T/cgid.log"
 }
 
 @test "a program that crashes, writes garbage or nothing gets 502 from cgid" {
@@ -305,7 +305,7 @@ wait_no_children() {
 	run sh -c "curl -s '$U/forever.sh' 2>/dev/null | head -c 100000 | wc -c"
 	[ "$output" -eq 100000 ]
 	wait_no_children
-	grep -q 'target=/forever.sh status=200' "$T/cgid.log"
+	wait_log 'target=/forever.sh status=200' "$T/cgid.log"
 }
 
 @test "200 concurrent requests all succeed and leave no zombie" {
@@ -424,8 +424,8 @@ wait_no_children() {
 	echo "$output" | grep -qx 'AUTH_TYPE=Basic'
 	echo "$output" | grep -qx 'REMOTE_USER=alice'
 	! echo "$output" | grep -q 'HTTP_AUTHORIZATION' || false
-	grep -q 'status=200 user=alice bytes_in=' "$T/cgid.log"
-	grep -q 'status=401 bytes_in=[0-9]* bytes_out=[0-9]* ms=[0-9]* reason=auth$' "$T/cgid.log"
+	wait_log 'status=200 user=alice bytes_in=' "$T/cgid.log"
+	wait_log 'status=401 bytes_in=[0-9]* bytes_out=[0-9]* ms=[0-9]* reason=auth$' "$T/cgid.log"
 }
 
 @test "each exchange has one access line in logfmt, in DESIGN.md's key order" {
