@@ -80,6 +80,7 @@ static int	 refuse(struct session *, int, enum log_reason,
 		    enum proxy_error, const char *, const char *, int);
 static int	 authorize(struct session *);
 static void	 open_tunnel(struct session *);
+static struct access_line *exchange_pack(const struct exchange *);
 static void	 tunnel_done(struct conn *, const struct relay_stats *,
 		    void *);
 static void	 exchange_init(struct exchange *);
@@ -287,6 +288,7 @@ open_tunnel(struct session *se)
 	const char *dest = fx != NULL ? cf->cf_opts.connect_name :
 	    ex->ex_target;
 	struct conn *c = se->se_conn;
+	struct access_line *al = NULL;
 	const char *pending;
 	char detail[TARGET_MAX + sizeof(cf->cf_opts.connect_name) + 128];
 	static const char ok[] = ESTABLISHED;
@@ -319,15 +321,50 @@ open_tunnel(struct session *se)
 	npending = http_in_pending(&se->se_in, &pending);
 	log_debug("conn=%lu: relay started, %zu bytes the client sent after "
 	    "its head go first", c->c_id, npending);
-	if (relay_start(c, fd, fd, pending, npending,
-	    cf->cf_opts.idle_timeout, tunnel_done, ex) == -1) {
+	if ((al = exchange_pack(ex)) == NULL || relay_start(c, fd, fd,
+	    pending, npending, cf->cf_opts.idle_timeout, tunnel_done,
+	    al) == -1) {
 		log_warnx("conn=%lu: cannot start the relay", c->c_id);
+		free(al);
 		conn_access_end(c, &ex->ex_al, HTTP_OK, sizeof(ok) - 1,
 		    REASON_INTERNAL_ERROR);
 		close(fd);
-		return;
 	}
-	se->se_ex = NULL;	/* tunnel_done() frees it */
+}
+
+/*
+ * Returns ex's access line alone, its strings packed after it, for the
+ * tunnel's whole life: an idle tunnel keeps what its names take, not
+ * the buffers a head needed.  NULL if out of memory.
+ */
+static struct access_line *
+exchange_pack(const struct exchange *ex)
+{
+	const struct access_line *from = &ex->ex_al;
+	const char *str[] = { from->al_method, from->al_target,
+	    from->al_user, from->al_upstream };
+	struct access_line *al;
+	const char **to[4];
+	size_t len[4], size = sizeof(*al);
+	char *p;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		size += len[i] = str[i] != NULL ? strlen(str[i]) + 1 : 0;
+	if ((al = malloc(size)) == NULL)
+		return NULL;
+	*al = *from;
+	to[0] = &al->al_method;
+	to[1] = &al->al_target;
+	to[2] = &al->al_user;
+	to[3] = &al->al_upstream;
+	p = (char *)(al + 1);
+	for (i = 0; i < 4; i++)
+		if (str[i] != NULL) {
+			*to[i] = memcpy(p, str[i], len[i]);
+			p += len[i];
+		}
+	return al;
 }
 
 /*
@@ -338,12 +375,12 @@ open_tunnel(struct session *se)
 static void
 tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
 {
-	struct exchange *ex = arg;
+	struct access_line *al = arg;
 
-	ex->ex_al.al_bytes_in += rs->rs_up;
-	conn_access_end(c, &ex->ex_al, HTTP_OK,
-	    sizeof(ESTABLISHED) - 1 + rs->rs_down, rs->rs_end);
-	free(ex);
+	al->al_bytes_in += rs->rs_up;
+	conn_access_end(c, al, HTTP_OK, sizeof(ESTABLISHED) - 1 + rs->rs_down,
+	    rs->rs_end);
+	free(al);
 }
 
 /*
