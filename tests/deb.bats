@@ -44,8 +44,9 @@ need_dpkg_buildpackage() {
 	    skip "dpkg-buildpackage is missing (dpkg-dev)"
 }
 
+# need_root WHAT: skips unless root, saying WHAT needs it.
 need_root() {
-	[ "$(id -u)" -eq 0 ] || skip "installing a package needs root"
+	[ "$(id -u)" -eq 0 ] || skip "$1 needs root"
 }
 
 # deb_build: make deb once for the whole file into $D; sets D, DEB (the
@@ -62,7 +63,10 @@ deb_build() {
 		mkdir -p "$D"
 		# Nothing in the tree may be newer than this after the build.
 		touch "$BATS_FILE_TMPDIR/build.start"
-		(cd "$TOP" && PATH=$SYSPATH \
+		# Under make check, the outer make's MAKEFLAGS (its jobserver)
+		# are not this build's: dpkg-buildpackage sets its own -j.
+		(cd "$TOP" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		    PATH=$SYSPATH \
 		    DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-parallel=$(nproc)} \
 		    make deb DEBDIR="$D") > "$BATS_FILE_TMPDIR/build.log" 2>&1
 		echo $? > "$BATS_FILE_TMPDIR/build.rc"
@@ -101,8 +105,8 @@ deb_files() {
 	    sed -e 's|^\./||' -e 's|^\(usr/share/doc/gtr/README\.md\)\.gz$|\1|'
 }
 
-# started_units: the units the package starts or stops on its own: each
-# .socket and .service of contrib/systemd but the NAME@ templates.
+# started_units: the units the maintainer scripts act on: each .socket
+# and .service of contrib/systemd but the NAME@ templates.
 started_units() {
 	(cd "$TOP/contrib/systemd" && ls ./*.socket ./*.service) |
 	    sed 's|^\./||' | grep -v '@\.service$' | sort
@@ -236,7 +240,7 @@ none_called() {
 }
 
 @test "under systemd the maintainer scripts enable and start no unit on install, try-restart the running ones on upgrade, stop them on remove" {
-	need_root
+	need_root "a mount namespace (unshare -m)"
 	deb_build
 	dpkg-deb -e "$DEB" "$T/ctl"
 	shim "$T/shim"
@@ -288,7 +292,7 @@ install_safe_or_skip() {
 }
 
 @test "dpkg -i installs it: each program answers --version, man -w finds its page, dpkg -L lists units, pages and docs, no unit is enabled; dpkg --purge takes it away" {
-	need_root
+	need_root "installing a package"
 	deb_build
 	install_safe_or_skip
 	deb_files > "$T/files"
