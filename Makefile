@@ -10,6 +10,8 @@
 # make install      programs (stripped; STRIP= keeps symbols), manual pages,
 #                   systemd units, inetd.conf and README under PREFIX
 #                   (/usr/local), in DESTDIR; make uninstall removes them
+# make deb          the Debian package (debian/), built by dpkg-buildpackage
+#                   in a copy of the tree, into DEBDIR (build/deb)
 
 VERSION	= 0.1.0
 PREFIX	= /usr/local
@@ -169,6 +171,28 @@ uninstall:
 	rm -f $(DESTDIR)$(DOCDIR)/inetd.conf $(DESTDIR)$(DOCDIR)/README.md
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
+# The .deb is built in a copy of the tree (the files git tracks or would
+# track, or without git everything but the builds) under DEBDIR: the work
+# tree and its build stay as they are, and dpkg-buildpackage's own clean
+# (make clean) runs in the copy.  The copy goes once the package is built;
+# the .deb, its -dbgsym, .buildinfo and .changes stay in DEBDIR.
+DEBDIR	= $(B)/deb
+DEBSRC	= $(DEBDIR)/gtr-$(VERSION)
+deb:
+	rm -rf $(DEBSRC) $(DEBDIR)/gtr_$(VERSION)* $(DEBDIR)/gtr-dbgsym_$(VERSION)*
+	mkdir -p $(DEBSRC)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z -co --exclude-standard | \
+		tar --null --ignore-failed-read -T - -cf -; \
+	else \
+	    tar --exclude=./bin --exclude='./bin-*' --exclude=./build \
+		--exclude='./build-*' --exclude=./$(B) --exclude=./$(DEBDIR) \
+		-cf - .; \
+	fi | tar -xf - -C $(DEBSRC)
+	cd $(DEBSRC) && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEBSRC)
+	@ls $(DEBDIR)/gtr_$(VERSION)_*.deb
+
 lint:
 	@tests/lint
 
@@ -178,7 +202,7 @@ clean:
 FORCE:
 # Keep every object: the programs relink from them.
 .SECONDARY:
-.PHONY: all check demo bench fuzz install uninstall lint clean deps units \
-	bench-tools FORCE
+.PHONY: all check demo bench fuzz install uninstall deb lint clean deps \
+	units bench-tools FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -6,7 +6,8 @@
 PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libcrypt-dev
 curl wget openssl ca-certificates bats socat nginx-light ucspi-tcp mandoc
 python3 python3-pyftpdlib vsftpd haproxy apache2-utils openbsd-inetd
-procps psmisc iproute2 util-linux systemd lighttpd"
+procps psmisc iproute2 util-linux systemd lighttpd
+debhelper dpkg-dev fakeroot lintian man-db"
 [ -n "$GTR_DEPS_EXTRA" ] && PKGS="$PKGS $GTR_DEPS_EXTRA"
 
 missing=
