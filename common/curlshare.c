@@ -69,6 +69,20 @@ curlshare_set_limits(CURL *c, long connect_timeout, long idle, long bufsize)
 }
 
 void
+curlshare_set_io(CURL *c, curl_write_callback on_header,
+    curl_write_callback on_write, curl_read_callback on_read, void *arg)
+{
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, arg);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, arg);
+	if (on_read != NULL) {
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, arg);
+	}
+}
+
+void
 curlshare_sock_reset(struct curlshare_sock *cs)
 {
 	cs->cs_refused = cs->cs_loop = cs->cs_tried = 0;

@@ -30,6 +30,14 @@ CURLSH	*curlshare_init(const curl_lock_data *kinds, int n);
 void	curlshare_set_limits(CURL *c, long connect_timeout, long idle,
 	    long bufsize);
 
+/*
+ * Sets the callbacks a transfer's bytes pass through, each given arg:
+ * the response's header lines, its body, and (unless NULL) the upload.
+ */
+void	curlshare_set_io(CURL *c, curl_write_callback on_header,
+	    curl_write_callback on_write, curl_read_callback on_read,
+	    void *arg);
+
 struct policy;
 
 /*

@@ -355,10 +355,7 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	curlshare_set_limits(c, (long)gw->gw_opts.connect_timeout, idle,
 	    (long)FTP_BUFSIZE);
 	curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, idle);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	curlshare_set_io(c, on_header, on_write, NULL, h);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
@@ -686,8 +683,7 @@ ftp_put(struct ftp_handle *h, const struct ftp_loc *loc, int64_t size,
 	h->fh_source = source;
 	h->fh_arg = arg;
 	curl_easy_setopt(h->fh_curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(h->fh_curl, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(h->fh_curl, CURLOPT_READDATA, h);
+	curlshare_set_io(h->fh_curl, on_header, on_write, on_read, h);
 	if (size >= 0)
 		curl_easy_setopt(h->fh_curl, CURLOPT_INFILESIZE_LARGE,
 		    (curl_off_t)size);

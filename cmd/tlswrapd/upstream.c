@@ -124,12 +124,7 @@ easy_new(struct session *s)
 	    (long)o->idle_timeout, (long)CURL_BUFSIZE);
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUFSIZE);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->s_err);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(c, CURLOPT_READDATA, s);
+	curlshare_set_io(c, on_header, on_write, on_read, s);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, curlshare_open_socket);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &s->s_sock);
 	if (log_verbosity() > LOG_DEBUG)
