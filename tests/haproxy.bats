@@ -133,6 +133,136 @@ pp2_dump() {
 	EOF
 }
 
+# pool_start: contrib/haproxy/haproxy.cfg as shipped, with only its
+# addresses, ports and log target changed: nginx as the origin (with a
+# 32 KiB file), the relayd instances its comment runs, HAProxy in front on $FP
+# with its stats socket at $T/admin.sock.  Sets RP1..RP3, the instances'
+# ports, and relayd1_pid..relayd3_pid.
+pool_start() {
+	local cfg=$CONTRIB/haproxy/haproxy.cfg line i np args
+	np=$(free_port)
+	head -c 32768 /dev/urandom > "$T/big.bin"
+	mkdir -p "$T/www"
+	cp "$T/big.bin" "$T/www/big.bin"
+	nginx_start "$np"
+	i=0
+	while read -r line; do
+		i=$((i + 1))
+		eval "RP$i=\$(free_port)"
+		local port_var=RP$i
+		line=${line/127.0.0.1:808$i/127.0.0.1:${!port_var}}
+		line=${line/127.0.0.1:8000/127.0.0.1:$np}
+		read -ra args <<< "$line"
+		bg "relayd$i" "$GTR_BIN/${args[0]}" "${args[@]:1}"
+	done < <(sed -n 's/^#   \(relayd -l .*\)$/\1/p' "$cfg")
+	[ "$i" -eq 3 ]
+	FP=$(free_port)
+	sed -e 's|^\tlog /dev/log local0$|\tlog stderr format raw local0|' \
+	    -e "s|/run/haproxy/admin.sock|$T/admin.sock|" \
+	    -e "s|^\tbind :80$|\tbind 127.0.0.1:$FP|" \
+	    -e "s|^\(\tserver relayd1\) 127.0.0.1:8081$|\1 127.0.0.1:$RP1|" \
+	    -e "s|^\(\tserver relayd2\) 127.0.0.1:8082$|\1 127.0.0.1:$RP2|" \
+	    -e "s|^\(\tserver relayd3\) 127.0.0.1:8083$|\1 127.0.0.1:$RP3|" \
+	    "$cfg" > "$T/haproxy.cfg"
+	# Each change took: the recipe has not drifted from the test.
+	grep -qx '	log stderr format raw local0' "$T/haproxy.cfg"
+	grep -q "^	stats socket $T/admin.sock " "$T/haproxy.cfg"
+	grep -qx "	bind 127.0.0.1:$FP" "$T/haproxy.cfg"
+	[ "$(grep -cE "^	server relayd[123] 127.0.0.1:($RP1|$RP2|$RP3)\$" \
+	    "$T/haproxy.cfg")" -eq 3 ]
+	for i in 1 2 3; do
+		local port_var=RP$i
+		wait_log "listening on 127.0.0.1:${!port_var}" "$T/relayd$i.log"
+	done
+	haproxy_start haproxy "$T/haproxy.cfg" "$FP"
+	# Up only once a check passed: every instance answers checks.
+	for i in 1 2 3; do
+		wait_up "relayd$i"
+	done
+}
+
+# stat SERVER FIELD: a field of HAProxy's "show stat" for relayd/SERVER
+# (5: open connections, 18: status).
+stat() {
+	echo "show stat" | socat stdio "unix-connect:$T/admin.sock" |
+		awk -F, -v s="$1" -v f="$2" '$1 == "relayd" && $2 == s { print $f }'
+}
+
+# wait_up SERVER: waits up to 10 s until HAProxy has SERVER UP.
+wait_up() {
+	local i
+	for i in $(seq 100); do
+		[ "$(stat "$1" 18)" = UP ] && return 0
+		sleep 0.1
+	done
+	echo "$1 is not UP after 10 s" >&2
+	return 1
+}
+
+# load_start: four clients from 127.0.0.2, each a new connection after
+# the other through HAProxy until $T/stop appears, one line each in
+# $T/loadN.log: curl's exit code, the status, the bytes and curl's port.
+load_start() {
+	local w
+	for w in 1 2 3 4; do
+		bg "load$w" bash -c 'while [ ! -e "$0/stop" ]; do
+			curl -s -o /dev/null --max-time 20 --interface 127.0.0.2 \
+			    -w "%{exitcode} %{http_code} %{size_download} %{local_port}\n" \
+			    "http://127.0.0.1:$1/big.bin"
+		done' "$T" "$FP"
+	done
+}
+
+# answers: how many answers the clients have had so far.
+answers() {
+	cat "$T"/load?.log | wc -l
+}
+
+# wait_answers N: waits up to 30 s until the clients have had N answers.
+wait_answers() {
+	local i
+	for i in $(seq 300); do
+		[ "$(answers)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "only $(answers) answers after 30 s" >&2
+	return 1
+}
+
+# load_stop: stops the clients, waits for them and for HAProxy's log line
+# of every connection they made.
+load_stop() {
+	local w pid i
+	touch "$T/stop"
+	for w in 1 2 3 4; do
+		pid=load${w}_pid
+		wait_gone "${!pid}"
+	done
+	for i in $(seq 100); do
+		[ "$(grep -c '^127\.0\.0\.2:' "$T/haproxy.log")" -ge "$(answers)" ] &&
+			return 0
+		sleep 0.1
+	done
+	echo "HAProxy logged fewer connections than the clients made" >&2
+	return 1
+}
+
+# ports_of FILE... : the client ports of the relayd access lines in the
+# files, sorted; fails if any names a client other than 127.0.0.2.
+ports_of() {
+	! grep -h ' client=' "$@" | grep -v ' client=127\.0\.0\.2:' || return 1
+	grep -ho ' client=127\.0\.0\.2:[0-9]*' "$@" | cut -d: -f2 | sort
+}
+
+# haproxy_ports SERVER...: the client ports HAProxy logged as sent to
+# those servers, sorted.
+haproxy_ports() {
+	local re
+	re=$(IFS='|'; echo "$*")
+	grep -E "^127\.0\.0\.2:[0-9]+ .* relayd/($re) " "$T/haproxy.log" |
+		cut -d' ' -f1 | cut -d: -f2 | sort
+}
+
 # reader_cfg PORT: haproxy reading PROXY v2 on PORT (http mode), which
 # answers each request with what it read: the client's address and the
 # authority TLV.
@@ -363,4 +493,68 @@ reader_cfg() {
 	[[ "$output" == *"ssl.verify=0"* ]]
 	[[ "$output" == *"ssl.cn=alice"* ]]
 	[[ "$output" == *"crc32c=ok"* ]]
+}
+
+@test "contrib/haproxy: one relayd killed under load; new connections go on, every access line names the real client" {
+	pool_start
+	load_start
+	wait_answers 20
+	kill -KILL "$relayd2_pid"
+	wait_log 'relayd2 is DOWN' "$T/haproxy.log"
+	for w in 1 2 3 4; do
+		wc -l < "$T/load$w.log" > "$T/mark$w"
+	done
+	wait_answers $(($(answers) + 40))
+	load_stop
+	# After HAProxy marked it down, every new connection was served.
+	for w in 1 2 3 4; do
+		run ! grep -v "^0 200 32768 " <(tail -n +$(($(cat "$T/mark$w") + 1)) \
+			"$T/load$w.log")
+	done
+	# Before, the only failures were connections open on the killed
+	# instance; the rest were answered in full.
+	grep -hv '^0 200 32768 ' "$T"/load?.log | cut -d' ' -f4 | sort > "$T/failed"
+	failed=$(wc -l < "$T/failed")
+	echo "# $failed connection(s) open on the killed instance failed" >&3
+	[ "$failed" -le 4 ]
+	comm -23 "$T/failed" <(haproxy_ports relayd2) > "$T/failed_elsewhere"
+	[ ! -s "$T/failed_elsewhere" ]
+	[ "$(cat "$T"/load?.log | grep -c '^0 200 32768 ')" -eq \
+	    $(($(answers) - failed)) ]
+	# The killed one had its share before, the survivors after.
+	[ -n "$(ports_of "$T/relayd2.log")" ]
+	# Each survivor logged exactly the connections HAProxy gave it, each
+	# with the real client's address and port, never HAProxy's.
+	ports_of "$T/relayd1.log" "$T/relayd3.log" > "$T/logged"
+	haproxy_ports relayd1 relayd3 > "$T/given"
+	[ -s "$T/logged" ]
+	diff "$T/given" "$T/logged"
+	# Checks carry their PROXY header: nothing to warn about.
+	run ! grep -E 'warning|PROXY' "$T/relayd1.log" "$T/relayd3.log"
+	run ! grep -E 'relayd[13] is DOWN' "$T/haproxy.log"
+}
+
+@test "contrib/haproxy: an instance drained through the stats socket, then stopped, loses no connection" {
+	pool_start
+	load_start
+	wait_answers 20
+	# The recipe's way: drain, wait for its open connections, SIGTERM.
+	echo "set server relayd/relayd2 state drain" |
+		socat stdio "unix-connect:$T/admin.sock"
+	for i in $(seq 100); do
+		[ "$(stat relayd2 5)" = 0 ] && break
+		sleep 0.1
+	done
+	[ "$(stat relayd2 5)" = 0 ]
+	kill -TERM "$relayd2_pid"
+	wait_gone "$relayd2_pid"
+	wait_answers $(($(answers) + 40))
+	load_stop
+	# Not one connection failed, and each was logged where it went.
+	run ! grep -hv '^0 200 32768 ' "$T"/load?.log
+	ports_of "$T/relayd1.log" "$T/relayd2.log" "$T/relayd3.log" > "$T/logged"
+	haproxy_ports relayd1 relayd2 relayd3 > "$T/given"
+	diff "$T/given" "$T/logged"
+	[ "$(wc -l < "$T/logged")" -eq "$(answers)" ]
+	grep -q 'SIGTERM' "$T/relayd2.log"
 }
