@@ -12,7 +12,8 @@
 # nginx 1.22 has no $proxy_protocol_tlv_* (they came in 1.23.2).  So the
 # rest (ALPN and PP2_TYPE_SSL with its sub-TLVs) is read byte by byte from
 # a socat capture (pp2_dump below) and compared with what haproxy itself
-# writes with send-proxy-v2-ssl for the same handshake.
+# writes with send-proxy-v2-ssl for the same handshake.  Last, gtr's own
+# reader (relayd --accept-proxy) behind tlsstripd, TLVs and all.
 
 load helpers/common
 bats_require_minimum_version 1.5.0
@@ -557,4 +558,29 @@ reader_cfg() {
 	diff "$T/given" "$T/logged"
 	[ "$(wc -l < "$T/logged")" -eq "$(answers)" ]
 	grep -q 'SIGTERM' "$T/relayd2.log"
+}
+
+@test "tlsstripd --proxy-protocol v2 in front of relayd --accept-proxy: gtr's own reader skips the TLVs and logs the real client" {
+	pki
+	NP=$(free_port)
+	mkdir -p "$T/www"
+	echo "hello through two" > "$T/www/index.html"
+	nginx_start "$NP"
+	RP=$(free_port)
+	# Waiting by connecting would be a connection without a header.
+	bg relayd relayd -l "127.0.0.1:$RP" --accept-proxy -c "127.0.0.1:$NP"
+	wait_log "listening on 127.0.0.1:$RP" "$T/relayd.log"
+	TP=$(free_port)
+	bg tlsstripd tlsstripd -l "127.0.0.1:$TP" --cert "$T/pki/localhost.pem" \
+		--client-ca "$T/cca/ca.pem" --proxy-protocol v2 \
+		-c "127.0.0.1:$RP"
+	wait_port "$TP"
+	run curl -sS --max-time 10 --interface 127.0.0.2 \
+		--cacert "$T/pki/ca.pem" --cert "$T/cca/alice.pem" \
+		-w '%{local_port}\n' "https://localhost:$TP/"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "hello through two" ]
+	wait_log "client=127.0.0.2:${lines[1]} method=GET target=/ status=200" \
+		"$T/relayd.log"
+	run ! grep -E 'warning|client=127\.0\.0\.1:' "$T/relayd.log"
 }
