@@ -71,6 +71,8 @@ static void	 help(void);
 static void	 handle(struct conn *, void *);
 static void	 session_info(struct session *);
 static int	 open_upstream(struct session *, enum net_error *);
+static void	 proxy_tls_facts(const struct session *, struct proxy_tls *,
+		    char *, size_t, char *, size_t);
 static int	 proxy_header(struct session *);
 static void	 set_nonblock(int);
 static void	 set_nodelay(int);
@@ -211,16 +213,82 @@ open_upstream(struct session *se, enum net_error *err)
 	return 0;
 }
 
+/*
+ * Fills pt with what the handshake said, as haproxy's send-proxy-v2-ssl
+ * words it: the algorithms of the certificate we presented ("RSA-SHA256",
+ * "RSA2048"), the verified client certificate's CN into cn.  verify is
+ * non-zero unless a certificate was verified, as the spec asks: a reader
+ * that looks only at it must not take a client without one as verified.
+ */
+static void
+proxy_tls_facts(const struct session *se, struct proxy_tls *pt, char *cn,
+    size_t cnlen, char *keyalg, size_t keylen)
+{
+	X509 *own, *peer;
+	X509_NAME *name;
+	EVP_PKEY *pk;
+	unsigned char *u8;
+	const unsigned char *alpn;
+	unsigned int alen;
+	int i, n, id;
+
+	memset(pt, 0, sizeof(*pt));
+	SSL_get0_alpn_selected(se->se_ssl, &alpn, &alen);
+	pt->pt_alpn = alpn;
+	pt->pt_alpn_len = alen;
+	pt->pt_authority = se->se_sni;
+	pt->pt_version = se->se_proto;
+	pt->pt_cipher = se->se_cipher;
+	pt->pt_client = PP2_CLIENT_SSL;
+	pt->pt_verify = PP2_VERIFY_NONE;
+	keyalg[0] = '\0';
+	if ((own = SSL_get_certificate(se->se_ssl)) != NULL) {
+		if ((id = X509_get_signature_nid(own)) != NID_undef)
+			pt->pt_sig_alg = OBJ_nid2sn(id);
+		if ((pk = X509_get0_pubkey(own)) != NULL) {
+			id = EVP_PKEY_get_base_id(pk);
+			if (id == EVP_PKEY_RSA || id == EVP_PKEY_EC ||
+			    id == EVP_PKEY_DSA)
+				snprintf(keyalg, keylen, "%s%d", id ==
+				    EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ?
+				    "EC" : "DSA", EVP_PKEY_get_bits(pk));
+			else if (id != NID_undef)
+				snprintf(keyalg, keylen, "%s", OBJ_nid2sn(id));
+			pt->pt_key_alg = keyalg;
+		}
+	}
+	cn[0] = '\0';
+	/* se_subject is set only for a verified certificate. */
+	if (se->se_subject[0] == '\0' ||
+	    (peer = SSL_get0_peer_certificate(se->se_ssl)) == NULL)
+		return;
+	pt->pt_client |= PP2_CLIENT_CERT_SESS;
+	if (!SSL_session_reused(se->se_ssl))
+		pt->pt_client |= PP2_CLIENT_CERT_CONN;
+	pt->pt_verify = (uint32_t)SSL_get_verify_result(se->se_ssl);
+	name = X509_get_subject_name(peer);
+	if ((i = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) >= 0 &&
+	    (n = ASN1_STRING_to_UTF8(&u8, X509_NAME_ENTRY_get_data(
+	    X509_NAME_get_entry(name, i)))) >= 0) {
+		snprintf(cn, cnlen, "%.*s", n, u8);
+		OPENSSL_free(u8);
+	}
+	pt->pt_cn = cn;
+}
+
 /* Puts the PROXY header first in the backend's buffer; 0 or -1. */
 static int
 proxy_header(struct session *se)
 {
 	struct conn *c = se->se_conn;
+	struct proxy_tls pt;
+	char cn[SUBJECT_MAX], keyalg[32];
 	int n;
 
+	proxy_tls_facts(se, &pt, cn, sizeof(cn), keyalg, sizeof(keyalg));
 	n = proxy_format(se->se_cf->cf_proxy_protocol,
 	    (struct sockaddr *)&c->c_peer, (struct sockaddr *)&c->c_local,
-	    se->se_ubuf, RELAY_BUF);
+	    &pt, se->se_ubuf, RELAY_BUF);
 	if (n < 0) {
 		session_fail(se, REASON_INTERNAL_ERROR,
 		    "unable to format the PROXY header");

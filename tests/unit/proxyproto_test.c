@@ -33,6 +33,9 @@ static int	 addr_is(const struct sockaddr_storage *, const char *,
 static void	 v1_cases(void);
 static void	 v2_cases(void);
 static void	 format_cases(void);
+static int	 tlv_find(const unsigned char *, size_t, int,
+		    const unsigned char **, size_t *);
+static void	 tlv_cases(void);
 static void	 set_addr(struct sockaddr_storage *, const char *, unsigned);
 
 static void
@@ -283,7 +286,7 @@ format_cases(void)
 		set_addr(&s, rt[i].s, 4242);
 		set_addr(&d, rt[i].d, 443);
 		n = proxy_format(rt[i].v, (struct sockaddr *)&s,
-		    (struct sockaddr *)&d, out, sizeof(out));
+		    (struct sockaddr *)&d, NULL, out, sizeof(out));
 		snprintf(what, sizeof(what), "v%d round trip %s -> %s",
 		    rt[i].v, rt[i].s, rt[i].d);
 		check(n > 0 && feed(out, n, 1, 0, &src, &dst, rest,
@@ -293,31 +296,179 @@ format_cases(void)
 	set_addr(&s, "192.0.2.1", 4242);
 	set_addr(&d, "198.51.100.2", 80);
 	n = proxy_format(1, (struct sockaddr *)&s, (struct sockaddr *)&d,
-	    out, sizeof(out));
+	    NULL, out, sizeof(out));
 	check(n > 0 && strncmp(out, "PROXY TCP4 192.0.2.1 198.51.100.2 "
 	    "4242 80\r\n", n) == 0, "v1 format text");
 	set_addr(&d, "2001:db8::2", 80);
 	n = proxy_format(1, (struct sockaddr *)&s, (struct sockaddr *)&d,
-	    out, sizeof(out));
+	    NULL, out, sizeof(out));
 	check(n > 0 && strncmp(out, "PROXY TCP6 ::ffff:192.0.2.1 "
 	    "2001:db8::2 4242 80\r\n", n) == 0,
 	    "v1 mixed families map to TCP6");
 	memset(&none, 0, sizeof(none));
-	n = proxy_format(1, (struct sockaddr *)&none, (struct sockaddr *)&d,
-	    out, sizeof(out));
+	n = proxy_format(1, (struct sockaddr *)&none,
+	    (struct sockaddr *)&d, NULL, out, sizeof(out));
 	check(n == 15 && memcmp(out, "PROXY UNKNOWN\r\n", 15) == 0,
 	    "v1 UNKNOWN for an unknown address");
-	n = proxy_format(2, (struct sockaddr *)&none, (struct sockaddr *)&d,
-	    out, sizeof(out));
+	n = proxy_format(2, (struct sockaddr *)&none,
+	    (struct sockaddr *)&d, NULL, out, sizeof(out));
 	check(n == 16 && feed(out, n, 1, 0, &src, &dst, rest,
 	    sizeof(rest)) == 0 && src.ss_family == AF_UNSPEC,
 	    "v2 UNSPEC round trip");
 	check(proxy_format(1, (struct sockaddr *)&s, (struct sockaddr *)&s,
-	    out, 20) == -1, "v1 format into a short buffer");
+	    NULL, out, 20) == -1, "v1 format into a short buffer");
 	check(proxy_format(2, (struct sockaddr *)&s, (struct sockaddr *)&s,
-	    out, 27) == -1, "v2 format into a short buffer");
+	    NULL, out, 27) == -1, "v2 format into a short buffer");
 	check(proxy_format(3, (struct sockaddr *)&s, (struct sockaddr *)&s,
-	    out, sizeof(out)) == -1, "format rejects version 3");
+	    NULL, out, sizeof(out)) == -1, "format rejects version 3");
+}
+
+/*
+ * Finds the TLV of type in the n bytes at p; 1 with its value and
+ * length, 0 if there is none, -1 if a TLV overruns the bytes.
+ */
+static int
+tlv_find(const unsigned char *p, size_t n, int type,
+    const unsigned char **v, size_t *vlen)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i += 3 + l) {
+		if (n - i < 3)
+			return -1;
+		l = (size_t)p[i + 1] << 8 | p[i + 2];
+		if (n - i - 3 < l)
+			return -1;
+		if (p[i] == type) {
+			*v = p + i + 3;
+			*vlen = l;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* tlsstripd's TLVs: where haproxy's spec puts them, and still readable. */
+static void
+tlv_cases(void)
+{
+	struct proxy_tls tls = {
+		.pt_alpn = (const unsigned char *)"http/1.1",
+		.pt_alpn_len = 8,
+		.pt_authority = "www.example.org",
+		.pt_version = "TLSv1.3",
+		.pt_cipher = "TLS_AES_128_GCM_SHA256",
+		.pt_sig_alg = "RSA-SHA256",
+		.pt_key_alg = "RSA2048",
+		.pt_cn = "alice",
+		.pt_client = PP2_CLIENT_SSL | PP2_CLIENT_CERT_CONN |
+		    PP2_CLIENT_CERT_SESS,
+		.pt_verify = 0,
+	};
+	struct sockaddr_storage s, d, src, dst, none;
+	static unsigned char out[PROXY_V2_MAX + 1024];
+	const unsigned char *v, *sub;
+	char rest[64], *big;
+	size_t len, vlen, sublen, alen;
+	uint32_t crc;
+	int n;
+
+	check(proxy_crc32c((const unsigned char *)"123456789", 9) ==
+	    0xe3069283, "CRC32C of the check string");
+	set_addr(&s, "192.0.2.1", 4242);
+	set_addr(&d, "198.51.100.2", 443);
+	n = proxy_format(2, (struct sockaddr *)&s, (struct sockaddr *)&d,
+	    &tls, (char *)out, sizeof(out));
+	alen = PROXY_V2_ADDR4_LEN;
+	len = n > 16 ? (size_t)out[14] << 8 | out[15] : 0;
+	check(n > 16 && (size_t)n == 16 + len && len > alen,
+	    "v2 with TLVs: the length covers them");
+	check(n > 0 && feed(out, n, 1, 0, &src, &dst, rest,
+	    sizeof(rest)) == 0 && addr_is(&src, "192.0.2.1", 4242) &&
+	    addr_is(&dst, "198.51.100.2", 443) && rest[0] == '\0',
+	    "v2 with TLVs: our reader skips them, and not a byte more");
+	if (n <= 16 || len <= alen)
+		return;
+	/* The CRC32C first, summed over the header with its field zero. */
+	check(out[16 + alen] == PP2_TYPE_CRC32C && out[16 + alen + 2] == 4,
+	    "the CRC32C TLV comes first");
+	crc = (uint32_t)out[31] << 24 | (uint32_t)out[32] << 16 |
+	    (uint32_t)out[33] << 8 | out[34];
+	memset(out + 31, 0, 4);
+	check(proxy_crc32c(out, n) == crc, "the CRC32C is the header's");
+	check(tlv_find(out + 16 + alen, len - alen, PP2_TYPE_ALPN, &v,
+	    &vlen) == 1 && vlen == 8 && memcmp(v, "http/1.1", 8) == 0,
+	    "PP2_TYPE_ALPN");
+	check(tlv_find(out + 16 + alen, len - alen, PP2_TYPE_AUTHORITY, &v,
+	    &vlen) == 1 && vlen == 15 && memcmp(v, "www.example.org", 15) == 0,
+	    "PP2_TYPE_AUTHORITY");
+	check(tlv_find(out + 16 + alen, len - alen, PP2_TYPE_SSL, &v,
+	    &vlen) == 1 && vlen > 5 && v[0] == 0x07 && memcmp(v + 1,
+	    "\0\0\0\0", 4) == 0, "PP2_TYPE_SSL: client bits and verify");
+	if (vlen > 5) {
+		check(tlv_find(v + 5, vlen - 5, PP2_SUBTYPE_SSL_VERSION, &sub,
+		    &sublen) == 1 && sublen == 7 &&
+		    memcmp(sub, "TLSv1.3", 7) == 0, "PP2_SUBTYPE_SSL_VERSION");
+		check(tlv_find(v + 5, vlen - 5, PP2_SUBTYPE_SSL_CN, &sub,
+		    &sublen) == 1 && sublen == 5 &&
+		    memcmp(sub, "alice", 5) == 0, "PP2_SUBTYPE_SSL_CN");
+		check(tlv_find(v + 5, vlen - 5, PP2_SUBTYPE_SSL_CIPHER, &sub,
+		    &sublen) == 1 && sublen == 22, "PP2_SUBTYPE_SSL_CIPHER");
+		check(tlv_find(v + 5, vlen - 5, PP2_SUBTYPE_SSL_SIG_ALG, &sub,
+		    &sublen) == 1 && sublen == 10, "PP2_SUBTYPE_SSL_SIG_ALG");
+		check(tlv_find(v + 5, vlen - 5, PP2_SUBTYPE_SSL_KEY_ALG, &sub,
+		    &sublen) == 1 && sublen == 7, "PP2_SUBTYPE_SSL_KEY_ALG");
+	}
+
+	/* No certificate: no CN TLV, a verify field that is not 0. */
+	tls.pt_cn = "";
+	tls.pt_client = PP2_CLIENT_SSL;
+	tls.pt_verify = PP2_VERIFY_NONE;
+	tls.pt_alpn_len = 0;
+	n = proxy_format(2, (struct sockaddr *)&s, (struct sockaddr *)&d,
+	    &tls, (char *)out, sizeof(out));
+	len = n > 16 ? (size_t)out[14] << 8 | out[15] : 0;
+	check(n > 16 && tlv_find(out + 16 + alen, len - alen, PP2_TYPE_SSL,
+	    &v, &vlen) == 1 && vlen > 5 && v[0] == 0x01 &&
+	    memcmp(v + 1, "\0\0\0\1", 4) == 0 && tlv_find(v + 5, vlen - 5,
+	    PP2_SUBTYPE_SSL_CN, &sub, &sublen) == 0 && tlv_find(out + 16 +
+	    alen, len - alen, PP2_TYPE_ALPN, &v, &vlen) == 0,
+	    "no certificate, no ALPN: no CN or ALPN TLV, verify 1");
+
+	/* TCP6 too; UNSPEC takes none, which haproxy would refuse. */
+	set_addr(&s, "2001:db8::1", 4242);
+	set_addr(&d, "::1", 443);
+	n = proxy_format(2, (struct sockaddr *)&s, (struct sockaddr *)&d,
+	    &tls, (char *)out, sizeof(out));
+	check(n > 16 + PROXY_V2_ADDR6_LEN && out[16 + PROXY_V2_ADDR6_LEN] ==
+	    PP2_TYPE_CRC32C && feed(out, n, 1, 0, &src, &dst, rest,
+	    sizeof(rest)) == 0 && addr_is(&src, "2001:db8::1", 4242),
+	    "v2 TCP6 with TLVs");
+	memset(&none, 0, sizeof(none));
+	n = proxy_format(2, (struct sockaddr *)&none, (struct sockaddr *)&d,
+	    &tls, (char *)out, sizeof(out));
+	check(n == 16, "v2 UNSPEC carries no TLVs");
+
+	/* What does not fit: the buffer, or the header's 16-bit length. */
+	set_addr(&s, "192.0.2.1", 4242);
+	set_addr(&d, "198.51.100.2", 443);
+	check(proxy_format(2, (struct sockaddr *)&s, (struct sockaddr *)&d,
+	    &tls, (char *)out, 16 + 12 + 20) == -1,
+	    "v2 TLVs into a short buffer");
+	if ((big = malloc(70000)) == NULL)
+		abort();
+	memset(big, 'a', 69999);
+	big[69999] = '\0';
+	tls.pt_cn = big;
+	check(proxy_format(2, (struct sockaddr *)&s, (struct sockaddr *)&d,
+	    &tls, (char *)out, sizeof(out)) == -1,
+	    "v2 TLVs over the 16-bit length");
+	/* A 65516-byte SSL TLV; the header would be 65556. */
+	big[65450] = '\0';
+	check(proxy_format(2, (struct sockaddr *)&s, (struct sockaddr *)&d,
+	    &tls, (char *)out, sizeof(out)) == -1,
+	    "v2 TLVs that fit their own length but not the header's");
+	free(big);
 }
 
 int
@@ -326,6 +477,7 @@ main(void)
 	v1_cases();
 	v2_cases();
 	format_cases();
+	tlv_cases();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed > 0;
 }
