@@ -314,7 +314,7 @@ wait_no_children() {
 	for i in $(seq 200); do
 		grep -qx "PATH_INFO=/$i" "$T/out.$i"
 	done
-	[ "$(grep -c 'status=200' "$T/cgid.log")" -eq 200 ]
+	wait_count 'status=200' "$T/cgid.log" 200
 	wait_no_children
 }
 
@@ -325,7 +325,7 @@ wait_no_children() {
 	: > "$T/root/c/lock"
 	start_root --max-conns 2
 	seq 12 | xargs -P 12 -I{} curl -sS -o /dev/null "$U/conc.sh/c"
-	[ "$(grep -c 'status=200' "$T/cgid.log")" -eq 12 ]
+	wait_count 'status=200' "$T/cgid.log" 12
 	max=$(cat "$T/root/c/max")
 	[ "$max" -ge 1 ] && [ "$max" -le 2 ]
 }
@@ -437,7 +437,7 @@ wait_no_children() {
 	grep -Eq 'info: conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ method=POST target=/echo.py\?sum status=200 bytes_in=[0-9]+ bytes_out=[0-9]+ ms=[0-9]+ reason=done$' "$T/cgid.log"
 	grep -Eq 'method=GET target=/nothing-here.sh status=404 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason=done$' "$T/cgid.log"
 	grep -Eq 'method=GET target=/crash.sh status=502 bytes_in=[1-9][0-9]* bytes_out=[1-9][0-9]* ms=[0-9]+ reason=upstream_error$' "$T/cgid.log"
-	[ "$(grep -c ' client=' "$T/cgid.log")" -eq 3 ]
+	wait_count ' client=' "$T/cgid.log" 3
 	! grep -q ' error=' "$T/cgid.log" || false
 }
 

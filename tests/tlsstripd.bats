@@ -505,7 +505,7 @@ fwd_put() {
 		[[ "$output" == *"HTTP/1.1 400 Bad Request"* ]]
 		[[ "$output" == *"Proxy-Status: gtr; error=http_request_error"* ]]
 		[[ "$output" != *"201 Created"* ]]
-		[ "$(grep -c 'status=400 .*reason=bad_request ' "$T/tlsstripd.log")" -eq "$n" ]
+		wait_count 'status=400 .*reason=bad_request ' "$T/tlsstripd.log" "$n"
 	done
 	[ ! -e "$T/www/up/bad1" ]
 	[ "$(ls "$T/www/up")" = good ]

@@ -71,6 +71,20 @@ wait_log() {
 	return 1
 }
 
+# wait_count PATTERN FILE N: waits up to 10 s until FILE has N lines
+# matching the extended regular expression PATTERN; fails if it has more.
+wait_count() {
+	local i n
+	for i in $(seq 100); do
+		n=$(grep -cE -- "$1" "$2" 2>/dev/null)
+		[ "${n:-0}" -ge "$3" ] && break
+		sleep 0.1
+	done
+	[ "${n:-0}" -eq "$3" ] && return 0
+	echo "$n lines matching '$1' in $2, not $3" >&2
+	return 1
+}
+
 # wait_file PATH: waits up to 10 s until PATH exists.
 wait_file() {
 	local i
