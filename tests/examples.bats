@@ -611,6 +611,11 @@ activate() {
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
 
+@test "no manual page nests its quotes or leaves one open, in mandoc or groff" {
+	run python3 "$EXPY" quotes
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
 # --- cgid(8) ------------------------------------------------------------
 
 ex_cgid_1() {

@@ -25,6 +25,11 @@ removed: what a reader of the page sees and pastes, escapes resolved.
                                  quote or dash pastes as something the
                                  shell does not take), or a .Dl line
                                  wraps (it pastes as two commands).
+  examples.py quotes             exit 1, saying where, if a man page,
+                                 as mandoc or groff -mandoc -Tutf8 show
+                                 it, has a paragraph whose quotes nest
+                                 or do not close (an .Ql not ended on
+                                 its line swallows the text after it).
 
 Pages: man/man8/*.8, man/man7/*.7 and README.md of the tree this file
 is in (tests/helpers/..), or those given after the command.
@@ -177,9 +182,22 @@ def logical(lines):
 	return out
 
 
+def balanced(text):
+	"""Whether the typographic quotes of text close, none inside another."""
+	depth = 0
+	for ch in text:
+		if ch in "\u2018\u201c":
+			depth += 1
+		elif ch in "\u2019\u201d":
+			depth -= 1
+		if depth < 0 or depth > 1:
+			return False
+	return depth == 0
+
+
 def main():
 	if len(sys.argv) < 2:
-		sys.exit("usage: examples.py list|dump DIR|check [PAGE...]")
+		sys.exit("usage: examples.py list|dump DIR|check|quotes [PAGE...]")
 	cmd = sys.argv[1]
 	if cmd == "list":
 		for id_, lines, _ in examples(pages(sys.argv[2:])):
@@ -215,6 +233,21 @@ def main():
 				if re.search(r"[^\x20-\x7e]", l):
 					bad += 1
 					print("%s: not printable ASCII: %s" % (id_, l))
+		sys.exit(1 if bad else 0)
+	elif cmd == "quotes":
+		bad = 0
+		for p in pages(sys.argv[2:]):
+			if p.endswith(".md"):
+				continue
+			for r in (["mandoc", "-Tutf8"], ["groff", "-mandoc", "-Tutf8"]):
+				out = subprocess.run(r + [p], capture_output=True,
+				    check=True).stdout.decode("utf-8")
+				for para in re.split(r"\n\s*\n", re.sub(".\b", "", out)):
+					if not balanced(para):
+						bad += 1
+						print("%s: %s: quotes nest or do not close: %s" %
+						    (os.path.basename(p), r[0],
+						    " ".join(para.split())))
 		sys.exit(1 if bad else 0)
 	else:
 		sys.exit("examples.py: unknown command " + cmd)
