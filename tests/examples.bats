@@ -3,14 +3,15 @@
 # EXAMPLES sections, taken from the page itself and run.
 #
 # helpers/examples.py cuts the pages into examples (each .Bd -literal
-# block and .Dl line of EXAMPLES, each code block of the README), as
-# mandoc shows them, each with an ID: PAGE#N, its place on the page.
-# Each test below is named after one ID and takes that example's lines
-# from the page: a command after its prompt ("$ " or "# ", or none in the
-# README), the output a page shows, a unit file, an inetd.conf line, a
-# program.  A new example without a test here fails the first test, and
-# a test leaves no line of its example unused (ex_done): each line is
-# run, checked against the log, or set aside with the reason (ex_skip).
+# block and .Dl line of EXAMPLES, a literal block of commands elsewhere,
+# each code block of the README), as mandoc shows them, each with an ID:
+# PAGE#N, its place on the page.  Each test below is named after one ID
+# and takes that example's lines from the page: a command after its
+# prompt ("$ " or "# ", or none in the README and in gtr(7)'s chains),
+# the output a page shows, a unit file, an inetd.conf line, a program.
+# A new example without a test here fails the first test, and a test
+# leaves no line of its example unused (ex_done): each line is run,
+# checked against the log, or set aside with the reason (ex_skip).
 #
 # Each example runs in namespaces of its own (unshare): a network with
 # only loopback, so the ports and addresses are the page's own (443,
@@ -24,7 +25,7 @@
 #
 # What is substituted, and nothing else:
 #   host names      the pages' names (example.org, proxy.example, ...,
-#                   origin) resolve to 127.0.0.1 from a private
+#                   origin.example) resolve to 127.0.0.1 from a private
 #                   /etc/hosts, and db.example to ::1 (its port is the
 #                   relay's own); /etc/resolv.conf names 127.0.0.1, where
 #                   no server answers.  The address literals 10.0.0.5 and
@@ -47,6 +48,10 @@
 #                   and installs under DESTDIR=$T/inst, not into /.
 #   passwords       a prompt for one (htpasswd) is answered "secret", the
 #                   password the page's curl then gives.
+#
+# Files a page names but does not show how to make (an htpasswd file of
+# an earlier example, a CGI program other than cgid(8)'s hello.sh, the
+# FTP server's README) are made by the test, as the page's reader would.
 #
 # Not run here, and checked otherwise: systemctl and journalctl (no
 # systemd as PID 1): a page's units are checked with systemd-analyze
@@ -148,7 +153,7 @@ served_serial() {
 hosts_v4() {
 	echo example.org www.example.org api.example.org ftp.example.org \
 	    proxy.example site.example files.example ftp.example api.example \
-	    test.internal origin
+	    test.internal origin origin.example
 }
 
 # ns_run ID FUNCTION: runs FUNCTION on example ID in new network, pid
@@ -249,6 +254,12 @@ ex_line() {
 ex_skip() {
 	ex_line "$1"
 	echo "$EX_ID line $1 not run: $2: $LINE" >> "$T/trace"
+}
+
+# ex_comment N: line N is a "#" comment that says what the next does.
+ex_comment() {
+	ex_line "$1"
+	[[ $LINE == '# '* ]]
 }
 
 # ex_all: every line is used at once (a file's text).
@@ -1181,6 +1192,39 @@ ex_tlswrapd_4() {
 
 ex_gtr_1() {
 	web_origin
+	htpasswd -bBc pw alice secret 2> /dev/null
+	cp site.pem c.pem
+	ex_comment 1
+	ex_serve 2 tlsstripd 3129
+	[ "$(curl -sS -p -x https://alice:secret@proxy.example:3129 https://example.org/)" = "$BODY" ]
+	[ "$(code -p -x https://proxy.example:3129 https://example.org/)" = "000 407" ]
+	stop tlsstripd
+	stop nginx
+	ftp_site
+	ex_comment 3
+	ex_serve 4 tlsstripd 443
+	[ "$(curl -sS https://ftp.example/pub/README)" = "README of the example FTP site" ]
+	stop tlsstripd
+	web_origin
+	ex_comment 5
+	ex_serve 6 relayd 8080
+	curl -sS -D "$T/head" -o "$T/body" http://127.0.0.1:8080/api
+	[ "$(cat "$T/body")" = "the api answers" ]
+	grep -qi '^Connection: close' "$T/head"
+	grep -q '"GET /api HTTP/1.1" 200' "$T/nginx/access.log"
+	mkdir -p "$T/fs/srv/cgi"
+	cp "$EXD/cgid.8#8.txt" "$T/fs/srv/cgi/hello.sh"
+	chmod 755 "$T/fs/srv/cgi" "$T/fs/srv/cgi/hello.sh"
+	ex_comment 7
+	ex_serve 8 cgid 8443
+	[ "$(curl -sS https://site.example:8443/hello.sh/x)" = "hello from /hello.sh, path /x" ]
+}
+@test "gtr.7#1: the chains: an HTTPS proxy, an FTP site over HTTPS, HTTP to HTTPS through a relay, CGI behind TLS" {
+	ns_run gtr.7#1 ex_gtr_1
+}
+
+ex_gtr_2() {
+	web_origin
 	ex_cmd 1
 	eval "$CMD" > "$T/connectd.log" 2>&1
 	wait_port 3128
@@ -1194,11 +1238,11 @@ ex_gtr_1() {
 	wait_log 'listening on 127\.0\.0\.1:3128' "$T/connectd.log"
 	wait_log 'listening on 127\.0\.0\.1:8080' "$T/relayd.log"
 }
-@test "gtr.7#1: connectd & and relayd & from a script listen on loopback, and serve curl" {
-	ns_run gtr.7#1 ex_gtr_1
+@test "gtr.7#2: connectd & and relayd & from a script listen on loopback, and serve curl" {
+	ns_run gtr.7#2 ex_gtr_2
 }
 
-ex_gtr_2() {
+ex_gtr_3() {
 	local d=$TOP/contrib/systemd s
 	web_origin
 	ex_inetd 1
@@ -1223,8 +1267,8 @@ ex_gtr_2() {
 	ex_serve 3 tcpserver 8080
 	[ "$(curl -sS -m 20 -x http://127.0.0.1:8080 http://example.org/)" = "$BODY" ]
 }
-@test "gtr.7#2: the same from inetd, systemd's sockets and tcpserver" {
-	ns_run gtr.7#2 ex_gtr_2
+@test "gtr.7#3: the same from inetd, systemd's sockets and tcpserver" {
+	ns_run gtr.7#3 ex_gtr_3
 }
 
 # --- README.md ----------------------------------------------------------

@@ -2,8 +2,10 @@
 """examples.py - the examples of gtr's pages, as a reader sees them.
 
 An example is a block of the EXAMPLES section of a manual page (each
-.Bd -literal ... .Ed and each .Dl line) or a code block of README.md
-(fenced or indented).  Each has an ID, PAGE#N: the page's file name and
+.Bd -literal ... .Ed and each .Dl line), a .Bd -literal block of another
+section that holds commands (its first line that is not a "#" comment
+runs one of the six programs), or a code block of README.md (fenced or
+indented).  Each has an ID, PAGE#N: the page's file name and
 its place among that page's examples, from 1 (connectd.8#2, README.md#4).
 
 A man page's block is taken as mandoc -Tutf8 renders it, indentation
@@ -52,8 +54,25 @@ def pages(args):
 	    [os.path.join(TOP, "README.md")])
 
 
+PROGRAMS = ("cgid", "connectd", "httpftpd", "relayd", "tlsstripd", "tlswrapd")
+COMMAND = re.compile(r"(\$ |# )?(%s)( |$)" % "|".join(PROGRAMS))
+
+
+def commands(block):
+	"""Whether a literal block is commands: its first line that is not
+	blank or a "#" comment runs one of the programs (a log line, with
+	its "name[pid]:", is not)."""
+	for l in block[1:-1]:
+		l = l.replace("\\&", "")
+		if not l.strip() or re.match(r"#( |$)", l) and not COMMAND.match(l):
+			continue
+		return bool(COMMAND.match(l))
+	return False
+
+
 def man_blocks(path):
-	"""The EXAMPLES section's blocks of a man page, as mdoc source."""
+	"""A man page's examples, as mdoc source: the EXAMPLES section's
+	blocks, and the literal blocks of other sections that are commands."""
 	blocks, cur, inside = [], None, False
 	with open(path, encoding="utf-8") as f:
 		for line in f:
@@ -61,19 +80,18 @@ def man_blocks(path):
 			if line.startswith(".Sh "):
 				inside = line.split(None, 1)[1].strip() == "EXAMPLES"
 				continue
-			if not inside:
-				continue
 			if cur is not None:
 				cur.append(line)
 				if line.startswith(".Ed"):
-					blocks.append(cur)
+					if inside or commands(cur):
+						blocks.append(cur)
 					cur = None
 			elif re.match(r"\.Bd\s+-literal\b", line):
 				cur = [line]
-			elif re.match(r"\.(Dl|D1)\s", line):
+			elif inside and re.match(r"\.(Dl|D1)\s", line):
 				blocks.append([line])
 	if cur is not None:
-		sys.exit("%s: .Bd without .Ed in EXAMPLES" % path)
+		sys.exit("%s: .Bd without .Ed" % path)
 	return blocks
 
 
