@@ -409,9 +409,10 @@ code() {
 	curl -s -o /dev/null -w '%{http_code} %{http_connect}\n' "$@" || true
 }
 
-# user_of NAME PROG: the user running PROG under what bg started as NAME.
+# user_of PROG: the users running PROG (the pid namespace has only the
+# example's).
 user_of() {
-	ps -o user= -C "$2" | sort -u
+	ps -o user= -C "$1" | sort -u
 }
 
 # --- the servers the pages talk to --------------------------------------
@@ -650,7 +651,7 @@ ex_cgid_2() {
 	ex_run 2
 	[ "$(cat "$OUT")" = "hello from /hello.sh, path /x" ]
 	[ "$(curl -sS http://127.0.0.1/whoami.sh)" = www-data ]
-	[ "$(user_of cgid cgid)" = www-data ]
+	[ "$(user_of cgid)" = www-data ]
 }
 @test "cgid.8#2: programs under a directory on every address, as www-data" {
 	ns_run cgid.8#2 ex_cgid_2
@@ -752,7 +753,7 @@ ex_connectd_2() {
 	[ "$(curl -sS -p -x http://alice:secret@proxy.example:3128 https://example.org:8443/)" = "$BODY" ]
 	[ "$(code -p -x http://proxy.example:3128 https://example.org/)" = "000 407" ]
 	[ "$(code -p -x http://alice:wrong@proxy.example:3128 https://example.org/)" = "000 407" ]
-	[ "$(user_of connectd connectd)" = nobody ]
+	[ "$(user_of connectd)" = nobody ]
 }
 @test "connectd.8#2: htpasswd, then a public connectd as nobody asks for alice's password" {
 	ns_run connectd.8#2 ex_connectd_2
@@ -890,7 +891,7 @@ ex_relayd_2() {
 	curl -sS -D "$T/head" -o "$T/body" http://127.0.0.1/
 	[ "$(cat "$T/body")" = "$BODY" ]
 	grep -qi '^Connection: close' "$T/head"
-	[ "$(user_of relayd relayd)" = nobody ]
+	[ "$(user_of relayd)" = nobody ]
 }
 @test "relayd.8#2: a front for one web server, every exchange closed after its response" {
 	ns_run relayd.8#2 ex_relayd_2
@@ -976,7 +977,7 @@ ex_tlsstripd_1() {
 	# Each name gets its certificate.
 	[ "$(served_serial www.example.org 443)" = "$(serial "$T/pki/www.crt")" ]
 	[ "$(served_serial api.example.org 443)" = "$(serial "$T/pki/api.crt")" ]
-	[ "$(user_of tlsstripd tlsstripd)" = www-data ]
+	[ "$(user_of tlsstripd)" = www-data ]
 	# Renewed: the same file, a new certificate; SIGHUP reads it.
 	cat "$T/pki/www2.pem" > "$d/www.example.org.pem"
 	ex_run 2
