@@ -167,7 +167,7 @@ status_ok() {
 # line per row that failed and returns 1 if any did.
 run_table() {
 	local prog=$1 n=0 id name status close stage absent stored seen
-	local progs req want got i log file line fails=0
+	local progs req got i log file line fails=0
 	local -a ids=() rows=() sts want_sts
 	mkdir -p "$T/rows"
 	log=$(upstream_log "$prog")
@@ -205,6 +205,12 @@ run_table() {
 			echo "$id $name: wanted $close, got statuses '$got'"
 			fails=1
 		}
+		# Every refusal a program makes says it is the program's.
+		if [ "$stage" != - ] && ! grep -aq '^Proxy-Status: gtr; error=' \
+		    "$T/rows/$id.out"; then
+			echo "$id $name: a refusal without Proxy-Status"
+			fails=1
+		fi
 		ids+=("$id")
 		rows+=("$name	$close	$stage	$absent	$stored	$seen")
 	done < "$TABLE"
@@ -264,6 +270,24 @@ run_table() {
 	done
 	echo "$prog: ${#ids[@]} rows"
 	return "$fails"
+}
+
+@test "the table is well formed: nine fields, known values, one name each" {
+	run awk -F'\t' '
+		/^#/ || /^$/ { next }
+		NF != 9 { print NR ": " NF " fields"; next }
+		{ for (i = 1; i <= 9; i++) if ($i == "") print NR ": field " i " empty" }
+		$2 !~ /^((ok|[1-5]xx|[1-5][0-9][0-9]) ?)+$/ { print NR ": status " $2 }
+		$3 !~ /^(close|keep|any)$/ { print NR ": close " $3 }
+		$4 !~ /^(head|body|-)$/ { print NR ": stage " $4 }
+		$4 != "-" && $3 != "close" { print NR ": a refusal that keeps" }
+		$4 != "-" && $6 != "-" { print NR ": a refusal that stores" }
+		seen[$1]++ { print NR ": " $1 " twice" }
+		{ rows++ }
+		END { if (rows < 50) print rows " rows" }' "$TABLE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }
 
 @test "relayd: every row of the smuggling table" {
