@@ -284,7 +284,7 @@ run_table() {
 		$4 != "-" && $6 != "-" { print NR ": a refusal that stores" }
 		seen[$1]++ { print NR ": " $1 " twice" }
 		{ rows++ }
-		END { if (rows < 50) print rows " rows" }' "$TABLE"
+		END { if (rows < 50 || rows > 99) print rows " rows" }' "$TABLE"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
