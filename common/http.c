@@ -85,6 +85,7 @@ static int	is_host_value(const char *);
 static const char *target_authority(const char *, size_t *);
 static int	check_target(struct http_head *);
 static int	decide_framing(struct http_head *, int, const char *);
+static void	one_framing_field(struct http_head *, int, uint64_t);
 static int	bad(struct http_head *, const char *);
 static int	parse_lines(char *, size_t, size_t, int, const char *,
 		    struct http_head *);
@@ -678,8 +679,10 @@ decide_framing(struct http_head *hd, int is_request, const char *req_method)
 		hd->hd_length = ncl > 0 ? len : 0;
 		hd->hd_expect_continue = http_get(hd, "Expect") != NULL &&
 		    strcasecmp(http_get(hd, "Expect"), "100-continue") == 0;
+		one_framing_field(hd, 1, len);
 		return 0;
 	}
+	one_framing_field(hd, 0, len);
 	if ((req_method != NULL && strcmp(req_method, "HEAD") == 0) ||
 	    hd->hd_status < 200 || hd->hd_status == 204 ||
 	    hd->hd_status == 304 || (req_method != NULL &&
@@ -696,6 +699,52 @@ decide_framing(struct http_head *hd, int is_request, const char *req_method)
 	if (hd->hd_framing == HTTP_BODY_CLOSE)
 		hd->hd_keep_alive = 0;
 	return 0;
+}
+
+/*
+ * Leaves the head's framing in one field of one canonical value, so
+ * that a program passing the fields on (relayd, tlsstripd --forwarded)
+ * passes exactly the framing it read the body by, and no backend behind
+ * it can read another: "Content-Length: 5, 5", repeated equal lines and
+ * "010" become one "Content-Length: 10" (RFC 9110 8.6 lets a recipient
+ * do so), and a request's Transfer-Encoding, which by now names chunked
+ * once and nothing else, becomes one "Transfer-Encoding: chunked"
+ * whatever its case, OWS and empty list elements ("Chunked",
+ * "chunked,").  A response's codings are left as they came.  len is
+ * the length every Content-Length said.  Values are rewritten in place,
+ * never longer than they were; the first field of each name keeps its
+ * place, later ones go.  decide_framing() checked the values.
+ */
+static void
+one_framing_field(struct http_head *hd, int is_request, uint64_t len)
+{
+	struct http_field *f;
+	char *cl = NULL, *te = NULL;
+	int i, n = 0, a = 0, b = 0, c = 0;
+
+	for (i = 0; i < hd->hd_nfields; i++) {
+		f = &hd->hd_fields[i];
+		if (strcasecmp(f->name, "Content-Length") == 0) {
+			if (cl != NULL)
+				continue;
+			cl = f->value;
+		} else if (is_request &&
+		    strcasecmp(f->name, "Transfer-Encoding") == 0) {
+			/* The one naming chunked holds 7 bytes at least. */
+			if (te != NULL || parse_codings(f->value, &a, &b,
+			    &c) != 1)
+				continue;
+			te = f->value;
+		}
+		hd->hd_fields[n++] = *f;
+	}
+	hd->hd_nfields = n;
+	/* The digits of the first number of the list, at least. */
+	if (cl != NULL)
+		(void)snprintf(cl, strlen(cl) + 1, "%llu",
+		    (unsigned long long)len);
+	if (te != NULL)
+		memcpy(te, "chunked", sizeof("chunked"));
 }
 
 /* Notes why a head is rejected; returns 400. */

@@ -214,14 +214,21 @@ int	http_head_scan(struct http_scan *, const char *buf, size_t len);
  * to reject it with: 400 (malformed: obs-fold, bare CR, controls, space
  * before colon, bad token, TE with CL, two CLs, a '#' in the target, an
  * absolute-form target without a valid host, ...), 414, 431, 501 (a
- * transfer coding other than chunked), 505.
+ * transfer coding other than chunked), 505.  The framing it accepts is
+ * left in one field of one plain value, so that a program passing the
+ * fields on passes exactly what it framed the body by: equal
+ * Content-Length values ("5, 5", repeated lines, "05") become one
+ * "Content-Length: 5" where the first was (RFC 9110 8.6), and the
+ * Transfer-Encoding fields, which name chunked once and nothing else
+ * ("Chunked", "chunked,"), one "Transfer-Encoding: chunked".
  */
 int	http_parse_request(char *buf, size_t len, struct http_head *);
 
 /*
  * Parses a response head; req_method is the request's method (HEAD and
  * CONNECT change the framing).  Returns like http_parse_request(), with
- * 502 for anything malformed.
+ * 502 for anything malformed; Content-Length is made one field as
+ * there, Transfer-Encoding is left as it came.
  */
 int	http_parse_response(char *buf, size_t len, const char *req_method,
 	    struct http_head *);

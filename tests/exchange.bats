@@ -31,18 +31,6 @@ origin() {
 	! grep -q '#' "$T/nginx/access.log" || false
 }
 
-@test "relayd answers Transfer-Encoding: gzip, chunked with 501 and forwards nothing" {
-	origin
-	R=$(free_port)
-	gtr_start relayd "$R" -c "127.0.0.1:$NPORT"
-	run raw "$R" < <(printf 'POST /gz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n')
-	[[ "$output" == "HTTP/1.1 501 Not Implemented"* ]]
-	wait_log 'status=501' "$T/relayd.log"
-	run curl -sS "http://127.0.0.1:$NPORT/"
-	[ "$output" = "hello from nginx" ]
-	! grep -q '/gz' "$T/nginx/access.log" || false
-}
-
 # head32k METHOD TARGET HOST BODY: a request head of exactly 32768 bytes
 # with "Transfer-Encoding: chunked" and a padding field, then BODY as one
 # chunk and the last chunk.
