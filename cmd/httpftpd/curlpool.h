@@ -8,7 +8,10 @@
  * the easy handle that opened them, and idle handles wait in a pool under
  * a key that the caller makes from everything a connection depends on
  * (scheme, host, port, credentials, TLS settings): taking a handle back
- * under the same key reuses its connection.  Only the DNS cache and the
+ * under the same key reuses its connection.  A key has at most a set
+ * number of handles out and idle, so a server that limits connections
+ * per client address never sees more; a taker past the bound waits in
+ * order for one to come back.  Only the DNS cache and the
  * TLS session cache are shared between handles, through one CURLSH with
  * a mutex per kind of data.
  */
@@ -37,18 +40,23 @@ struct curlpool;
 
 /*
  * Returns a pool that keeps at most max_idle idle handles, none idle for
- * more than idle_ms milliseconds, or NULL when out of memory.  priv_free
- * (may be NULL) frees what a caller keeps beside a handle (see put).
+ * more than idle_ms milliseconds, and at most per_key handles out and
+ * idle under one key; or NULL when out of memory.  priv_free (may be
+ * NULL) frees what a caller keeps beside a handle (see put).
  */
 struct curlpool *curlpool_new(size_t max_idle, uint64_t idle_ms,
-	    void (*priv_free)(void *));
+	    unsigned per_key, void (*priv_free)(void *));
 
 /*
  * Returns the handle last put under key, reset, with what was put beside
- * it in *priv; or a new handle with *priv NULL; or NULL when out of
- * memory.  The handle is the caller's until put or discarded.
+ * it in *priv; or a new handle with *priv NULL while key has fewer than
+ * its bound; or else the first handle put or slot freed under key, waited
+ * for in order until deadline (now_ms()).  NULL with errno ETIMEDOUT when
+ * none came by then, ENOMEM when out of memory.  The handle is the
+ * caller's until put or discarded.
  */
-CURL	*curlpool_take(struct curlpool *, const char *key, void **priv);
+CURL	*curlpool_take(struct curlpool *, const char *key, void **priv,
+	    uint64_t deadline);
 
 /*
  * Resets the handle and keeps it (and priv) idle under key; the oldest
@@ -57,8 +65,19 @@ CURL	*curlpool_take(struct curlpool *, const char *key, void **priv);
  */
 void	curlpool_put(struct curlpool *, const char *key, CURL *, void *priv);
 
-/* Closes a handle and its connections, and frees priv. */
-void	curlpool_discard(struct curlpool *, CURL *, void *priv);
+/*
+ * Closes a handle taken under key and its connections, and frees priv;
+ * its place under key goes to the first waiting taker.
+ */
+void	curlpool_discard(struct curlpool *, const char *key, CURL *,
+	    void *priv);
+
+/*
+ * Lowers key's bound below the handles it has now (never under 1): the
+ * server said it has too many of our connections.  The bound is back to
+ * the pool's when key has no handle left.
+ */
+void	curlpool_shrink(struct curlpool *, const char *key);
 
 /* Returns how many handles are idle in the pool now. */
 size_t	curlpool_idle(struct curlpool *);

@@ -54,6 +54,9 @@ static int may_splice;	/* ftp_data_socket() may hand the socket out */
 
 static int	pool_key(const struct ftp_loc *, char *, size_t);
 static void	handle_free(void *);
+static struct ftp_handle *no_handle(struct ftp_result *, int, char *);
+static int	login(struct ftp_handle *, const struct ftp_loc *,
+		    struct ftp_result *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
@@ -77,8 +80,8 @@ ftp_global_init(const struct gateway *g)
 	gw = g;
 	if (curlpool_global_init() == -1)
 		return -1;
-	if ((pool = curlpool_new(POOL_MAX, POOL_IDLE_MS, handle_free)) ==
-	    NULL)
+	if ((pool = curlpool_new(POOL_MAX, POOL_IDLE_MS,
+	    (unsigned)g->gw_ftp_conns, handle_free)) == NULL)
 		return -1;
 	may_splice = curl_reads_through();
 	return 0;
@@ -115,33 +118,87 @@ handle_free(void *arg)
 }
 
 /*
- * Returns an easy handle for loc's server and user: an idle one from the
- * pool when there is one (its control connection is reused), else a new
- * one; NULL when out of memory.
+ * Returns an easy handle for loc's server and user, logged in: an idle
+ * one from the pool (its control connection is reused), or a new one
+ * while the server has fewer than --ftp-conns of ours, or the first one
+ * back, waited for until --connect-timeout.  A server that answers a new
+ * login with 421 (too many connections) lowers that bound, and the wait
+ * goes on.  NULL with res mapped when none came or the login failed.
  */
 struct ftp_handle *
-ftp_acquire(const struct ftp_loc *loc)
+ftp_acquire(const struct ftp_loc *loc, struct ftp_result *res)
 {
-	struct ftp_handle *h;
+	uint64_t deadline = now_ms() + 1000ULL * gw->gw_opts.connect_timeout;
+	struct ftp_handle *h = NULL;
 	char key[KEY_MAX];
 	void *priv;
 	CURL *c;
 
+	memset(res, 0, sizeof(*res));
 	if (pool_key(loc, key, sizeof(key)) == -1)
-		return NULL;
-	if ((c = curlpool_take(pool, key, &priv)) == NULL) {
-		explicit_bzero(key, sizeof(key));
-		return NULL;
+		return no_handle(res, ENOMEM, key);
+	while (h == NULL) {
+		if ((c = curlpool_take(pool, key, &priv, deadline)) == NULL)
+			return no_handle(res, errno, key);
+		if ((h = priv) != NULL)
+			break;			/* logged in already */
+		if ((h = calloc(1, sizeof(*h))) == NULL) {
+			curlpool_discard(pool, key, c, NULL);
+			return no_handle(res, ENOMEM, key);
+		}
+		h->fh_curl = c;
+		memcpy(h->fh_key, key, strlen(key) + 1);
+		if (login(h, loc, res) == 0)
+			break;
+		curlpool_discard(pool, key, c, h);
+		h = NULL;
+		if (res->fr_code != 421 || now_ms() >= deadline)
+			break;
+		log_debug("FTP server %s busy (421): fewer connections to it",
+		    loc->fl_host);
+		curlpool_shrink(pool, key);
 	}
-	if ((h = priv) == NULL && (h = calloc(1, sizeof(*h))) == NULL) {
-		explicit_bzero(key, sizeof(key));
-		curlpool_discard(pool, c, NULL);
-		return NULL;
-	}
-	h->fh_curl = c;
-	memcpy(h->fh_key, key, strlen(key) + 1);
+	if (h != NULL)
+		h->fh_curl = c;
 	explicit_bzero(key, sizeof(key));
 	return h;
+}
+
+/*
+ * Maps what kept ftp_acquire() from a handle into res: no connection
+ * free in time (errno ETIMEDOUT: 503), or no memory.  Returns NULL.
+ */
+static struct ftp_handle *
+no_handle(struct ftp_result *res, int err, char *key)
+{
+	explicit_bzero(key, KEY_MAX);
+	if (err == ETIMEDOUT) {
+		res->fr_status = HTTP_SERVICE_UNAVAILABLE;
+		res->fr_error = PE_CONNECTION_LIMIT_REACHED;
+		snprintf(res->fr_detail, sizeof(res->fr_detail), "all %d "
+		    "connections to the FTP server stayed busy for %d s",
+		    gw->gw_ftp_conns, gw->gw_opts.connect_timeout);
+	} else {
+		res->fr_status = HTTP_INTERNAL_SERVER_ERROR;
+		res->fr_error = PE_PROXY_INTERNAL_ERROR;
+		snprintf(res->fr_detail, sizeof(res->fr_detail),
+		    "out of memory");
+	}
+	return NULL;
+}
+
+/*
+ * Logs a new handle in (libcurl's connect, the greeting, USER, PASS) so
+ * that a refusal comes before the request's first command; returns 0, or
+ * -1 with res mapped.
+ */
+static int
+login(struct ftp_handle *h, const struct ftp_loc *loc, struct ftp_result *res)
+{
+	if (setup(h, loc, "", 1, res) == -1)
+		return -1;
+	curl_easy_setopt(h->fh_curl, CURLOPT_NOBODY, 1L);
+	return perform(h, res);
 }
 
 /* Gives a handle back to the pool, or closes it. */
@@ -157,7 +214,7 @@ ftp_release(struct ftp_handle *h, int reusable)
 	if (reusable)
 		curlpool_put(pool, h->fh_key, h->fh_curl, h);
 	else
-		curlpool_discard(pool, h->fh_curl, h);
+		curlpool_discard(pool, h->fh_key, h->fh_curl, h);
 }
 
 /*

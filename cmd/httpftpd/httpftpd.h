@@ -38,6 +38,7 @@ struct gateway {
 	int		 gw_writable;	/* --writable */
 	int		 gw_ftp_ssl;	/* --ftp-ssl: AUTH TLS required */
 	const char	*gw_cacert;	/* --cacert */
+	int		 gw_ftp_conns;	/* --ftp-conns: per server and login */
 	int		 gw_origin;	/* -c given: origin form */
 	struct ftp_loc	*gw_base;	/* -c parsed */
 };
@@ -75,6 +76,9 @@ struct ftp_result {
 struct ftp_handle;
 
 #define HEAD_MAX	4096	/* a response head we write */
+/* FTP connections per server and login: below the per-address limits of
+ * vsftpd (50), Debian's proftpd (30 processes) and pure-ftpd (50). */
+#define FTP_CONNS	16
 /*
  * libcurl hands the body over in 16 KiB pieces; gathering them into
  * writes this large (flushed whenever libcurl goes back to wait) halves
@@ -151,7 +155,7 @@ size_t	target_encode(const char *s, char *out, size_t outlen);
 
 /* ftp.c */
 int	ftp_global_init(const struct gateway *);
-struct ftp_handle *ftp_acquire(const struct ftp_loc *);
+struct ftp_handle *ftp_acquire(const struct ftp_loc *, struct ftp_result *);
 void	ftp_release(struct ftp_handle *, int reusable);
 int	ftp_stat(struct ftp_handle *, const struct ftp_loc *, struct ftp_stat *,
 	    struct ftp_result *);

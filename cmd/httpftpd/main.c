@@ -28,7 +28,8 @@
 enum {
 	OPT_WRITABLE = OPT_PROGRAM_BASE,
 	OPT_FTP_SSL,
-	OPT_CACERT
+	OPT_CACERT,
+	OPT_FTP_CONNS
 };
 
 static struct gateway gw;
@@ -53,11 +54,11 @@ usage(void)
 	    "[--accept-proxy]\n"
 	    "                [--allow-dest cidr] [--allow-port list] "
 	    "[--cacert file]\n"
-	    "                [--connect-timeout seconds] [--ftp-ssl] "
-	    "[--grace seconds]\n"
-	    "                [--header-timeout seconds] "
-	    "[--idle-timeout seconds]\n"
-	    "                [--max-conns number] [--writable]\n");
+	    "                [--connect-timeout seconds] "
+	    "[--ftp-conns number] [--ftp-ssl]\n"
+	    "                [--grace seconds] [--header-timeout seconds]\n"
+	    "                [--idle-timeout seconds] [--max-conns number] "
+	    "[--writable]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -74,6 +75,7 @@ help(void)
 
 	    "      --writable           allow PUT (STOR) and DELETE (DELE)\n"
 	    "      --ftp-ssl            require AUTH TLS on ftp:// servers\n"
+	    "      --ftp-conns N        FTP connections per server and login (16)\n"
 	    "      --cacert FILE        CA certificates for FTPS (system)\n");
 	fputs(opts_help_text, stdout);
 	exit(0);
@@ -86,13 +88,16 @@ main(int argc, char *argv[])
 		{ "writable",	no_argument,	   NULL, OPT_WRITABLE },
 		{ "ftp-ssl",	no_argument,	   NULL, OPT_FTP_SSL },
 		{ "cacert",	required_argument, NULL, OPT_CACERT },
+		{ "ftp-conns",	required_argument, NULL, OPT_FTP_CONNS },
 		GTR_COMMON_LONGOPTS
 	};
 	const char *err;
+	long long n;
 	int ch;
 
 	log_init(argv[0], LOG_NORMAL);
 	opts_init(&gw.gw_opts, "21,990");
+	gw.gw_ftp_conns = FTP_CONNS;
 	while ((ch = opts_next(&gw.gw_opts, argc, argv, longopts,
 	    help)) != -1) {
 		switch (ch) {
@@ -104,6 +109,12 @@ main(int argc, char *argv[])
 			break;
 		case OPT_WRITABLE:
 			gw.gw_writable = 1;
+			break;
+		case OPT_FTP_CONNS:
+			if (opts_number(optarg, 1, 1000, &n) == -1)
+				fatalx(EXIT_USAGE, "--ftp-conns: \"%s\" is not "
+				    "a number from 1 to 1000", optarg);
+			gw.gw_ftp_conns = (int)n;
 			break;
 		default:
 			usage();
@@ -276,9 +287,8 @@ exchange(struct session *s)
 		    "destination port refused by policy", NULL);
 		goto done;
 	}
-	if ((s->s_fh = ftp_acquire(&s->s_loc)) == NULL) {
-		send_error(s, HTTP_INTERNAL_SERVER_ERROR,
-		    PE_PROXY_INTERNAL_ERROR, "out of memory", NULL);
+	if ((s->s_fh = ftp_acquire(&s->s_loc, &s->s_res)) == NULL) {
+		send_result(s);
 		goto done;
 	}
 	if (strcmp(m, "PUT") == 0)
@@ -445,7 +455,9 @@ send_result(struct session *s)
 		return;
 	}
 	send_error(s, r->fr_status ? r->fr_status : HTTP_BAD_GATEWAY,
-	    r->fr_error, r->fr_detail[0] ? r->fr_detail : "FTP failed", NULL);
+	    r->fr_error, r->fr_detail[0] ? r->fr_detail : "FTP failed",
+	    r->fr_status == HTTP_SERVICE_UNAVAILABLE ? "Retry-After: 5" :
+	    NULL);
 }
 
 /*

@@ -90,12 +90,16 @@ pasv_max_port=$((base + FTP_PASV_SPAN - 1))
 run_as_launching_user=YES
 secure_chroot_dir=$T/vsftpd/empty
 seccomp_sandbox=NO
-max_clients=500
-max_per_ip=500
 xferlog_enable=YES
 log_ftp_protocol=YES
 vsftpd_log_file=$T/vsftpd/vsftpd.log
 EOF
+	# Above vsftpd's own limits (2,000 clients, 50 per address), unless
+	# a test asks for those.
+	[ -n "${VSFTPD_DEFAULT_LIMITS:-}" ] ||
+		printf 'max_clients=500\nmax_per_ip=500\n' >> "$T/vsftpd/vsftpd.conf"
+	[ -z "${VSFTPD_EXTRA:-}" ] ||
+		printf '%s\n' "$VSFTPD_EXTRA" >> "$T/vsftpd/vsftpd.conf"
 	if [ "$mode" = tls ] || [ "$mode" = ftps ]; then
 		cat >> "$T/vsftpd/vsftpd.conf" <<EOF
 ssl_enable=YES
