@@ -80,8 +80,9 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: cgid [-hqVv] [-l address] [-u user] [--accept-proxy] "
-	    "[--auth file]\n"
-	    "            [--cgi-timeout seconds] [--grace seconds] "
+	    "[--allow-client cidr]\n"
+	    "            [--auth file] "
+	    "[--cgi-timeout seconds] [--grace seconds] "
 	    "[--header-timeout seconds]\n"
 	    "            [--idle-timeout seconds] [--max-body bytes] "
 	    "[--max-conns number]\n"

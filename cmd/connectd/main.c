@@ -101,9 +101,10 @@ usage(void)
 	fprintf(stderr,
 	    "usage: connectd [-hqVv] [-c host:port] [-l address] [-u user] "
 	    "[--accept-proxy]\n"
-	    "                [--allow-dest cidr] [--allow-port list] "
-	    "[--auth file]\n"
-	    "                [--connect-timeout seconds] [--grace seconds]\n"
+	    "                [--allow-client cidr] [--allow-dest cidr] "
+	    "[--allow-port list]\n"
+	    "                [--auth file] [--connect-timeout seconds] "
+	    "[--grace seconds]\n"
 	    "                [--header-timeout seconds] "
 	    "[--idle-timeout seconds]\n"
 	    "                [--max-conns number] [--realm name]\n");
