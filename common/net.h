@@ -94,7 +94,7 @@ int	net_cidr_add(struct cidr *v, int *n, int max, const char *what,
 	    const char *list, char *err, size_t errlen);
 /*
  * Returns 1 if sa's address is in one of the n blocks; an IPv4-mapped
- * address is the IPv4 address it maps.  0 for a family but IP.
+ * address is the IPv4 address it maps.  0 for a family other than IP.
  */
 int	net_cidr_match(const struct cidr *v, int n, const struct sockaddr *sa);
 /*
