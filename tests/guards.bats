@@ -92,7 +92,15 @@ PY
 	gtr_start connectd "$P" --auth "$T/htpasswd" --header-timeout 1
 	n=$(nproc)
 	for i in $(seq "$n"); do
-		bg "slow$i" sh -c "(printf 'CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\n' '$(basic slow:x)'; sleep 60) | socat - TCP:127.0.0.1:$P"
+		bg "slow$i" python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\n" % sys.argv[2].encode())
+open(sys.argv[3], "w").close()
+time.sleep(60)' "$P" "$(basic slow:x)" "$T/slow$i.sent"
+	done
+	for i in $(seq "$n"); do
+		wait_file "$T/slow$i.sent"
 	done
 	# alice's check waits for a slot the slow ones hold, and times out.
 	for i in $(seq 20); do
@@ -329,8 +337,10 @@ import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"POST /echo.py?sum HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
 s.sendall(b"%x\r\n" % 150000 + b"0" * 150000 + b"\r\n")
-time.sleep(60)' "$P"
-	# Another of 100000 does not fit beside it.
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$P" "$T/held.sent"
+	wait_file "$T/held.sent"
+	# Another of 100000 does not fit beside it, once cgid has read it.
 	for i in $(seq 50); do
 		run post_chunked "$P" 100000
 		[[ "$output" == "HTTP/1.1 503 "* ]] && break
