@@ -4,15 +4,27 @@
  * crypt(3) keeps its result in static storage and connections are served
  * in threads, so each check uses crypt_rn() with its own heap-allocated
  * struct crypt_data (about 32 KiB: too much for a small thread stack).
+ *
+ * A check is slow on purpose (bcrypt's cost), so the checks under way at
+ * once are bounded by a counting semaphore of one slot per CPU the
+ * process may run on: more would only share the same CPUs, more slowly,
+ * and a guesser opening many connections would take them from the
+ * tunnels.  A check waits for a slot until its caller's deadline.
  */
+#include <sched.h>
 #include <crypt.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "htpasswd.h"
+#include "log.h"
 
 #define AUTH_LINE_MAX	1024
 #define AUTH_CRED_MAX	1024	/* decoded user:password */
@@ -32,6 +44,15 @@ static int	 b64_decode(const char *, char *, size_t);
 static int	 b64_value(int);
 static int	 same_string(const char *, const char *);
 static const char *hash_kind(const char *);
+static void	 slots_init(void);
+static int	 slot_take(uint64_t);
+static void	 slot_give(void);
+
+/* The crypt(3) slots: see above. */
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slots_cv;
+static int slots_free;
 
 /* Returns the name of a hash family crypt(3) does not know, or NULL. */
 static const char *
@@ -214,35 +235,117 @@ same_string(const char *a, const char *b)
 	return d == 0 && la == lb;
 }
 
+/* Sets up one slot per CPU this process may run on (at least one). */
+static void
+slots_init(void)
+{
+	pthread_condattr_t ca;
+	cpu_set_t set;
+	long n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	if (n < 1)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	slots_free = n < 1 ? 1 : (int)n;
+	/* Deadlines are now_ms()'s: the monotonic clock. */
+	AZ(pthread_condattr_init(&ca));
+	AZ(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+	AZ(pthread_cond_init(&slots_cv, &ca));
+	pthread_condattr_destroy(&ca);
+}
+
+/*
+ * Takes a crypt(3) slot, waiting for one until deadline (0: as long as
+ * it takes).  Returns 0, or -1 if none came free in time.
+ */
+static int
+slot_take(uint64_t deadline)
+{
+	struct timespec ts;
+	uint64_t now;
+	int rc = 0;
+
+	pthread_once(&slots_once, slots_init);
+	pthread_mutex_lock(&slots_mu);
+	while (slots_free == 0) {
+		if (deadline == 0) {
+			pthread_cond_wait(&slots_cv, &slots_mu);
+			continue;
+		}
+		if ((now = now_ms()) >= deadline) {
+			rc = -1;
+			break;
+		}
+		ts = clock_after(CLOCK_MONOTONIC, deadline - now);
+		(void)pthread_cond_timedwait(&slots_cv, &slots_mu, &ts);
+	}
+	if (rc == 0)
+		slots_free--;
+	pthread_mutex_unlock(&slots_mu);
+	return rc;
+}
+
+/* Gives a slot back and wakes one check waiting for it. */
+static void
+slot_give(void)
+{
+	pthread_mutex_lock(&slots_mu);
+	slots_free++;
+	pthread_cond_signal(&slots_cv);
+	pthread_mutex_unlock(&slots_mu);
+}
+
 int
 htpasswd_check(const struct htpasswd *au, const char *value, char *user,
     size_t userlen)
 {
+	if (htpasswd_verify(au, value, 0, user, userlen) == HTPASSWD_OK)
+		return 1;
+	if (userlen > 0)
+		user[0] = '\0';
+	return 0;
+}
+
+enum htpasswd_result
+htpasswd_verify(const struct htpasswd *au, const char *value,
+    uint64_t deadline, char *user, size_t userlen)
+{
 	struct crypt_data *cd;
 	const char *hash = NULL, *res;
 	char cred[AUTH_CRED_MAX], *pass;
+	enum htpasswd_result r;
 	size_t i;
 	int ok;
 
+	if (userlen > 0)
+		user[0] = '\0';
 	if (value == NULL || au->au_n == 0 ||
 	    strncasecmp(value, "Basic", 5) != 0 || value[5] != ' ')
-		return 0;
+		return HTPASSWD_NONE;
 	value += 6;
 	while (*value == ' ')
 		value++;
 	if (b64_decode(value, cred, sizeof(cred)) == -1 ||
 	    (pass = strchr(cred, ':')) == NULL) {
 		explicit_bzero(cred, sizeof(cred));
-		return 0;
+		return HTPASSWD_MALFORMED;
 	}
 	*pass++ = '\0';
+	if (userlen > 0)
+		(void)snprintf(user, userlen, "%s", cred);
 	for (i = 0; i < au->au_n; i++)
 		if (strcmp(au->au_entries[i].ae_user, cred) == 0)
 			hash = au->au_entries[i].ae_hash;
 	/* An unknown user costs a real hash too: no timing oracle. */
-	if ((cd = calloc(1, sizeof(*cd))) == NULL) {
+	if (slot_take(deadline) == -1) {
 		explicit_bzero(cred, sizeof(cred));
-		return 0;
+		return HTPASSWD_BUSY;
+	}
+	if ((cd = calloc(1, sizeof(*cd))) == NULL) {
+		slot_give();
+		explicit_bzero(cred, sizeof(cred));
+		return HTPASSWD_BUSY;
 	}
 	res = crypt_rn(pass, hash != NULL ? hash : au->au_entries[0].ae_hash,
 	    cd, sizeof(*cd));
@@ -250,10 +353,42 @@ htpasswd_check(const struct htpasswd *au, const char *value, char *user,
 	    same_string(res, hash);
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
-	if (ok && strlen(cred) < userlen)
-		strcpy(user, cred);
+	slot_give();
+	if (hash == NULL)
+		r = HTPASSWD_UNKNOWN_USER;
+	else if (!ok)
+		r = HTPASSWD_WRONG_PASSWORD;
+	else if (strlen(cred) >= userlen)
+		r = HTPASSWD_UNKNOWN_USER;	/* a name the caller cannot hold */
 	else
-		ok = 0;
+		r = HTPASSWD_OK;
 	explicit_bzero(cred, sizeof(cred));
-	return ok;
+	return r;
+}
+
+void
+htpasswd_log_failure(unsigned long conn, const char *ip, const char *port,
+    const char *user, enum htpasswd_result r)
+{
+	char name[LOG_VALUE_MAX(HTPASSWD_USER_MAX)];
+	const char *why;
+
+	switch (r) {
+	case HTPASSWD_MALFORMED:
+		why = "malformed";
+		break;
+	case HTPASSWD_UNKNOWN_USER:
+		why = "unknown_user";
+		break;
+	case HTPASSWD_WRONG_PASSWORD:
+		why = "wrong_password";
+		break;
+	default:
+		return;
+	}
+	log_info(strchr(ip, ':') != NULL ?
+	    "auth_failed conn=%lu client=[%s]:%s user=%s failure=%s" :
+	    "auth_failed conn=%lu client=%s:%s user=%s failure=%s", conn, ip,
+	    port, user[0] != '\0' ? log_value(user, name, sizeof(name)) : "-",
+	    why);
 }

@@ -412,16 +412,24 @@ int
 policy_add_dests(struct policy *p, const char *list, char *err,
     size_t errlen)
 {
+	return net_cidr_add(p->dests, &p->ndests, POLICY_MAX_DESTS,
+	    "--allow-dest", list, err, errlen);
+}
+
+int
+net_cidr_add(struct cidr *v, int *n, int max, const char *what,
+    const char *list, char *err, size_t errlen)
+{
 	struct cidr c[POLICY_MAX_DESTS];
 	char one[NET_IPLEN + 8];
 	const char *s, *end;
-	int n = 0;
+	int k = 0;
 
 	for (s = list;; s = end + 1) {
 		end = s + strcspn(s, ",");
-		if (p->ndests + n == POLICY_MAX_DESTS) {
-			snprintf(err, errlen, "more than %d --allow-dest blocks",
-			    POLICY_MAX_DESTS);
+		if (*n + k == max || k == POLICY_MAX_DESTS) {
+			snprintf(err, errlen, "more than %d %s blocks", max,
+			    what);
 			return -1;
 		}
 		if ((size_t)(end - s) >= sizeof(one)) {
@@ -431,14 +439,14 @@ policy_add_dests(struct policy *p, const char *list, char *err,
 		}
 		memcpy(one, s, end - s);
 		one[end - s] = '\0';
-		if (cidr_parse(one, &c[n], err, errlen) == -1)
+		if (cidr_parse(one, &c[k], err, errlen) == -1)
 			return -1;
-		n++;
+		k++;
 		if (*end == '\0')
 			break;
 	}
-	memcpy(p->dests + p->ndests, c, sizeof(c[0]) * n);
-	p->ndests += n;
+	memcpy(v + *n, c, sizeof(c[0]) * k);
+	*n += k;
 	return 0;
 }
 
@@ -1011,4 +1019,31 @@ net_connect_to(const struct net_addr *fixed, const char *host,
 	    ip)) != -1)
 		(void)net_format_authority(upstream, ulen, ip, port);
 	return fd;
+}
+
+int
+net_cidr_match(const struct cidr *v, int n, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	const uint8_t *addr;
+	int family, i;
+
+	if (sa->sa_family == AF_INET) {
+		family = AF_INET;
+		addr = (const uint8_t *)
+		    &((const struct sockaddr_in *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6 &&
+	    memcmp(sin6->sin6_addr.s6_addr, v4mapped_prefix, 12) == 0) {
+		family = AF_INET;	/* a dual-stack socket's IPv4 client */
+		addr = sin6->sin6_addr.s6_addr + 12;
+	} else if (sa->sa_family == AF_INET6) {
+		family = AF_INET6;
+		addr = sin6->sin6_addr.s6_addr;
+	} else
+		return 0;
+	for (i = 0; i < n; i++)
+		if (v[i].family == family &&
+		    prefix_match(addr, v[i].addr, v[i].bits))
+			return 1;
+	return 0;
 }

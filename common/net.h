@@ -84,6 +84,19 @@ int	policy_set_ports(struct policy *, const char *list, char *err,
 int	policy_add_dests(struct policy *, const char *list, char *err,
 	    size_t errlen);
 int	policy_port_ok(const struct policy *, unsigned port);
+
+/*
+ * Adds each CIDR (or bare address) of a comma list to v, which holds *n
+ * of at most max (and at most POLICY_MAX_DESTS at once); what names the
+ * option in messages.  Returns 0, or -1 with err set and v unchanged.
+ */
+int	net_cidr_add(struct cidr *v, int *n, int max, const char *what,
+	    const char *list, char *err, size_t errlen);
+/*
+ * Returns 1 if sa's address is in one of the n blocks; an IPv4-mapped
+ * address is the IPv4 address it maps.  0 for a family other than IP.
+ */
+int	net_cidr_match(const struct cidr *v, int n, const struct sockaddr *sa);
 /*
  * Returns 1 if the address may be connected to: not special (every entry
  * of IANA's IPv4 and IPv6 special-purpose registries, multicast,

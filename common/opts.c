@@ -138,6 +138,11 @@ opts_common(struct gtr_opts *o, int ch, const char *arg)
 	case OPT_ACCEPT_PROXY:
 		o->accept_proxy = 1;
 		break;
+	case OPT_ALLOW_CLIENT:
+		if (net_cidr_add(o->clients, &o->nclients, GTR_MAX_CLIENTS,
+		    "--allow-client", arg, err, sizeof(err)) == -1)
+			return usage_error(o, "--allow-client: %s", err);
+		break;
 	case OPT_ALLOW_DEST:
 		if (policy_add_dests(&o->policy, arg, err, sizeof(err)) == -1)
 			return usage_error(o, "--allow-dest: %s", err);
@@ -265,6 +270,8 @@ const char opts_help_text[] =
 "      --max-conns N        serve at most N connections at once (4096)\n"
 "      --grace SECONDS      on SIGTERM, let connections finish this long (10)\n"
 "      --accept-proxy       require a PROXY v1/v2 header on every connection\n"
+"      --allow-client CIDR  serve only clients in CIDR, closing others unread\n"
+"                           (repeatable, or a comma list; every client)\n"
 "      --connect-timeout S  upstream connect timeout (10)\n"
 "      --idle-timeout S     close after S seconds without traffic (300)\n"
 "      --header-timeout S   deadline for each request head (15)\n"

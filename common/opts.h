@@ -20,6 +20,7 @@
 #define EXIT_CONFIG	78	/* EX_CONFIG */
 
 #define GTR_MAX_LISTEN	16
+#define GTR_MAX_CLIENTS	64	/* --allow-client blocks */
 
 /* Long-only options get values above the char range. */
 enum {
@@ -32,6 +33,7 @@ enum {
 	OPT_ALLOW_PORT,
 	OPT_ALLOW_DEST,
 	OPT_SOCKET_MODE,
+	OPT_ALLOW_CLIENT,
 	OPT_PROGRAM_BASE = 512	/* first value free for a program's own */
 };
 
@@ -54,6 +56,7 @@ enum {
 	{ "allow-port",		required_argument, NULL, OPT_ALLOW_PORT }, \
 	{ "allow-dest",		required_argument, NULL, OPT_ALLOW_DEST }, \
 	{ "socket-mode",	required_argument, NULL, OPT_SOCKET_MODE }, \
+	{ "allow-client",	required_argument, NULL, OPT_ALLOW_CLIENT }, \
 	{ NULL, 0, NULL, 0 }
 
 struct gtr_opts {
@@ -73,6 +76,8 @@ struct gtr_opts {
 	int		 header_timeout;	/* seconds, default 15 */
 	int		 socket_mode;		/* -l unix:PATH, default 0666 */
 	struct policy	 policy;		/* --allow-port, --allow-dest */
+	struct cidr	 clients[GTR_MAX_CLIENTS];	/* --allow-client */
+	int		 nclients;		/* 0: every client */
 };
 
 /* Fills in the defaults; default_ports is the --allow-port default. */

@@ -180,6 +180,7 @@ static void	 max_conns_reached(void);
 static void	 conn_run(struct conn *);
 static void	 conn_linger(struct conn *);
 static int	 conn_proxy(struct conn *);
+static int	 conn_allowed(const struct conn *);
 static struct conn *conn_new(int, int);
 static void	 conn_drop(struct conn *);
 static void	 conn_addrs(struct conn *);
@@ -885,14 +886,18 @@ place_give_locked(void)
 	pthread_cond_broadcast(&srv.s_cv);
 }
 
-/* Reads the PROXY header if asked to, then hands c to the program. */
+/*
+ * Reads the PROXY header if asked to, checks --allow-client, then hands
+ * c to the program.
+ */
 static void
 conn_run(struct conn *c)
 {
 	struct sconn *sc = (struct sconn *)c;
 	int ended, handed;
 
-	if (srv.s_opts->accept_proxy && conn_proxy(c) == -1) {
+	if ((srv.s_opts->accept_proxy && conn_proxy(c) == -1) ||
+	    !conn_allowed(c)) {
 		conn_drop(c);
 		return;
 	}
@@ -958,6 +963,28 @@ conn_proxy(struct conn *c)
 		c->c_local = dst;
 		conn_names(c);
 	}
+	return 0;
+}
+
+/*
+ * Returns 1 if --allow-client lets c's client in (the PROXY header's
+ * source with --accept-proxy), or if it was not given; else logs the
+ * client and returns 0, before a byte of the client's own was read.  A
+ * client without an address (a unix socket, a pipe without TCPREMOTEIP)
+ * is in no block.
+ */
+static int
+conn_allowed(const struct conn *c)
+{
+	const struct gtr_opts *o = srv.s_opts;
+
+	if (o->nclients == 0 || net_cidr_match(o->clients, o->nclients,
+	    (const struct sockaddr *)&c->c_peer))
+		return 1;
+	log_info(strchr(c->c_peer_ip, ':') != NULL ?
+	    "conn=%lu: client [%s]:%s is not in --allow-client; closed" :
+	    "conn=%lu: client %s:%s is not in --allow-client; closed",
+	    c->c_id, c->c_peer_ip, c->c_peer_port);
 	return 0;
 }
 

@@ -33,6 +33,7 @@ struct cgid_conf {
 	const char	*cf_path;		/* --path: PATH for programs */
 	int		 cf_cgi_timeout;	/* seconds */
 	uint64_t	 cf_max_body;		/* bytes, 0: no bound */
+	uint64_t	 cf_max_spool;		/* bytes, all spools; 0: none */
 	const char	*cf_tmpdir;		/* spool for chunked bodies */
 	struct htpasswd	*cf_auth;		/* --auth, or NULL */
 	char		*cf_pass[CGID_PASS_MAX];	/* HTTPS, SSL_* */
@@ -85,6 +86,9 @@ struct exchange {
 	uint64_t		 x_body_left;	/* body still to come */
 	int			 x_body_done;	/* all of it was read */
 	int			 x_body_fd;	/* spooled body, or -1 */
+	uint64_t		 x_spooled;	/* its bytes in --max-spool */
+	uint64_t		 x_head_deadline; /* of the current head */
+	int			 x_auth_fails;	/* on this connection */
 	struct script		 x_sc;
 	/* the running program */
 	pid_t			 x_pid;

@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@
 
 #define DEFAULT_ADDR	"127.0.0.1:8000"
 #define DEFAULT_PATH	"/usr/bin:/bin"
-#define DEFAULT_MAXBODY	(1024ULL * 1024 * 1024)
+/* Why these two: cgid(8), --max-body and --max-spool. */
+#define DEFAULT_MAXBODY	(16ULL * 1024 * 1024)
+#define DEFAULT_MAXSPOOL (256ULL * 1024 * 1024)
 #define CHALLENGE	\
 	"WWW-Authenticate: Basic realm=\"cgid\", charset=\"UTF-8\""
 #define LINGER_MS	5000
@@ -42,11 +45,15 @@ enum {
 	OPT_AUTH = OPT_PROGRAM_BASE,
 	OPT_CGI_TIMEOUT,
 	OPT_MAX_BODY,
+	OPT_MAX_SPOOL,
 	OPT_PATH,
 	OPT_ROOT
 };
 
 extern char **environ;
+
+/* Bytes in every connection's spool file at once, for --max-spool. */
+static _Atomic uint64_t spooled;
 
 static void	 usage(void) __attribute__((noreturn));
 static void	 help(void);
@@ -58,10 +65,14 @@ static int	 wait_next(struct exchange *);
 static int	 serve_request(struct exchange *);
 static int	 body_setup(struct exchange *);
 static int	 spool(struct exchange *);
+static int	 spool_reserve(struct exchange *, size_t);
+static void	 spool_close(struct exchange *);
+static int	 authorize(struct exchange *);
 static void	 run_with_redirects(struct exchange *);
-static void	 refuse(struct exchange *, int, const char *);
+static void	 refuse(struct exchange *, int, const char *, const char *);
 static enum proxy_error proxy_error(int);
 static enum log_reason refusal_reason(int);
+static const char *refusal_why(int);
 static void	 access_line(const struct exchange *, uint64_t);
 
 static void
@@ -69,12 +80,13 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: cgid [-hqVv] [-l address] [-u user] [--accept-proxy] "
-	    "[--auth file]\n"
-	    "            [--cgi-timeout seconds] [--grace seconds] "
+	    "[--allow-client cidr]\n"
+	    "            [--auth file] "
+	    "[--cgi-timeout seconds] [--grace seconds] "
 	    "[--header-timeout seconds]\n"
 	    "            [--idle-timeout seconds] [--max-body bytes] "
 	    "[--max-conns number]\n"
-	    "            [--path path] --root dir\n"
+	    "            [--max-spool bytes] [--path path] --root dir\n"
 	    "       cgid [options] -- program [arg ...]\n");
 	exit(EXIT_USAGE);
 }
@@ -92,7 +104,10 @@ help(void)
 	    "      --cgi-timeout S      a program's header block is due "
 	    "within S s (30)\n"
 	    "      --max-body BYTES     largest request body, 0: no bound "
-	    "(1073741824)\n"
+	    "(16777216)\n"
+	    "      --max-spool BYTES    chunked bodies spooled at once, in all, "
+	    "0: no bound\n"
+	    "                           (268435456)\n"
 	    "      --path PATH          PATH of the programs "
 	    "(/usr/bin:/bin)\n");
 	fputs(opts_help_text, stdout);
@@ -149,6 +164,7 @@ main(int argc, char *argv[])
 		{ "auth",	 required_argument, NULL, OPT_AUTH },
 		{ "cgi-timeout", required_argument, NULL, OPT_CGI_TIMEOUT },
 		{ "max-body",	 required_argument, NULL, OPT_MAX_BODY },
+		{ "max-spool",	 required_argument, NULL, OPT_MAX_SPOOL },
 		{ "path",	 required_argument, NULL, OPT_PATH },
 		{ "root",	 required_argument, NULL, OPT_ROOT },
 		GTR_COMMON_LONGOPTS
@@ -165,6 +181,7 @@ main(int argc, char *argv[])
 	cf.cf_path = DEFAULT_PATH;
 	cf.cf_cgi_timeout = 30;
 	cf.cf_max_body = DEFAULT_MAXBODY;
+	cf.cf_max_spool = DEFAULT_MAXSPOOL;
 	while ((ch = opts_next(&cf.cf_opts, argc, argv, longopts,
 	    help)) != -1) {
 		switch (ch) {
@@ -182,6 +199,12 @@ main(int argc, char *argv[])
 				fatalx(EXIT_USAGE, "--max-body: \"%s\" is not "
 				    "a number of bytes", optarg);
 			cf.cf_max_body = n;
+			break;
+		case OPT_MAX_SPOOL:
+			if (opts_number(optarg, 0, INT64_MAX, &n) == -1)
+				fatalx(EXIT_USAGE, "--max-spool: \"%s\" is not "
+				    "a number of bytes", optarg);
+			cf.cf_max_spool = n;
 			break;
 		case OPT_PATH:
 			cf.cf_path = optarg;
@@ -255,6 +278,7 @@ handle(struct conn *c, void *arg)
 	deadline = c->c_start_ms + cf->cf_opts.header_timeout * 1000ULL;
 	for (;;) {
 		start = now_ms();
+		x->x_head_deadline = deadline;
 		rv = http_read_head(&x->x_in, &x->x_hd, 1, NULL, deadline);
 		if (rv == HTTP_EOF)
 			break;
@@ -406,38 +430,112 @@ send_error(struct exchange *x, int status, enum proxy_error pe,
 	return 0;
 }
 
-/* Answers with cgid's own error; the connection stays if it can. */
-static void
-refuse(struct exchange *x, int status, const char *extra)
+/* Returns what a status cgid refuses with usually means here. */
+static const char *
+refusal_why(int status)
 {
-	const char *why;
+	switch (status) {
+	case HTTP_UNAUTHORIZED:
+		return "credentials required";
+	case HTTP_FORBIDDEN:
+		return "this resource may not be run";
+	case HTTP_NOT_FOUND:
+		return "no program at this path";
+	case HTTP_CONTENT_TOO_LARGE:
+		return "the request body is larger than --max-body";
+	case HTTP_NOT_IMPLEMENTED:
+		return "this method is not served";
+	default:
+		return "the request cannot be served";
+	}
+}
 
+/*
+ * Answers with cgid's own error, saying why (NULL: refusal_why()); the
+ * connection stays if it can.
+ */
+static void
+refuse(struct exchange *x, int status, const char *why, const char *extra)
+{
 	if (!x->x_body_done) {
 		x->x_keep = 0;	/* the body was not read */
 		x->x_unread = 1;
 	}
-	switch (status) {
-	case HTTP_UNAUTHORIZED:
-		why = "credentials required";
-		break;
-	case HTTP_FORBIDDEN:
-		why = "this resource may not be run";
-		break;
-	case HTTP_NOT_FOUND:
-		why = "no program at this path";
-		break;
-	case HTTP_CONTENT_TOO_LARGE:
-		why = "the request body is larger than --max-body";
-		break;
-	case HTTP_NOT_IMPLEMENTED:
-		why = "this method is not served";
-		break;
+	(void)send_error(x, status, proxy_error(status), why != NULL ? why :
+	    refusal_why(status), extra, refusal_reason(status));
+}
+
+/*
+ * Checks Authorization against --auth.  Returns 0 when the request may
+ * go on, else the status to refuse with: 401, or 503 when no crypt(3)
+ * slot came free before the head's deadline (x_why says so).  The
+ * HTPASSWD_TRIES-th wrong credentials on a connection close it.
+ */
+static int
+authorize(struct exchange *x)
+{
+	const struct conn *c = x->x_conn;
+	enum htpasswd_result r;
+	char tried[AUTH_USER_LEN];
+
+	r = htpasswd_verify(x->x_cf->cf_auth, http_get(&x->x_hd,
+	    "Authorization"), x->x_head_deadline, tried, sizeof(tried));
+	switch (r) {
+	case HTPASSWD_OK:
+		(void)strcpy(x->x_user, tried);
+		return 0;
+	case HTPASSWD_BUSY:
+		x->x_keep = 0;
+		x->x_why = "too many password checks at once; try again";
+		return HTTP_SERVICE_UNAVAILABLE;
+	case HTPASSWD_NONE:
+		return HTTP_UNAUTHORIZED;	/* the challenge, no failure */
 	default:
-		why = "the request cannot be served";
-		break;
+		htpasswd_log_failure(c->c_id, c->c_peer_ip, c->c_peer_port,
+		    tried, r);
+		if (++x->x_auth_fails >= HTPASSWD_TRIES)
+			x->x_keep = 0;
+		return HTTP_UNAUTHORIZED;
 	}
-	(void)send_error(x, status, proxy_error(status), why, extra,
-	    refusal_reason(status));
+}
+
+/*
+ * Counts n more bytes of x's spool into --max-spool.  Returns 0, or the
+ * status to refuse with (x_why says why): 413 if this body alone would
+ * be over the bound, which it can never fit, 503 if the other spools
+ * leave no room for it now.
+ */
+static int
+spool_reserve(struct exchange *x, size_t n)
+{
+	uint64_t max = x->x_cf->cf_max_spool;
+
+	if (max == 0)
+		return 0;
+	if (x->x_spooled + n > max) {
+		x->x_why = "the request body is larger than --max-spool";
+		return HTTP_CONTENT_TOO_LARGE;
+	}
+	if (atomic_fetch_add(&spooled, n) + n > max) {
+		atomic_fetch_sub(&spooled, n);
+		x->x_why = "the chunked bodies being received fill "
+		    "--max-spool; try again";
+		return HTTP_SERVICE_UNAVAILABLE;
+	}
+	x->x_spooled += n;
+	return 0;
+}
+
+/* Closes x's spool file, if any, and gives its room back. */
+static void
+spool_close(struct exchange *x)
+{
+	if (x->x_body_fd != -1) {
+		(void)close(x->x_body_fd);
+		x->x_body_fd = -1;
+	}
+	atomic_fetch_sub(&spooled, x->x_spooled);
+	x->x_spooled = 0;
 }
 
 /*
@@ -479,6 +577,8 @@ spool(struct exchange *x)
 		x->x_bytes_in += n;
 		if (cf->cf_max_body != 0 && total > cf->cf_max_body)
 			return HTTP_CONTENT_TOO_LARGE;
+		if ((status = spool_reserve(x, n)) != 0)
+			return status;
 		if (http_write_all(fd, x->x_buf, n, 0) == -1) {
 			log_warn("conn=%lu: temporary file in %s",
 			    x->x_conn->c_id, cf->cf_tmpdir);
@@ -551,12 +651,9 @@ run_with_redirects(struct exchange *x)
 	x->x_body_left = 0;
 	if (!x->x_body_done)
 		x->x_keep = 0;	/* what is left stays unread */
-	if (x->x_body_fd != -1) {
-		(void)close(x->x_body_fd);
-		x->x_body_fd = -1;
-	}
+	spool_close(x);
 	if ((rv = map_target(x->x_cf, x->x_target, &x->x_sc)) != 0) {
-		refuse(x, rv, NULL);
+		refuse(x, rv, NULL, NULL);
 		return;
 	}
 	if ((r = run_program(x)) == RUN_REDIRECT) {
@@ -592,20 +689,17 @@ serve_request(struct exchange *x)
 	x->x_bytes_in = hd->hd_size;
 	x->x_bytes_out = 0;
 	if (strcmp(hd->hd_method, "CONNECT") == 0)
-		refuse(x, HTTP_NOT_IMPLEMENTED, NULL);
-	else if (cf->cf_auth != NULL && !htpasswd_check(cf->cf_auth,
-	    http_get(hd, "Authorization"), x->x_user, sizeof(x->x_user)))
-		refuse(x, HTTP_UNAUTHORIZED, CHALLENGE);
+		refuse(x, HTTP_NOT_IMPLEMENTED, NULL, NULL);
+	else if (cf->cf_auth != NULL && (rv = authorize(x)) != 0)
+		refuse(x, rv, x->x_why, rv == HTTP_UNAUTHORIZED ? CHALLENGE :
+		    NULL);
 	else if ((rv = map_target(cf, x->x_target, &x->x_sc)) != 0)
-		refuse(x, rv, NULL);
+		refuse(x, rv, NULL, NULL);
 	else if ((rv = body_setup(x)) != 0)
-		refuse(x, rv, NULL);
+		refuse(x, rv, x->x_why, NULL);
 	else
 		run_with_redirects(x);
-	if (x->x_body_fd != -1) {
-		(void)close(x->x_body_fd);
-		x->x_body_fd = -1;
-	}
+	spool_close(x);
 	if (!x->x_body_done) {
 		x->x_keep = 0;
 		x->x_unread = 1;

@@ -3,7 +3,10 @@
  *
  * The path is percent-decoded once, split into segments, and refused if
  * a segment is "." or ".." or an encoded slash: nothing is resolved
- * lexically, so no spelling of a path climbs out of the root.  With
+ * lexically, so no spelling of a path climbs out of the root.  A control
+ * character once decoded is refused too: a program may copy PATH_INFO
+ * into a header, a log line or a shell command, and must never be handed
+ * a newline there.  With
  * --root the segments are walked from the root until one names a regular
  * file; its realpath must still lie under the root (a symlink may point
  * within the root, never out of it) and it must be executable.
@@ -55,7 +58,8 @@ origin_path(const char *t)
 /*
  * Decodes path[0..len) into segments, each decoded on its own: a '/' in
  * a decoded segment was encoded.  Returns 0, 400 for a bad escape or an
- * encoded NUL, 404 for an encoded slash or a dot segment.
+ * encoded NUL or other control character, 404 for an encoded slash or a
+ * dot segment.
  */
 static int
 split_path(const char *path, size_t len, struct segs *sg)
@@ -75,10 +79,11 @@ split_path(const char *path, size_t len, struct segs *sg)
 		    sizeof(sg->sg_buf) - out, &dn) == -1)
 			return 400;
 		/* The first offence decides, as it would read left to right. */
-		for (i = 0; i < dn && out[i] != '\0' && out[i] != '/'; i++)
+		for (i = 0; i < dn && out[i] != '/' &&
+		    (unsigned char)out[i] >= 0x20 && out[i] != 0x7f; i++)
 			;
 		if (i < dn)
-			return out[i] == '\0' ? 400 : 404;
+			return out[i] == '/' ? 404 : 400;
 		if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
 			return 404;
 		if (sg->sg_n == SEG_MAX)

@@ -6,7 +6,8 @@
  * 200 only once the upstream connection exists, then hand both sockets to
  * the shared relay with whatever the client already sent after its head.
  * Refusals are complete responses with a Proxy-Status field; a 407 keeps
- * the connection for the client's retry.
+ * the connection for the client's retry, up to HTPASSWD_TRIES wrong
+ * credentials on one connection.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -69,6 +70,7 @@ struct session {
 	char			 se_host[NET_HOSTLEN];
 	char			 se_port[NET_PORTLEN];
 	uint64_t		 se_deadline;	/* for the current head */
+	int			 se_auth_fails;	/* wrong credentials so far */
 };
 
 static void	 usage(void) __attribute__((noreturn));
@@ -98,9 +100,10 @@ usage(void)
 	fprintf(stderr,
 	    "usage: connectd [-hqVv] [-c host:port] [-l address] [-u user] "
 	    "[--accept-proxy]\n"
-	    "                [--allow-dest cidr] [--allow-port list] "
-	    "[--auth file]\n"
-	    "                [--connect-timeout seconds] [--grace seconds]\n"
+	    "                [--allow-client cidr] [--allow-dest cidr] "
+	    "[--allow-port list]\n"
+	    "                [--auth file] [--connect-timeout seconds] "
+	    "[--grace seconds]\n"
 	    "                [--header-timeout seconds] "
 	    "[--idle-timeout seconds]\n"
 	    "                [--max-conns number] [--realm name]\n");
@@ -166,31 +169,50 @@ refuse(struct session *se, int status, enum log_reason reason,
 
 /*
  * Checks Proxy-Authorization.  Returns 1 when the request may go on, 0
- * after a 407 that keeps the connection, -1 after one that closes it.
+ * after a 407 that keeps the connection, -1 after one that closes it
+ * (the HTPASSWD_TRIES-th wrong credentials) or a 503 (no crypt(3) slot
+ * came free before the head's deadline).
  */
 static int
 authorize(struct session *se)
 {
 	struct config *cf = se->se_cf;
+	struct conn *c = se->se_conn;
+	enum htpasswd_result r = HTPASSWD_NONE;
+	char tried[HTPASSWD_USER_MAX];
 	const char *v;
-	int ok = 0;
+	int keep;
 
 	if (cf->cf_auth_path == NULL)
 		return 1;
 	v = http_get(&se->se_head, "Proxy-Authorization");
 	if (v != NULL) {
 		pthread_rwlock_rdlock(&cf->cf_auth_lock);
-		ok = htpasswd_check(cf->cf_auth, v, se->se_ex->ex_user,
-		    sizeof(se->se_ex->ex_user));
+		r = htpasswd_verify(cf->cf_auth, v, se->se_deadline, tried,
+		    sizeof(tried));
 		pthread_rwlock_unlock(&cf->cf_auth_lock);
 	}
-	if (ok)
+	if (r == HTPASSWD_OK) {
+		(void)strcpy(se->se_ex->ex_user, tried);
 		return 1;
-	se->se_ex->ex_user[0] = '\0';
+	}
+	if (r == HTPASSWD_BUSY) {
+		(void)refuse(se, HTTP_SERVICE_UNAVAILABLE,
+		    REASON_INTERNAL_ERROR, PE_PROXY_INTERNAL_ERROR,
+		    "too many password checks at once; try again", NULL, 0);
+		return -1;
+	}
+	/* No credentials is the challenge's first step, not a failure. */
+	keep = 1;
+	if (r != HTPASSWD_NONE) {
+		htpasswd_log_failure(c->c_id, c->c_peer_ip, c->c_peer_port,
+		    tried, r);
+		keep = ++se->se_auth_fails < HTPASSWD_TRIES;
+	}
 	return refuse(se, HTTP_PROXY_AUTH_REQUIRED, REASON_AUTH,
 	    PE_HTTP_REQUEST_DENIED, v == NULL ?
 	    "proxy authentication required" : "bad proxy credentials",
-	    se->se_cf->cf_challenge, 1) ? 0 : -1;
+	    se->se_cf->cf_challenge, keep) ? 0 : -1;
 }
 
 /* With -v, logs the request line of a head that parsed. */
