@@ -95,7 +95,7 @@ help(void)
 	    "(1073741824)\n"
 	    "      --path PATH          PATH of the programs "
 	    "(/usr/bin:/bin)\n");
-	fputs(opts_help_text, stdout);
+	fputs(opts_help(0), stdout);
 }
 
 /* Resolves the program after "--" as execvp() would, or exits 78. */
@@ -161,7 +161,7 @@ main(int argc, char *argv[])
 	int ch;
 
 	log_init("cgid", LOG_NORMAL);
-	opts_init(&cf.cf_opts, NULL);
+	opts_init(&cf.cf_opts, NULL, 0);
 	cf.cf_path = DEFAULT_PATH;
 	cf.cf_cgi_timeout = 30;
 	cf.cf_max_body = DEFAULT_MAXBODY;
@@ -198,11 +198,6 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	log_init("cgid", cf.cf_opts.verbosity);
-	if (cf.cf_opts.connect != NULL) {
-		log_error("-c: cgid has no upstream; name a program after -- "
-		    "or use --root");
-		usage();
-	}
 	if ((root == NULL) == (argc == 0)) {
 		log_error("name either --root DIR or a program after --");
 		usage();

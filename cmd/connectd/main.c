@@ -124,7 +124,7 @@ help(void)
 	    "                           an htpasswd file (bcrypt, SHA-crypt)\n"
 	    "                           (re-read on SIGHUP)\n"
 	    "      --realm NAME         realm in Proxy-Authenticate (gtr)\n");
-	fputs(opts_help_text, stdout);
+	fputs(opts_help(0), stdout);
 }
 
 /* Starts the access line of an exchange: no names, no bytes yet. */
@@ -416,7 +416,7 @@ main(int argc, char *argv[])
 	int ch;
 
 	log_init(argv[0], LOG_NORMAL);
-	opts_init(&cf.cf_opts, "443");
+	opts_init(&cf.cf_opts, "443", OPTS_UPSTREAM);
 	while ((ch = opts_next(&cf.cf_opts, argc, argv, longopts,
 	    help)) != -1) {
 		switch (ch) {

@@ -75,7 +75,7 @@ help(void)
 	    "      --writable           allow PUT (STOR) and DELETE (DELE)\n"
 	    "      --ftp-ssl            require AUTH TLS on ftp:// servers\n"
 	    "      --cacert FILE        CA certificates for FTPS (system)\n");
-	fputs(opts_help_text, stdout);
+	fputs(opts_help(0), stdout);
 	exit(0);
 }
 
@@ -92,7 +92,7 @@ main(int argc, char *argv[])
 	int ch;
 
 	log_init(argv[0], LOG_NORMAL);
-	opts_init(&gw.gw_opts, "21,990");
+	opts_init(&gw.gw_opts, "21,990", OPTS_UPSTREAM);
 	while ((ch = opts_next(&gw.gw_opts, argc, argv, longopts,
 	    help)) != -1) {
 		switch (ch) {

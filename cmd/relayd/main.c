@@ -133,7 +133,7 @@ help(void)
 	    "                           in CIDR (repeatable; none)\n"
 	    "  -- program [arg ...]     run the program per connection as "
 	    "the upstream\n");
-	fputs(opts_help_text, stdout);
+	fputs(opts_help(0), stdout);
 }
 
 /*
@@ -556,7 +556,7 @@ main(int argc, char *argv[])
 	int ch, rc;
 
 	log_init(argv[0], LOG_NORMAL);
-	opts_init(&cf.cf_opts, "80");
+	opts_init(&cf.cf_opts, "80", OPTS_UPSTREAM);
 	while ((ch = opts_next(&cf.cf_opts, argc, argv, longopts,
 	    help)) != -1) {
 		switch (ch) {

@@ -82,8 +82,8 @@ static void	 parse_args(struct config *, int, char *[]);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: tlsstripd [-hqVv] --cert file [--key file] "
-	    "[--ocsp file] [--cert-dir dir]\n"
+	fprintf(stderr, "usage: tlsstripd [-hqVv] [--cert file [--key file] "
+	    "[--ocsp file]] [--cert-dir dir]\n"
 	    "              [--client-ca file] "
 	    "[--forwarded | --proxy-protocol v1|v2]\n"
 	    "              [-c host:port] [-l address] [-u user] "
@@ -95,7 +95,7 @@ usage(void)
 static void
 help(void)
 {
-	printf("usage: tlsstripd [options] --cert FILE "
+	printf("usage: tlsstripd [options] (--cert FILE | --cert-dir DIR) "
 	    "(-c HOST:PORT | -- program [arg ...])\n"
 	    "TLS termination: TLS from clients, plaintext to a server or "
 	    "a program.\n\n"
@@ -108,7 +108,8 @@ help(void)
 	    "--cert before it\n"
 	    "                           (none; re-read on SIGHUP)\n"
 	    "      --cert-dir DIR       every DIR/*.pem as another --cert "
-	    "(none)\n"
+	    "(none; at least\n"
+	    "                           one --cert or --cert-dir is needed)\n"
 	    "      --client-ca FILE     require client certificates from "
 	    "these CAs (none)\n"
 	    "      --forwarded          add Forwarded, X-Forwarded-For, "
@@ -119,8 +120,11 @@ help(void)
 	    "  -c, --connect HOST:PORT  send plaintext to this server (or "
 	    "unix:PATH)\n"
 	    "  -- program [arg ...]     run the program per connection "
-	    "instead\n");
-	fputs(opts_help_text, stdout);
+	    "instead\n"
+	    "      --header-timeout S   deadline for the TLS handshake and, "
+	    "with --forwarded,\n"
+	    "                           for each request head (15)\n");
+	fputs(opts_help(OPTS_HEADER_TIMEOUT), stdout);
 }
 
 /* Fills in SNI, the verified client subject; for logs and the backend. */
@@ -527,7 +531,7 @@ main(int argc, char *argv[])
 	int rc;
 
 	log_init(argv[0], LOG_NORMAL);
-	opts_init(&cf.cf_opts, NULL);
+	opts_init(&cf.cf_opts, NULL, OPTS_CONNECT | OPTS_CONNECT_TIMEOUT);
 	parse_args(&cf, argc, argv);
 	log_init(argv[0], cf.cf_opts.verbosity);
 	if ((ctx = tlsctx_new(&cf, err, sizeof(err))) == NULL ||
