@@ -30,6 +30,7 @@
 #include "log.h"
 #include "opts.h"
 #include "serve.h"
+#include "spawnprog.h"
 
 #define DEFAULT_ADDR	"127.0.0.1:8000"
 #define DEFAULT_PATH	"/usr/bin:/bin"
@@ -102,30 +103,11 @@ help(void)
 static void
 find_program(struct cgid_conf *cf, const char *name)
 {
-	char buf[PATH_MAX], *path, *dir, *save = NULL;
-	int n;
+	char err[PATH_MAX + 256];
 
-	if (strchr(name, '/') != NULL) {
-		if (access(name, X_OK) == -1)
-			fatal(EXIT_CONFIG, "%s", name);
-		(void)snprintf(cf->cf_program, sizeof(cf->cf_program), "%s",
-		    name);
-		return;
-	}
-	if ((path = strdup(getenv("PATH") != NULL ? getenv("PATH") :
-	    DEFAULT_PATH)) == NULL)
-		fatal(1, "strdup");
-	for (dir = strtok_r(path, ":", &save); dir != NULL;
-	    dir = strtok_r(NULL, ":", &save)) {
-		n = snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-		if (n > 0 && (size_t)n < sizeof(buf) &&
-		    access(buf, X_OK) == 0) {
-			(void)strcpy(cf->cf_program, buf);
-			free(path);
-			return;
-		}
-	}
-	fatalx(EXIT_CONFIG, "%s: not found in PATH", name);
+	if (spawn_check(name, cf->cf_program, sizeof(cf->cf_program), err,
+	    sizeof(err)) == -1)
+		fatalx(EXIT_CONFIG, "%s", err);
 }
 
 /* Keeps HTTPS and SSL_* when cgid runs behind a TLS front that set them. */

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -552,7 +553,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct config cf;
-	char err[256];
+	char err[PATH_MAX + 256], path[PATH_MAX];
 	int ch, rc;
 
 	log_init(argv[0], LOG_NORMAL);
@@ -581,6 +582,9 @@ main(int argc, char *argv[])
 		fatalx(EXIT_USAGE, "%s", err);
 	if (cf.cf_opts.connect != NULL)
 		cf.cf_fixed = &cf.cf_opts.connect_addr;
+	if (cf.cf_argv != NULL && spawn_check(cf.cf_argv[0], path,
+	    sizeof(path), err, sizeof(err)) == -1)
+		fatalx(EXIT_CONFIG, "%s", err);
 	/* A raw relay may carry a protocol whose server greets first. */
 	if (!cf.cf_raw)
 		serve_client_speaks_first();

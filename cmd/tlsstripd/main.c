@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -465,11 +466,14 @@ cert_file(struct config *cf, const char *opt)
 	*slot = optarg;
 }
 
-/* Reads the options into cf; exits 64 on a usage error. */
+/*
+ * Reads the options into cf; exits 64 on a usage error, 78 when the
+ * program after "--" cannot be run.
+ */
 static void
 parse_args(struct config *cf, int argc, char *argv[])
 {
-	char err[256];
+	char err[PATH_MAX + 256], path[PATH_MAX];
 	int ch;
 
 	while ((ch = opts_next(&cf->cf_opts, argc, argv, longopts,
@@ -521,6 +525,9 @@ parse_args(struct config *cf, int argc, char *argv[])
 		    "each other");
 	if (opts_connect_hostport(&cf->cf_opts, err, sizeof(err)) == -1)
 		fatalx(EXIT_USAGE, "%s", err);
+	if (cf->cf_argv != NULL && spawn_check(cf->cf_argv[0], path,
+	    sizeof(path), err, sizeof(err)) == -1)
+		fatalx(EXIT_CONFIG, "%s", err);
 }
 
 int
