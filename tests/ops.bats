@@ -441,13 +441,12 @@ PY
 	[[ "${lines[0]}" == *"(--cert FILE | --cert-dir DIR)"* ]]
 	line=$(echo "$output" | grep -e '--header-timeout')
 	[[ "$line" == *"handshake"* ]]
-	run -64 "$GTR_BIN/tlsstripd" --nonsense
-	[[ "$output" != *"--cert file [--key"* ]]
+	run -64 "$GTR_BIN/tlsstripd" -c 127.0.0.1:1 < <(:)
+	[[ "$output" == *"give --cert FILE or --cert-dir DIR"* ]]
+	# the man page's synopsis: neither is required on its own
 	syn=$(mandoc -Tascii "$MAN8/tlsstripd.8" | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p')
-	[[ "$syn" =~ \[--cert-dir\ dir\] ]] && [[ "$syn" =~ --cert\ file ]] && {
-		# --cert mandatory and --cert-dir optional: the old disagreement
-		[[ "$syn" != *" --cert file [--key file]"*"[--cert-dir dir]"* ]]
-	}
+	[[ "$syn" == *"[--cert file [--key file] [--ocsp file]]"* ]]
+	[[ "$syn" == *"[--cert-dir dir]"* ]]
 	man=$(MANWIDTH=200 mandoc -Tascii "$MAN8/tlsstripd.8" | col -b |
 		sed -n '/^ *--header-timeout seconds/,/^ *--/p')
 	[[ "$man" == *"handshake"* ]]
