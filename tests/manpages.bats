@@ -344,7 +344,7 @@ cgi() {
 	run -0 --separate-stderr connectd -v < <(printf 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: x\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 403 "* ]]
 	[[ "$stderr" == *"debug: conn=1: head received: CONNECT 127.0.0.1:443 HTTP/1.1"* ]]
-	[[ "$stderr" == *"debug: conn=1: cannot connect to 127.0.0.1:443: destination not allowed"* ]]
+	[[ "$stderr" == *"debug: conn=1: destination 127.0.0.1 is not allowed"* ]]
 	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
 		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nping\n' "$EPORT")
 	[[ "$stderr" == *"status=200"* ]]

@@ -395,7 +395,8 @@ refuse(struct exchange *x, int status, const char *extra)
 	}
 	switch (status) {
 	case HTTP_UNAUTHORIZED:
-		why = "credentials required";
+		why = http_auth_refusal(http_get(&x->x_hd,
+		    "Authorization") != NULL);
 		break;
 	case HTTP_FORBIDDEN:
 		why = "this resource may not be run";

@@ -201,8 +201,7 @@ authorize(struct session *se)
 		return 1;
 	se->se_ex->ex_user[0] = '\0';
 	return refuse(se, HTTP_PROXY_AUTH_REQUIRED, REASON_AUTH,
-	    PE_HTTP_REQUEST_DENIED, v == NULL ?
-	    "proxy authentication required" : "bad proxy credentials",
+	    PE_HTTP_REQUEST_DENIED, http_auth_refusal(v != NULL),
 	    se->se_cf->cf_challenge, 1) ? 0 : -1;
 }
 
@@ -282,8 +281,8 @@ serve_head(struct session *se)
 	}
 	if (cf->cf_fixed == NULL &&
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
-		snprintf(detail, sizeof(detail), "port %s is not allowed",
-		    se->se_port);
+		(void)policy_port_refusal(detail, sizeof(detail),
+		    (unsigned)atoi(se->se_port));
 		return refuse(se, HTTP_FORBIDDEN, REASON_POLICY,
 		    PE_DESTINATION_IP_PROHIBITED, detail, NULL, 0);
 	}
@@ -315,8 +314,12 @@ open_tunnel(struct session *se)
 		/* With -c, the destination tried is -c's, not the target. */
 		if (fx != NULL)
 			ex->ex_al.al_upstream = cf->cf_opts.connect_name;
-		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
-		    dest, net_strerror(err));
+		if (fx == NULL && net_http_status(err) == HTTP_FORBIDDEN)
+			(void)policy_dest_refusal(detail, sizeof(detail), err,
+			    se->se_host, se->se_port);
+		else
+			snprintf(detail, sizeof(detail), "cannot connect to "
+			    "%s: %s", dest, net_strerror(err));
 		refuse(se, net_http_status(err), net_log_reason(err),
 		    net_proxy_error(err), detail, NULL, 0);
 		return;

@@ -230,6 +230,7 @@ exchange(struct session *s)
 {
 	struct http_head *hd = &s->s_hd;
 	const char *err, *auth, *m = hd->hd_method;
+	char why[64];
 	int resolved;
 
 	s->s_close = !hd->hd_keep_alive;
@@ -273,7 +274,8 @@ exchange(struct session *s)
 	if (!gw.gw_origin &&
 	    !policy_port_ok(&gw.gw_opts.policy, s->s_loc.fl_port)) {
 		send_error(s, HTTP_FORBIDDEN, PE_DESTINATION_IP_PROHIBITED,
-		    "destination port refused by policy", NULL);
+		    policy_port_refusal(why, sizeof(why), s->s_loc.fl_port),
+		    NULL);
 		goto done;
 	}
 	if ((s->s_fh = ftp_acquire(&s->s_loc)) == NULL) {

@@ -349,8 +349,12 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 	} else
 		(void)net_format_authority(dest, sizeof(dest), se->se_host,
 		    se->se_port);
-	snprintf(detail, dlen, "cannot connect to %s: %s", dest,
-	    net_strerror(err));
+	if (fx == NULL && net_http_status(err) == HTTP_FORBIDDEN)
+		(void)policy_dest_refusal(detail, dlen, err, se->se_host,
+		    se->se_port);
+	else
+		snprintf(detail, dlen, "cannot connect to %s: %s", dest,
+		    net_strerror(err));
 	se->se_failed = net_log_reason(err);
 	if (!cf->cf_raw)
 		refuse(se, net_http_status(err), net_log_reason(err),
@@ -499,8 +503,8 @@ serve_http(struct session *se)
 		return;
 	if (cf->cf_fixed == NULL && cf->cf_argv == NULL &&
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
-		snprintf(detail, sizeof(detail), "port %s is not allowed",
-		    se->se_port);
+		(void)policy_port_refusal(detail, sizeof(detail),
+		    (unsigned)atoi(se->se_port));
 		refuse(se, HTTP_FORBIDDEN, REASON_POLICY,
 		    PE_DESTINATION_IP_PROHIBITED, detail);
 		return;
