@@ -38,6 +38,18 @@ base() {
 	esac
 }
 
+# wait_count N PATTERN FILE: waits up to 10 s until FILE has N lines
+# matching the extended regular expression PATTERN.
+wait_count() {
+	local i
+	for i in $(seq 100); do
+		[ "$(grep -cE -- "$2" "$3")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "fewer than $1 lines matching '$2' in $3 after 10 s" >&2
+	return 1
+}
+
 # one_line PROG: $output is exactly one line, PROG's "error:" line.
 one_line() {
 	[ "${#lines[@]}" -eq 1 ]
@@ -412,9 +424,9 @@ PY
 	[ "$output" = hello ]
 	# made readable to the user it runs as, the new file is read by its path
 	chown nobody "$T/etc/pw"
-	chmod go+x "$T/etc"
 	kill -HUP "$cgid_pid"
-	wait_log "info: reloaded --auth $T/etc/pw" "$T/cgid.log"
+	wait_count 2 "info: reloaded --auth $T/etc/pw" "$T/cgid.log"
+	[ "$(grep -c "info: reloaded --auth $T/etc/pw\$" "$T/cgid.log")" -eq 1 ]
 	run -0 curl -sS -u carol:secret "http://127.0.0.1:$C/hello.sh"
 	[ "$output" = hello ]
 }
@@ -450,4 +462,24 @@ PY
 	man=$(MANWIDTH=200 mandoc -Tascii "$MAN8/tlsstripd.8" | col -b |
 		sed -n '/^ *--header-timeout seconds/,/^ *--/p')
 	[[ "$man" == *"handshake"* ]]
+}
+
+@test "cgid --auth on a single connection: SIGHUP ends nothing and re-reads nothing" {
+	cgi_root
+	htpasswd -B -b -c "$T/pw" alice wonderland 2>/dev/null
+	printf -v req 'GET /hello.sh HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n' \
+		"$(printf alice:wonderland | base64)"
+	(printf '%s' "$req"; sleep 1; printf 'Connection: close\r\n\r\n') |
+		"$GTR_BIN/cgid" --root "$T/root" --auth "$T/pw" > "$T/out" 2> "$T/cgid.log" 3>&- &
+	echo $! >> "$T/pids"
+	for i in $(seq 50); do
+		pid=$(pgrep -n -f "cgid --root $T/root --auth") && break
+		sleep 0.1
+	done
+	[ -n "$pid" ]
+	sleep 0.3	# past start-up, where SIGHUP is not yet ignored
+	kill -HUP "$pid"
+	wait_log "status=200 user=alice" "$T/cgid.log"
+	grep -q '^hello' "$T/out"
+	! grep -q "reload" "$T/cgid.log" || false
 }

@@ -90,6 +90,7 @@ help(void)
 	    "under DIR\n"
 	    "      --auth FILE          require HTTP Basic users of this "
 	    "htpasswd file\n"
+	    "                           (re-read on SIGHUP)\n"
 	    "      --cgi-timeout S      a program's header block is due "
 	    "within S s (30)\n"
 	    "      --max-body BYTES     largest request body, 0: no bound "
@@ -199,9 +200,12 @@ main(int argc, char *argv[])
 		find_program(&cf, argv[0]);
 		cf.cf_argv = argv;
 	}
-	if (authfile != NULL &&
-	    (cf.cf_auth = htpasswd_load(authfile, err, sizeof(err))) == NULL)
-		fatalx(EXIT_CONFIG, "--auth %s", err);
+	if (authfile != NULL) {
+		if ((cf.cf_auth = htpasswd_load(authfile, err,
+		    sizeof(err))) == NULL)
+			fatalx(EXIT_CONFIG, "--auth %s", err);
+		serve_on_hup(htpasswd_reload, cf.cf_auth);
+	}
 	if ((cf.cf_tmpdir = getenv("TMPDIR")) == NULL)
 		cf.cf_tmpdir = "/tmp";
 	pass_tls_env(&cf);

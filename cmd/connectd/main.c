@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +40,7 @@ struct config {
 	struct gtr_opts	 cf_opts;
 	const struct net_addr *cf_fixed; /* -c, or NULL */
 	const char	*cf_auth_path;	/* --auth, or NULL */
-	struct htpasswd	*cf_auth;	/* its users; swapped on SIGHUP */
-	pthread_rwlock_t cf_auth_lock;
+	struct htpasswd	*cf_auth;	/* its users; re-read on SIGHUP */
 	char		 cf_challenge[REALM_MAX + 48];
 };
 
@@ -85,7 +83,6 @@ static void	 tunnel_done(struct conn *, const struct relay_stats *,
 static void	 exchange_init(struct exchange *);
 static void	 exchange_log(struct conn *, struct exchange *, int, uint64_t,
 		    enum log_reason);
-static void	 reload_auth(void *);
 
 static const struct option longopts[] = {
 	{ "auth",	required_argument, NULL, OPT_AUTH },
@@ -188,15 +185,12 @@ authorize(struct session *se)
 	const char *v;
 	int ok = 0;
 
-	if (cf->cf_auth_path == NULL)
+	if (cf->cf_auth == NULL)
 		return 1;
 	v = http_get(&se->se_head, "Proxy-Authorization");
-	if (v != NULL) {
-		pthread_rwlock_rdlock(&cf->cf_auth_lock);
+	if (v != NULL)
 		ok = htpasswd_check(cf->cf_auth, v, se->se_ex->ex_user,
 		    sizeof(se->se_ex->ex_user));
-		pthread_rwlock_unlock(&cf->cf_auth_lock);
-	}
 	if (ok)
 		return 1;
 	se->se_ex->ex_user[0] = '\0';
@@ -363,30 +357,6 @@ tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
 	free(ex);
 }
 
-/*
- * Re-reads the --auth file on SIGHUP; a file that no longer loads keeps
- * the users read before, so a typo cannot lock everyone out.
- */
-static void
-reload_auth(void *arg)
-{
-	struct config *cf = arg;
-	struct htpasswd *au, *old;
-	char err[512];
-
-	if ((au = htpasswd_load(cf->cf_auth_path, err, sizeof(err))) == NULL) {
-		log_warnx("unable to reload --auth %s; keeping the users read "
-		    "before", err);
-		return;
-	}
-	pthread_rwlock_wrlock(&cf->cf_auth_lock);
-	old = cf->cf_auth;
-	cf->cf_auth = au;
-	pthread_rwlock_unlock(&cf->cf_auth_lock);
-	htpasswd_free(old);
-	log_info("reloaded --auth %s", cf->cf_auth_path);
-}
-
 /* Serves one client connection: heads until a tunnel or the end. */
 static void
 handle(struct conn *c, void *arg)
@@ -454,9 +424,7 @@ main(int argc, char *argv[])
 		if ((cf.cf_auth = htpasswd_load(cf.cf_auth_path, err,
 		    sizeof(err))) == NULL)
 			fatalx(EXIT_CONFIG, "--auth %s", err);
-		if (pthread_rwlock_init(&cf.cf_auth_lock, NULL) != 0)
-			fatalx(1, "unable to create a lock");
-		serve_on_hup(reload_auth, &cf);
+		serve_on_hup(htpasswd_reload, cf.cf_auth);
 	}
 	serve_client_speaks_first();
 	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);
