@@ -95,7 +95,7 @@ curlshare_open_socket(void *arg, curlsocktype purpose,
 {
 	struct curlshare_sock *cs = arg;
 	char ip[NET_IPLEN], port[NET_PORTLEN], conn[32] = "";
-	char addr[NET_IPLEN + NET_PORTLEN + 4];
+	char why[NET_IPLEN + NET_PORTLEN + 64];
 	int loop = 0;
 
 	(void)purpose;
@@ -105,14 +105,9 @@ curlshare_open_socket(void *arg, curlsocktype purpose,
 		if (cs->cs_conn != 0)
 			snprintf(conn, sizeof(conn), "conn=%lu: ",
 			    cs->cs_conn);
-		snprintf(addr, sizeof(addr), strchr(ip, ':') != NULL ?
-		    "[%s]:%s" : "%s:%s", ip, port);
-		if (loop)
-			log_info("%sdestination %s is this program's own "
-			    "listener: refused as a loop", conn, addr);
-		else
-			log_info("%sdestination %s refused by policy", conn,
-			    ip);
+		/* each address: the 403, if all are, names the host */
+		log_info("%s%s", conn, policy_dest_refusal(why, sizeof(why),
+		    loop ? NET_LOOP : NET_POLICY, ip, port));
 		cs->cs_refused++;
 		cs->cs_loop += loop;
 		return CURL_SOCKET_BAD;

@@ -1,9 +1,17 @@
 /*
- * htpasswd.c - htpasswd files checked with crypt_rn(3).
+ * htpasswd.c - htpasswd files checked with crypt_rn(3), re-read on SIGHUP.
  *
  * crypt(3) keeps its result in static storage and connections are served
  * in threads, so each check uses crypt_rn() with its own heap-allocated
  * struct crypt_data (about 32 KiB: too much for a small thread stack).
+ *
+ * The users are swapped under a rwlock on reload.  The file opened at
+ * start is kept (close-on-exec): after -u, the user the program became
+ * usually cannot open a 0600 root file, but a descriptor opened before
+ * reads it still, as long as it is edited in place (htpasswd(1) does
+ * that).  A file renamed over the old one is seen by its link count
+ * dropping to 0, and said so, rather than the old users read again as
+ * if they were new.
  *
  * A check is slow on purpose (bcrypt's cost), so the checks under way at
  * once are bounded by a counting semaphore of one slot per CPU the
@@ -11,10 +19,13 @@
  * and a guesser opening many connections would take them from the
  * tunnels.  A check waits for a slot until its caller's deadline.
  */
-#include <sched.h>
+#include <sys/stat.h>
+
 #include <crypt.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "htpasswd.h"
+#include "clock.h"
 #include "log.h"
 
 #define AUTH_LINE_MAX	1024
@@ -34,16 +45,24 @@ struct auth_entry {
 	char	*ae_hash;
 };
 
-struct htpasswd {
-	struct auth_entry *au_entries;
-	size_t	 au_n;
+/* The users of one reading of the file. */
+struct users {
+	struct auth_entry *us_entries;
+	size_t	 us_n;
 };
 
-static int	 add_line(struct htpasswd *, char *, size_t, char *, size_t);
-static int	 b64_decode(const char *, char *, size_t);
-static int	 b64_value(int);
-static int	 same_string(const char *, const char *);
-static const char *hash_kind(const char *);
+struct htpasswd {
+	char		*au_path;
+	int		 au_fd;		/* the file opened last that loaded */
+	pthread_rwlock_t au_lock;	/* au_users against a reload */
+	struct users	*au_users;
+};
+
+static int	 add_line(struct users *, char *, size_t, char *, size_t);
+static struct users *users_read(int, const char *, char *, size_t);
+static void	 users_free(struct users *);
+static enum htpasswd_result users_verify(const struct users *,
+		    const char *, uint64_t, char *, size_t);
 static void	 slots_init(void);
 static int	 slot_take(uint64_t);
 static void	 slot_give(void);
@@ -53,6 +72,10 @@ static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slots_cv;
 static int slots_free;
+static int	 b64_decode(const char *, char *, size_t);
+static int	 b64_value(int);
+static int	 same_string(const char *, const char *);
+static const char *hash_kind(const char *);
 
 /* Returns the name of a hash family crypt(3) does not know, or NULL. */
 static const char *
@@ -72,7 +95,7 @@ hash_kind(const char *hash)
 
 /* Returns 0 after adding one "user:hash" line, or -1 with err set. */
 static int
-add_line(struct htpasswd *au, char *line, size_t lineno, char *err,
+add_line(struct users *us, char *line, size_t lineno, char *err,
     size_t errlen)
 {
 	struct auth_entry *e;
@@ -92,50 +115,60 @@ add_line(struct htpasswd *au, char *line, size_t lineno, char *err,
 		    "is not supported by crypt(3)", lineno, line, bad);
 		return -1;
 	}
-	e = reallocarray(au->au_entries, au->au_n + 1, sizeof(*e));
+	e = reallocarray(us->us_entries, us->us_n + 1, sizeof(*e));
 	if (e == NULL) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
-	au->au_entries = e;
-	e = &au->au_entries[au->au_n];
+	us->us_entries = e;
+	e = &us->us_entries[us->us_n];
 	if ((e->ae_user = strdup(line)) == NULL ||
 	    (e->ae_hash = strdup(colon + 1)) == NULL) {
 		free(e->ae_user);
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
-	au->au_n++;
+	us->us_n++;
 	return 0;
 }
 
-struct htpasswd *
-htpasswd_load(const char *path, char *err, size_t errlen)
+/*
+ * Reads the users of the open file fd from its start (fd stays open and
+ * is not moved for anyone but us).  Returns them, or NULL with
+ * "PATH: why" in err.
+ */
+static struct users *
+users_read(int fd, const char *path, char *err, size_t errlen)
 {
-	struct htpasswd *au;
-	char line[AUTH_LINE_MAX];
+	struct users *us;
+	char line[AUTH_LINE_MAX], why[256];
 	size_t lineno = 0;
 	FILE *f;
+	int dfd;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	if (lseek(fd, 0, SEEK_SET) == -1 ||
+	    (dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if ((au = calloc(1, sizeof(*au))) == NULL) {
+	if ((f = fdopen(dfd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(dfd);
+		return NULL;
+	}
+	if ((us = calloc(1, sizeof(*us))) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		fclose(f);
 		return NULL;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char why[256];
-
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
 			snprintf(err, errlen, "%s: line %zu: too long", path,
 			    lineno);
 			goto fail;
 		}
-		if (add_line(au, line, lineno, why, sizeof(why)) == -1) {
+		if (add_line(us, line, lineno, why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "%s: %s", path, why);
 			goto fail;
 		}
@@ -144,30 +177,113 @@ htpasswd_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (au->au_n == 0) {
+	if (us->us_n == 0) {
 		snprintf(err, errlen, "%s: no users", path);
 		goto fail;
 	}
 	fclose(f);
-	return au;
+	return us;
 fail:
 	fclose(f);
-	htpasswd_free(au);
+	users_free(us);
 	return NULL;
+}
+
+static void
+users_free(struct users *us)
+{
+	size_t i;
+
+	if (us == NULL)
+		return;
+	for (i = 0; i < us->us_n; i++) {
+		free(us->us_entries[i].ae_user);
+		free(us->us_entries[i].ae_hash);
+	}
+	free(us->us_entries);
+	free(us);
+}
+
+struct htpasswd *
+htpasswd_load(const char *path, char *err, size_t errlen)
+{
+	struct htpasswd *au;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((au = calloc(1, sizeof(*au))) == NULL ||
+	    (au->au_path = strdup(path)) == NULL ||
+	    pthread_rwlock_init(&au->au_lock, NULL) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		if (au != NULL)
+			free(au->au_path);
+		free(au);
+		close(fd);
+		return NULL;
+	}
+	au->au_fd = fd;
+	if ((au->au_users = users_read(fd, path, err, errlen)) == NULL) {
+		htpasswd_free(au);
+		return NULL;
+	}
+	return au;
+}
+
+void
+htpasswd_reload(void *arg)
+{
+	struct htpasswd *au = arg;
+	struct users *us, *old;
+	struct stat st;
+	char err[512];
+	int fd, e = 0;
+
+	if ((fd = open(au->au_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		e = errno;
+		if (fstat(au->au_fd, &st) == -1 || st.st_nlink == 0) {
+			log_warnx("unable to reload --auth %s: %s, and the "
+			    "file opened at start was replaced or removed "
+			    "since (make the new one readable to the -u user, "
+			    "or restart); keeping the users read before",
+			    au->au_path, strerror(e));
+			return;
+		}
+		fd = au->au_fd;
+	}
+	if ((us = users_read(fd, au->au_path, err, sizeof(err))) == NULL) {
+		log_warnx("unable to reload --auth %s; keeping the users read "
+		    "before", err);
+		if (fd != au->au_fd)
+			close(fd);
+		return;
+	}
+	pthread_rwlock_wrlock(&au->au_lock);
+	old = au->au_users;
+	au->au_users = us;
+	pthread_rwlock_unlock(&au->au_lock);
+	users_free(old);
+	if (fd != au->au_fd) {
+		close(au->au_fd);
+		au->au_fd = fd;
+		log_info("reloaded --auth %s", au->au_path);
+	} else
+		log_info("reloaded --auth %s through the descriptor opened at "
+		    "start (open: %s)", au->au_path, strerror(e));
 }
 
 void
 htpasswd_free(struct htpasswd *au)
 {
-	size_t i;
-
 	if (au == NULL)
 		return;
-	for (i = 0; i < au->au_n; i++) {
-		free(au->au_entries[i].ae_user);
-		free(au->au_entries[i].ae_hash);
-	}
-	free(au->au_entries);
+	users_free(au->au_users);
+	(void)pthread_rwlock_destroy(&au->au_lock);
+	if (au->au_fd != -1)
+		close(au->au_fd);
+	free(au->au_path);
 	free(au);
 }
 
@@ -297,7 +413,7 @@ slot_give(void)
 }
 
 int
-htpasswd_check(const struct htpasswd *au, const char *value, char *user,
+htpasswd_check(struct htpasswd *au, const char *value, char *user,
     size_t userlen)
 {
 	if (htpasswd_verify(au, value, 0, user, userlen) == HTPASSWD_OK)
@@ -308,8 +424,21 @@ htpasswd_check(const struct htpasswd *au, const char *value, char *user,
 }
 
 enum htpasswd_result
-htpasswd_verify(const struct htpasswd *au, const char *value,
-    uint64_t deadline, char *user, size_t userlen)
+htpasswd_verify(struct htpasswd *au, const char *value, uint64_t deadline,
+    char *user, size_t userlen)
+{
+	enum htpasswd_result r;
+
+	pthread_rwlock_rdlock(&au->au_lock);
+	r = users_verify(au->au_users, value, deadline, user, userlen);
+	pthread_rwlock_unlock(&au->au_lock);
+	return r;
+}
+
+/* htpasswd_verify() against one reading of the file. */
+static enum htpasswd_result
+users_verify(const struct users *us, const char *value, uint64_t deadline,
+    char *user, size_t userlen)
 {
 	struct crypt_data *cd;
 	const char *hash = NULL, *res;
@@ -320,7 +449,7 @@ htpasswd_verify(const struct htpasswd *au, const char *value,
 
 	if (userlen > 0)
 		user[0] = '\0';
-	if (value == NULL || au->au_n == 0 ||
+	if (value == NULL || us->us_n == 0 ||
 	    strncasecmp(value, "Basic", 5) != 0 || value[5] != ' ')
 		return HTPASSWD_NONE;
 	value += 6;
@@ -334,9 +463,9 @@ htpasswd_verify(const struct htpasswd *au, const char *value,
 	*pass++ = '\0';
 	if (userlen > 0)
 		(void)snprintf(user, userlen, "%s", cred);
-	for (i = 0; i < au->au_n; i++)
-		if (strcmp(au->au_entries[i].ae_user, cred) == 0)
-			hash = au->au_entries[i].ae_hash;
+	for (i = 0; i < us->us_n; i++)
+		if (strcmp(us->us_entries[i].ae_user, cred) == 0)
+			hash = us->us_entries[i].ae_hash;
 	/* An unknown user costs a real hash too: no timing oracle. */
 	if (slot_take(deadline) == -1) {
 		explicit_bzero(cred, sizeof(cred));
@@ -347,7 +476,7 @@ htpasswd_verify(const struct htpasswd *au, const char *value,
 		explicit_bzero(cred, sizeof(cred));
 		return HTPASSWD_BUSY;
 	}
-	res = crypt_rn(pass, hash != NULL ? hash : au->au_entries[0].ae_hash,
+	res = crypt_rn(pass, hash != NULL ? hash : us->us_entries[0].ae_hash,
 	    cd, sizeof(*cd));
 	ok = hash != NULL && res != NULL && res[0] != '*' &&
 	    same_string(res, hash);

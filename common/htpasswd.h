@@ -18,6 +18,12 @@
  */
 #define HTPASSWD_TRIES		3
 
+/*
+ * An htpasswd file (--auth) and the users read from it.  The file stays
+ * open from the start, so that SIGHUP can re-read it after -u took away
+ * the rights to open it again (a 0600 root file, as such files are
+ * kept); a file replaced since is read by its path where it can be.
+ */
 struct htpasswd;
 
 /* What htpasswd_verify() found. */
@@ -31,18 +37,20 @@ enum htpasswd_result {
 };
 
 /*
- * Reads the htpasswd file.  Returns the table, or NULL with the reason in
- * err (unreadable file, malformed line, a hash crypt(3) cannot check).
+ * Opens and reads the htpasswd file.  Returns the table, or NULL with
+ * the reason in err (unreadable file, malformed line, a hash crypt(3)
+ * cannot check, no user at all).
  */
 struct htpasswd	*htpasswd_load(const char *path, char *err, size_t errlen);
 
 /*
- * Checks an Authorization or Proxy-Authorization value.  Returns 1 and the user's name in
- * user when it carries Basic credentials of a user in the table with the
- * right password, 0 otherwise.  Takes about as long for an unknown user
- * as for a known one.
+ * Checks an Authorization or Proxy-Authorization value.  Returns 1 and
+ * the user's name in user when it carries Basic credentials of a user in
+ * the table with the right password, 0 otherwise.  Takes about as long
+ * for an unknown user as for a known one.  Safe in any thread, also
+ * while htpasswd_reload() runs.
  */
-int		 htpasswd_check(const struct htpasswd *, const char *value,
+int		 htpasswd_check(struct htpasswd *, const char *value,
 		    char *user, size_t userlen);
 
 /*
@@ -55,7 +63,7 @@ int		 htpasswd_check(const struct htpasswd *, const char *value,
  * decoded) whatever the result, for the failure's log line; only
  * HTPASSWD_OK says it is a user who logged in.
  */
-enum htpasswd_result htpasswd_verify(const struct htpasswd *,
+enum htpasswd_result htpasswd_verify(struct htpasswd *,
 		    const char *value, uint64_t deadline_ms, char *user,
 		    size_t userlen);
 
@@ -68,6 +76,14 @@ enum htpasswd_result htpasswd_verify(const struct htpasswd *,
  */
 void		 htpasswd_log_failure(unsigned long conn, const char *ip,
 		    const char *port, const char *user, enum htpasswd_result);
+
+/*
+ * For serve_on_hup(): re-reads the file, by its path when that opens,
+ * else through the descriptor kept from the start, unless the file it
+ * holds was replaced or removed since.  A file that does not load keeps
+ * the users read before, so a typo locks no one out.  Logs which it was.
+ */
+void		 htpasswd_reload(void *);
 
 void		 htpasswd_free(struct htpasswd *);
 

@@ -1472,6 +1472,12 @@ http_format_error(char *out, size_t len, int version, int status,
 	return n;
 }
 
+const char *
+http_auth_refusal(int given)
+{
+	return given ? "credentials rejected" : "credentials required";
+}
+
 int
 http_send_error(int fd, int version, int status, enum proxy_error pe,
     const char *detail, const char *extra, int close, uint64_t deadline)

@@ -415,6 +415,13 @@ int	http_format_error(char *out, size_t len, int version, int status,
 	    int close);
 
 /*
+ * The one wording of a 401 or 407, for every program that asks for
+ * credentials: "credentials required" when the request carried none
+ * (given 0), "credentials rejected" when they were wrong.
+ */
+const char *http_auth_refusal(int given);
+
+/*
  * http_format_error() with pe's token, and a write of it within the
  * deadline; returns the bytes written (for bytes_out), or -1.
  */

@@ -756,6 +756,28 @@ net_log_reason(enum net_error e)
 	}
 }
 
+const char *
+policy_port_refusal(char *buf, size_t len, unsigned port)
+{
+	snprintf(buf, len, "port %u is not allowed", port);
+	return buf;
+}
+
+const char *
+policy_dest_refusal(char *buf, size_t len, enum net_error e,
+    const char *host, const char *port)
+{
+	char hp[NET_HOSTLEN + NET_PORTLEN + 4];
+
+	if (e == NET_LOOP && net_format_authority(hp, sizeof(hp), host,
+	    port) != -1)
+		snprintf(buf, len, "destination %s is this program's own "
+		    "listener", hp);
+	else
+		snprintf(buf, len, "destination %s is not allowed", host);
+	return buf;
+}
+
 static enum net_error
 errno_kind(int e)
 {

@@ -135,6 +135,20 @@ int	net_http_status(enum net_error);
 enum log_reason net_log_reason(enum net_error);
 
 /*
+ * The one wording of each refusal by the destination policy, for a 403's
+ * body and for the log lines of every program alike, naming what was
+ * refused: "port 47080 is not allowed"; for a destination host (as the
+ * client named it, or an address tried) every address of which the
+ * policy refused, NET_POLICY, "destination 10.0.0.1 is not allowed";
+ * for one that is the program's own listener, NET_LOOP, "destination
+ * 127.0.0.1:8080 is this program's own listener".  Write into buf;
+ * return buf.
+ */
+const char *policy_port_refusal(char *buf, size_t len, unsigned port);
+const char *policy_dest_refusal(char *buf, size_t len, enum net_error,
+	    const char *host, const char *port);
+
+/*
  * Resolves host and connects to port, trying every address in turn
  * (IPv6 and IPv4) within timeout_ms in all.  With a policy, each address
  * is checked first and refused ones skipped; with own non-NULL, addresses

@@ -17,21 +17,71 @@
 
 static int	number_opt(struct gtr_opts *, const char *, const char *,
 		    long long, long long, int *);
+static unsigned	shared_bit(int);
+static int	not_taken(struct gtr_opts *, int, char *const [],
+		    const struct option *);
 static int	opts_common(struct gtr_opts *, int, const char *);
 static int	socket_mode_opt(struct gtr_opts *, const char *);
 static int	usage_error(struct gtr_opts *, const char *, ...)
 		    PRINTFLIKE(2, 3);
 
+/*
+ * The shared options, in the order -h lists them: the getopt value, the
+ * bit, and the help lines; NULL where each program says in its own words
+ * what the option does there.
+ */
+static const struct shared_opt {
+	int		 so_ch;
+	unsigned	 so_bit;
+	const char	*so_help;
+} shared_opts[] = {
+	{ 'c',			OPTS_CONNECT,		NULL },
+	{ OPT_ALLOW_PORT,	OPTS_ALLOW_PORT,	NULL },
+	{ OPT_ALLOW_DEST,	OPTS_ALLOW_DEST,	NULL },
+	{ 'l',			OPTS_LISTEN,
+"  -l, --listen ADDR        listen on PORT, HOST:PORT, [V6]:PORT or unix:PATH\n"
+"                           (repeatable; a bare port binds loopback only)\n" },
+	{ 'u',			OPTS_USER,
+"  -u, --user USER          drop privileges to USER after binding\n" },
+	{ OPT_MAX_CONNS,	OPTS_MAX_CONNS,
+"      --max-conns N        serve at most N connections at once (4096)\n" },
+	{ OPT_GRACE,		OPTS_GRACE,
+"      --grace SECONDS      on SIGTERM, let connections finish this long (10)\n" },
+	{ OPT_ACCEPT_PROXY,	OPTS_ACCEPT_PROXY,
+"      --accept-proxy       require a PROXY v1/v2 header on every connection\n" },
+	{ OPT_ALLOW_CLIENT,	OPTS_ALLOW_CLIENT,
+"      --allow-client CIDR  serve only clients in CIDR, closing others unread\n"
+"                           (repeatable, or a comma list; every client)\n" },
+	{ OPT_CONNECT_TIMEOUT,	OPTS_CONNECT_TIMEOUT,
+"      --connect-timeout S  upstream connect timeout (10)\n" },
+	{ OPT_IDLE_TIMEOUT,	OPTS_IDLE_TIMEOUT,
+"      --idle-timeout S     close after S seconds without traffic (300)\n" },
+	{ OPT_HEADER_TIMEOUT,	OPTS_HEADER_TIMEOUT,
+"      --header-timeout S   deadline for each request head (15)\n" },
+	{ OPT_SOCKET_MODE,	OPTS_SOCKET_MODE,
+"      --socket-mode OCTAL  permissions of a -l unix:PATH socket (0666)\n" },
+	{ 'v',			OPTS_VERBOSE,
+"  -v, --verbose            add debug lines to the log\n" },
+	{ 'q',			OPTS_QUIET,
+"  -q, --quiet              log errors only\n" },
+};
+
+/* -h and -V, every program's: the last lines of -h. */
+static const char help_tail[] =
+"  -h, --help               print this help and exit\n"
+"  -V, --version            print the version and exit\n";
+
 static const char *last_value;	/* the last option's value, or NULL */
 static struct gtr_opts *parsing; /* opts_next()'s, for opts_program() */
 
 void
-opts_init(struct gtr_opts *o, const char *default_ports)
+opts_init(struct gtr_opts *o, const char *default_ports, unsigned uses)
 {
 	char err[128];
 
 	memset(o, 0, sizeof(*o));
 	o->exit_code = -1;
+	o->uses = OPTS_EVERY | uses;
 	o->verbosity = LOG_NORMAL;
 	o->max_conns = 4096;
 	o->grace = 10;
@@ -105,6 +155,43 @@ number_opt(struct gtr_opts *o, const char *name, const char *arg,
 		    "%lld to %lld", name, arg, min, max);
 	*v = (int)n;
 	return 0;
+}
+
+/* Returns the bit of a shared option's getopt value, or 0 for another. */
+static unsigned
+shared_bit(int ch)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(shared_opts) / sizeof(shared_opts[0]); i++)
+		if (shared_opts[i].so_ch == ch)
+			return shared_opts[i].so_bit;
+	return 0;
+}
+
+/*
+ * Refuses shared option ch, one the program does not take, by the name
+ * it was given as: "-c" or "--connect", not a value or an abbreviation.
+ * Returns -1.
+ */
+static int
+not_taken(struct gtr_opts *o, int ch, char *const argv[],
+    const struct option *longopts)
+{
+	const char *given;
+	int i;
+
+	/* "--opt VALUE" left optind past the value, "--opt=VALUE" not */
+	given = optarg != NULL && optind >= 2 && argv[optind - 1] == optarg ?
+	    argv[optind - 2] : argv[optind - 1];
+	if (strncmp(given, "--", 2) == 0)
+		for (i = 0; longopts[i].name != NULL; i++)
+			if (longopts[i].val == ch)
+				return usage_error(o, "--%s is not an option "
+				    "of %s (see %s -h)", longopts[i].name,
+				    log_progname(), log_progname());
+	return usage_error(o, "-%c is not an option of %s (see %s -h)", ch,
+	    log_progname(), log_progname());
 }
 
 /*
@@ -207,7 +294,9 @@ opts_next(struct gtr_opts *o, int argc, char *const argv[],
 		default:
 			/* opts_program() must not take "-c --" for "--" */
 			last_value = optarg;
-			if (opts_common(o, ch, optarg) == 0)
+			if ((shared_bit(ch) & ~o->uses) != 0)
+				(void)not_taken(o, ch, argv, longopts);
+			else if (opts_common(o, ch, optarg) == 0)
 				return ch;
 		}
 	}
@@ -263,20 +352,25 @@ opts_connect_hostport(struct gtr_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-const char opts_help_text[] =
-"  -l, --listen ADDR        listen on PORT, HOST:PORT, [V6]:PORT or unix:PATH\n"
-"                           (repeatable; a bare port binds loopback only)\n"
-"  -u, --user USER          drop privileges to USER after binding\n"
-"      --max-conns N        serve at most N connections at once (4096)\n"
-"      --grace SECONDS      on SIGTERM, let connections finish this long (10)\n"
-"      --accept-proxy       require a PROXY v1/v2 header on every connection\n"
-"      --allow-client CIDR  serve only clients in CIDR, closing others unread\n"
-"                           (repeatable, or a comma list; every client)\n"
-"      --connect-timeout S  upstream connect timeout (10)\n"
-"      --idle-timeout S     close after S seconds without traffic (300)\n"
-"      --header-timeout S   deadline for each request head (15)\n"
-"      --socket-mode OCTAL  permissions of a -l unix:PATH socket (0666)\n"
-"  -v, --verbose            add debug lines to the log\n"
-"  -q, --quiet              log errors only\n"
-"  -h, --help               print this help and exit\n"
-"  -V, --version            print the version and exit\n";
+const char *
+opts_help(unsigned own)
+{
+	static char buf[2048];
+	size_t i, n, len = 0;
+	const char *h;
+
+	AN(parsing != NULL);
+	for (i = 0; i <= sizeof(shared_opts) / sizeof(shared_opts[0]); i++) {
+		if (i == sizeof(shared_opts) / sizeof(shared_opts[0]))
+			h = help_tail;
+		else if ((h = shared_opts[i].so_help) == NULL ||
+		    (shared_opts[i].so_bit & (~parsing->uses | own)) != 0)
+			continue;
+		n = strlen(h);
+		AN(len + n < sizeof(buf));
+		memcpy(buf + len, h, n);
+		len += n;
+	}
+	buf[len] = '\0';
+	return buf;
+}

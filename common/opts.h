@@ -3,9 +3,11 @@
  *
  * Each program loops over opts_next(), which takes the common options,
  * -h, -V and every mistake itself and returns only the program's own; the
- * long option table ends with GTR_COMMON_LONGOPTS.  Nothing here exits:
- * after the loop (and opts_program()), main() returns exit_code when it
- * is 0 or more.
+ * long option table ends with GTR_COMMON_LONGOPTS.  A shared option the
+ * program did not name in opts_init()'s uses is a usage error (an option
+ * that would do nothing), and opts_help() leaves it out.  Nothing here
+ * exits: after the loop (and opts_program()), main() returns exit_code
+ * when it is 0 or more.
  */
 #ifndef GTR_OPTS_H
 #define GTR_OPTS_H
@@ -37,6 +39,35 @@ enum {
 	OPT_PROGRAM_BASE = 512	/* first value free for a program's own */
 };
 
+/*
+ * The shared options, one bit each, for opts_init()'s uses and
+ * opts_help()'s own.  -h and -V are every program's, without a bit.
+ */
+#define OPTS_CONNECT		0x0001	/* -c */
+#define OPTS_LISTEN		0x0002	/* -l */
+#define OPTS_QUIET		0x0004	/* -q */
+#define OPTS_USER		0x0008	/* -u */
+#define OPTS_VERBOSE		0x0010	/* -v */
+#define OPTS_MAX_CONNS		0x0020
+#define OPTS_GRACE		0x0040
+#define OPTS_ACCEPT_PROXY	0x0080
+#define OPTS_CONNECT_TIMEOUT	0x0100
+#define OPTS_IDLE_TIMEOUT	0x0200
+#define OPTS_HEADER_TIMEOUT	0x0400
+#define OPTS_ALLOW_PORT		0x0800
+#define OPTS_ALLOW_DEST		0x1000
+#define OPTS_SOCKET_MODE	0x2000
+#define OPTS_ALLOW_CLIENT	0x4000
+/* What the front side (serve.c) does for every program. */
+#define OPTS_EVERY	(OPTS_LISTEN | OPTS_QUIET | OPTS_USER |		\
+			 OPTS_VERBOSE | OPTS_MAX_CONNS | OPTS_GRACE |	\
+			 OPTS_ACCEPT_PROXY | OPTS_IDLE_TIMEOUT |	\
+			 OPTS_HEADER_TIMEOUT | OPTS_SOCKET_MODE |	\
+			 OPTS_ALLOW_CLIENT)
+/* A program that connects where a request says, under the policy. */
+#define OPTS_UPSTREAM	(OPTS_CONNECT | OPTS_CONNECT_TIMEOUT |		\
+			 OPTS_ALLOW_PORT | OPTS_ALLOW_DEST)
+
 #define GTR_COMMON_SHORTOPTS	"c:hl:qu:vV"
 
 #define GTR_COMMON_LONGOPTS						\
@@ -61,6 +92,7 @@ enum {
 
 struct gtr_opts {
 	int		 exit_code;	/* -1, or main()'s now: -h, -V, 64 */
+	unsigned	 uses;		/* OPTS_*: the shared options taken */
 	const char	*listen[GTR_MAX_LISTEN];	/* -l, in order */
 	int		 nlisten;
 	const char	*connect;		/* -c: fixed upstream, or NULL */
@@ -80,16 +112,22 @@ struct gtr_opts {
 	int		 nclients;		/* 0: every client */
 };
 
-/* Fills in the defaults; default_ports is the --allow-port default. */
-void	opts_init(struct gtr_opts *, const char *default_ports);
+/*
+ * Fills in the defaults; default_ports is the --allow-port default.
+ * uses names the shared options the program takes besides OPTS_EVERY:
+ * the others are refused.
+ */
+void	opts_init(struct gtr_opts *, const char *default_ports,
+	    unsigned uses);
 
 /*
  * getopt_long(3) over GTR_COMMON_SHORTOPTS and longopts, stopping at the
  * first operand or "--".  Takes the common options into o.  Returns the
  * program's next own option, or -1 at the end (optind says where), or
  * once o->exit_code is set: 0 after -h (help called) or -V (name and
- * version printed), 64 after a missing value, an unknown option or a bad
- * value (the message logged).
+ * version printed), 64 after a missing value, an unknown option, a
+ * shared option the program does not take, or a bad value (the message
+ * logged).
  */
 int	opts_next(struct gtr_opts *o, int argc, char *const argv[],
 	    const struct option *longopts, void (*help)(void));
@@ -116,7 +154,12 @@ int	opts_connect_hostport(struct gtr_opts *, char *err, size_t errlen);
 /* Parses a decimal number in [min, max]; returns 0, or -1 if it is not. */
 int	opts_number(const char *, long long min, long long max, long long *);
 
-/* The help lines of the options every program shares, for -h. */
-extern const char opts_help_text[];
+/*
+ * For -h, called from opts_next()'s help: returns the help lines of the
+ * shared options the program takes, but those in own (OPTS_* bits), which
+ * its help describes in its own words.  -c, --allow-port and --allow-dest
+ * are always the program's to describe.
+ */
+const char *opts_help(unsigned own);
 
 #endif

@@ -15,11 +15,13 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +37,7 @@
 #include "spawnprog.h"
 #include "thread.h"
 
+#define DEFAULT_PATH	"/usr/bin:/bin"
 #define UCSPI_VARS	5
 #define REAPER_STACK	(64 * 1024)
 #define EXIT_POLL_MS	10	/* without pidfds: how often to look */
@@ -54,6 +57,7 @@ static pthread_cond_t	 reap_cv = PTHREAD_COND_INITIALIZER;
 static struct reaping	*reap_list;	/* the programs still running */
 static int		 reap_busy;	/* reaper threads not yet done */
 
+static int	 runnable(const char *);
 static int	 env_same_name(const char *, const char *);
 static int	 env_dropped(const char *, char *const []);
 static int	 env_add(char **, size_t *, const char *, const char *);
@@ -77,6 +81,71 @@ static const char *const dropped[] = {
 	"TCPREMOTEIP", "TCPREMOTEPORT", "TCPREMOTEHOST", "TCPREMOTEINFO",
 	"TCPLOCALIP", "TCPLOCALPORT", "TCPLOCALHOST", NULL
 };
+
+/*
+ * Returns 0 if file is a regular file we may execute, else -1 with errno
+ * saying why (EISDIR and EACCES for what execve() would refuse).
+ * access() alone takes a directory, and for root any mode with an x.
+ */
+static int
+runnable(const char *file)
+{
+	struct stat st;
+
+	if (stat(file, &st) == -1)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+		return -1;
+	}
+	return access(file, X_OK);
+}
+
+int
+spawn_check(const char *name, char *path, size_t pathlen, char *err,
+    size_t errlen)
+{
+	const char *dirs, *d, *end;
+	char buf[PATH_MAX], found[PATH_MAX] = "";
+	int n, why = 0;
+
+	if (strchr(name, '/') != NULL) {
+		if (runnable(name) == -1) {
+			snprintf(err, errlen, "-- %s: %s", name,
+			    strerror(errno));
+			return -1;
+		}
+		snprintf(path, pathlen, "%s", name);
+		return 0;
+	}
+	if ((dirs = getenv("PATH")) == NULL)
+		dirs = DEFAULT_PATH;
+	/* as execvp(): an empty element is the current directory */
+	for (d = dirs; ; d = end + 1) {
+		end = strchrnul(d, ':');
+		n = snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(end - d), d,
+		    end == d ? "" : "/", name);
+		if (n > 0 && (size_t)n < sizeof(buf)) {
+			if (runnable(buf) == 0) {
+				snprintf(path, pathlen, "%s", buf);
+				return 0;
+			}
+			if (errno != ENOENT && errno != ENOTDIR &&
+			    found[0] == '\0') {
+				why = errno;
+				snprintf(found, sizeof(found), "%s", buf);
+			}
+		}
+		if (*end == '\0')
+			break;
+	}
+	if (found[0] != '\0')
+		snprintf(err, errlen, "-- %s: %s, found in PATH, cannot be "
+		    "run: %s", name, found, strerror(why));
+	else
+		snprintf(err, errlen, "-- %s: not found in PATH", name);
+	return -1;
+}
 
 /* Returns 1 if "NAME=value" strings a and b have the same NAME. */
 static int
@@ -257,6 +326,7 @@ spawn_program(char *const argv[], const struct conn *c,
 	char **env;
 	int sv[2], errp[2], err, quiet = log_verbosity() < LOG_NORMAL;
 
+	*pid = -1;
 	if ((env = env_build(c, extra_env)) == NULL) {
 		log_warnx("conn=%lu: unable to build the environment for %s",
 		    c->c_id, argv[0]);
@@ -276,6 +346,7 @@ spawn_program(char *const argv[], const struct conn *c,
 	}
 	if ((*pid = fork()) == -1) {
 		log_warn("conn=%lu: unable to fork for %s", c->c_id, argv[0]);
+		*pid = -1;
 		close(sv[0]);
 		close(sv[1]);
 		close(errp[0]);
@@ -293,6 +364,7 @@ spawn_program(char *const argv[], const struct conn *c,
 			log_warnx("conn=%lu: unable to run %s: %s", c->c_id,
 			    argv[0], strerror(err));
 		(void)waitpid(*pid, NULL, 0);
+		*pid = -1;	/* reaped: no one else may wait for it */
 		close(sv[0]);
 		errno = err;
 		return -1;

@@ -11,13 +11,25 @@
 
 #include <sys/types.h>
 
+#include <stddef.h>
+
 struct conn;
+
+/*
+ * At start, before the first connection: finds the program after "--"
+ * as execvp() will, a name with a slash as it is, another in each
+ * directory of PATH (/usr/bin:/bin without one).  Returns 0 with the
+ * file found in path, or -1 with "-- NAME: why" in err (not found in PATH,
+ * not a regular file, not executable): a configuration error, exit 78.
+ */
+int	spawn_check(const char *name, char *path, size_t pathlen, char *err,
+	    size_t errlen);
 
 /*
  * Starts argv[0] with execvp().  Returns our end of the socketpair (the
  * program's fds 0 and 1), and the pid in *pid; or -1 with a logged
- * reason, and errno set to why the exec failed when it did (the child
- * is then already reaped).  A started child is reaped by spawn_reap() or
+ * reason, *pid -1, and errno set to why the exec failed when it did (the
+ * child is then already reaped).  A started child is reaped by spawn_reap() or
  * by the caller.
  */
 int	spawn_program(char *const argv[], const struct conn *,

@@ -332,7 +332,7 @@ refused() {
 	[[ "$output" != *"hello over tls"* ]]
 	run raw "$P" < <(printf 'CONNECT localhost:%s HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\n' "$SPORT" "$(printf 'mallory:guessed' | base64)")
 	[[ "$output" == "HTTP/1.1 407 "* ]]
-	[[ "$output" == *"bad proxy credentials"* ]]
+	[[ "$output" == *"credentials rejected"* ]]
 	run -1 grep -q guessed "$T/connectd.log"
 	# Only the failure's own line names the user tried, not an access line.
 	run -1 grep -q ' method=.* user=' "$T/connectd.log"

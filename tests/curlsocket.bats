@@ -56,7 +56,7 @@ in_hosts() {
 	run -0 curl -sS -i --max-time 20 -x "http://127.0.0.1:$HP" "ftp://gtr-multi.test:$dead/a.txt"
 	[[ ${lines[0]} == "HTTP/1.1 502 "* ]]
 	[[ $output == *"error=connection_refused"* ]]
-	grep -q "destination ::1 refused by policy" "$T/httpftpd.log"
+	grep -q "destination ::1 is not allowed" "$T/httpftpd.log"
 	# both refused by policy is the policy's 403
 	kill "$httpftpd_pid"
 	HP=$(free_port)

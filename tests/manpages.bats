@@ -344,7 +344,7 @@ cgi() {
 	run -0 --separate-stderr connectd -v < <(printf 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: x\r\n\r\n')
 	[[ "$output" == "HTTP/1.1 403 "* ]]
 	[[ "$stderr" == *"debug: conn=1: head received: CONNECT 127.0.0.1:443 HTTP/1.1"* ]]
-	[[ "$stderr" == *"debug: conn=1: cannot connect to 127.0.0.1:443: destination not allowed"* ]]
+	[[ "$stderr" == *"debug: conn=1: destination 127.0.0.1 is not allowed"* ]]
 	run -0 --separate-stderr connectd --allow-dest 127.0.0.1/32 --allow-port "$EPORT" \
 		< <(printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\nHost: x\r\n\r\nping\n' "$EPORT")
 	[[ "$stderr" == *"status=200"* ]]
@@ -502,18 +502,26 @@ cgi() {
 	[[ "$output" == *$'Host: 127.0.0.1:'"$EPORT"$'\r\n'* ]]
 }
 
-@test "relayd: a program after -- that cannot be run gets the client 502 proxy_internal_error" {
+@test "relayd: a program after -- that cannot be run is exit 78 at start; one gone since gets the client 502 proxy_internal_error" {
 	local prog
 	printf 'echo hi\n' > "$T/noexec"
 	chmod -x "$T/noexec"
 	for prog in /no/such/program no-such-program-h15 "$T/noexec" "$T"; do
-		run -0 --separate-stderr relayd -- "$prog" < <(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
-		[[ "$output" == "HTTP/1.1 502 "* ]]
-		[[ "$output" == *$'Proxy-Status: gtr; error=proxy_internal_error\r'* ]]
-		[[ "$output" == *"cannot run $prog"* ]]
-		[[ "$stderr" == *" status=502 upstream=program "* ]]
-		[[ "$stderr" != *reason=reset* ]]
+		run -78 --separate-stderr relayd -- "$prog" < <(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+		[ -z "$output" ]
+		[[ "$stderr" == *"error: -- $prog: "* ]]
 	done
+	printf '#!/bin/sh\necho hi\n' > "$T/gone"
+	chmod +x "$T/gone"
+	P=$(free_port)
+	gtr_start relayd "$P" -- "$T/gone"
+	rm "$T/gone"
+	run -0 raw "$P" < <(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 502 "* ]]
+	[[ "$output" == *$'Proxy-Status: gtr; error=proxy_internal_error\r'* ]]
+	[[ "$output" == *"cannot run $T/gone"* ]]
+	wait_log " status=502 upstream=program " "$T/relayd.log"
+	! grep -q reason=reset "$T/relayd.log" || false
 }
 
 @test "relayd: --raw without a destination, -c with a program, and -- alone exit 64" {

@@ -796,7 +796,7 @@ wrapd() {
 	gtr_start tlswrapd "$PORT" --cacert "$PKI/ca.pem" --allow-dest 127.0.0.0/8
 	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://localhost:$NPORT/"
 	[[ ${lines[0]} == "HTTP/1.1 403 "* ]]
-	[[ $output == *"port refused by policy"* ]]
+	[[ $output == *"port $NPORT is not allowed"* ]]
 	[ ! -s "$T/nginx/access.log" ]
 }
 
@@ -850,8 +850,8 @@ wrapd_hosts() {
 	run -0 curl -sS -i -x "http://127.0.0.1:$PORT" "http://gtr-multi.test:$dead/"
 	[[ ${lines[0]} == "HTTP/1.1 403 "* ]]
 	[[ $output == *"error=destination_ip_prohibited"* ]]
-	grep -q "destination ::1 refused by policy" "$T/tlswrapd.log"
-	grep -q "destination 127.0.0.1 refused by policy" "$T/tlswrapd.log"
+	grep -q "destination ::1 is not allowed" "$T/tlswrapd.log"
+	grep -q "destination 127.0.0.1 is not allowed" "$T/tlswrapd.log"
 }
 
 @test "an origin that never answers gets 504 connection_read_timeout after --idle-timeout" {

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "opts.h"
 #include "serve.h"
+#include "spawnprog.h"
 
 #define DEFAULT_ADDR	"127.0.0.1:8000"
 #define DEFAULT_PATH	"/usr/bin:/bin"
@@ -101,6 +102,7 @@ help(void)
 	    "under DIR\n"
 	    "      --auth FILE          require HTTP Basic users of this "
 	    "htpasswd file\n"
+	    "                           (re-read on SIGHUP)\n"
 	    "      --cgi-timeout S      a program's header block is due "
 	    "within S s (30)\n"
 	    "      --max-body BYTES     largest request body, 0: no bound "
@@ -110,37 +112,18 @@ help(void)
 	    "                           (268435456)\n"
 	    "      --path PATH          PATH of the programs "
 	    "(/usr/bin:/bin)\n");
-	fputs(opts_help_text, stdout);
+	fputs(opts_help(0), stdout);
 }
 
 /* Resolves the program after "--" as execvp() would, or exits 78. */
 static void
 find_program(struct cgid_conf *cf, const char *name)
 {
-	char buf[PATH_MAX], *path, *dir, *save = NULL;
-	int n;
+	char err[PATH_MAX + 256];
 
-	if (strchr(name, '/') != NULL) {
-		if (access(name, X_OK) == -1)
-			fatal(EXIT_CONFIG, "%s", name);
-		(void)snprintf(cf->cf_program, sizeof(cf->cf_program), "%s",
-		    name);
-		return;
-	}
-	if ((path = strdup(getenv("PATH") != NULL ? getenv("PATH") :
-	    DEFAULT_PATH)) == NULL)
-		fatal(1, "strdup");
-	for (dir = strtok_r(path, ":", &save); dir != NULL;
-	    dir = strtok_r(NULL, ":", &save)) {
-		n = snprintf(buf, sizeof(buf), "%s/%s", dir, name);
-		if (n > 0 && (size_t)n < sizeof(buf) &&
-		    access(buf, X_OK) == 0) {
-			(void)strcpy(cf->cf_program, buf);
-			free(path);
-			return;
-		}
-	}
-	fatalx(EXIT_CONFIG, "%s: not found in PATH", name);
+	if (spawn_check(name, cf->cf_program, sizeof(cf->cf_program), err,
+	    sizeof(err)) == -1)
+		fatalx(EXIT_CONFIG, "%s", err);
 }
 
 /* Keeps HTTPS and SSL_* when cgid runs behind a TLS front that set them. */
@@ -177,7 +160,7 @@ main(int argc, char *argv[])
 	int ch;
 
 	log_init("cgid", LOG_NORMAL);
-	opts_init(&cf.cf_opts, NULL);
+	opts_init(&cf.cf_opts, NULL, 0);
 	cf.cf_path = DEFAULT_PATH;
 	cf.cf_cgi_timeout = 30;
 	cf.cf_max_body = DEFAULT_MAXBODY;
@@ -221,11 +204,6 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	log_init("cgid", cf.cf_opts.verbosity);
-	if (cf.cf_opts.connect != NULL) {
-		log_error("-c: cgid has no upstream; name a program after -- "
-		    "or use --root");
-		usage();
-	}
 	if ((root == NULL) == (argc == 0)) {
 		log_error("name either --root DIR or a program after --");
 		usage();
@@ -245,9 +223,12 @@ main(int argc, char *argv[])
 		find_program(&cf, argv[0]);
 		cf.cf_argv = argv;
 	}
-	if (authfile != NULL &&
-	    (cf.cf_auth = htpasswd_load(authfile, err, sizeof(err))) == NULL)
-		fatalx(EXIT_CONFIG, "--auth %s", err);
+	if (authfile != NULL) {
+		if ((cf.cf_auth = htpasswd_load(authfile, err,
+		    sizeof(err))) == NULL)
+			fatalx(EXIT_CONFIG, "--auth %s", err);
+		serve_on_hup(htpasswd_reload, cf.cf_auth);
+	}
 	if ((cf.cf_tmpdir = getenv("TMPDIR")) == NULL)
 		cf.cf_tmpdir = "/tmp";
 	pass_tls_env(&cf);
@@ -435,8 +416,6 @@ static const char *
 refusal_why(int status)
 {
 	switch (status) {
-	case HTTP_UNAUTHORIZED:
-		return "credentials required";
 	case HTTP_FORBIDDEN:
 		return "this resource may not be run";
 	case HTTP_NOT_FOUND:
@@ -461,8 +440,11 @@ refuse(struct exchange *x, int status, const char *why, const char *extra)
 		x->x_keep = 0;	/* the body was not read */
 		x->x_unread = 1;
 	}
-	(void)send_error(x, status, proxy_error(status), why != NULL ? why :
-	    refusal_why(status), extra, refusal_reason(status));
+	if (why == NULL)
+		why = status == HTTP_UNAUTHORIZED ? http_auth_refusal(http_get(
+		    &x->x_hd, "Authorization") != NULL) : refusal_why(status);
+	(void)send_error(x, status, proxy_error(status), why, extra,
+	    refusal_reason(status));
 }
 
 /*

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +41,7 @@ struct config {
 	struct gtr_opts	 cf_opts;
 	const struct net_addr *cf_fixed; /* -c, or NULL */
 	const char	*cf_auth_path;	/* --auth, or NULL */
-	struct htpasswd	*cf_auth;	/* its users; swapped on SIGHUP */
-	pthread_rwlock_t cf_auth_lock;
+	struct htpasswd	*cf_auth;	/* its users; re-read on SIGHUP */
 	char		 cf_challenge[REALM_MAX + 48];
 };
 
@@ -86,7 +84,6 @@ static struct access_line *exchange_pack(const struct exchange *);
 static void	 tunnel_done(struct conn *, const struct relay_stats *,
 		    void *);
 static void	 exchange_init(struct exchange *);
-static void	 reload_auth(void *);
 
 static const struct option longopts[] = {
 	{ "auth",	required_argument, NULL, OPT_AUTH },
@@ -126,7 +123,7 @@ help(void)
 	    "                           an htpasswd file (bcrypt, SHA-crypt)\n"
 	    "                           (re-read on SIGHUP)\n"
 	    "      --realm NAME         realm in Proxy-Authenticate (gtr)\n");
-	fputs(opts_help_text, stdout);
+	fputs(opts_help(0), stdout);
 }
 
 /* Starts the access line of an exchange: no names, no bytes yet. */
@@ -183,15 +180,12 @@ authorize(struct session *se)
 	const char *v;
 	int keep;
 
-	if (cf->cf_auth_path == NULL)
+	if (cf->cf_auth == NULL)
 		return 1;
 	v = http_get(&se->se_head, "Proxy-Authorization");
-	if (v != NULL) {
-		pthread_rwlock_rdlock(&cf->cf_auth_lock);
+	if (v != NULL)
 		r = htpasswd_verify(cf->cf_auth, v, se->se_deadline, tried,
 		    sizeof(tried));
-		pthread_rwlock_unlock(&cf->cf_auth_lock);
-	}
 	if (r == HTPASSWD_OK) {
 		(void)strcpy(se->se_ex->ex_user, tried);
 		return 1;
@@ -210,8 +204,7 @@ authorize(struct session *se)
 		keep = ++se->se_auth_fails < HTPASSWD_TRIES;
 	}
 	return refuse(se, HTTP_PROXY_AUTH_REQUIRED, REASON_AUTH,
-	    PE_HTTP_REQUEST_DENIED, v == NULL ?
-	    "proxy authentication required" : "bad proxy credentials",
+	    PE_HTTP_REQUEST_DENIED, http_auth_refusal(v != NULL),
 	    se->se_cf->cf_challenge, keep) ? 0 : -1;
 }
 
@@ -291,8 +284,8 @@ serve_head(struct session *se)
 	}
 	if (cf->cf_fixed == NULL &&
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
-		snprintf(detail, sizeof(detail), "port %s is not allowed",
-		    se->se_port);
+		(void)policy_port_refusal(detail, sizeof(detail),
+		    (unsigned)atoi(se->se_port));
 		return refuse(se, HTTP_FORBIDDEN, REASON_POLICY,
 		    PE_DESTINATION_IP_PROHIBITED, detail, NULL, 0);
 	}
@@ -325,8 +318,12 @@ open_tunnel(struct session *se)
 		/* With -c, the destination tried is -c's, not the target. */
 		if (fx != NULL)
 			ex->ex_al.al_upstream = cf->cf_opts.connect_name;
-		snprintf(detail, sizeof(detail), "cannot connect to %s: %s",
-		    dest, net_strerror(err));
+		if (fx == NULL && net_http_status(err) == HTTP_FORBIDDEN)
+			(void)policy_dest_refusal(detail, sizeof(detail), err,
+			    se->se_host, se->se_port);
+		else
+			snprintf(detail, sizeof(detail), "cannot connect to "
+			    "%s: %s", dest, net_strerror(err));
 		refuse(se, net_http_status(err), net_log_reason(err),
 		    net_proxy_error(err), detail, NULL, 0);
 		return;
@@ -405,30 +402,6 @@ tunnel_done(struct conn *c, const struct relay_stats *rs, void *arg)
 	free(al);
 }
 
-/*
- * Re-reads the --auth file on SIGHUP; a file that no longer loads keeps
- * the users read before, so a typo cannot lock everyone out.
- */
-static void
-reload_auth(void *arg)
-{
-	struct config *cf = arg;
-	struct htpasswd *au, *old;
-	char err[512];
-
-	if ((au = htpasswd_load(cf->cf_auth_path, err, sizeof(err))) == NULL) {
-		log_warnx("unable to reload --auth %s; keeping the users read "
-		    "before", err);
-		return;
-	}
-	pthread_rwlock_wrlock(&cf->cf_auth_lock);
-	old = cf->cf_auth;
-	cf->cf_auth = au;
-	pthread_rwlock_unlock(&cf->cf_auth_lock);
-	htpasswd_free(old);
-	log_info("reloaded --auth %s", cf->cf_auth_path);
-}
-
 /* Serves one client connection: heads until a tunnel or the end. */
 static void
 handle(struct conn *c, void *arg)
@@ -461,7 +434,7 @@ main(int argc, char *argv[])
 	int ch;
 
 	log_init(argv[0], LOG_NORMAL);
-	opts_init(&cf.cf_opts, "443");
+	opts_init(&cf.cf_opts, "443", OPTS_UPSTREAM);
 	while ((ch = opts_next(&cf.cf_opts, argc, argv, longopts,
 	    help)) != -1) {
 		switch (ch) {
@@ -496,9 +469,7 @@ main(int argc, char *argv[])
 		if ((cf.cf_auth = htpasswd_load(cf.cf_auth_path, err,
 		    sizeof(err))) == NULL)
 			fatalx(EXIT_CONFIG, "--auth %s", err);
-		if (pthread_rwlock_init(&cf.cf_auth_lock, NULL) != 0)
-			fatalx(1, "unable to create a lock");
-		serve_on_hup(reload_auth, &cf);
+		serve_on_hup(htpasswd_reload, cf.cf_auth);
 	}
 	serve_client_speaks_first();
 	return serve_main(&cf.cf_opts, DEFAULT_ADDR, handle, &cf);

@@ -41,6 +41,7 @@ struct ftp_handle {
 	struct curlshare_sock fh_sock;	/* on_open()'s destination check */
 	int		 fh_plain;	/* no TLS: the data socket can be taken */
 	unsigned	 fh_ctlport;	/* the server's control port */
+	char		 fh_host[NET_HOSTLEN];	/* the server, for messages */
 	int		 fh_sizing;	/* SIZE_*: who knows the file's size */
 	int64_t		 fh_size;	/* what SIZE (or the 150) said, or -1 */
 };
@@ -390,6 +391,7 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	curlshare_sock_reset(&h->fh_sock);
 	h->fh_plain = !loc->fl_tls && !gw->gw_ftp_ssl;
 	h->fh_ctlport = loc->fl_port;
+	snprintf(h->fh_host, sizeof(h->fh_host), "%s", loc->fl_host);
 	h->fh_sizing = SIZE_CURL;
 	h->fh_size = -1;
 	if (target_url(loc, path, slash, url, sizeof(url)) == -1) {
@@ -515,6 +517,7 @@ static void
 map_result(struct ftp_handle *h, struct ftp_result *res)
 {
 	const char *why = curl_easy_strerror(res->fr_curl);
+	char refusal[NET_HOSTLEN + 64], port[NET_PORTLEN];
 	int st = HTTP_BAD_GATEWAY;
 	enum proxy_error pe = PE_DESTINATION_UNAVAILABLE;
 
@@ -525,8 +528,10 @@ map_result(struct ftp_handle *h, struct ftp_result *res)
 	} else if (res->fr_policy != PE_NONE) {
 		st = HTTP_FORBIDDEN;
 		pe = res->fr_policy;
-		why = net_strerror(pe == PE_PROXY_LOOP_DETECTED ? NET_LOOP :
-		    NET_POLICY);
+		snprintf(port, sizeof(port), "%u", h->fh_ctlport);
+		why = policy_dest_refusal(refusal, sizeof(refusal),
+		    pe == PE_PROXY_LOOP_DETECTED ? NET_LOOP : NET_POLICY,
+		    h->fh_host, port);
 	} else if (res->fr_code == 421) {
 		st = HTTP_SERVICE_UNAVAILABLE;
 		pe = PE_DESTINATION_UNAVAILABLE;

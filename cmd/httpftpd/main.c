@@ -77,7 +77,7 @@ help(void)
 	    "      --ftp-ssl            require AUTH TLS on ftp:// servers\n"
 	    "      --ftp-conns N        FTP connections per server and login (16)\n"
 	    "      --cacert FILE        CA certificates for FTPS (system)\n");
-	fputs(opts_help_text, stdout);
+	fputs(opts_help(0), stdout);
 	exit(0);
 }
 
@@ -96,7 +96,7 @@ main(int argc, char *argv[])
 	int ch;
 
 	log_init(argv[0], LOG_NORMAL);
-	opts_init(&gw.gw_opts, "21,990");
+	opts_init(&gw.gw_opts, "21,990", OPTS_UPSTREAM);
 	gw.gw_ftp_conns = FTP_CONNS;
 	while ((ch = opts_next(&gw.gw_opts, argc, argv, longopts,
 	    help)) != -1) {
@@ -241,6 +241,7 @@ exchange(struct session *s)
 {
 	struct http_head *hd = &s->s_hd;
 	const char *err, *auth, *m = hd->hd_method;
+	char why[64];
 	int resolved;
 
 	s->s_close = !hd->hd_keep_alive;
@@ -284,7 +285,8 @@ exchange(struct session *s)
 	if (!gw.gw_origin &&
 	    !policy_port_ok(&gw.gw_opts.policy, s->s_loc.fl_port)) {
 		send_error(s, HTTP_FORBIDDEN, PE_DESTINATION_IP_PROHIBITED,
-		    "destination port refused by policy", NULL);
+		    policy_port_refusal(why, sizeof(why), s->s_loc.fl_port),
+		    NULL);
 		goto done;
 	}
 	if ((s->s_fh = ftp_acquire(&s->s_loc, &s->s_res)) == NULL) {

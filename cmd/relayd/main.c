@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +132,7 @@ help(void)
 	    "                           in CIDR (repeatable; none)\n"
 	    "  -- program [arg ...]     run the program per connection as "
 	    "the upstream\n");
-	fputs(opts_help_text, stdout);
+	fputs(opts_help(0), stdout);
 }
 
 /*
@@ -336,8 +337,12 @@ open_upstream(struct session *se, pid_t *pid, char *detail, size_t dlen)
 	} else
 		(void)net_format_authority(dest, sizeof(dest), se->se_host,
 		    se->se_port);
-	snprintf(detail, dlen, "cannot connect to %s: %s", dest,
-	    net_strerror(err));
+	if (fx == NULL && net_http_status(err) == HTTP_FORBIDDEN)
+		(void)policy_dest_refusal(detail, dlen, err, se->se_host,
+		    se->se_port);
+	else
+		snprintf(detail, dlen, "cannot connect to %s: %s", dest,
+		    net_strerror(err));
 	se->se_failed = net_log_reason(err);
 	if (!cf->cf_raw)
 		refuse(se, net_http_status(err), net_log_reason(err),
@@ -488,8 +493,8 @@ serve_http(struct session *se)
 		return;
 	if (cf->cf_fixed == NULL && cf->cf_argv == NULL &&
 	    !policy_port_ok(&cf->cf_opts.policy, atoi(se->se_port))) {
-		snprintf(detail, sizeof(detail), "port %s is not allowed",
-		    se->se_port);
+		(void)policy_port_refusal(detail, sizeof(detail),
+		    (unsigned)atoi(se->se_port));
 		refuse(se, HTTP_FORBIDDEN, REASON_POLICY,
 		    PE_DESTINATION_IP_PROHIBITED, detail);
 		return;
@@ -543,11 +548,11 @@ int
 main(int argc, char *argv[])
 {
 	static struct config cf;
-	char err[256];
+	char err[PATH_MAX + 256], path[PATH_MAX];
 	int ch, rc;
 
 	log_init(argv[0], LOG_NORMAL);
-	opts_init(&cf.cf_opts, "80");
+	opts_init(&cf.cf_opts, "80", OPTS_UPSTREAM);
 	while ((ch = opts_next(&cf.cf_opts, argc, argv, longopts,
 	    help)) != -1) {
 		switch (ch) {
@@ -572,6 +577,9 @@ main(int argc, char *argv[])
 		fatalx(EXIT_USAGE, "%s", err);
 	if (cf.cf_opts.connect != NULL)
 		cf.cf_fixed = &cf.cf_opts.connect_addr;
+	if (cf.cf_argv != NULL && spawn_check(cf.cf_argv[0], path,
+	    sizeof(path), err, sizeof(err)) == -1)
+		fatalx(EXIT_CONFIG, "%s", err);
 	/* A raw relay may carry a protocol whose server greets first. */
 	if (!cf.cf_raw)
 		serve_client_speaks_first();

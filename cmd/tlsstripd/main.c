@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,8 +85,8 @@ static void	 parse_args(struct config *, int, char *[]);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: tlsstripd [-hqVv] --cert file [--key file] "
-	    "[--ocsp file] [--cert-dir dir]\n"
+	fprintf(stderr, "usage: tlsstripd [-hqVv] [--cert file [--key file] "
+	    "[--ocsp file]] [--cert-dir dir]\n"
 	    "              [--client-ca file] "
 	    "[--forwarded | --proxy-protocol v1|v2]\n"
 	    "              [-c host:port] [-l address] [-u user] "
@@ -97,7 +98,7 @@ usage(void)
 static void
 help(void)
 {
-	printf("usage: tlsstripd [options] --cert FILE "
+	printf("usage: tlsstripd [options] (--cert FILE | --cert-dir DIR) "
 	    "(-c HOST:PORT | -- program [arg ...])\n"
 	    "TLS termination: TLS from clients, plaintext to a server or "
 	    "a program.\n\n"
@@ -110,7 +111,8 @@ help(void)
 	    "--cert before it\n"
 	    "                           (none; re-read on SIGHUP)\n"
 	    "      --cert-dir DIR       every DIR/*.pem as another --cert "
-	    "(none)\n"
+	    "(none; at least\n"
+	    "                           one --cert or --cert-dir is needed)\n"
 	    "      --client-ca FILE     require client certificates from "
 	    "these CAs (none)\n"
 	    "      --forwarded          add Forwarded, X-Forwarded-For, "
@@ -121,8 +123,11 @@ help(void)
 	    "  -c, --connect HOST:PORT  send plaintext to this server (or "
 	    "unix:PATH)\n"
 	    "  -- program [arg ...]     run the program per connection "
-	    "instead\n");
-	fputs(opts_help_text, stdout);
+	    "instead\n"
+	    "      --header-timeout S   deadline for the TLS handshake and, "
+	    "with --forwarded,\n"
+	    "                           for each request head (15)\n");
+	fputs(opts_help(OPTS_HEADER_TIMEOUT), stdout);
 }
 
 /* Fills in SNI, the verified client subject; for logs and the backend. */
@@ -529,11 +534,14 @@ cert_file(struct config *cf, const char *opt)
 	*slot = optarg;
 }
 
-/* Reads the options into cf; exits 64 on a usage error. */
+/*
+ * Reads the options into cf; exits 64 on a usage error, 78 when the
+ * program after "--" cannot be run.
+ */
 static void
 parse_args(struct config *cf, int argc, char *argv[])
 {
-	char err[256];
+	char err[PATH_MAX + 256], path[PATH_MAX];
 	int ch;
 
 	while ((ch = opts_next(&cf->cf_opts, argc, argv, longopts,
@@ -585,6 +593,9 @@ parse_args(struct config *cf, int argc, char *argv[])
 		    "each other");
 	if (opts_connect_hostport(&cf->cf_opts, err, sizeof(err)) == -1)
 		fatalx(EXIT_USAGE, "%s", err);
+	if (cf->cf_argv != NULL && spawn_check(cf->cf_argv[0], path,
+	    sizeof(path), err, sizeof(err)) == -1)
+		fatalx(EXIT_CONFIG, "%s", err);
 }
 
 int
@@ -595,7 +606,7 @@ main(int argc, char *argv[])
 	int rc;
 
 	log_init(argv[0], LOG_NORMAL);
-	opts_init(&cf.cf_opts, NULL);
+	opts_init(&cf.cf_opts, NULL, OPTS_CONNECT | OPTS_CONNECT_TIMEOUT);
 	parse_args(&cf, argc, argv);
 	log_init(argv[0], cf.cf_opts.verbosity);
 	if ((ctx = tlsctx_new(&cf, err, sizeof(err))) == NULL ||

@@ -65,7 +65,7 @@ help(void)
 	    "(none)\n"
 	    "      --client-key FILE    its key (in --client-cert)\n"
 	    "      --insecure           do not verify origins (never)\n");
-	fputs(opts_help_text, stdout);
+	fputs(opts_help(0), stdout);
 	exit(0);
 }
 
@@ -121,7 +121,7 @@ main(int argc, char *argv[])
 	int ch;
 
 	log_init(argv[0], LOG_NORMAL);
-	opts_init(&gw.gw_opts, "443");
+	opts_init(&gw.gw_opts, "443", OPTS_UPSTREAM);
 	while ((ch = opts_next(&gw.gw_opts, argc, argv, longopts,
 	    help)) != -1) {
 		switch (ch) {

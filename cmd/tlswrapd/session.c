@@ -637,7 +637,7 @@ static void
 exchange(struct session *s)
 {
 	struct http_head *hd = &s->s_hd;
-	char v[LOG_VALUE_MAX(512)];
+	char v[LOG_VALUE_MAX(512)], why[64];
 	const char *err;
 	unsigned port;
 
@@ -680,7 +680,7 @@ exchange(struct session *s)
 			s->s_close = 1;
 		send_error(s, HTTP_FORBIDDEN, REASON_POLICY,
 		    PE_DESTINATION_IP_PROHIBITED,
-		    "destination port refused by policy", NULL);
+		    policy_port_refusal(why, sizeof(why), port), NULL);
 		goto done;
 	}
 	forward(s);

@@ -42,6 +42,7 @@ static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
 static size_t	on_read(char *, size_t, size_t, void *);
 static const char *verify_reason(struct session *);
+static void	url_authority(const char *, char *, char *);
 static char	*env_path(const char *);
 
 /* Sets libcurl up once, before any thread; returns 0 or -1. */
@@ -358,6 +359,23 @@ verify_reason(struct session *s)
 }
 
 /*
+ * Writes the host and port of the https:// URL target_url() made, for a
+ * message; "-" for a URL that does not parse (never one of ours).
+ */
+static void
+url_authority(const char *url, char *host, char *port)
+{
+	const char *a = strstr(url, "://");
+
+	a = a != NULL ? a + 3 : url;
+	if (net_parse_authority(a, strcspn(a, "/?#"), "443", host,
+	    port) == -1) {
+		strcpy(host, "-");
+		strcpy(port, "-");
+	}
+}
+
+/*
  * Maps a failed transfer that sent nothing to the client yet: returns
  * the status, with the Proxy-Status error in *pe and the reason in
  * detail.
@@ -367,6 +385,7 @@ upstream_error(struct session *s, CURLcode rc, enum proxy_error *pe,
     char *detail, size_t len)
 {
 	const char *why = s->s_err[0] ? s->s_err : curl_easy_strerror(rc);
+	char host[NET_HOSTLEN], port[NET_PORTLEN];
 	curl_off_t t = 0;
 	int st = HTTP_BAD_GATEWAY;
 
@@ -378,8 +397,9 @@ upstream_error(struct session *s, CURLcode rc, enum proxy_error *pe,
 	}
 	/* refused addresses are skipped: 403 only if all of them were */
 	if ((*pe = curlshare_refusal(&s->s_sock)) != PE_NONE) {
-		snprintf(detail, len, "%s", net_strerror(*pe ==
-		    PE_PROXY_LOOP_DETECTED ? NET_LOOP : NET_POLICY));
+		url_authority(s->s_url, host, port);
+		(void)policy_dest_refusal(detail, len, *pe ==
+		    PE_PROXY_LOOP_DETECTED ? NET_LOOP : NET_POLICY, host, port);
 		return HTTP_FORBIDDEN;
 	}
 	*pe = PE_DESTINATION_UNAVAILABLE;

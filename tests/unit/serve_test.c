@@ -189,7 +189,7 @@ main(int argc, char *argv[])
 	int ch;
 
 	memset(&cfg, 0, sizeof(cfg));
-	opts_init(&opts, NULL);
+	opts_init(&opts, NULL, OPTS_UPSTREAM);
 	while ((ch = opts_next(&opts, argc, argv, longopts, usage)) != -1) {
 		switch (ch) {
 		case OPT_SLEEP:
