@@ -201,6 +201,8 @@ one_line() {
 	# on it for a server that has stopped.
 	run curl -sS -x "http://127.0.0.1:$P" "ftp://127.0.0.1:$FP/a.txt"
 	[ "$output" = hello ]
+	# The client has the body before the gateway has the 226.
+	wait_log "status=200 .*reason=done" "$T/httpftpd.log"
 	kill -STOP "$pyftpd_pid"
 	curl -sS -m 30 -x "http://127.0.0.1:$P" "ftp://127.0.0.1:$FP/sub/b.txt" \
 	    -o "$T/b.out" 2>/dev/null &

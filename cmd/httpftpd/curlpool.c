@@ -355,15 +355,19 @@ curlpool_discard(struct curlpool *p, const char *key, CURL *c, void *priv)
 		p->p_priv_free(priv);
 }
 
-void
+unsigned
 curlpool_shrink(struct curlpool *p, const char *key)
 {
+	unsigned others = 0;
 	struct key *k;
 
 	pthread_mutex_lock(&p->p_mu);
-	if ((k = key_get(p, key, 0)) != NULL)
-		k->k_max = k->k_held > 1 ? k->k_held - 1 : 1;
+	if ((k = key_get(p, key, 0)) != NULL && k->k_held > 0) {
+		others = k->k_held - 1;
+		k->k_max = others > 0 ? others : 1;
+	}
 	pthread_mutex_unlock(&p->p_mu);
+	return others;
 }
 
 size_t

@@ -73,11 +73,12 @@ void	curlpool_discard(struct curlpool *, const char *key, CURL *,
 	    void *priv);
 
 /*
- * Lowers key's bound below the handles it has now (never under 1): the
- * server said it has too many of our connections.  The bound is back to
- * the pool's when key has no handle left.
+ * Lowers key's bound below the handles it has now, the caller's one of
+ * them (never under 1): the server said it has too many of our
+ * connections.  Returns how many others key has, for whom a wait makes
+ * sense.  The bound is back to the pool's when key has no handle left.
  */
-void	curlpool_shrink(struct curlpool *, const char *key);
+unsigned curlpool_shrink(struct curlpool *, const char *key);
 
 /* Returns how many handles are idle in the pool now. */
 size_t	curlpool_idle(struct curlpool *);

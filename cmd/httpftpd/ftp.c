@@ -123,8 +123,9 @@ handle_free(void *arg)
  * one from the pool (its control connection is reused), or a new one
  * while the server has fewer than --ftp-conns of ours, or the first one
  * back, waited for until --connect-timeout.  A server that answers a new
- * login with 421 (too many connections) lowers that bound, and the wait
- * goes on.  NULL with res mapped when none came or the login failed.
+ * login with 421 (too many connections) while it has others of ours
+ * lowers that bound, and the wait goes on.  NULL with res mapped when
+ * none came or the login failed.
  */
 struct ftp_handle *
 ftp_acquire(const struct ftp_loc *loc, struct ftp_result *res)
@@ -134,6 +135,7 @@ ftp_acquire(const struct ftp_loc *loc, struct ftp_result *res)
 	char key[KEY_MAX];
 	void *priv;
 	CURL *c;
+	int again;
 
 	memset(res, 0, sizeof(*res));
 	if (pool_key(loc, key, sizeof(key)) == -1)
@@ -151,13 +153,16 @@ ftp_acquire(const struct ftp_loc *loc, struct ftp_result *res)
 		memcpy(h->fh_key, key, strlen(key) + 1);
 		if (login(h, loc, res) == 0)
 			break;
+		ftp_upstream(h, res->fr_upstream, sizeof(res->fr_upstream));
+		/* Too many of ours: wait for one of the others. */
+		again = res->fr_code == 421 && now_ms() < deadline &&
+		    curlpool_shrink(pool, key) > 0;
 		curlpool_discard(pool, key, c, h);
 		h = NULL;
-		if (res->fr_code != 421 || now_ms() >= deadline)
+		if (!again)
 			break;
 		log_debug("FTP server %s busy (421): fewer connections to it",
 		    loc->fl_host);
-		curlpool_shrink(pool, key);
 	}
 	if (h != NULL)
 		h->fh_curl = c;

@@ -71,6 +71,7 @@ struct ftp_result {
 	int	 fr_status;		/* HTTP status to answer with */
 	enum proxy_error fr_error;	/* Proxy-Status error, or PE_NONE */
 	char	 fr_detail[200];
+	char	 fr_upstream[NET_IPLEN + 16];	/* a failed login's server */
 };
 
 struct ftp_handle;

@@ -290,6 +290,8 @@ exchange(struct session *s)
 		goto done;
 	}
 	if ((s->s_fh = ftp_acquire(&s->s_loc, &s->s_res)) == NULL) {
+		memcpy(s->s_upstream, s->s_res.fr_upstream,
+		    sizeof(s->s_upstream));
 		send_result(s);
 		goto done;
 	}
