@@ -43,6 +43,8 @@ struct ftp_handle {
 	unsigned	 fh_ctlport;	/* the server's control port */
 	int		 fh_sizing;	/* SIZE_*: who knows the file's size */
 	int64_t		 fh_size;	/* what SIZE (or the 150) said, or -1 */
+	int		 fh_exists;	/* the file's SIZE was answered */
+	char		 fh_refusal[160];	/* the last 4xx or 5xx reply */
 };
 
 /* fh_sizing: libcurl knows the size, or we ask and read the replies */
@@ -161,7 +163,8 @@ ftp_release(struct ftp_handle *h, int reusable)
 }
 
 /*
- * Keeps the last FTP reply line: its wording tells 403 from 404.  When
+ * Keeps the last FTP reply line: its wording tells 403 from 404; and the
+ * last refusal (4xx, 5xx) since a transfer began (1xx), for perform().  When
  * ftp_get asked SIZE itself, the reply just before RETR's 150 (or 125) is
  * SIZE's; failing that, the 150 may say "(N bytes)", as libcurl reads it.
  */
@@ -182,11 +185,17 @@ on_header(char *buf, size_t size, size_t n, void *arg)
 			k = sizeof(h->fh_res->fr_reply) - 1;
 		memcpy(line, buf, k);
 		line[k] = '\0';
+		if (buf[0] == '4' || buf[0] == '5')
+			snprintf(h->fh_refusal, sizeof(h->fh_refusal), "%s",
+			    line);
+		else if (buf[0] == '1')
+			h->fh_refusal[0] = '\0';
 		if (h->fh_sizing != SIZE_ASKED)
 			return len;
-		if (strncmp(line, "213", 3) == 0)
+		if (strncmp(line, "213", 3) == 0) {
 			h->fh_size = reply_size(line);
-		else if (strncmp(line, "150", 3) == 0 ||
+			h->fh_exists = h->fh_size >= 0;
+		} else if (strncmp(line, "150", 3) == 0 ||
 		    strncmp(line, "125", 3) == 0) {
 			if (h->fh_size < 0)
 				h->fh_size = reply_size(line);
@@ -333,6 +342,8 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	h->fh_ctlport = loc->fl_port;
 	h->fh_sizing = SIZE_CURL;
 	h->fh_size = -1;
+	h->fh_exists = 0;
+	h->fh_refusal[0] = '\0';
 	if (target_url(loc, path, slash, url, sizeof(url)) == -1) {
 		res->fr_status = HTTP_URI_TOO_LONG;
 		snprintf(res->fr_detail, sizeof(res->fr_detail),
@@ -377,7 +388,11 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	return 0;
 }
 
-/* Runs the transfer; returns 0, or -1 with res mapped to a status. */
+/*
+ * Runs the transfer; returns 0, or -1 with res mapped to a status.
+ * libcurl answers a refused RETR after REST with ABOR and QUIT: the
+ * refusal, not their 225, 226 or 221, is what the server said.
+ */
 static int
 perform(struct ftp_handle *h, struct ftp_result *res)
 {
@@ -385,6 +400,12 @@ perform(struct ftp_handle *h, struct ftp_result *res)
 	curl_easy_getinfo(h->fh_curl, CURLINFO_RESPONSE_CODE, &res->fr_code);
 	if (res->fr_curl == CURLE_OK)
 		return 0;
+	if ((res->fr_code == 221 || res->fr_code == 225 ||
+	    res->fr_code == 226) && h->fh_refusal[0] != '\0') {
+		res->fr_code = strtol(h->fh_refusal, NULL, 10);
+		snprintf(res->fr_reply, sizeof(res->fr_reply), "%s",
+		    h->fh_refusal);
+	}
 	map_result(h, res);
 	return -1;
 }
@@ -448,7 +469,8 @@ static int
 permission_words(const char *s)
 {
 	static const char *words[] = { "permission", "denied", "privilege",
-	    "not allowed", "forbidden", "access", NULL };
+	    "not allowed", "not permitted", "may not", "forbidden", "access",
+	    NULL };
 	int i;
 
 	for (i = 0; words[i] != NULL; i++)
@@ -457,7 +479,13 @@ permission_words(const char *s)
 	return 0;
 }
 
-/* Turns a failed transfer into the HTTP status, reason and error type. */
+/*
+ * Turns a failed transfer into the HTTP status, reason and error type.
+ * A 550 is absence (404) unless its wording says permission, or it
+ * refused the RETR of a file whose size was just answered: the file is
+ * there and the server will not send it, which vsftpd words only as
+ * "Failed to open file".
+ */
 static void
 map_result(struct ftp_handle *h, struct ftp_result *res)
 {
@@ -486,7 +514,8 @@ map_result(struct ftp_handle *h, struct ftp_result *res)
 	} else if (res->fr_code == 550 || res->fr_code == 553 ||
 	    res->fr_curl == CURLE_REMOTE_FILE_NOT_FOUND ||
 	    res->fr_curl == CURLE_REMOTE_ACCESS_DENIED) {
-		if (permission_words(res->fr_reply)) {
+		if (permission_words(res->fr_reply) ||
+		    (h->fh_exists && res->fr_code == 550)) {
 			st = HTTP_FORBIDDEN;
 			pe = PE_HTTP_REQUEST_DENIED;
 			why = "FTP server denied access";
@@ -627,6 +656,8 @@ ftp_get(struct ftp_handle *h, const struct ftp_loc *loc, int64_t from,
 		snprintf(range, sizeof(range), "%lld-%lld", (long long)from,
 		    (long long)to);
 		curl_easy_setopt(h->fh_curl, CURLOPT_RANGE, range);
+		/* a range is only asked of a file whose SIZE serve_file had */
+		h->fh_exists = 1;
 	} else {
 		/* RETR runs in the file's directory: SIZE names it alike */
 		name = strrchr(loc->fl_path, '/');
