@@ -70,6 +70,7 @@ tree() {
 	printf 'for alice\n' > "$T/root/alice.txt"
 	chown "$ALICE_UID:$ALICE_UID" "$T/root/alice.txt"
 	chmod 600 "$T/root/alice.txt"
+	ln -s a.txt "$T/root/link.txt"
 	mkdir -p "$T/root/up"
 	chown "$ALICE_UID:$ALICE_UID" "$T/root/up"
 	# the servers' unprivileged processes must reach the tree
@@ -281,7 +282,14 @@ assert d["rand.bin"]["size"] == 100000
 assert "<script>alert(1)<" in d and "gr\u00fc\u00dfe.txt" in d
 assert "a&b\"c'.txt" in d
 assert "." not in d and ".." not in d
+assert d["link.txt"]["type"] == "link", d["link.txt"]
 PY
+	# a directory without its slash is sent to it; a link leads on
+	run px -D "$T/h" -o /dev/null "$U/sub"
+	grep -q '^HTTP/1.1 301' "$T/h"
+	grep -qi '^Location: ./sub/' "$T/h"
+	run px "$U/link.txt"
+	[ "$output" = hello ]
 }
 
 t_missing() {
@@ -305,12 +313,15 @@ t_denied() {
 	grep -q '^HTTP/1.1 403' "$T/h"
 	grep -qi '^Proxy-Status: gtr; error=http_request_denied' "$T/h"
 	[[ "$output" != *"nobody reads"* ]]
-	wait_log "target=$U/noread.txt status=403 .*ftp=550\$" "$T/httpftpd.log"
-	# a range of it, or a conditional GET that must send it, alike
+	# a range of it, or a conditional GET that must send it, alike; the
+	# access lines name the server's refusal, not what came after it
 	run code -r 1-3 "$U/noread.txt"
 	[ "$output" = 403 ]
-	run code -z 'Thu, 02 Jan 2020 03:04:05 GMT' "$U/noread.txt"
+	run code -z 'Thu, 02 Jan 2020 03:04:04 GMT' "$U/noread.txt"
 	[ "$output" = 403 ]
+	wait_log "target=$U/noread.txt status=403 .*ftp=550\$" "$T/httpftpd.log"
+	[ "$(grep -c "target=$U/noread.txt status=403 .*reason=done ftp=550\$" \
+		"$T/httpftpd.log")" -eq 3 ]
 	# and the connection serves on
 	run px "$U/a.txt"
 	[ "$output" = hello ]
