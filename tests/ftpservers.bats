@@ -198,6 +198,17 @@ code() {
 	px -o /dev/null -w '%{http_code}' "$@"
 }
 
+# wait_count N PATTERN FILE: waits up to 10 s until FILE has N lines
+# matching PATTERN (an access line is written as its answer goes out).
+wait_count() {
+	local i
+	for i in $(seq 100); do
+		[ "$(grep -cE -- "$2" "$3")" -ge "$1" ] && break
+		sleep 0.1
+	done
+	[ "$(grep -cE -- "$2" "$3")" -eq "$1" ]
+}
+
 # --- the behaviours, each run against every server below ---
 
 # A file for anonymous: its exact bytes and length, its type and date.
@@ -319,9 +330,8 @@ t_denied() {
 	[ "$output" = 403 ]
 	run code -z 'Thu, 02 Jan 2020 03:04:04 GMT' "$U/noread.txt"
 	[ "$output" = 403 ]
-	wait_log "target=$U/noread.txt status=403 .*ftp=550\$" "$T/httpftpd.log"
-	[ "$(grep -c "target=$U/noread.txt status=403 .*reason=done ftp=550\$" \
-		"$T/httpftpd.log")" -eq 3 ]
+	wait_count 3 "target=$U/noread.txt status=403 .*reason=done ftp=550\$" \
+		"$T/httpftpd.log"
 	# and the connection serves on
 	run px "$U/a.txt"
 	[ "$output" = hello ]
