@@ -119,6 +119,7 @@ secure_chroot_dir=$T/vsftpd/empty
 seccomp_sandbox=NO
 max_clients=500
 max_per_ip=500
+idle_session_timeout=${FTP_IDLE:-300}
 xferlog_enable=YES
 log_ftp_protocol=YES
 vsftpd_log_file=$T/vsftpd.log
@@ -146,6 +147,7 @@ ScoreboardFile $T/proftpd/scoreboard
 PidFile $T/proftpd/proftpd.pid
 PassivePorts $base $((base + FTP_PASV_SPAN - 1))
 MaxInstances 500
+TimeoutIdle ${FTP_IDLE:-600}
 AuthOrder mod_auth_unix.c
 DefaultRoot ~
 AllowOverwrite on
@@ -407,6 +409,31 @@ t_names() {
 	[ "$output" = amp ]
 }
 
+# The server ends an idle login: vsftpd and proftpd after their idle
+# timeout, with a 421 first; pure-ftpd (whose timeout is in minutes) here
+# by its session's end.  The next request must not take that 421, or the
+# closed connection, for its answer: it logs in again.
+t_stale() {
+	local pid
+	FTP_IDLE=1 up "$1"
+	run px "$U/a.txt"
+	[ "$output" = hello ]
+	if [ "$1" = pureftpd ]; then
+		for pid in $(ps -o pid= --ppid "$pureftpd_daemon_pid"); do
+			kill "$pid"
+		done
+		sleep 0.5
+	else
+		sleep 2.5
+	fi
+	run px -D "$T/h" "$U/a.txt"
+	[ "$output" = hello ]
+	grep -q '^HTTP/1.1 200' "$T/h"
+	run px "$U/sub/b.txt"
+	[ "$output" = inside ]
+	! grep -q 'status=50[0-9]' "$T/httpftpd.log" || false
+}
+
 # --writable: alice stores (201, then 204 replacing), deletes (204);
 # anonymous may not store.
 t_put() {
@@ -472,3 +499,7 @@ t_put() {
 @test "vsftpd: --writable PUT stores as the user (201, 204), DELETE deletes, anonymous may not" { t_put vsftpd; }
 @test "proftpd: --writable PUT stores as the user (201, 204), DELETE deletes, anonymous may not" { t_put proftpd; }
 @test "pure-ftpd: --writable PUT stores as the user (201, 204), DELETE deletes, anonymous may not" { t_put pureftpd; }
+
+@test "vsftpd: a login the server ended while idle is not taken for an answer" { t_stale vsftpd; }
+@test "proftpd: a login the server ended while idle is not taken for an answer" { t_stale proftpd; }
+@test "pure-ftpd: a login the server ended while idle is not taken for an answer" { t_stale pureftpd; }

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <poll.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -55,6 +57,7 @@ static struct curlpool *pool;
 static int may_splice;	/* ftp_data_socket() may hand the socket out */
 
 static int	pool_key(const struct ftp_loc *, char *, size_t);
+static int	stale(CURL *);
 static void	handle_free(void *);
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_write(char *, size_t, size_t, void *);
@@ -117,9 +120,32 @@ handle_free(void *arg)
 }
 
 /*
+ * Returns 1 if an idle handle's control connection has something to be
+ * read.  An idle FTP server speaks only to end the login (vsftpd's and
+ * proftpd's idle timeout: "421 Timeout." and a close), and libcurl, which
+ * checks only that the socket is open, would read that 421 as the answer
+ * to its next command.
+ */
+static int
+stale(CURL *c)
+{
+	struct pollfd pfd;
+	curl_socket_t fd = CURL_SOCKET_BAD;
+
+	if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
+	    fd == CURL_SOCKET_BAD)
+		return 0;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) != 0;
+}
+
+/*
  * Returns an easy handle for loc's server and user: an idle one from the
- * pool when there is one (its control connection is reused), else a new
- * one; NULL when out of memory.
+ * pool when there is one (its control connection is reused) and the
+ * server has not ended its login, else a new one; NULL when out of
+ * memory.
  */
 struct ftp_handle *
 ftp_acquire(const struct ftp_loc *loc)
@@ -131,7 +157,10 @@ ftp_acquire(const struct ftp_loc *loc)
 
 	if (pool_key(loc, key, sizeof(key)) == -1)
 		return NULL;
-	if ((c = curlpool_take(pool, key, &priv)) == NULL) {
+	while ((c = curlpool_take(pool, key, &priv)) != NULL &&
+	    priv != NULL && stale(c))
+		curlpool_discard(pool, c, priv);
+	if (c == NULL) {
 		explicit_bzero(key, sizeof(key));
 		return NULL;
 	}
