@@ -340,6 +340,11 @@ t_denied() {
 	[ "$output" = 403 ]
 	wait_count 3 "target=$U/noread.txt status=403 .*reason=done ftp=550\$" \
 		"$T/httpftpd.log"
+	# a directory it may not enter: vsftpd says "Failed to change
+	# directory." alike for one that is not there, so 404 is all it tells
+	chmod 700 "$T/root/locked"
+	run code "$U/locked/"
+	if [ "$1" = vsftpd ]; then [ "$output" = 404 ]; else [ "$output" = 403 ]; fi
 	# and the connection serves on
 	run px "$U/a.txt"
 	[ "$output" = hello ]
