@@ -266,6 +266,12 @@ reuse() {
 	ftp_up "$1"
 	run curl -sS -v -x "http://127.0.0.1:$HP" "$U/a.txt" "$U/sub/b.txt" "$U/a.txt"
 	[[ "$output" == *"Re-using existing connection"* ]]
+	# the last line is written once the 226 has come, after curl has
+	# read the whole body: wait for it
+	for i in $(seq 100); do
+		[ "$(grep -c 'status=200' "$T/httpftpd.log")" -ge 3 ] && break
+		sleep 0.1
+	done
 	[ "$(grep -c 'status=200' "$T/httpftpd.log")" -eq 3 ]
 	# a second client gets the same FTP login
 	run px "$U/a.txt"

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <poll.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +46,8 @@ struct ftp_handle {
 	char		 fh_host[NET_HOSTLEN];	/* the server, for messages */
 	int		 fh_sizing;	/* SIZE_*: who knows the file's size */
 	int64_t		 fh_size;	/* what SIZE (or the 150) said, or -1 */
+	int		 fh_exists;	/* the file's SIZE was answered */
+	char		 fh_refusal[160];	/* the last 4xx or 5xx reply */
 };
 
 /* fh_sizing: libcurl knows the size, or we ask and read the replies */
@@ -54,6 +58,7 @@ static struct curlpool *pool;
 static int may_splice;	/* ftp_data_socket() may hand the socket out */
 
 static int	pool_key(const struct ftp_loc *, char *, size_t);
+static int	stale(CURL *);
 static void	handle_free(void *);
 static struct ftp_handle *no_handle(struct ftp_result *, int, char *);
 static int	login(struct ftp_handle *, const struct ftp_loc *,
@@ -119,6 +124,28 @@ handle_free(void *arg)
 }
 
 /*
+ * Returns 1 if an idle handle's control connection has something to be
+ * read.  An idle FTP server speaks only to end the login (vsftpd's and
+ * proftpd's idle timeout: "421 Timeout." and a close), and libcurl, which
+ * checks only that the socket is open, would read that 421 as the answer
+ * to its next command.
+ */
+static int
+stale(CURL *c)
+{
+	struct pollfd pfd;
+	curl_socket_t fd = CURL_SOCKET_BAD;
+
+	if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
+	    fd == CURL_SOCKET_BAD)
+		return 0;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) != 0;
+}
+
+/*
  * Returns an easy handle for loc's server and user, logged in: an idle
  * one from the pool (its control connection is reused), or a new one
  * while the server has fewer than --ftp-conns of ours, or the first one
@@ -143,8 +170,13 @@ ftp_acquire(const struct ftp_loc *loc, struct ftp_result *res)
 	while (h == NULL) {
 		if ((c = curlpool_take(pool, key, &priv, deadline)) == NULL)
 			return no_handle(res, errno, key);
-		if ((h = priv) != NULL)
+		if ((h = priv) != NULL && !stale(c))
 			break;			/* logged in already */
+		if (h != NULL) {
+			curlpool_discard(pool, key, c, h);
+			h = NULL;
+			continue;
+		}
 		if ((h = calloc(1, sizeof(*h))) == NULL) {
 			curlpool_discard(pool, key, c, NULL);
 			return no_handle(res, ENOMEM, key);
@@ -224,7 +256,8 @@ ftp_release(struct ftp_handle *h, int reusable)
 }
 
 /*
- * Keeps the last FTP reply line: its wording tells 403 from 404.  When
+ * Keeps the last FTP reply line: its wording tells 403 from 404; and the
+ * last refusal (4xx, 5xx) since a transfer began (1xx), for perform().  When
  * ftp_get asked SIZE itself, the reply just before RETR's 150 (or 125) is
  * SIZE's; failing that, the 150 may say "(N bytes)", as libcurl reads it.
  */
@@ -245,11 +278,17 @@ on_header(char *buf, size_t size, size_t n, void *arg)
 			k = sizeof(h->fh_res->fr_reply) - 1;
 		memcpy(line, buf, k);
 		line[k] = '\0';
+		if (buf[0] == '4' || buf[0] == '5')
+			snprintf(h->fh_refusal, sizeof(h->fh_refusal), "%s",
+			    line);
+		else if (buf[0] == '1')
+			h->fh_refusal[0] = '\0';
 		if (h->fh_sizing != SIZE_ASKED)
 			return len;
-		if (strncmp(line, "213", 3) == 0)
+		if (strncmp(line, "213", 3) == 0) {
 			h->fh_size = reply_size(line);
-		else if (strncmp(line, "150", 3) == 0 ||
+			h->fh_exists = h->fh_size >= 0;
+		} else if (strncmp(line, "150", 3) == 0 ||
 		    strncmp(line, "125", 3) == 0) {
 			if (h->fh_size < 0)
 				h->fh_size = reply_size(line);
@@ -399,6 +438,8 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	snprintf(h->fh_host, sizeof(h->fh_host), "%s", loc->fl_host);
 	h->fh_sizing = SIZE_CURL;
 	h->fh_size = -1;
+	h->fh_exists = 0;
+	h->fh_refusal[0] = '\0';
 	if (target_url(loc, path, slash, url, sizeof(url)) == -1) {
 		res->fr_status = HTTP_URI_TOO_LONG;
 		snprintf(res->fr_detail, sizeof(res->fr_detail),
@@ -437,7 +478,11 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	return 0;
 }
 
-/* Runs the transfer; returns 0, or -1 with res mapped to a status. */
+/*
+ * Runs the transfer; returns 0, or -1 with res mapped to a status.
+ * libcurl answers a refused RETR after REST with ABOR and QUIT: the
+ * refusal, not their 225, 226 or 221, is what the server said.
+ */
 static int
 perform(struct ftp_handle *h, struct ftp_result *res)
 {
@@ -445,6 +490,12 @@ perform(struct ftp_handle *h, struct ftp_result *res)
 	curl_easy_getinfo(h->fh_curl, CURLINFO_RESPONSE_CODE, &res->fr_code);
 	if (res->fr_curl == CURLE_OK)
 		return 0;
+	if ((res->fr_code == 221 || res->fr_code == 225 ||
+	    res->fr_code == 226) && h->fh_refusal[0] != '\0') {
+		res->fr_code = strtol(h->fh_refusal, NULL, 10);
+		snprintf(res->fr_reply, sizeof(res->fr_reply), "%s",
+		    h->fh_refusal);
+	}
 	map_result(h, res);
 	return -1;
 }
@@ -508,7 +559,8 @@ static int
 permission_words(const char *s)
 {
 	static const char *words[] = { "permission", "denied", "privilege",
-	    "not allowed", "forbidden", "access", NULL };
+	    "not allowed", "not permitted", "may not", "forbidden", "access",
+	    NULL };
 	int i;
 
 	for (i = 0; words[i] != NULL; i++)
@@ -517,7 +569,13 @@ permission_words(const char *s)
 	return 0;
 }
 
-/* Turns a failed transfer into the HTTP status, reason and error type. */
+/*
+ * Turns a failed transfer into the HTTP status, reason and error type.
+ * A 550 is absence (404) unless its wording says permission, or it
+ * refused the RETR of a file whose size was just answered: the file is
+ * there and the server will not send it, which vsftpd words only as
+ * "Failed to open file".
+ */
 static void
 map_result(struct ftp_handle *h, struct ftp_result *res)
 {
@@ -549,7 +607,8 @@ map_result(struct ftp_handle *h, struct ftp_result *res)
 	} else if (res->fr_code == 550 || res->fr_code == 553 ||
 	    res->fr_curl == CURLE_REMOTE_FILE_NOT_FOUND ||
 	    res->fr_curl == CURLE_REMOTE_ACCESS_DENIED) {
-		if (permission_words(res->fr_reply)) {
+		if (permission_words(res->fr_reply) ||
+		    (h->fh_exists && res->fr_code == 550)) {
 			st = HTTP_FORBIDDEN;
 			pe = PE_HTTP_REQUEST_DENIED;
 			why = "FTP server denied access";
@@ -690,6 +749,8 @@ ftp_get(struct ftp_handle *h, const struct ftp_loc *loc, int64_t from,
 		snprintf(range, sizeof(range), "%lld-%lld", (long long)from,
 		    (long long)to);
 		curl_easy_setopt(h->fh_curl, CURLOPT_RANGE, range);
+		/* a range is only asked of a file whose SIZE serve_file had */
+		h->fh_exists = 1;
 	} else {
 		/* RETR runs in the file's directory: SIZE names it alike */
 		name = strrchr(loc->fl_path, '/');

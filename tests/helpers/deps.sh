@@ -1,7 +1,9 @@
 #!/bin/sh
 # deps.sh - install the Debian packages that building, testing, the demo
 # and the benchmarks use, when they are missing and we are root.
-# Prints nothing when everything is there.
+# Prints nothing when everything is there.  proftpd and pure-ftpd, which
+# conflict with vsftpd as packages, are fetched and unpacked beside it by
+# ftpservers.sh instead.
 
 PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libcrypt-dev
 curl wget openssl ca-certificates bats socat nginx-light ucspi-tcp mandoc
@@ -18,11 +20,18 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
-[ -z "$missing" ] && exit 0
+# ftpservers: proftpd and pure-ftpd for tests/ftpservers.bats; without
+# them that file fails, and the rest still runs.
+ftpservers() {
+	sh "$(dirname "$0")/ftpservers.sh" ||
+		echo "deps: proftpd and pure-ftpd could not be fetched" >&2
+	exit 0
+}
+[ -z "$missing" ] && ftpservers
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing Debian packages:$missing (run as root to install)" >&2
-	exit 0
+	ftpservers
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
@@ -35,3 +44,4 @@ apt-get install -y -qq --no-install-recommends $missing >/dev/null
 rc=$?
 rm -f /usr/sbin/policy-rc.d
 [ $rc -eq 0 ] || { echo "deps: apt-get install failed" >&2; exit 1; }
+ftpservers
