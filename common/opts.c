@@ -112,6 +112,20 @@ usage_error(struct gtr_opts *o, const char *fmt, ...)
 }
 
 int
+opts_done(struct gtr_opts *o, int argc, char *argv[])
+{
+	if (o->exit_code >= 0)
+		return o->exit_code;
+	if (optind < argc) {
+		(void)usage_error(o, "unexpected argument \"%s\"",
+		    argv[optind]);
+		return o->exit_code;
+	}
+	log_init(argv[0], o->verbosity);
+	return -1;
+}
+
+int
 opts_number(const char *s, long long min, long long max, long long *out)
 {
 	char *end;

@@ -152,6 +152,13 @@ char	**opts_program(int argc, char *argv[]);
 int	opts_connect_hostport(struct gtr_opts *, char *err, size_t errlen);
 
 /* Parses a decimal number in [min, max]; returns 0, or -1 if it is not. */
+/*
+ * Ends option parsing (after opts_next() returned -1): returns the exit
+ * code when parsing failed or -h or -V was given, EXIT_USAGE after an
+ * argument left over, else -1 with the log at the verbosity asked for.
+ */
+int	opts_done(struct gtr_opts *, int argc, char *argv[]);
+
 int	opts_number(const char *, long long min, long long max, long long *);
 
 /*

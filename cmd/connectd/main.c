@@ -431,7 +431,7 @@ main(int argc, char *argv[])
 	static struct config cf;
 	const char *realm = "gtr";
 	char err[512];
-	int ch;
+	int ch, rc;
 
 	log_init(argv[0], LOG_NORMAL);
 	opts_init(&cf.cf_opts, "443", OPTS_UPSTREAM);
@@ -448,11 +448,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (cf.cf_opts.exit_code >= 0)
-		return cf.cf_opts.exit_code;
-	if (optind < argc)
-		fatalx(EXIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
-	log_init(argv[0], cf.cf_opts.verbosity);
+	if ((rc = opts_done(&cf.cf_opts, argc, argv)) >= 0)
+		return rc;
 	if (realm[0] == '\0' || strlen(realm) >= REALM_MAX ||
 	    strpbrk(realm, "\"\\") != NULL ||
 	    strspn(realm, " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQ"

@@ -93,7 +93,7 @@ main(int argc, char *argv[])
 	};
 	const char *err;
 	long long n;
-	int ch;
+	int ch, rc;
 
 	log_init(argv[0], LOG_NORMAL);
 	opts_init(&gw.gw_opts, "21,990", OPTS_UPSTREAM);
@@ -120,11 +120,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (gw.gw_opts.exit_code >= 0)
-		return gw.gw_opts.exit_code;
-	if (optind != argc)
-		fatalx(EXIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
-	log_init(argv[0], gw.gw_opts.verbosity);
+	if ((rc = opts_done(&gw.gw_opts, argc, argv)) >= 0)
+		return rc;
 	if (gw.gw_opts.connect != NULL) {
 		if (target_parse_url(gw.gw_opts.connect, &gw_base, 1,
 		    &err) == -1)

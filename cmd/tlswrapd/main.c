@@ -118,7 +118,7 @@ main(int argc, char *argv[])
 		{ "insecure",	 no_argument,	    NULL, OPT_INSECURE },
 		GTR_COMMON_LONGOPTS
 	};
-	int ch;
+	int ch, rc;
 
 	log_init(argv[0], LOG_NORMAL);
 	opts_init(&gw.gw_opts, "443", OPTS_UPSTREAM);
@@ -141,11 +141,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (gw.gw_opts.exit_code >= 0)
-		return gw.gw_opts.exit_code;
-	if (optind != argc)
-		fatalx(EXIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
-	log_init(argv[0], gw.gw_opts.verbosity);
+	if ((rc = opts_done(&gw.gw_opts, argc, argv)) >= 0)
+		return rc;
 	if (gw.gw_key != NULL && gw.gw_cert == NULL)
 		fatalx(EXIT_USAGE, "--client-key needs --client-cert");
 	if (gw.gw_opts.connect != NULL)
