@@ -146,6 +146,9 @@ fuzz:
 UNITFILES = $(notdir $(wildcard contrib/systemd/*.socket \
 	    contrib/systemd/*.service))
 SUBST_BINDIR = sed 's|@BINDIR@|$(BINDIR)|g'
+# Recipes installed as they are, under DOCDIR/examples.
+EXAMPLES = haproxy/haproxy.cfg fail2ban/filter.d/gtr-auth.conf \
+	    fail2ban/jail.d/gtr-auth.conf
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man7 \
@@ -162,6 +165,9 @@ install: all
 	$(SUBST_BINDIR) contrib/inetd.conf > $(DESTDIR)$(DOCDIR)/inetd.conf
 	chmod 644 $(DESTDIR)$(DOCDIR)/inetd.conf
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
+	for e in $(EXAMPLES); do \
+	    install -D -m 644 "contrib/$$e" \
+		"$(DESTDIR)$(DOCDIR)/examples/$$e" || exit 1; done
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
@@ -169,6 +175,9 @@ uninstall:
 	for u in $(UNITFILES); do \
 	    rm -f "$(DESTDIR)$(SYSTEMDUNITDIR)/$$u"; done
 	rm -f $(DESTDIR)$(DOCDIR)/inetd.conf $(DESTDIR)$(DOCDIR)/README.md
+	for e in $(EXAMPLES); do rm -f "$(DESTDIR)$(DOCDIR)/examples/$$e"; done
+	for d in fail2ban/filter.d fail2ban/jail.d fail2ban haproxy ""; do \
+	    rmdir "$(DESTDIR)$(DOCDIR)/examples/$$d" 2>/dev/null || true; done
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 # The .deb is built in a copy of the tree (the files git tracks or would

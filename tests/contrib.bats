@@ -935,10 +935,13 @@ sections() {
 		done
 		echo "$r/usr/share/doc/gtr/inetd.conf"
 		echo "$r/usr/share/doc/gtr/README.md"
+		echo "$r/usr/share/doc/gtr/examples/haproxy/haproxy.cfg"
+		echo "$r/usr/share/doc/gtr/examples/fail2ban/filter.d/gtr-auth.conf"
+		echo "$r/usr/share/doc/gtr/examples/fail2ban/jail.d/gtr-auth.conf"
 	} | sort > "$T/expected"
 	find "$r" -type f | sort > "$T/installed"
 	diff "$T/expected" "$T/installed"
-	[ "$(wc -l < "$T/installed")" -eq 33 ]
+	[ "$(wc -l < "$T/installed")" -eq 36 ]
 	for prog in $PROGRAMS; do
 		f=$r/usr/bin/$prog
 		[ "$(stat -c %a "$f")" = 755 ]
@@ -959,8 +962,9 @@ sections() {
 	    "$r/usr/lib/systemd/system/connectd@.service"
 	grep -q $'\t/usr/bin/connectd\tconnectd$' "$r/usr/share/doc/gtr/inetd.conf"
 	cmp "$BATS_TEST_DIRNAME/../README.md" "$r/usr/share/doc/gtr/README.md"
-	for f in "$r"/usr/lib/systemd/system/* "$r"/usr/share/doc/gtr/* \
-	    "$r"/usr/share/man/man*/*; do
+	for f in "$r"/usr/lib/systemd/system/* "$r"/usr/share/doc/gtr/*.* \
+	    "$r"/usr/share/doc/gtr/examples/*/* "$r"/usr/share/man/man*/*; do
+		[ -f "$f" ] || continue
 		[ "$(stat -c %a "$f")" = 644 ]
 	done
 	refute "$r"/usr/lib/systemd/system/* "$r/usr/share/doc/gtr/inetd.conf" \

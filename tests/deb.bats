@@ -94,6 +94,9 @@ expected_files() {
 	done
 	echo usr/share/doc/gtr/README.md
 	echo usr/share/doc/gtr/inetd.conf
+	echo usr/share/doc/gtr/examples/haproxy/haproxy.cfg
+	echo usr/share/doc/gtr/examples/fail2ban/filter.d/gtr-auth.conf
+	echo usr/share/doc/gtr/examples/fail2ban/jail.d/gtr-auth.conf
 	echo usr/share/doc/gtr/copyright
 	echo usr/share/doc/gtr/changelog.gz
 	echo usr/share/lintian/overrides/gtr
