@@ -355,7 +355,7 @@ wait_no_children() {
 @test "two requests share one kept-alive connection" {
 	start_root
 	run curl -sS -v "$U/hello.sh" "$U/env.py/second"
-	echo "$output" | grep -q 'Re-using existing connection'
+	echo "$output" | grep -Eq 'Re-using existing|Reusing existing'
 	echo "$output" | grep -qx 'PATH_INFO=/second'
 	[ "$(grep -Ec 'conn=([0-9]+) client=' "$T/cgid.log")" -eq 2 ]
 	[ "$(grep -Eo 'conn=[0-9]+ client=' "$T/cgid.log" | sort -u | wc -l)" -eq 1 ]
@@ -384,7 +384,7 @@ wait_no_children() {
 	chmod 755 "$T/root/long.sh"
 	start_root
 	run curl -sS -v -o "$T/one" "$U/long.sh" -o "$T/two" "$U/hello.sh"
-	echo "$output" | grep -q 'Re-using existing connection'
+	echo "$output" | grep -Eq 'Re-using existing|Reusing existing'
 	[ "$(cat "$T/one")" = hello ]
 	[ "$(cat "$T/two")" = hello ]
 	! grep -q 'killed by signal' "$T/cgid.log" || false

@@ -162,9 +162,10 @@ directories() {
 	run px -D "$T/h" -o /dev/null "$U/sub"
 	grep -q '^HTTP/1.1 301' "$T/h"
 	grep -qi '^Location: ./sub/' "$T/h"
-	run px -L "$U/sub"
-	[[ "$output" == *'href="./b.txt"'* ]]
+	# curl 8 follows no Location for an ftp:// URL, even through a proxy:
+	# the listing the 301 names is asked for as a client would.
 	run px "$U/sub/"
+	[[ "$output" == *'href="./b.txt"'* ]]
 	[[ "$output" == *'<title>Index of '*'/sub/</title>'* ]]
 	[[ "$output" == *'href="../"'* ]]
 	[[ "$output" == *'>b.txt</a></td><td>7</td>'* ]]
@@ -265,7 +266,7 @@ injection() {
 reuse() {
 	ftp_up "$1"
 	run curl -sS -v -x "http://127.0.0.1:$HP" "$U/a.txt" "$U/sub/b.txt" "$U/a.txt"
-	[[ "$output" == *"Re-using existing connection"* ]]
+	[[ "$output" == *"Re-using existing"* || "$output" == *"Reusing existing"* ]]
 	# the last line is written once the 226 has come, after curl has
 	# read the whole body: wait for it
 	for i in $(seq 100); do
