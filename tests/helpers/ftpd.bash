@@ -30,10 +30,10 @@ ftp_tree() {
 }
 
 # pasv_base: the first of FTP_PASV_SPAN (20) passive ports, picked so
-# tests rarely meet.
+# tests rarely meet, or FTP_PASV_BASE.
 FTP_PASV_SPAN=${FTP_PASV_SPAN:-20}
 pasv_base() {
-	echo $((30000 + (RANDOM % 1500) * 20))
+	echo "${FTP_PASV_BASE:-$((30000 + (RANDOM % 1500) * 20))}"
 }
 
 pyftpd_start() {
