@@ -200,6 +200,7 @@ response_line(struct session *s, const char *line, size_t n)
 		    sp + 4 > line + k || !isdigit((unsigned char)sp[1]) ||
 		    !isdigit((unsigned char)sp[2]) ||
 		    !isdigit((unsigned char)sp[3]) ||
+		    (sp + 4 < line + k && sp[4] != ' ') ||
 		    (code = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 +
 		    sp[3] - '0') < 100 || code > 599) {
 			s->s_fail = "malformed response status line";
