@@ -170,9 +170,11 @@ ftp_acquire(const struct ftp_loc *loc, struct ftp_result *res)
 	while (h == NULL) {
 		if ((c = curlpool_take(pool, key, &priv, deadline)) == NULL)
 			return no_handle(res, errno, key);
-		if ((h = priv) != NULL && !stale(c))
-			break;			/* logged in already */
-		if (h != NULL) {
+		if ((h = priv) != NULL) {
+			if (!stale(c)) {
+				h->fh_curl = c;
+				break;		/* logged in already */
+			}
 			curlpool_discard(pool, key, c, h);
 			h = NULL;
 			continue;
@@ -196,8 +198,6 @@ ftp_acquire(const struct ftp_loc *loc, struct ftp_result *res)
 		log_debug("FTP server %s busy (421): fewer connections to it",
 		    loc->fl_host);
 	}
-	if (h != NULL)
-		h->fh_curl = c;
 	explicit_bzero(key, sizeof(key));
 	return h;
 }
