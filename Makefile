@@ -139,8 +139,9 @@ bench: deps
 # libFuzzer harnesses (clang), one per parser of bytes a client, a server
 # or a file controls: tests/fuzz/NAME_fuzz.c, with the cmd/ files it
 # tests in FUZZ_SRC_NAME, linked against libgtr built for fuzzing.  Each
-# runs FUZZ_SECONDS from the seeds in tests/fuzz/corpus/NAME/ and keeps
-# what it finds in $(B)/fuzz/corpus/NAME/; FUZZERS= picks some.
+# runs FUZZ_SECONDS from the seeds in tests/fuzz/corpus/NAME/ (with the
+# words in tests/fuzz/NAME.dict) and keeps what it finds in
+# $(B)/fuzz/corpus/NAME/; FUZZERS= picks some.
 FUZZ_CC	= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -181,8 +182,9 @@ fuzz: fuzz-build
 	@for f in $(FUZZERS); do \
 	    mkdir -p $(B)/fuzz/corpus/$$f && \
 	    echo "fuzz: $$f for $(FUZZ_SECONDS)s" && \
+	    dict=; [ -f tests/fuzz/$$f.dict ] && dict=-dict=tests/fuzz/$$f.dict; \
 	    $(B)/fuzz/$${f}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-		-print_final_stats=1 -artifact_prefix=$(B)/fuzz/$$f- \
+		-print_final_stats=1 -artifact_prefix=$(B)/fuzz/$$f- $$dict \
 		$(B)/fuzz/corpus/$$f tests/fuzz/corpus/$$f || exit 1; \
 	done
 
