@@ -35,6 +35,11 @@ static const char *const framed[] = { "Connection", "Keep-Alive",
     "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
     NULL };
 
+static int	 is_framed(const char *);
+static int	 fields_named(const struct http_head *, const char *);
+static void	 check_block(const struct cgi_head *, const char *, size_t);
+static void	 check_response(struct exchange *, unsigned);
+
 static int
 is_framed(const char *name)
 {

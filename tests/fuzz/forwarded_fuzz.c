@@ -42,6 +42,20 @@
 static const char *const ours[] = { "Forwarded", "X-Forwarded-For",
     "X-Forwarded-Proto", "X-Client-Cert-Subject" };
 
+static uint32_t	 next_rand(uint32_t *);
+static int	 is_ours(const char *);
+static int	 parse(const char *, size_t, struct http_head *, char **);
+static size_t	 body_len(const struct http_head *, const char *, size_t,
+		    int *);
+static void	 conn_tokens(const char *, char *, size_t);
+static void	 check_head(const struct http_head *, const struct http_head *,
+		    const char *, const char *, int);
+static int	 switch_kind(const struct http_head *);
+static void	 compare(const char *, size_t, const char *, size_t,
+		    unsigned long, int, const char *, size_t, const char *,
+		    const char *, int);
+static void	 check_answer(const struct fwd *);
+
 static uint32_t
 next_rand(uint32_t *s)
 {

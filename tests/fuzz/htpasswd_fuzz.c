@@ -28,6 +28,10 @@
 #define INPUT_MAX	16384
 #define TRY		"#try "
 
+static int	 cheap(const char *);
+static void	 b64(const char *, size_t, char *);
+static void	 check_table(const struct htpasswd *, char *);
+
 /* Returns 1 if crypt(3) on this hash costs little (no slow families). */
 static int
 cheap(const char *hash)

@@ -49,6 +49,24 @@ struct rd {
 	size_t		 n;
 };
 
+static unsigned	 get(struct rd *);
+static size_t	 utf8_ok(const unsigned char *, size_t);
+static void	 check_utf8(const char *, size_t);
+static size_t	 count(const char *, size_t, char);
+static const char *json_ws(const char *);
+static const char *json_string(const char *);
+static const char *json_value(const char *, int);
+static void	 check_entries(const struct listing *, const uint8_t *,
+		    size_t);
+static void	 check_pages(const struct listing *, const char *, int);
+static int	 parse(const uint8_t *, size_t, int, time_t, struct listing *);
+static void	 gen_name(struct rd *, char *, int, int);
+static time_t	 utc(int, int, int, int, int, int);
+static int	 gen_line(struct rd *, int, time_t, char *, size_t,
+		    struct want *);
+static void	 round_trip(const uint8_t *, size_t, time_t);
+
+/* The next byte of the input, 0 past its end. */
 static unsigned
 get(struct rd *r)
 {
@@ -102,6 +120,7 @@ check_utf8(const char *s, size_t n)
 	}
 }
 
+/* How many of the n bytes at s are c. */
 static size_t
 count(const char *s, size_t n, char c)
 {
@@ -112,9 +131,10 @@ count(const char *s, size_t n, char c)
 	return k;
 }
 
-/* A JSON reader just strict enough to say the page is one value. */
-static const char *json_value(const char *, int);
-
+/*
+ * A JSON reader just strict enough to say a page is one value: each
+ * returns what follows the thing it reads, or NULL if it is not one.
+ */
 static const char *
 json_ws(const char *s)
 {

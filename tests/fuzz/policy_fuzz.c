@@ -37,6 +37,18 @@
 
 #define INPUT_MAX	4096
 
+static int	 ref_u16(const char *, size_t, unsigned *);
+static int	 named(unsigned, const unsigned *, const unsigned *, int);
+static void	 ports(const char *, const uint8_t *, size_t);
+static const struct sockaddr *addr(struct sockaddr_storage *,
+		    const uint8_t *, size_t);
+static int	 within(const uint8_t *, const uint8_t *, int);
+static int	 named_v6(const struct policy *, const uint8_t *, int);
+static int	 carried(const uint8_t *, uint8_t (*)[4], int *);
+static int	 may_carry(const uint8_t *);
+static void	 dests(const char *, const uint8_t *, size_t);
+static void	 authority(const char *, size_t, int);
+
 /* Parses n bytes of decimal 0-65535 as net.c should; 0 or -1. */
 static int
 ref_u16(const char *s, size_t n, unsigned *v)

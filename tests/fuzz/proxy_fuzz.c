@@ -37,6 +37,12 @@ struct verdict {
 	struct sockaddr_storage src, dst;
 };
 
+static void	 feed(const void *, size_t, int, struct verdict *);
+static int	 same(const struct sockaddr_storage *,
+		    const struct sockaddr_storage *);
+static size_t	 claimed(const uint8_t *, size_t);
+static void	 round_trip(const struct verdict *, int, int);
+
 /*
  * Runs proxy_read() on data written into a socket pair (sock) or a pipe
  * whose writing end is then closed; fills v.

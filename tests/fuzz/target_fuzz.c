@@ -36,6 +36,14 @@
 static const char B64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+static void	 check_path(const struct ftp_loc *, const char *);
+static void	 check_loc(const struct ftp_loc *);
+static void	 url(const char *);
+static void	 origin(const char *, int);
+static int	 b64_strict(const char *, char *, size_t);
+static struct htpasswd *table(void);
+static void	 basic(const char *);
+
 /* Aborts unless loc's path is normalized and below base. */
 static void
 check_path(const struct ftp_loc *loc, const char *base)
