@@ -4,9 +4,9 @@
  * head by head, the backend's responses followed for a switch of
  * protocols.  An input is the client's bytes, then optionally SEP and
  * the backend's; its first byte picks the client's address, a
- * certificate subject and how the bytes are cut into pieces (random
- * sizes of both the input and the room for output, responses fed in
- * between).  The output is then read again as a stream of requests next
+ * certificate subject, whether a head may miss its deadline, and how
+ * the bytes are cut into pieces (random sizes of both the input and the
+ * room for output, responses fed in between).  The output is then read again as a stream of requests next
  * to what the client sent, and the invariants are:
  *
  *	- each rewritten head parses (http.c) to the method, target and
@@ -322,6 +322,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (failed) {
 			if (ri == resplen)
 				break;
+			continue;
+		}
+		/* A head under way may miss its deadline (tlsio.c's 408). */
+		if ((data[0] & 0x80) && fwd_head_since(fw) != 0 &&
+		    next_rand(&seed) % 16 == 0) {
+			fwd_timeout(fw);
+			CHECK(fwd_status(fw) == HTTP_REQUEST_TIMEOUT);
+			failed = 1;
 			continue;
 		}
 		k = 1 + next_rand(&seed) % 4096;
