@@ -5,7 +5,8 @@
 # make check SANITIZE=1   the same with AddressSanitizer and UBSan
 # make demo         a small loopback scene, driven with curl
 # make bench        each program side by side with its peers
-# make fuzz         libFuzzer harness for the HTTP parser (clang)
+# make fuzz         libFuzzer harnesses for every parser of untrusted
+#                   bytes (clang), FUZZ_SECONDS=60 each
 # make lint         layering rules and mandoc -Tlint (tests/lint)
 # make install      programs (stripped; STRIP= keeps symbols), manual pages,
 #                   systemd units, inetd.conf and README under PREFIX
@@ -105,6 +106,10 @@ $(B)/unit/%: tests/unit/%.c $(B)/libgtr.a
 $(B)/unit/curlpool_test: $(B)/cmd/httpftpd/curlpool.o
 $(B)/unit/curlpool_test: CFLAGS += -Icmd/httpftpd $(CURL_CFLAGS)
 
+# httpftpd's parsers of listings, targets and credentials.
+$(B)/unit/ftpparse_test: $(B)/cmd/httpftpd/listing.o $(B)/cmd/httpftpd/target.o
+$(B)/unit/ftpparse_test: CFLAGS += -Icmd/httpftpd $(CURL_CFLAGS)
+
 # tlsstripd writes PROXY headers; the round-trip test reads them back.
 $(B)/unit/proxyproto_test: $(B)/cmd/tlsstripd/proxyhdr.o
 $(B)/unit/proxyproto_test: CFLAGS += -Icmd/tlsstripd
@@ -133,14 +138,57 @@ bench: deps
 	$(MAKE) all OPT=-O2
 	@GTR_BIN=$(CURDIR)/$(BIN) GTR_BUILD=$(CURDIR)/$(B) bench/run
 
-fuzz:
-	@mkdir -p $(B)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	    -DGTR_VERSION='"$(VERSION)"' -Icommon -o $(B)/fuzz/http_fuzz tests/fuzz/http_fuzz.c \
-	    common/http.c common/log.c
-	@mkdir -p $(B)/fuzz/corpus
-	$(B)/fuzz/http_fuzz -max_total_time=$${FUZZ_SECONDS:-60} \
-	    $(B)/fuzz/corpus tests/fuzz/corpus
+# libFuzzer harnesses (clang), one per parser of bytes a client, a server
+# or a file controls: tests/fuzz/NAME_fuzz.c, with the cmd/ files it
+# tests in FUZZ_SRC_NAME, linked against libgtr built for fuzzing.  Each
+# runs FUZZ_SECONDS from the seeds in tests/fuzz/corpus/NAME/ (with the
+# words in tests/fuzz/NAME.dict) and keeps what it finds in
+# $(B)/fuzz/corpus/NAME/; FUZZERS= picks some.
+FUZZ_CC	= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  -fno-omit-frame-pointer -std=c11 -Wall -Wextra -Werror -pthread \
+	  -D_GNU_SOURCE -DGTR_FUZZ -DGTR_VERSION='"$(VERSION)"' -Icommon \
+	  $(CURL_CFLAGS) $(SSL_CFLAGS)
+ALL_FUZZERS = $(patsubst tests/fuzz/%_fuzz.c,%,$(wildcard tests/fuzz/*_fuzz.c))
+FUZZERS	= $(ALL_FUZZERS)
+FUZZ_SRC_proxy	   = cmd/tlsstripd/proxyhdr.c
+FUZZ_SRC_listing   = cmd/httpftpd/listing.c cmd/httpftpd/target.c
+FUZZ_SRC_target	   = cmd/httpftpd/target.c
+FUZZ_SRC_cgi	   = cmd/cgid/response.c
+FUZZ_SRC_forwarded = cmd/tlsstripd/forwarded.c
+FUZZ_OBJ_COMMON = $(COMMON_SRC:%.c=$(B)/fuzz/obj/%.o)
+fuzz_objs = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(FUZZ_SRC_$(1)))
+
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(FUZZ_INC) -MMD -MP \
+	    -c -o $@ $<
+
+$(B)/fuzz/libgtr.a: $(FUZZ_OBJ_COMMON)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/fuzz/%_fuzz: $(B)/fuzz/obj/tests/fuzz/%_fuzz.o \
+    $$(call fuzz_objs,$$*) $(B)/fuzz/libgtr.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) \
+	    $(B)/fuzz/libgtr.a $(CURL_LIBS) $(SSL_LIBS) -lcrypt -pthread
+
+# A harness sees the headers of the programs whose files it tests.
+$(B)/fuzz/obj/tests/fuzz/%.o: FUZZ_INC = -Icmd/cgid -Icmd/httpftpd \
+    -Icmd/tlsstripd
+
+fuzz-build: $(ALL_FUZZERS:%=$(B)/fuzz/%_fuzz)
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
+	    mkdir -p $(B)/fuzz/corpus/$$f && \
+	    echo "fuzz: $$f for $(FUZZ_SECONDS)s" && \
+	    dict=; [ -f tests/fuzz/$$f.dict ] && dict=-dict=tests/fuzz/$$f.dict; \
+	    $(B)/fuzz/$${f}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=$(B)/fuzz/$$f- $$dict \
+		$(B)/fuzz/corpus/$$f tests/fuzz/corpus/$$f || exit 1; \
+	done
 
 # The units and inetd.conf name the programs as @BINDIR@/NAME.
 UNITFILES = $(notdir $(wildcard contrib/systemd/*.socket \
@@ -211,7 +259,7 @@ clean:
 FORCE:
 # Keep every object: the programs relink from them.
 .SECONDARY:
-.PHONY: all check demo bench fuzz install uninstall deb lint clean deps \
-	units bench-tools FORCE
+.PHONY: all check demo bench fuzz fuzz-build install uninstall deb lint clean \
+	deps units bench-tools FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

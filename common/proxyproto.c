@@ -106,7 +106,7 @@ static int
 pp_read_line(int fd, char *buf, size_t have, size_t max, uint64_t deadline)
 {
 	int sock = pp_is_socket(fd);
-	char *crlf;
+	char *crlf, *nl;
 	size_t want;
 	ssize_t n;
 
@@ -134,11 +134,18 @@ pp_read_line(int fd, char *buf, size_t have, size_t max, uint64_t deadline)
 		if (pp_read_exact(fd, buf + have, want, deadline) == -1)
 			return -1;
 		have += want;
+		/*
+		 * A bare LF: not a v1 line.  A peek may have taken one
+		 * before the CRLF, where a byte-wise read would stop.
+		 */
+		if ((nl = memchr(buf, '\n', have)) != NULL &&
+		    nl != buf + have - 1)
+			return -1;
 		if (have >= 2 && buf[have - 2] == '\r' &&
 		    buf[have - 1] == '\n')
 			return (int)have;
-		if (memchr(buf, '\n', have) != NULL)
-			return -1;	/* a bare LF: not a v1 line */
+		if (nl != NULL)
+			return -1;
 	}
 	return -1;
 }

@@ -26,6 +26,7 @@ static int	parse_mlsd(struct listing *, char *);
 static int	parse_list(struct listing *, char *, time_t);
 static time_t	parse_mdtm(const char *);
 static int	month(const char *, size_t);
+static int	is_date(const char *);
 static size_t	utf8_len(const unsigned char *);
 static void	put(struct buf *, const char *, size_t);
 static void	puts_(struct buf *, const char *);
@@ -158,6 +159,34 @@ month(const char *s, size_t n)
 }
 
 /*
+ * Returns 1 if p holds what follows a month in "ls -l": " DD HH:MM " or
+ * " DD YYYY ", digits no wider than ls writes them.  So an owner or a
+ * group named "dec" is not taken for the date, and no number overflows.
+ */
+static int
+is_date(const char *p)
+{
+	static const char digits[] = "0123456789";
+	size_t n;
+
+	p += strspn(p, " ");
+	if ((n = strspn(p, digits)) < 1 || n > 2 || p[n] != ' ')
+		return 0;
+	p += n;
+	p += strspn(p, " ");
+	if ((n = strspn(p, digits)) < 1 || n > 4)
+		return 0;
+	if (p[n] == ':') {
+		if (n > 2)
+			return 0;
+		p += n + 1;
+		if ((n = strspn(p, digits)) != 2)
+			return 0;
+	}
+	return p[n] == ' ';
+}
+
+/*
  * Parses Unix "ls -l" style lines (and DOS style ones); the name is
  * everything after the date, spaces included.  Returns 0 or -1.
  */
@@ -210,8 +239,10 @@ parse_list(struct listing *l, char *raw, time_t now)
 			f[nf] = p;
 			fl[nf] = strcspn(p, " ");
 			p += fl[nf];
-			if (nf >= 3 && (mon = month(f[nf], fl[nf])) != -1)
+			if (nf >= 3 && (mon = month(f[nf], fl[nf])) != -1 &&
+			    is_date(p))
 				break;
+			mon = -1;
 		}
 		if (nf == 8 || mon == -1)
 			continue;

@@ -273,13 +273,14 @@ b64val(int c)
 /*
  * Takes user and password from an Authorization: Basic value.  Returns
  * 1 if it set them, 0 if the value is not Basic, -1 if it is malformed
+ * (not padded base64 and nothing after it, as htpasswd.c reads it too)
  * or holds CR, LF or NUL.
  */
 int
 target_basic_auth(const char *value, struct ftp_loc *loc)
 {
 	char dec[2 * FTP_CRED_MAX], *colon;
-	size_t o = 0;
+	size_t o = 0, n = 0, pad = 0;
 	unsigned acc = 0;
 	int bits = 0, v;
 
@@ -287,7 +288,7 @@ target_basic_auth(const char *value, struct ftp_loc *loc)
 		return 0;
 	for (value += 6; *value == ' '; value++)
 		;
-	for (; *value != '\0' && *value != '='; value++) {
+	for (; *value != '\0' && *value != '='; value++, n++) {
 		if ((v = b64val((unsigned char)*value)) == -1)
 			return -1;
 		acc = acc << 6 | v;
@@ -299,6 +300,10 @@ target_basic_auth(const char *value, struct ftp_loc *loc)
 			dec[o++] = (char)(acc >> bits & 0xff);
 		}
 	}
+	for (; *value == '='; value++)
+		pad++;
+	if (*value != '\0' || pad > 2 || (n + pad) % 4 != 0)
+		return -1;
 	dec[o] = '\0';
 	if (has_ctl(dec, o) || (colon = strchr(dec, ':')) == NULL)
 		return -1;

@@ -190,6 +190,12 @@ v1_cases(void)
 		check(feed(bad[i], strlen(bad[i]), i % 2, 0, &src, &dst,
 		    rest, sizeof(rest)) == -1, what);
 	}
+	/* A bare LF inside the line, however it is read (found by fuzzing). */
+	for (sock = 0; sock <= 1; sock++)
+		check(feed("PROXY UNKNOWN x\ny\r\n", 19, sock, 0, &src, &dst,
+		    rest, sizeof(rest)) == -1, sock ?
+		    "v1 rejects a bare LF inside the line, socket" :
+		    "v1 rejects a bare LF inside the line, pipe");
 	check(feed("PROXY TCP4 192.0.2.1", 20, 1, 1, &src, &dst, rest,
 	    sizeof(rest)) == -1, "v1 header not finished by the deadline");
 	check(feed("PROXY TCP4 192.0.2.1\0198.51.100.2 4242 80\r\n", 43, 0,
