@@ -890,6 +890,7 @@ tlsclient() {
 		--cert "$T/pki/localhost.pem" -c "127.0.0.1:$B"
 	wait_port "$TPORT"
 	run https /
+	echo "curl: $status $output"
 	[ "$status" -eq 52 ]
 }
 

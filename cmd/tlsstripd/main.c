@@ -494,7 +494,8 @@ handle(struct conn *c, void *arg)
 				    net_strerror(err));
 			(void)tlsio_refuse(se, net_http_status(err),
 			    net_proxy_status(err), detail);
-		}
+		} else
+			tlsio_close_notify(se);
 		goto done;
 	}
 	/* Shut with the client's at the end of --grace: the relay wakes. */

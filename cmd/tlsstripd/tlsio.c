@@ -281,11 +281,21 @@ tlsio_refuse(struct session *se, int status, const char *proxy_error,
 	    1000ULL * se->se_cf->cf_opts.header_timeout) == -1)
 		return -1;
 	se->se_status = fwd_status(fw) != 0 ? fwd_status(fw) : status;
+	tlsio_close_notify(se);
+	return 0;
+}
+
+/*
+ * Ends the TLS session cleanly before the connection closes: a client
+ * then sees an empty reply, not a truncation ("unexpected eof").
+ */
+void
+tlsio_close_notify(struct session *se)
+{
 	ERR_clear_error();
 	(void)SSL_shutdown(se->se_ssl);
 	ERR_clear_error();
 	tlsio_linger(se->se_conn, LINGER_MS);
-	return 0;
 }
 
 int

@@ -128,6 +128,7 @@ void	 session_end(struct session *, enum log_reason);
 /* tlsio.c */
 int	 tlsio_handshake(struct session *);
 int	 tlsio_refuse(struct session *, int, const char *, const char *);
+void	 tlsio_close_notify(struct session *);
 void	 tlsio_linger(struct conn *, int);
 int	 tlsio_relay(struct session *);
 int	 tlsio_steps(struct session *);
