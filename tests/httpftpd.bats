@@ -73,10 +73,20 @@ binary_file() {
 @test "pyftpdlib: binary and empty files arrive byte for byte" { binary_file pyftpd; }
 @test "vsftpd: binary and empty files arrive byte for byte" { binary_file vsftpd; }
 
+# splice_on: succeeds if httpftpd (started with -v, which says at its
+# start whether its libcurl is one the splice path was checked against)
+# said it splices.
+splice_on() {
+	grep -qE 'debug: libcurl [0-9.]+: the rest of a plain FTP file is spliced' \
+		"$T/httpftpd.log"
+}
+
 # Past its first piece a large file goes from the data connection to the
 # client by splice: every byte in order, and the FTP login still good.
+# The debug line of each splice shows it ran: it would pass unseen as
+# plain copies otherwise.
 large_file() {
-	ftp_up "$1"
+	ftp_up "$1" ro -v
 	head -c 9000001 /dev/urandom > "$T/root/large.bin"
 	px -o "$T/got1" "$U/large.bin" -o "$T/got2" "$U/large.bin" \
 		-o "$T/got3" "$U/a.txt"
@@ -87,9 +97,35 @@ large_file() {
 		"$T/httpftpd.log")" -eq 2 ]
 	[ "$(ftplog | grep -c 'USER anonymous')" -eq 1 ]
 	! grep -q 'broken\|FTP sent' "$T/httpftpd.log" || false
+	wait_log 'debug: libcurl [0-9.]+: ' "$T/httpftpd.log"
+	n=0
+	if splice_on; then
+		# libcurl reads at most 11 buffers of 512 KiB between two
+		# progress calls: millions of bytes are left to splice
+		[ "$(grep -cE 'debug: conn=[0-9]+: spliced [0-9]{7} bytes$' \
+			"$T/httpftpd.log")" -eq 2 ]
+		n=2
+	fi
+	# a.txt came whole in libcurl's first read: nothing else spliced
+	[ "$(grep -c ': spliced ' "$T/httpftpd.log")" -eq "$n" ]
 }
 @test "pyftpdlib: a large file arrives byte for byte twice on one FTP login" { large_file pyftpd; }
 @test "vsftpd: a large file arrives byte for byte twice on one FTP login" { large_file vsftpd; }
+
+# The splice path was checked against the reads of libcurl 7.88.1 and
+# 8.14.1 (ftp.c, curl_reads_through): on another version it stays off,
+# every byte copied through the gateway, whole but slower.  A libcurl
+# upgrade must not close it unseen: check the new version's reads and
+# add its version_num there.
+@test "the libcurl in use is one the splice path was checked against, and splices" {
+	ftp_up vsftpd ro -v
+	wait_log 'debug: libcurl [0-9.]+: ' "$T/httpftpd.log"
+	splice_on || {
+		grep 'debug: libcurl' "$T/httpftpd.log"
+		echo "check this libcurl's reads before it splices (ftp.c)"
+		false
+	}
+}
 
 origin_form() {
 	origin_up "$1" sub
@@ -778,7 +814,7 @@ time.sleep(30)' "$HP" "$U"
 	ftp_tree "$T/root"
 	vsftpd_start "$FP" ftps "$T/pki/localhost.pem"
 	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$FP" \
-		--cacert "$T/pki/ca.pem"
+		--cacert "$T/pki/ca.pem" -v
 	# curl tunnels ftps:// with CONNECT; other clients send it as is
 	run raw < <(printf 'GET ftps://localhost:%s/sub/b.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$FP")
 	[[ "$output" == "HTTP/1.1 200 "*inside ]]
@@ -789,6 +825,8 @@ time.sleep(30)' "$HP" "$U"
 		socat -t 20 - TCP:127.0.0.1:"$HP" > "$T/resp"
 	tail -c 3000000 "$T/resp" | cmp - "$T/root/large.bin"
 	grep -q '^Content-Length: 3000000' "$T/resp"
+	wait_log 'target=ftps://localhost:[0-9]+/large.bin status=200 ' "$T/httpftpd.log"
+	! grep -q ': spliced ' "$T/httpftpd.log" || false
 }
 
 # line ACCESS-LINE-REGEX: waits for that whole access line in the log.
@@ -843,9 +881,11 @@ line() {
 	[[ "$output" == *inside ]]
 	# a large file to a pipe, which is never spliced to
 	head -c 3000000 /dev/urandom > "$T/root/sub/large.bin"
-	httpftpd -c "ftp://127.0.0.1:$FP/sub/" \
-		< <(printf 'GET /large.bin HTTP/1.0\r\n\r\n') 2> /dev/null |
+	httpftpd -v -c "ftp://127.0.0.1:$FP/sub/" \
+		< <(printf 'GET /large.bin HTTP/1.0\r\n\r\n') 2> "$T/stdin.log" |
 		tail -c 3000000 | cmp - "$T/root/sub/large.bin"
+	grep -q 'status=200 ' "$T/stdin.log"
+	! grep -q ': spliced ' "$T/stdin.log" || false
 }
 
 @test "usage errors exit 64 and --help matches the options" {

@@ -90,6 +90,9 @@ ftp_global_init(const struct gateway *g)
 	    (unsigned)g->gw_ftp_conns, handle_free)) == NULL)
 		return -1;
 	may_splice = curl_reads_through();
+	log_debug("libcurl %s: %s", curl_version_info(CURLVERSION_NOW)->version,
+	    may_splice ? "the rest of a plain FTP file is spliced" :
+	    "not a version splice was checked against: every byte is copied");
 	return 0;
 }
 
@@ -518,17 +521,31 @@ peer_port(int fd)
 
 /*
  * Returns 1 if the running libcurl is one whose reads ftp_data_socket()
- * was checked against: 7.88 hands every byte it read to the sink before
- * it flushes.  A later one may keep a read buffer of its own (8.x has
- * one below its connection filters), whose bytes a splice would skip:
+ * was checked against, in its source: from recv() on the data socket
+ * to the write callback no byte is held back, and the progress callback
+ * comes only between two such reads, so a splice then skips nothing.
+ * In 8.14.1, Curl_sendrecv() runs sendrecv_dl() (each cf_socket_recv()
+ * into the transfer's buffer, all of it through Curl_xfer_write_resp()
+ * and the client writers, which keep bytes only while paused, and we
+ * never pause; ftp-lineconv holds a CR only in TYPE A, never asked for
+ * as target_url() encodes ';') before Curl_pgrsUpdate().  Earlier 8.x
+ * had a receive buffer in cf-socket, a later one may have another:
  * there the whole file goes through the sink, slower but whole.
  */
 static int
 curl_reads_through(void)
 {
+	static const unsigned verified[] = {
+		0x075801,	/* 7.88.1, Debian 12 */
+		0x080e01,	/* 8.14.1, Debian 12 backports and Debian 13 */
+	};
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	size_t i;
 
-	return v->version_num >> 8 == 0x0758;
+	for (i = 0; i < sizeof(verified) / sizeof(verified[0]); i++)
+		if (v->version_num == verified[i])
+			return 1;
+	return 0;
 }
 
 /*
