@@ -921,3 +921,23 @@ line() {
 	! kill -0 "$httpftpd_pid" 2>/dev/null || false
 	wait "$httpftpd_pid"
 }
+
+# libcurl takes a proxy from the environment unless told not to: the
+# gateway must reach the FTP server itself, under its own policy, whatever
+# the environment of the service that starts it says.
+@test "ftp_proxy and all_proxy in httpftpd's environment are not used" {
+	ftp_tree "$T/root"
+	FP=$(free_port)
+	pyftpd_start "$FP"
+	TRAP=$(free_port)
+	bg trap socat -u TCP-LISTEN:"$TRAP",bind=127.0.0.1,reuseaddr,fork \
+	    OPEN:"$T/trapped",creat,append
+	wait_port "$TRAP"
+	HP=$(free_port)
+	ftp_proxy=http://127.0.0.1:$TRAP all_proxy=http://127.0.0.1:$TRAP \
+	    gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$FP"
+	run px "ftp://127.0.0.1:$FP/a.txt"
+	[ "$output" = hello ]
+	[ ! -s "$T/trapped" ]
+	wait_log "RETR a.txt" "$T/pyftpd.log"
+}

@@ -452,6 +452,8 @@ setup(struct ftp_handle *h, const struct ftp_loc *loc, const char *path,
 	curlpool_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "ftp,ftps");
+	/* Never a proxy from the environment (ftp_proxy, all_proxy). */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	if (loc->fl_has_user) {
 		curl_easy_setopt(c, CURLOPT_USERNAME, loc->fl_user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, loc->fl_pass);
