@@ -36,7 +36,8 @@ EOF
 chmod 755 "$T/www/hello.sh" "$T/www/64k.sh"
 chmod 644 "$T/www/64k.bin"
 
-peer_start cgid "$GTR_BIN/cgid" -q -l "127.0.0.1:$CP" --root "$T/www"
+peer_start cgid "$GTR_BIN/cgid" $GTR_FLAGS -l "127.0.0.1:$CP" \
+    --root "$T/www"
 wait_port "$CP" || { bench_fail cgid "cgid did not start"; exit 1; }
 
 # start_lighttpd: mod_cgi runs every .sh under $T/www.

@@ -26,7 +26,7 @@ start_proxy() {
 	ceiling)
 		peer_start ceiling "$LOAD" ceiling -p "$P" -u "$U" ;;
 	connectd)
-		peer_start connectd "$GTR_BIN/connectd" -q \
+		peer_start connectd "$GTR_BIN/connectd" $GTR_FLAGS \
 		    -l "127.0.0.1:$P" --allow-dest 127.0.0.1 \
 		    --allow-port "$U" --max-conns 20000 ;;
 	tinyproxy)

@@ -32,7 +32,8 @@ for i in $(seq -w 1 "$NFILES"); do
 done
 truncate -s "${BIGMB}M" "$T/root/big.bin"
 vsftpd_start "$FP" || { bench_fail httpftpd "vsftpd did not start"; exit 1; }
-peer_start httpftpd "$GTR_BIN/httpftpd" -q -l "127.0.0.1:$HP" \
+peer_start httpftpd "$GTR_BIN/httpftpd" $GTR_FLAGS \
+    -l "127.0.0.1:$HP" \
     --allow-dest 127.0.0.0/8 --allow-port "$FP"
 wait_port "$HP" || { bench_fail httpftpd "httpftpd did not start"; exit 1; }
 

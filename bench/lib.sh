@@ -9,18 +9,42 @@ GTR_BIN=${GTR_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin}
 GTR_BUILD=${GTR_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
 LOAD=${LOAD:-$GTR_BUILD/bench/load}
 BENCH_RUNS=${BENCH_RUNS:-3}
+# Flags added to every gtr program the sections start (GTR_FLAGS=-q shows
+# what the access line costs); none by default: gtr runs as users run it.
+GTR_FLAGS=${GTR_FLAGS:-}
 
 T=$(mktemp -d /tmp/gtr-bench.XXXXXX)
 chmod 755 "$T"
 declare -A PEER_PID=()
+declare -A LOGGED=()	# gtr program: access lines, other warnings
 
-# bench_cleanup: stops what the section started and removes its files.
+# bench_cleanup: stops what the section started, says what gtr logged
+# (the proof it ran with its access lines on) and removes its files.
 bench_cleanup() {
-	local name
+	local name notes=
 	for name in "${!PEER_PID[@]}"; do
 		peer_stop "$name"
 	done
+	for name in "${!LOGGED[@]}"; do
+		notes="$notes, $name ${LOGGED[$name]}"
+	done
+	[ -z "$notes" ] || bench_note "access lines gtr wrote to its logs" \
+	    "(access lines / warnings and errors):${notes#,}"
 	rm -rf "$T"
+}
+
+# logged NAME: adds what gtr's NAME wrote to $T/NAME.log to LOGGED.
+logged() {
+	local a w
+	case $1 in
+	relayd|connectd|tlsstripd|tlswrapd|httpftpd|cgid) ;;
+	*) return 0 ;;
+	esac
+	[ -f "$T/$1.log" ] || return 0
+	a=$(grep -cE '^[^ ]+: (info|debug): conn=[0-9]+ ' "$T/$1.log")
+	w=$(grep -cE '^[^ ]+: (warning|error): ' "$T/$1.log")
+	set -- "$1" "${LOGGED[$1]:-0 / 0}"
+	LOGGED[$1]="$((${2%% /*} + a)) / $((${2##*/ } + w))"
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -41,6 +65,14 @@ bench_row() {
 bench_fail() {
 	printf '%-12s FAILED: %s\n' "$1" "$2"
 }
+
+# How gtr and its peers log, in every section (bench/run and bench/ab
+# print it once).
+BENCH_LOGGING="gtr runs as its man pages say, with default logging: one"
+BENCH_LOGGING+=" access line per connection (per exchange in the HTTP"
+BENCH_LOGGING+=" programs) to stderr, which the bench captures to a file"
+BENCH_LOGGING+=" as a supervisor would; the peers log nothing per"
+BENCH_LOGGING+=" connection (access logs off, stunnel at debug = 3)"
 
 # bench_note TEXT...: a line under the table saying how to read it.
 bench_note() {
@@ -76,6 +108,30 @@ peer_start() {
 	[ -z "${BENCH_GROUPS:-}" ] || echo "$!" >> "$BENCH_GROUPS"
 }
 
+# hosts_wrap: sets HOSTS_WRAP to a command prefix that runs a program
+# with /etc/hosts as a stock Debian has it (localhost is ::1 and
+# 127.0.0.1; this machine's may say 127.0.0.1 only), in a private mount
+# namespace, and HOSTS_NOTE to what the section got.  Without root or
+# unshare(1), HOSTS_WRAP is empty and the machine's file stands.
+hosts_wrap() {
+	HOSTS_WRAP=()
+	printf '127.0.0.1\tlocalhost\n::1\t\t%s\n' \
+	    "localhost ip6-localhost ip6-loopback" > "$T/hosts"
+	printf '#!/bin/sh\nmount --bind %s /etc/hosts || exit 1\nexec "$@"\n' \
+	    "$T/hosts" > "$T/with-hosts"
+	chmod 644 "$T/hosts"
+	chmod 755 "$T/with-hosts"
+	if unshare -m "$T/with-hosts" getent ahosts localhost 2> /dev/null |
+	    grep -q '^::1 '; then
+		HOSTS_WRAP=(unshare -m "$T/with-hosts")
+		HOSTS_NOTE="localhost is ::1 and 127.0.0.1, /etc/hosts as on"
+		HOSTS_NOTE+=" a stock Debian"
+	else
+		HOSTS_NOTE="localhost as this machine's /etc/hosts says: $(getent \
+		    ahosts localhost | awk '/STREAM/ { print $1 }' | tr '\n' ' ')"
+	fi
+}
+
 # peer_stop NAME: stops NAME's process group and waits for it.
 peer_stop() {
 	local pid=${PEER_PID[$1]:-} i
@@ -87,6 +143,7 @@ peer_stop() {
 	done
 	kill -KILL -- "-$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	logged "$1"
 	unset "PEER_PID[$1]"
 	[ -z "${BENCH_GROUPS:-}" ] || sed -i "/^$pid\$/d" "$BENCH_GROUPS"
 }

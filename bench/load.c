@@ -6,8 +6,11 @@
  *					send BYTES through PORT (and receive
  *					BYTES back at once with -2); print MB/s
  *	load echo -p PORT		epoll echo server for short tunnels
- *	load connect -p PORT -t SECS -c CONC [-x PROXYPORT]
+ *	load connect -p PORT -t SECS -c CONC [-n COUNT] [-x PROXYPORT]
  *					short tunnels; print rate, p50, p99
+ *					(-n: exactly COUNT tunnels, however
+ *					long they take, for instruction
+ *					counts under valgrind)
  *	load idle -p PORT -n N [-x PROXYPORT]
  *					open N tunnels, wait for SIGUSR1,
  *					check each one, print how many work
@@ -156,7 +159,7 @@ usage(void)
 	    "       load throughput -p port -n bytes [-2]\n"
 	    "       load echo -p port\n"
 	    "       load connect -p port -t seconds -c concurrency "
-	    "[-x proxyport]\n"
+	    "[-n count] [-x proxyport]\n"
 	    "       load idle -p port -n tunnels [-x proxyport]\n"
 	    "       load ceiling -p port -u upstreamport\n");
 	exit(64);
@@ -887,7 +890,7 @@ cmp_u64(const void *a, const void *b)
 }
 
 /* Prints "rate p50_ms p99_ms errors" for short tunnels at concurrency
- * conc during secs seconds. */
+ * conc during secs seconds (or for r_limit tunnels, when it is set). */
 static int
 do_connect(struct run *r, int conc, int secs)
 {
@@ -900,7 +903,8 @@ do_connect(struct run *r, int conc, int secs)
 		die("calloc");
 	t0 = now_ns();
 	r->r_deadline = t0 + (uint64_t)secs * 1000000000u;
-	run_loop(r, r->r_deadline + 30 * 1000000000ull);
+	run_loop(r, r->r_limit ? t0 + 600 * 1000000000ull :
+	    r->r_deadline + 30 * 1000000000ull);
 	dt = now_ns() - t0;
 	if (r->r_nlat > 0) {
 		qsort(r->r_lat, r->r_nlat, sizeof(*r->r_lat), cmp_u64);
@@ -1009,8 +1013,10 @@ main(int argc, char *argv[])
 		    "\r\n", port, port);
 	} else
 		run.r_port = port;
-	if (strcmp(mode, "connect") == 0)
+	if (strcmp(mode, "connect") == 0) {
+		run.r_limit = bytes;
 		return do_connect(&run, conc, secs);
+	}
 	if (strcmp(mode, "idle") == 0 && bytes > 0 && bytes <= 100000)
 		return do_idle(&run, (size_t)bytes);
 	usage();

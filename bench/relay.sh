@@ -34,7 +34,7 @@ start_haproxy() {
 start_peer() {
 	case $1 in
 	relayd)
-		peer_start relayd "$GTR_BIN/relayd" -q --raw \
+		peer_start relayd "$GTR_BIN/relayd" $GTR_FLAGS --raw \
 		    -l "127.0.0.1:$P" -c "127.0.0.1:$SINK" ;;
 	socat)
 		peer_start socat socat \

@@ -7,9 +7,13 @@
 #               /proc) per 1,000 new TLS 1.3 handshakes by openssl s_time
 #               -new, ECDSA P-256 and RSA-2048 certificates; the rate is
 #               the client's, so CPU is the figure (lower is better)
-#   1 KiB       keep-alive requests/s, wrk -t2 -c64 over HTTPS, and the
-#               server's CPU per 1,000 of those requests (steadier than
-#               the rate on a machine shared with other work)
+#   8 clients   new ECDSA connections per second from 8 openssl s_time
+#               -new -www /1k at once (a full handshake and one 1 KiB GET
+#               each), and the server's CPU per 1,000 of them
+#   1 KiB       keep-alive requests/s, wrk -t2 -c32 and -t2 -c64 over
+#               HTTPS, and the server's CPU per 1,000 of those requests
+#               (steadier than the rate on a machine shared with other
+#               work)
 #   1 MiB       MB/s of 1 MiB responses, wrk -t2 -c8 over HTTPS
 #
 # Each figure is the median of BENCH_RUNS runs.  TLS_SECONDS (default 5)
@@ -69,18 +73,19 @@ start() {
 	case $1 in
 	tlsstripd)
 		have_gtr tlsstripd || return 1
-		peer_start tlsstripd "$GTR_BIN/tlsstripd" -q --cert "$2" \
+		peer_start tlsstripd "$GTR_BIN/tlsstripd" $GTR_FLAGS --cert "$2" \
 		    -l "127.0.0.1:$P" -c "127.0.0.1:$NPORT" ;;
 	hitch)
 		command -v hitch > /dev/null || return 1
 		peer_start hitch hitch --frontend="[127.0.0.1]:$P" \
-		    --backend="[127.0.0.1]:$NPORT" --workers=2 \
+		    --backend="[127.0.0.1]:$NPORT" --workers="$(nproc)" \
 		    --prefer-server-ciphers=on --user=nobody "$2" ;;
 	stunnel)
 		command -v stunnel4 > /dev/null || return 1
 		cat > "$T/stunnel.conf" <<-EOF
 		foreground = yes
 		pid =
+		debug = 3
 		[https]
 		accept = 127.0.0.1:$P
 		connect = 127.0.0.1:$NPORT
@@ -145,14 +150,46 @@ handshake_cpu() {
 	    'BEGIN { printf "%.0f\n", t * 1000 / hz * 1000 / n }'
 }
 
-# small_run NAME: "RATE CPU" of a 1 KiB keep-alive run through NAME,
-# CPU in ms of server CPU per 1,000 requests.
+# handshakes8 NAME: "RATE CPU" of 8 openssl s_time -new -www /1k
+# clients at once through NAME: new connections per second (each a full
+# handshake and one GET), and ms of server CPU per 1,000 of them.
+handshakes8() {
+	local pid before after t0 t1 i n=0 c b hz pids=
+	pid=$(peer_pid "$1")
+	hz=$(getconf CLK_TCK)
+	before=$(cpu_ticks "$pid")
+	t0=$(date +%s%N)
+	for i in $(seq 8); do
+		openssl s_time -connect "127.0.0.1:$P" -new -www /1k \
+		    -time "$SECS" > "$T/s_time.$i" 2>&1 &
+		pids="$pids $!"
+	done
+	wait $pids
+	t1=$(date +%s%N)
+	after=$(cpu_ticks "$pid")
+	for i in $(seq 8); do
+		read -r c b <<< "$(awk '/connections in .* real seconds/ {
+		    print $1, $(NF - 4) }' "$T/s_time.$i")"
+		# A connection that did not bring the 1 KiB back is no GET.
+		if [ -z "$c" ] || [ "$c" -lt 5 ] || [ "${b:-0}" -lt 1024 ]; then
+			echo "FAILED FAILED"
+			return
+		fi
+		n=$((n + c))
+	done
+	awk -v t=$((after - before)) -v hz="$hz" -v n="$n" \
+	    -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f %.0f\n", n * 1e9 / ns,
+	    t * 1000 / hz * 1000 / n }'
+}
+
+# small_run NAME CONNS: "RATE CPU" of a 1 KiB keep-alive run through
+# NAME, CPU in ms of server CPU per 1,000 requests.
 small_run() {
 	local pid before after r hz
 	pid=$(peer_pid "$1")
 	hz=$(getconf CLK_TCK)
 	before=$(cpu_ticks "$pid")
-	r=$(wrk_rate "https://127.0.0.1:$P/1k" 64)
+	r=$(wrk_rate "https://127.0.0.1:$P/1k" "$2")
 	after=$(cpu_ticks "$pid")
 	if [ "$r" = FAILED ] || [ "$r" -eq 0 ]; then
 		echo "FAILED FAILED"
@@ -184,21 +221,26 @@ origin || { bench_fail tlsstripd "nginx did not start"; exit 1; }
 # measure_peer PEER: one run of every figure through PEER, appended to
 # the run lists (MISSING when it does not start).
 measure_peer() {
-	local peer=$1 kind rate cpu
+	local peer=$1 kind rate cpu c fig
 	for kind in ecdsa rsa; do
 		if ! start "$peer" "$T/$kind.pem"; then
 			peer_stop "$peer"
-			RUNS[$kind.$peer]+=" MISSING"
-			RUNS[small.$peer]+=" MISSING"
-			RUNS[smallcpu.$peer]+=" MISSING"
-			RUNS[big.$peer]+=" MISSING"
+			for fig in $kind hs8 hs8cpu small32 smallcpu32 small64 \
+			    smallcpu64 big; do
+				RUNS[$fig.$peer]+=" MISSING"
+			done
 			return
 		fi
 		RUNS[$kind.$peer]+=" $(handshake_cpu "$peer")"
 		if [ $kind = ecdsa ]; then
-			read -r rate cpu <<< "$(small_run "$peer")"
-			RUNS[small.$peer]+=" $rate"
-			RUNS[smallcpu.$peer]+=" $cpu"
+			read -r rate cpu <<< "$(handshakes8 "$peer")"
+			RUNS[hs8.$peer]+=" $rate"
+			RUNS[hs8cpu.$peer]+=" $cpu"
+			for c in 32 64; do
+				read -r rate cpu <<< "$(small_run "$peer" $c)"
+				RUNS[small$c.$peer]+=" $rate"
+				RUNS[smallcpu$c.$peer]+=" $cpu"
+			done
 			RUNS[big.$peer]+=" $(mbps "https://127.0.0.1:$P/1m")"
 		fi
 		peer_stop "$peer"
@@ -207,9 +249,11 @@ measure_peer() {
 
 # Runs go round the peers in turn, so a machine whose load drifts
 # during the section shifts every peer alike.
-declare -A RUNS=() ecdsa rsa small smallcpu big
+declare -A RUNS=() ecdsa rsa hs8 hs8cpu small32 smallcpu32 small64 \
+    smallcpu64 big
 for i in $(seq "$BENCH_RUNS"); do
-	RUNS[small.limit]+=" $(wrk_rate "http://127.0.0.1:$NPORT/1k" 64)"
+	RUNS[small32.limit]+=" $(wrk_rate "http://127.0.0.1:$NPORT/1k" 32)"
+	RUNS[small64.limit]+=" $(wrk_rate "http://127.0.0.1:$NPORT/1k" 64)"
 	RUNS[big.limit]+=" $(mbps "http://127.0.0.1:$NPORT/1m")"
 	for peer in $PEERS; do
 		measure_peer "$peer"
@@ -231,17 +275,30 @@ for kind in ecdsa rsa; do
 	done
 	unset -n fig
 done
-bench_row "tls-strip" "nginx plain HTTP (limit)" "req/s 1 KiB k-a" \
-    "${small[limit]}" 1.00 "the limit"
 for peer in $PEERS; do
-	bench_row "tls-strip" "$peer" "req/s 1 KiB k-a" "${small[$peer]}" \
-	    "$(ratio "${small[$peer]}" "${small[limit]}")" "of limit; target >= 0.45"
+	bench_row "tls-strip" "$peer" "hs/s ECDSA 8 cl." "${hs8[$peer]}" \
+	    "$(ratio "${hs8[$peer]}" "${hs8[hitch]}")" "of hitch; a GET of 1 KiB each"
 done
 for peer in $PEERS; do
-	bench_row "tls-strip" "$peer" "ms CPU/1k req 1 KiB" \
-	    "${smallcpu[$peer]}" \
-	    "$(ratio "${smallcpu[$peer]}" "${smallcpu[hitch]}")" \
+	bench_row "tls-strip" "$peer" "ms CPU/1k hs 8 cl." "${hs8cpu[$peer]}" \
+	    "$(ratio "${hs8cpu[$peer]}" "${hs8cpu[hitch]}")" \
 	    "of hitch; lower is better"
+done
+for c in 32 64; do
+	declare -n fig=small$c cpu=smallcpu$c
+	bench_row "tls-strip" "nginx plain HTTP (limit)" "req/s 1 KiB c$c" \
+	    "${fig[limit]}" 1.00 "the limit"
+	for peer in $PEERS; do
+		bench_row "tls-strip" "$peer" "req/s 1 KiB c$c" "${fig[$peer]}" \
+		    "$(ratio "${fig[$peer]}" "${fig[limit]}")" \
+		    "of limit; target >= 0.45"
+	done
+	for peer in $PEERS; do
+		bench_row "tls-strip" "$peer" "ms CPU/1k req c$c" \
+		    "${cpu[$peer]}" "$(ratio "${cpu[$peer]}" "${cpu[hitch]}")" \
+		    "of hitch; lower is better"
+	done
+	unset -n fig cpu
 done
 bench_row "tls-strip" "nginx plain HTTP (limit)" "MB/s 1 MiB" \
     "${big[limit]}" 1.00 "the limit"
@@ -251,4 +308,4 @@ for peer in $PEERS; do
 done
 bench_note "tls-strip: TLS 1.3 (s_time -new, wrk), $SECS s per run," \
     "median of $BENCH_RUNS; haproxy in mode tcp with 2 threads, hitch" \
-    "with 2 workers, nginx with 1 worker"
+    "with $(nproc) workers (nproc), nginx with 1 worker"

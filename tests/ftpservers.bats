@@ -418,6 +418,15 @@ t_names() {
 	[ "$output" = evil ]
 	run px "$U/a%26b%22c%27.txt"
 	[ "$output" = amp ]
+	# A backslash too: the listing's link must fetch the file.
+	printf 'bs\n' > "$T/root/"'<script>alert(1)<\script>.txt'
+	px -o "$T/list2.html" "$U/"
+	link=$(grep -o 'href="\./%3Cscript%3Ealert%281%29%3C[^"]*\.txt"' \
+	    "$T/list2.html" | sed 's|^href="\./||; s|"$||')
+	echo "link: $link"
+	[ -n "$link" ]
+	run px "$U/$link"
+	[ "$output" = bs ]
 }
 
 # The server ends an idle login: vsftpd and proftpd after their idle
