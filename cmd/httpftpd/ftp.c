@@ -590,10 +590,10 @@ permission_words(const char *s)
 
 /*
  * Turns a failed transfer into the HTTP status, reason and error type.
- * A 550 is absence (404) unless its wording says permission, or it
- * refused the RETR of a file whose size was just answered: the file is
- * there and the server will not send it, which vsftpd words only as
- * "Failed to open file".
+ * A 553 refuses the name itself (403).  A 550 is absence (404) unless its
+ * wording says permission, or it refused the RETR of a file whose size
+ * was just answered: the file is there and the server will not send it,
+ * which vsftpd words only as "Failed to open file".
  */
 static void
 map_result(struct ftp_handle *h, struct ftp_result *res)
@@ -623,7 +623,12 @@ map_result(struct ftp_handle *h, struct ftp_result *res)
 		st = HTTP_UNAUTHORIZED;
 		pe = PE_HTTP_REQUEST_DENIED;
 		why = "FTP login refused (530)";
-	} else if (res->fr_code == 550 || res->fr_code == 553 ||
+	} else if (res->fr_code == 553) {
+		/* RFC 959: "File name not allowed" (pure-ftpd: a backslash). */
+		st = HTTP_FORBIDDEN;
+		pe = PE_HTTP_REQUEST_DENIED;
+		why = "the FTP server does not allow this file name (553)";
+	} else if (res->fr_code == 550 ||
 	    res->fr_curl == CURLE_REMOTE_FILE_NOT_FOUND ||
 	    res->fr_curl == CURLE_REMOTE_ACCESS_DENIED) {
 		if (permission_words(res->fr_reply) ||
