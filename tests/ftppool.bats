@@ -7,21 +7,6 @@
 load helpers/common
 load helpers/ftpd
 
-# many N PORT URL: N clients at once, in batches of parallel curls; prints
-# one line per transfer: the HTTP status and the size received.
-many() {
-	local n=$1 port=$2 url=$3 per=250 i j pids=()
-	for ((i = 0; i < n; i += per)); do
-		for ((j = 0; j < per && i + j < n; j++)); do
-			printf 'url = "%s?%d"\noutput = "/dev/null"\n' "$url" $((i + j))
-		done > "$T/urls.$i"
-		curl -sS -Z --parallel-max "$per" -x "http://127.0.0.1:$port" \
-		    -w '%{http_code} %{size_download}\n' -K "$T/urls.$i" &
-		pids+=($!)
-	done
-	wait "${pids[@]}"
-}
-
 @test "2,000 clients at once through one httpftpd to one vsftpd with its default limits each get their file" {
 	ftp_tree "$T/root"
 	FP=$(free_port)

@@ -146,7 +146,7 @@ DelayEngine off
 ScoreboardFile $T/proftpd/scoreboard
 PidFile $T/proftpd/proftpd.pid
 PassivePorts $base $((base + FTP_PASV_SPAN - 1))
-MaxInstances 500
+MaxInstances ${PROFTPD_MAX:-500}
 TimeoutIdle ${FTP_IDLE:-600}
 AuthOrder mod_auth_unix.c
 DefaultRoot ~
@@ -172,7 +172,8 @@ pureftpd_up() {
 	# -A chroots everyone, -i keeps anonymous from uploading, -H no DNS
 	ns pureftpd-daemon "$PUREFTPD" -S "127.0.0.1,$port" \
 		-p "$base:$((base + FTP_PASV_SPAN - 1))" -l unix -A -i -H \
-		-c 200 -C 200 -O "clf:$T/pureftpd-xfer.log" \
+		-c "${PUREFTPD_MAX:-200}" -C "${PUREFTPD_MAX:-200}" \
+		-O "clf:$T/pureftpd-xfer.log" \
 		-g "$T/pureftpd.pid"
 }
 
@@ -185,7 +186,7 @@ up() {
 	HP=$(free_port)
 	users
 	tree
-	"${KIND}_up" "$FP" "$(pasv_base)"
+	"${KIND}_up" "$FP" "${FTP_PASV_BASE:-$(pasv_base)}"
 	wait_port "$FP"
 	gtr_start httpftpd "$HP" --allow-dest 127.0.0.0/8 --allow-port "$FP" "$@"
 	U="ftp://127.0.0.1:$FP"
@@ -198,17 +199,6 @@ px() {
 # code ARGS...: the HTTP status px got.
 code() {
 	px -o /dev/null -w '%{http_code}' "$@"
-}
-
-# wait_count N PATTERN FILE: waits up to 10 s until FILE has N lines
-# matching PATTERN (an access line is written as its answer goes out).
-wait_count() {
-	local i
-	for i in $(seq 100); do
-		[ "$(grep -cE -- "$2" "$3")" -ge "$1" ] && break
-		sleep 0.1
-	done
-	[ "$(grep -cE -- "$2" "$3")" -eq "$1" ]
 }
 
 # --- the behaviours, each run against every server below ---
@@ -338,8 +328,8 @@ t_denied() {
 	[ "$output" = 403 ]
 	run code -z 'Thu, 02 Jan 2020 03:04:04 GMT' "$U/noread.txt"
 	[ "$output" = 403 ]
-	wait_count 3 "target=$U/noread.txt status=403 .*reason=done ftp=550\$" \
-		"$T/httpftpd.log"
+	wait_count "target=$U/noread.txt status=403 .*reason=done ftp=550\$" \
+		"$T/httpftpd.log" 3
 	# a directory it may not enter: vsftpd says "Failed to change
 	# directory." alike for one that is not there, so 404 is all it tells
 	chmod 700 "$T/root/locked"
@@ -530,3 +520,20 @@ t_put() {
 @test "vsftpd: a login the server ended while idle is not taken for an answer" { t_stale vsftpd; }
 @test "proftpd: a login the server ended while idle is not taken for an answer" { t_stale proftpd; }
 @test "pure-ftpd: a login the server ended while idle is not taken for an answer" { t_stale pureftpd; }
+
+# 2,000 clients at once, each for a small file, through one httpftpd to
+# a server with its usual limits: Debian's proftpd.conf (MaxInstances 30),
+# pure-ftpd's default (50 clients); vsftpd's (50 per address) is in
+# ftppool.bats.
+# Passive ports below the ephemeral range, which the clients' own
+# sockets fill.
+t_many() {
+	FTP_PASV_BASE=$((28000 + RANDOM % 10 * 400)) FTP_PASV_SPAN=400 \
+	    PROFTPD_MAX=30 PUREFTPD_MAX=50 up "$1"
+	many 2000 "$HP" "$U/a.txt" > "$T/results"
+	sort "$T/results" | uniq -c
+	grep -v ' status=200 ' "$T/httpftpd.log" | head -20
+	[ "$(grep -c '^200 6$' "$T/results")" -eq 2000 ]
+}
+@test "proftpd (MaxInstances 30): 2,000 clients at once each get their file" { t_many proftpd; }
+@test "pure-ftpd (50 clients): 2,000 clients at once each get their file" { t_many pureftpd; }

@@ -114,3 +114,18 @@ EOF
 	bg vsftpd vsftpd "$T/vsftpd/vsftpd.conf"
 	wait_port "$port"
 }
+
+# many N PORT URL: N clients at once, in batches of parallel curls; prints
+# one line per transfer: the HTTP status and the size received.
+many() {
+	local n=$1 port=$2 url=$3 per=250 i j pids=()
+	for ((i = 0; i < n; i += per)); do
+		for ((j = 0; j < per && i + j < n; j++)); do
+			printf 'url = "%s?%d"\noutput = "/dev/null"\n' "$url" $((i + j))
+		done > "$T/urls.$i"
+		curl -sS -Z --parallel-max "$per" -x "http://127.0.0.1:$port" \
+		    -w '%{http_code} %{size_download}\n' -K "$T/urls.$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
