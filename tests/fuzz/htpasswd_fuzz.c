@@ -30,7 +30,7 @@
 
 static int	 cheap(const char *);
 static void	 b64(const char *, size_t, char *);
-static void	 check_table(const struct htpasswd *, char *);
+static void	 check_table(struct htpasswd *, char *);
 
 /* Returns 1 if crypt(3) on this hash costs little (no slow families). */
 static int
@@ -79,7 +79,7 @@ b64(const char *s, size_t n, char *out)
  * PASS" line, checks that password of that user.
  */
 static void
-check_table(const struct htpasswd *au, char *text)
+check_table(struct htpasswd *au, char *text)
 {
 	static char *lines[INPUT_MAX + 1], value[8192], cred[4096];
 	static struct crypt_data cd;

@@ -106,7 +106,7 @@ round_trip(const struct verdict *v, int version, int sock)
 	int n;
 
 	n = proxy_format(version, (const struct sockaddr *)&v->src,
-	    (const struct sockaddr *)&v->dst, out, sizeof(out));
+	    (const struct sockaddr *)&v->dst, NULL, out, sizeof(out));
 	CHECK(n > 0);
 	feed(out, n, sock, &back);
 	CHECK(back.rc == 0 && back.used == (size_t)n);
@@ -143,7 +143,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	round_trip(&s, 2, data[size - 1] & 2);
 	if (data[0] == 'P' && s.src.ss_family == AF_INET) {
 		n = proxy_format(1, (const struct sockaddr *)&s.src,
-		    (const struct sockaddr *)&s.dst, line, sizeof(line));
+		    (const struct sockaddr *)&s.dst, NULL, line, sizeof(line));
 		CHECK(n == (int)s.used && memcmp(line, data, n) == 0);
 	}
 	return 0;
